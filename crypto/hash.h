@@ -1,0 +1,21 @@
+// SHA-256, the hash behind record ids, hop links and fingerprints. Thread-safe.
+#ifndef THREATMESH_CRYPTO_HASH_H_
+#define THREATMESH_CRYPTO_HASH_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace threatmesh::crypto {
+
+inline constexpr std::size_t kDigestSize = 32;
+
+// The 32 raw bytes of SHA-256(data).
+std::string Sha256(std::string_view data);
+
+// The id of a record: SHA-256 of its payload bytes exactly as signed (docs/FORMAT.md).
+inline std::string RecordId(std::string_view payload) { return Sha256(payload); }
+
+}  // namespace threatmesh::crypto
+
+#endif  // THREATMESH_CRYPTO_HASH_H_

@@ -1,0 +1,29 @@
+#include "crypto/sodium.h"
+
+#include <sodium.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+namespace threatmesh::crypto {
+
+void EnsureSodium() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (sodium_init() < 0) {
+      std::fputs("threatmesh: libsodium could not initialise (no system randomness?)\n", stderr);
+      std::abort();
+    }
+  });
+}
+
+void SecureWipe(void* data, std::size_t size) { sodium_memzero(data, size); }
+
+void SecureWipe(std::string& s) {
+  s.resize(s.capacity());
+  sodium_memzero(s.data(), s.size());
+  s.clear();
+}
+
+}  // namespace threatmesh::crypto

@@ -1,0 +1,81 @@
+// LocalNode: a node's key and store opened from its data directory, and the core
+// operations on them (publish, ingest, get, query) that the CLI — and later the gRPC
+// services — are thin adapters over.
+//
+// Data directory layout: DIR/node.key (the key file, mode 0600) and DIR/store/ (RocksDB).
+// Thread-safe: the store serializes writes, everything else is read-only after Open.
+#ifndef THREATMESH_NODE_LOCAL_NODE_H_
+#define THREATMESH_NODE_LOCAL_NODE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "crypto/key_file.h"
+#include "crypto/keys.h"
+#include "node/validate.h"
+#include "storage/store.h"
+
+namespace threatmesh {
+
+// Unix milliseconds now; injected so tests control time.
+using Clock = std::function<int64_t()>;
+int64_t SystemNowMs();
+
+struct NodeConfig {
+  std::string data_dir;
+  // Passphrase of the key file, when it has one.
+  std::string passphrase;
+  ValidationOptions validation;
+  Clock clock = SystemNowMs;
+};
+
+std::string KeyFilePath(const std::string& data_dir);
+std::string StorePath(const std::string& data_dir);
+
+class LocalNode {
+ public:
+  // Creates DIR with a new key and an empty store. AlreadyExists when DIR has a key.
+  [[nodiscard]] static absl::StatusOr<crypto::PublicKey> Init(
+      const std::string& data_dir, const crypto::KeyFileOptions& key_options);
+
+  // Opens an initialised data directory (errors from the key file or the store pass
+  // through with their instructions).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<LocalNode>> Open(const NodeConfig& config);
+
+  const crypto::KeyPair& key() const { return key_; }
+  storage::Store& store() { return *store_; }
+
+  // Signs `body` as this node (author and created_at are set here), validates it like any
+  // received record and stores it. Returns the stored record.
+  [[nodiscard]] absl::StatusOr<VerifiedRecord> Publish(threatmesh::v1::RecordBody body);
+
+  // Stores a record received as bytes. A known id is AlreadyExists before any signature
+  // check; otherwise the record is validated and stored with `chain`.
+  [[nodiscard]] absl::StatusOr<VerifiedRecord> Ingest(std::string_view signed_bytes,
+                                                      threatmesh::v1::CustodyChain chain);
+
+  // A stored record, parsed (it was validated when stored).
+  [[nodiscard]] absl::StatusOr<VerifiedRecord> Get(std::string_view id);
+
+  int64_t Now() const { return config_.clock(); }
+
+ private:
+  LocalNode(NodeConfig config, crypto::KeyPair key, std::unique_ptr<storage::Store> store)
+      : config_(std::move(config)), key_(std::move(key)), store_(std::move(store)) {}
+
+  [[nodiscard]] absl::StatusOr<VerifiedRecord> ValidateAndStore(std::string_view signed_bytes,
+                                                     threatmesh::v1::CustodyChain chain);
+
+  const NodeConfig config_;
+  const crypto::KeyPair key_;
+  std::unique_ptr<storage::Store> store_;
+};
+
+}  // namespace threatmesh
+
+#endif  // THREATMESH_NODE_LOCAL_NODE_H_

@@ -1,0 +1,53 @@
+// Every column family of the threatmesh store, declared once. Append-only: a family is
+// never renamed or reused, and adding one raises kSchemaVersion in store.cc only when old
+// builds must not open the directory any more. Key encodings are in index_keys.h.
+#ifndef THREATMESH_STORAGE_COLUMN_FAMILIES_H_
+#define THREATMESH_STORAGE_COLUMN_FAMILIES_H_
+
+#include <array>
+#include <string_view>
+
+namespace threatmesh::storage {
+
+enum ColumnFamily : int {
+  // RocksDB's own default family; unused by threatmesh.
+  kDefault = 0,
+  // record id (32 bytes) -> the Signed envelope bytes exactly as received.
+  kRecords,
+  // local sequence (8 bytes big-endian) -> record id: the change feed every subscriber and
+  // every peer stream reads. Gap-free: one entry per stored record, in commit order.
+  kLog,
+  // record id -> CustodyChains (storage.proto): every custody chain held for the record.
+  kCustody,
+  // indicator type (1 byte) || value || 0x00 || id -> "": exact indicator and sighting lookup.
+  kIndexIndicator,
+  // reversed domain labels || "." || 0x00 || id -> "": domain suffix search.
+  kIndexDomain,
+  // family (4|6) || prefix length || network bytes || id -> "": which ranges contain an IP.
+  kIndexCidr,
+  // author (32) || created_at (8, order-preserving) || id -> "": an author's records by time.
+  kIndexAuthorTime,
+  // label || 0x00 || id -> "": records carrying a tag.
+  kIndexTag,
+  // kind (1 byte) || sequence (8) -> id: records of one kind in commit order.
+  kIndexKind,
+  // peer name -> cursor and counters (written by peering).
+  kPeers,
+  // audit sequence -> hash-chained access-log entry (written by the node's API).
+  kAudit,
+  // violation id -> evidence of a broken handling rule (written by peering).
+  kEvidence,
+  // name -> value: schema version, node key id.
+  kMeta,
+  kColumnFamilyCount,
+};
+
+inline constexpr std::array<std::string_view, kColumnFamilyCount> kColumnFamilyNames = {
+    "default",   "records",   "log",       "custody",     "idx_indicator",
+    "idx_domain", "idx_cidr", "idx_author_time", "idx_tag", "idx_kind",
+    "peers",     "audit",     "evidence",  "meta",
+};
+
+}  // namespace threatmesh::storage
+
+#endif  // THREATMESH_STORAGE_COLUMN_FAMILIES_H_

@@ -1,0 +1,78 @@
+// Key encodings of the store's column families (see column_families.h), and the index
+// entries a record yields. Pure functions of their inputs; thread-safe.
+//
+// Every index key ends with the 32-byte record id, so entries for different records never
+// collide and a prefix scan yields ids in a stable order.
+#ifndef THREATMESH_STORAGE_INDEX_KEYS_H_
+#define THREATMESH_STORAGE_INDEX_KEYS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/column_families.h"
+#include "threatmesh/v1/record.pb.h"
+
+namespace threatmesh::storage {
+
+inline constexpr std::size_t kIdSize = 32;
+
+// Record kinds as stored in the kind index; the values of RecordBody's oneof field numbers.
+enum class RecordKind : uint8_t {
+  kIndicator = 16,
+  kLogExcerpt = 17,
+  kSighting = 18,
+  kRetraction = 19,
+};
+
+// 8-byte big-endian encoding, so byte order is numeric order.
+std::string EncodeSeq(uint64_t seq);
+uint64_t DecodeSeq(std::string_view key);
+
+// A signed time in an order-preserving 8-byte form.
+std::string EncodeTime(int64_t unix_ms);
+
+// Prefix of every entry for one indicator (type, normalized value).
+std::string IndicatorPrefix(int type, std::string_view value);
+
+// "a.b.example.com" -> "com.example.b.a."; the prefix for a suffix search of that domain.
+std::string DomainPrefix(std::string_view domain);
+
+// An address parsed for the CIDR index: 4 or 16 bytes.
+struct IpAddress {
+  uint8_t family = 0;  // 4 or 6
+  std::string bytes;   // network order
+  int bits() const { return family == 4 ? 32 : 128; }
+};
+std::optional<IpAddress> ParseIp(std::string_view text);
+
+// family || prefix_len || first prefix_len bits of `ip` (the rest zeroed).
+std::string CidrPrefix(const IpAddress& ip, int prefix_len);
+
+// author || EncodeTime(unix_ms).
+std::string AuthorTimePrefix(std::string_view author, int64_t unix_ms);
+
+std::string TagPrefix(std::string_view tag);
+
+std::string KindPrefix(RecordKind kind);
+
+// The kind of a body, or nullopt when it has none.
+std::optional<RecordKind> KindOf(const threatmesh::v1::RecordBody& body);
+
+// One key to write (with an empty value, unless noted) in one column family.
+struct IndexEntry {
+  ColumnFamily family;
+  std::string key;
+  std::string value;
+};
+
+// Every index entry of a record: indicator, domain, CIDR, author+time, tag and kind.
+// `seq` is the record's log sequence (used by the kind index).
+std::vector<IndexEntry> IndexEntriesFor(const threatmesh::v1::RecordBody& body,
+                                        std::string_view id, uint64_t seq);
+
+}  // namespace threatmesh::storage
+
+#endif  // THREATMESH_STORAGE_INDEX_KEYS_H_

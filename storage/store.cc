@@ -1,0 +1,508 @@
+#include "storage/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/write_batch.h>
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "crypto/encoding.h"
+#include "crypto/str_cat.h"
+#include "storage/rocks_status.h"
+
+namespace threatmesh::storage {
+namespace {
+
+constexpr std::string_view kMetaSchemaVersion = "schema_version";
+// Tokens start with a version byte so their layout can change without misreading old ones.
+constexpr char kTokenVersion = 1;
+
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+std::string_view ToView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+std::string EncodeToken(std::string_view last_key) {
+  std::string raw(1, kTokenVersion);
+  raw.append(last_key);
+  return crypto::HexEncode(raw);
+}
+
+// The index key a token resumes after; it must lie under `prefix` (or anywhere when empty).
+absl::StatusOr<std::string> DecodeToken(std::string_view token, std::string_view prefix) {
+  std::optional<std::string> raw = crypto::HexDecode(token);
+  if (!raw || raw->empty() || (*raw)[0] != kTokenVersion ||
+      raw->compare(1, prefix.size(), prefix) != 0) {
+    return absl::InvalidArgumentError(
+        "continuation token does not belong to this query; repeat the query without a token");
+  }
+  return raw->substr(1);
+}
+
+absl::StatusOr<std::size_t> CheckLimit(std::size_t limit) {
+  if (limit == 0) return kDefaultLimit;
+  if (limit > kMaxLimit) {
+    return absl::InvalidArgumentError(
+        StrCat("limit ", limit, " is above the maximum of ", kMaxLimit, "; page with tokens"));
+  }
+  return limit;
+}
+
+struct PendingPut {
+  RecordToStore record;
+  std::promise<absl::StatusOr<uint64_t>> done;
+};
+
+class RocksStore final : public Store {
+ public:
+  RocksStore(std::string dir, const StoreOptions& options, std::unique_ptr<rocksdb::DB> db,
+             std::vector<rocksdb::ColumnFamilyHandle*> handles)
+      : dir_(std::move(dir)), options_(options), db_(std::move(db)), handles_(handles) {}
+
+  ~RocksStore() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    rocksdb::Status s = db_->Close();
+    (void)s;  // Nothing to do with a close error: every acknowledged write is already synced.
+  }
+
+  absl::Status Init() {
+    // The next sequence follows the last log entry; the log is gap-free from 1.
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kLog)));
+    it->SeekToLast();
+    next_seq_ = it->Valid() ? DecodeSeq(ToView(it->key())) + 1 : 1;
+    if (!it->status().ok()) return FromRocks(it->status(), StrCat("reading the log of ", dir_));
+    writer_ = std::thread([this] { WriterLoop(); });
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<uint64_t> Put(RecordToStore record) override {
+    if (record.id.size() != kIdSize) {
+      return absl::InvalidArgumentError(
+          StrCat("record id is ", record.id.size(), " bytes, expected ", kIdSize));
+    }
+    PendingPut pending{std::move(record), {}};
+    std::future<absl::StatusOr<uint64_t>> result = pending.done.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return absl::UnavailableError("the store is closing");
+      queue_.push_back(&pending);
+    }
+    cv_.notify_one();
+    return result.get();
+  }
+
+  absl::StatusOr<bool> Contains(std::string_view id) override {
+    std::string value;
+    // KeyMayExist answers "no" from the memtable and bloom filters without reading a block.
+    if (!db_->KeyMayExist(rocksdb::ReadOptions(), cf(kRecords), ToSlice(id), &value)) {
+      return false;
+    }
+    absl::StatusOr<std::string> got = Get(id);
+    if (got.ok()) return true;
+    if (absl::IsNotFound(got.status())) return false;
+    return got.status();
+  }
+
+  absl::StatusOr<std::string> Get(std::string_view id) override {
+    return GetFrom(kRecords, id, "record");
+  }
+
+  absl::StatusOr<threatmesh::v1::CustodyChains> GetCustody(std::string_view id) override {
+    absl::StatusOr<std::string> raw = GetFrom(kCustody, id, "custody of record");
+    if (!raw.ok()) return raw.status();
+    threatmesh::v1::CustodyChains chains;
+    if (!chains.ParseFromString(*raw)) {
+      return absl::DataLossError(StrCat("custody of record ", crypto::HexEncode(id), " in ",
+                                        dir_, " is corrupted; restore the store from a backup"));
+    }
+    return chains;
+  }
+
+  absl::StatusOr<Page> FindIndicator(int type, std::string_view value,
+                                     const PageRequest& page) override {
+    return ScanPrefix(kIndexIndicator, IndicatorPrefix(type, value), page);
+  }
+
+  absl::StatusOr<Page> FindDomainSuffix(std::string_view domain,
+                                        const PageRequest& page) override {
+    if (domain.empty()) return absl::InvalidArgumentError("domain suffix is empty");
+    return ScanPrefix(kIndexDomain, DomainPrefix(domain), page);
+  }
+
+  absl::StatusOr<Page> FindContainingIp(std::string_view ip_text,
+                                        const PageRequest& page) override;
+
+  absl::StatusOr<Page> FindByAuthor(std::string_view author, int64_t from_ms, int64_t to_ms,
+                                    const PageRequest& page) override {
+    if (author.size() != kIdSize) {
+      return absl::InvalidArgumentError(
+          StrCat("author key is ", author.size(), " bytes, expected ", kIdSize));
+    }
+    if (to_ms < from_ms) {
+      return absl::InvalidArgumentError("time range ends before it starts; swap from and to");
+    }
+    return ScanRange(kIndexAuthorTime, AuthorTimePrefix(author, from_ms),
+                     AuthorTimePrefix(author, to_ms), std::string(author), page);
+  }
+
+  absl::StatusOr<Page> FindByTag(std::string_view tag, const PageRequest& page) override {
+    if (tag.empty()) return absl::InvalidArgumentError("tag is empty");
+    return ScanPrefix(kIndexTag, TagPrefix(tag), page);
+  }
+
+  absl::StatusOr<Page> FindByKind(RecordKind kind, const PageRequest& page) override {
+    return ScanPrefix(kIndexKind, KindPrefix(kind), page);
+  }
+
+  absl::StatusOr<LogPage> ReadLog(uint64_t from_seq, std::size_t limit) override {
+    absl::StatusOr<std::size_t> n = CheckLimit(limit);
+    if (!n.ok()) return n.status();
+    LogPage out;
+    out.next_seq = from_seq;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kLog)));
+    for (it->Seek(EncodeSeq(from_seq)); it->Valid() && out.entries.size() < *n; it->Next()) {
+      LogEntry e{DecodeSeq(ToView(it->key())), it->value().ToString()};
+      out.next_seq = e.seq + 1;
+      out.entries.push_back(std::move(e));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), StrCat("reading the log of ", dir_));
+    return out;
+  }
+
+  uint64_t NextSeq() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return next_seq_;
+  }
+
+  absl::StatusOr<std::string> GetMeta(std::string_view name) override {
+    return GetFrom(kMeta, name, "meta value");
+  }
+
+  absl::Status PutMeta(std::string_view name, std::string_view value) override {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db_->Put(wo, cf(kMeta), ToSlice(name), ToSlice(value)),
+                     StrCat("writing to ", dir_));
+  }
+
+  uint64_t DiskSize() override {
+    uint64_t sst = 0, wal = 0;
+    db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &sst);
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+      if (entry.path().extension() == ".log") wal += entry.file_size(ec);
+    }
+    return sst + wal;
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* cf(ColumnFamily f) const { return handles_[f]; }
+
+  absl::StatusOr<std::string> GetFrom(ColumnFamily family, std::string_view key,
+                                      std::string_view what) {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(family), ToSlice(key), &value);
+    if (s.IsNotFound()) {
+      std::string shown = family == kMeta ? std::string(key) : crypto::HexEncode(key);
+      return absl::NotFoundError(StrCat("no ", what, " ", shown));
+    }
+    if (!s.ok()) return FromRocks(s, StrCat("reading ", dir_));
+    return value;
+  }
+
+  // Ids of the entries under `prefix`, after the token's key.
+  absl::StatusOr<Page> ScanPrefix(ColumnFamily family, const std::string& prefix,
+                                  const PageRequest& page) {
+    std::string upper = prefix;
+    // The smallest key above every key starting with `prefix`.
+    while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
+    if (!upper.empty()) upper.back() = static_cast<char>(upper.back() + 1);
+    return ScanRange(family, prefix, upper, prefix, page);
+  }
+
+  // Ids of the entries in [lower, upper) (upper empty: unbounded), after the token's key.
+  // `token_prefix` is what every key of this query starts with.
+  absl::StatusOr<Page> ScanRange(ColumnFamily family, const std::string& lower,
+                                 const std::string& upper, const std::string& token_prefix,
+                                 const PageRequest& page) {
+    absl::StatusOr<std::size_t> limit = CheckLimit(page.limit);
+    if (!limit.ok()) return limit.status();
+    std::string start = lower;
+    bool skip_first = false;
+    if (!page.token.empty()) {
+      absl::StatusOr<std::string> after = DecodeToken(page.token, token_prefix);
+      if (!after.ok()) return after.status();
+      if (*after > start) {
+        start = *after;
+        skip_first = true;
+      }
+    }
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper_slice(upper);
+    if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
+    Page out;
+    std::string last_key;
+    for (it->Seek(start); it->Valid(); it->Next()) {
+      if (skip_first && ToView(it->key()) == start) continue;
+      if (out.ids.size() == *limit) {
+        out.next_token = EncodeToken(last_key);
+        break;
+      }
+      last_key = it->key().ToString();
+      out.ids.push_back(IdOf(family, it->key(), it->value()));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), StrCat("reading ", dir_));
+    return out;
+  }
+
+  static std::string IdOf(ColumnFamily family, const rocksdb::Slice& key,
+                          const rocksdb::Slice& value) {
+    if (family == kIndexKind) return value.ToString();
+    return std::string(key.data() + key.size() - kIdSize, kIdSize);
+  }
+
+  void WriterLoop();
+  void CommitGroup(std::vector<PendingPut*>& group);
+
+  const std::string dir_;
+  const StoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<PendingPut*> queue_;  // guarded by mu_
+  bool stopping_ = false;          // guarded by mu_
+  uint64_t next_seq_ = 1;          // guarded by mu_; written only by the writer thread
+  std::thread writer_;
+};
+
+absl::StatusOr<Page> RocksStore::FindContainingIp(std::string_view ip_text,
+                                                  const PageRequest& page) {
+  // A CIDR argument asks for the ranges that contain the whole network.
+  int max_len = -1;
+  std::string_view addr = ip_text;
+  if (std::size_t slash = ip_text.find('/'); slash != std::string_view::npos) {
+    addr = ip_text.substr(0, slash);
+    if (!absl::SimpleAtoi(std::string(ip_text.substr(slash + 1)), &max_len)) max_len = -2;
+  }
+  std::optional<IpAddress> ip = ParseIp(addr);
+  if (!ip || max_len < -1 || max_len > ip->bits()) {
+    return absl::InvalidArgumentError(StrCat(
+        "\"", ip_text, "\" is not an IPv4 or IPv6 address or network (e.g. 10.1.2.3, 2001:db8::1)"));
+  }
+  if (max_len == -1) max_len = ip->bits();
+  absl::StatusOr<std::size_t> limit = CheckLimit(page.limit);
+  if (!limit.ok()) return limit.status();
+
+  // One prefix scan per prefix length, shortest first; the token is the last key returned,
+  // whose second byte is the prefix length to resume at.
+  int first_len = 0;
+  std::string after;
+  if (!page.token.empty()) {
+    absl::StatusOr<std::string> decoded =
+        DecodeToken(page.token, std::string(1, static_cast<char>(ip->family)));
+    if (!decoded.ok()) return decoded.status();
+    after = *decoded;
+    first_len = after.size() > 1 ? static_cast<unsigned char>(after[1]) : 0;
+    if (after.size() < 2 || first_len > max_len ||
+        after.compare(0, CidrPrefix(*ip, first_len).size(), CidrPrefix(*ip, first_len)) != 0) {
+      return absl::InvalidArgumentError(
+          "continuation token does not belong to this query; repeat the query without a token");
+    }
+  }
+  Page out;
+  std::string last_key;
+  for (int len = first_len; len <= max_len; ++len) {
+    PageRequest sub{*limit - out.ids.size() + 1, len == first_len && !after.empty()
+                                                     ? EncodeToken(after)
+                                                     : std::string()};
+    std::string prefix = CidrPrefix(*ip, len);
+    absl::StatusOr<Page> part = ScanPrefix(kIndexCidr, prefix, sub);
+    if (!part.ok()) return part.status();
+    for (std::string& id : part->ids) {
+      if (out.ids.size() == *limit) {
+        out.next_token = EncodeToken(last_key);
+        return out;
+      }
+      last_key = prefix + id;
+      out.ids.push_back(std::move(id));
+    }
+  }
+  return out;
+}
+
+void RocksStore::WriterLoop() {
+  for (;;) {
+    std::vector<PendingPut*> group;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and every queued put is answered
+      while (!queue_.empty() && group.size() < options_.max_group_size) {
+        group.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+  }
+}
+
+void RocksStore::CommitGroup(std::vector<PendingPut*>& group) {
+  rocksdb::WriteBatch batch;
+  std::set<std::string> in_batch;
+  std::vector<std::pair<PendingPut*, uint64_t>> accepted;
+  uint64_t seq;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    seq = next_seq_;
+  }
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    PendingPut* p = group[i];
+    const RecordToStore& r = p->record;
+    absl::StatusOr<bool> exists = in_batch.count(r.id) ? true : Contains(r.id);
+    if (!exists.ok()) {
+      p->done.set_value(exists.status());
+      continue;
+    }
+    if (*exists) {
+      p->done.set_value(absl::AlreadyExistsError(
+          StrCat("record ", crypto::HexEncode(r.id), " is already stored")));
+      continue;
+    }
+    threatmesh::v1::CustodyChains chains;
+    *chains.add_chains() = r.chain;
+    rocksdb::Status s = batch.Put(cf(kRecords), ToSlice(r.id), ToSlice(r.signed_bytes));
+    if (s.ok()) s = batch.Put(cf(kLog), EncodeSeq(seq), ToSlice(r.id));
+    if (s.ok()) s = batch.Put(cf(kCustody), ToSlice(r.id), chains.SerializeAsString());
+    for (const IndexEntry& e : IndexEntriesFor(r.body, r.id, seq)) {
+      if (s.ok()) s = batch.Put(cf(e.family), e.key, e.value);
+    }
+    if (!s.ok()) {
+      // WriteBatch fails only on its own size limits, leaving the batch partial: fail this
+      // put and everything not yet committed rather than commit half a record.
+      absl::Status err = FromRocks(s, "building a write batch");
+      for (auto& [q, unused] : accepted) q->done.set_value(err);
+      for (std::size_t j = i; j < group.size(); ++j) group[j]->done.set_value(err);
+      return;
+    }
+    in_batch.insert(r.id);
+    accepted.emplace_back(p, seq++);
+  }
+  if (accepted.empty()) return;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  absl::Status status = FromRocks(db_->Write(wo, &batch), StrCat("writing to ", dir_));
+  if (status.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    next_seq_ = seq;
+  }
+  for (auto& [p, s] : accepted) {
+    if (status.ok()) {
+      p->done.set_value(s);
+    } else {
+      p->done.set_value(status);
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
+                                                   const StoreOptions& options) {
+  std::error_code ec;
+  bool exists = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec);
+  if (!exists && !options.create_if_missing) {
+    return absl::NotFoundError(StrCat("no threatmesh store in ", dir,
+                                      "; create one with 'threatmesh init --data-dir DIR' or "
+                                      "check --data-dir"));
+  }
+  if (!exists) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          StrCat("cannot create store directory ", dir, ": ", ec.message()));
+    }
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.paranoid_checks = true;
+  db_options.max_background_jobs = 2;
+  // Log only to a file in the directory, and keep few of them.
+  db_options.keep_log_file_num = 3;
+
+  // Open every family the directory has, including ones a newer build added, so that the
+  // schema check below can say what happened instead of RocksDB's "not opened" error.
+  std::vector<std::string> names;
+  for (std::string_view n : kColumnFamilyNames) names.emplace_back(n);
+  if (exists) {
+    std::vector<std::string> on_disk;
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, dir, &on_disk);
+    if (!s.ok()) return FromRocks(s, StrCat("opening the store in ", dir));
+    for (const std::string& n : on_disk) {
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    }
+  }
+  rocksdb::ColumnFamilyOptions cf_options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& n : names) descriptors.emplace_back(n, cf_options);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw_db);
+  if (!s.ok()) return FromRocks(s, StrCat("opening the store in ", dir));
+  std::unique_ptr<rocksdb::DB> db(raw_db);
+
+  auto close_with = [&](absl::Status status) {
+    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+    return status;
+  };
+
+  std::string version;
+  s = db->Get(rocksdb::ReadOptions(), handles[kMeta], ToSlice(kMetaSchemaVersion), &version);
+  if (s.IsNotFound()) {
+    if (exists) {
+      return close_with(absl::DataLossError(
+          StrCat(dir, " holds a RocksDB database without a threatmesh schema version; it is not "
+                      "a threatmesh store, point --data-dir elsewhere")));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    version = std::to_string(kSchemaVersion);
+    s = db->Put(wo, handles[kMeta], ToSlice(kMetaSchemaVersion), version);
+  }
+  if (!s.ok()) return close_with(FromRocks(s, StrCat("opening the store in ", dir)));
+  int on_disk_version = 0;
+  if (!absl::SimpleAtoi(version, &on_disk_version) || on_disk_version <= 0) {
+    return close_with(absl::DataLossError(
+        StrCat("the schema version in ", dir, " is unreadable (\"", version,
+               "\"); the store is damaged, restore it from a backup")));
+  }
+  if (on_disk_version > kSchemaVersion) {
+    return close_with(absl::FailedPreconditionError(
+        StrCat("the store in ", dir, " has schema version ", on_disk_version,
+               ", written by a newer threatmesh; this build reads up to version ",
+               kSchemaVersion, ". Upgrade threatmesh, or use another --data-dir")));
+  }
+  auto store = std::make_unique<RocksStore>(dir, options, std::move(db), handles);
+  absl::Status init = store->Init();
+  if (!init.ok()) return init;
+  return store;
+}
+
+}  // namespace threatmesh::storage

@@ -1,0 +1,143 @@
+// The record store: one RocksDB database holding signed records, their change feed, custody
+// chains and indexes (column_families.h).
+//
+// Thread-safe: any number of threads may call any method at once. Writes go through one
+// writer thread that groups concurrent puts into one synced WriteBatch, so they share the
+// cost of the fsync; Put returns only once its record is durable. Reads run on the caller's
+// thread against the latest committed state.
+//
+// Errors: NotFound (no such record, no store in the directory), AlreadyExists (a second put
+// of an id), InvalidArgument (a bad query or continuation token), FailedPrecondition
+// (directory of a newer schema, or locked by another process), DataLoss (corruption),
+// ResourceExhausted (disk full), Unavailable (other I/O errors; retry).
+#ifndef THREATMESH_STORAGE_STORE_H_
+#define THREATMESH_STORAGE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "storage/index_keys.h"
+#include "threatmesh/v1/record.pb.h"
+#include "threatmesh/v1/storage.pb.h"
+
+namespace threatmesh::storage {
+
+// The schema this build writes. A directory with a higher one is refused.
+inline constexpr int kSchemaVersion = 1;
+
+struct StoreOptions {
+  // Create an empty store when the directory holds none (threatmesh init).
+  bool create_if_missing = false;
+  // The most puts the writer commits in one batch.
+  std::size_t max_group_size = 512;
+};
+
+// A record that has passed validation (node/validate.h), ready to store. The store trusts
+// it: it derives index entries from `body` but checks no signature.
+struct RecordToStore {
+  // SHA-256 of the body's payload bytes (32 bytes).
+  std::string id;
+  // The Signed envelope exactly as received.
+  std::string signed_bytes;
+  // The payload parsed.
+  threatmesh::v1::RecordBody body;
+  // The custody chain of this copy, author first; empty for a record authored here.
+  threatmesh::v1::CustodyChain chain;
+};
+
+// One page of a query: record ids, and a token for the next page (empty on the last page).
+struct Page {
+  std::vector<std::string> ids;
+  std::string next_token;
+};
+
+struct LogEntry {
+  uint64_t seq = 0;
+  std::string id;
+};
+
+// Entries of the change feed from a sequence on; `next_seq` is where the next read starts.
+struct LogPage {
+  std::vector<LogEntry> entries;
+  uint64_t next_seq = 0;
+};
+
+// Paging for every query: at most `limit` ids (0 means kDefaultLimit; above kMaxLimit is
+// InvalidArgument), continuing after `token` when it is not empty.
+struct PageRequest {
+  std::size_t limit = 0;
+  std::string token;
+};
+inline constexpr std::size_t kDefaultLimit = 100;
+inline constexpr std::size_t kMaxLimit = 10000;
+
+class Store {
+ public:
+  // Opens the store under `dir`. NotFound when there is none and create_if_missing is off;
+  // FailedPrecondition when another process holds it or it has a newer schema; DataLoss when
+  // it is corrupted. Each message names the directory and what to do.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir,
+                                                                   const StoreOptions& options);
+
+  // Finishes the queued puts, then closes the database.
+  virtual ~Store() = default;
+
+  // Stores the record, its log entry, its custody chain and its index entries atomically and
+  // durably, and returns its log sequence. AlreadyExists when the id is stored already, in
+  // which case nothing is written.
+  [[nodiscard]] virtual absl::StatusOr<uint64_t> Put(RecordToStore record) = 0;
+
+  // True when a record with this id is stored. Cheap: callers use it to drop duplicates
+  // before checking a signature.
+  [[nodiscard]] virtual absl::StatusOr<bool> Contains(std::string_view id) = 0;
+
+  // The Signed envelope bytes of a record; NotFound when absent.
+  [[nodiscard]] virtual absl::StatusOr<std::string> Get(std::string_view id) = 0;
+
+  // The custody chains held for a record; NotFound when absent.
+  [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::CustodyChains> GetCustody(
+      std::string_view id) = 0;
+
+  // Indicators and sightings of exactly (type, normalized value).
+  [[nodiscard]] virtual absl::StatusOr<Page> FindIndicator(int type, std::string_view value,
+                                                           const PageRequest& page) = 0;
+  // Records naming `domain` or a name under it (domain, URL host and e-mail domain).
+  [[nodiscard]] virtual absl::StatusOr<Page> FindDomainSuffix(std::string_view domain,
+                                                              const PageRequest& page) = 0;
+  // IP and CIDR indicators whose range contains `ip` (an address, or a CIDR to find the
+  // ranges that contain all of it), shortest prefix first.
+  [[nodiscard]] virtual absl::StatusOr<Page> FindContainingIp(std::string_view ip,
+                                                              const PageRequest& page) = 0;
+  // Records of `author` (32 bytes) created in [from_ms, to_ms), oldest first.
+  [[nodiscard]] virtual absl::StatusOr<Page> FindByAuthor(std::string_view author,
+                                                          int64_t from_ms, int64_t to_ms,
+                                                          const PageRequest& page) = 0;
+  // Records carrying the label `tag`.
+  [[nodiscard]] virtual absl::StatusOr<Page> FindByTag(std::string_view tag,
+                                                       const PageRequest& page) = 0;
+  // Records of one kind, in commit order.
+  [[nodiscard]] virtual absl::StatusOr<Page> FindByKind(RecordKind kind,
+                                                        const PageRequest& page) = 0;
+
+  // The change feed from `from_seq` (inclusive), at most `limit` entries (0: kDefaultLimit).
+  [[nodiscard]] virtual absl::StatusOr<LogPage> ReadLog(uint64_t from_seq,
+                                                        std::size_t limit) = 0;
+  // The sequence the next stored record will get (1 for an empty store).
+  virtual uint64_t NextSeq() = 0;
+
+  // Small values of the meta family (schema version, node key id).
+  [[nodiscard]] virtual absl::StatusOr<std::string> GetMeta(std::string_view name) = 0;
+  [[nodiscard]] virtual absl::Status PutMeta(std::string_view name, std::string_view value) = 0;
+
+  // Bytes the store takes on disk (SST and WAL files).
+  virtual uint64_t DiskSize() = 0;
+};
+
+}  // namespace threatmesh::storage
+
+#endif  // THREATMESH_STORAGE_STORE_H_
