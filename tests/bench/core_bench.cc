@@ -1,0 +1,399 @@
+// Micro-benchmarks of the record core, each printed beside the physical limits measured in
+// the same run: the raw libsodium Ed25519 verify rate on one core, and the raw RocksDB rate
+// of synced batched puts. Counters:
+//   per_s        records (or operations) per second
+//   x_verify     per_s / raw single-core verify rate
+//   x_verify_core  per_s / (raw verify rate * cores used): the target for validate+put is
+//                0.7, since signature checking, not storage, should be the bottleneck
+//   x_rocks      per_s / raw RocksDB synced batched put rate
+//
+// Run: build/tests/threatmesh_bench   (see README, Performance)
+#include <benchmark/benchmark.h>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "crypto/hash.h"
+#include "crypto/keys.h"
+#include "crypto/sodium.h"
+#include "node/record_builder.h"
+#include "node/validate.h"
+#include "storage/store.h"
+#include "testing/test_util.h"
+
+namespace threatmesh {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double g_verify_rate = 0;  // raw libsodium verifies per second, one core
+double g_rocks_rate = 0;   // raw RocksDB records per second, synced batches of kRawBatch
+constexpr int kRawBatch = 64;
+const unsigned kCores = std::max(1u, std::thread::hardware_concurrency());
+
+std::string BenchDir(const std::string& name) {
+  const char* base = std::getenv("TMPDIR");
+  std::string dir = std::string(base && *base ? base : "/tmp") + "/threatmesh-bench-" +
+                    std::to_string(::getpid()) + "-" + name;
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+// A realistic record: a domain indicator with labels and a description (~250 bytes).
+v1::RecordBody SampleBody(const crypto::KeyPair& key, int i) {
+  v1::RecordBody body = testing::IndicatorBody(
+      key, v1::INDICATOR_TYPE_DOMAIN, "host-" + std::to_string(i) + ".bench.example.com");
+  body.add_labels("bench");
+  body.add_labels(i % 2 ? "odd" : "even");
+  body.set_confidence(75);
+  body.mutable_indicator()->set_description("beaconing every 60 s to this name over HTTPS");
+  return body;
+}
+
+void SetRates(benchmark::State& state, int cores_used) {
+  const double n = static_cast<double>(state.iterations());
+  state.counters["per_s"] = benchmark::Counter(n, benchmark::Counter::kIsRate);
+  state.counters["x_verify"] = benchmark::Counter(n / g_verify_rate, benchmark::Counter::kIsRate);
+  state.counters["x_verify_core"] =
+      benchmark::Counter(n / (g_verify_rate * cores_used), benchmark::Counter::kIsRate);
+  state.counters["x_rocks"] = benchmark::Counter(n / g_rocks_rate, benchmark::Counter::kIsRate);
+}
+
+// ---- the physical limits ---------------------------------------------------------------
+
+double MeasureRawVerifyRate() {
+  unsigned char pk[32], sk[64], sig[64];
+  crypto_sign_ed25519_keypair(pk, sk);
+  std::string msg(300, 'm');
+  crypto_sign_ed25519_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(msg.data()),
+                               msg.size(), sk);
+  int n = 0;
+  auto start = Clock::now();
+  std::chrono::duration<double> elapsed{};
+  do {
+    for (int i = 0; i < 256; ++i) {
+      n += crypto_sign_ed25519_verify_detached(
+               sig, reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), pk) == 0;
+    }
+    elapsed = Clock::now() - start;
+  } while (elapsed.count() < 1.0);
+  return n / elapsed.count();
+}
+
+double MeasureRawRocksRate() {
+  const std::string dir = BenchDir("raw-rocks");
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* db = nullptr;
+  if (!rocksdb::DB::Open(options, dir, &db).ok()) return 0;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  std::string value(250, 'v');
+  uint64_t key = 0;
+  int records = 0;
+  auto start = Clock::now();
+  std::chrono::duration<double> elapsed{};
+  do {
+    rocksdb::WriteBatch batch;
+    for (int i = 0; i < kRawBatch; ++i) {
+      std::string k = crypto::Sha256(std::to_string(key++));
+      batch.Put(k, value).PermitUncheckedError();
+    }
+    if (!db->Write(wo, &batch).ok()) break;
+    records += kRawBatch;
+    elapsed = Clock::now() - start;
+  } while (elapsed.count() < 1.5);
+  delete db;
+  std::filesystem::remove_all(dir);
+  return records / elapsed.count();
+}
+
+void BM_RawLibsodiumVerify(benchmark::State& state) {
+  unsigned char pk[32], sk[64], sig[64];
+  crypto_sign_ed25519_keypair(pk, sk);
+  std::string msg(300, 'm');
+  crypto_sign_ed25519_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(msg.data()),
+                               msg.size(), sk);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(crypto_sign_ed25519_verify_detached(
+        sig, reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), pk));
+  }
+  SetRates(state, 1);
+}
+BENCHMARK(BM_RawLibsodiumVerify);
+
+// ---- crypto ----------------------------------------------------------------------------
+
+void BM_Sign(benchmark::State& state) {
+  crypto::KeyPair key = crypto::KeyPair::Generate();
+  const std::string payload = SampleBody(key, 1).SerializeAsString();
+  for (auto _ : state) benchmark::DoNotOptimize(key.Sign(crypto::kRecordDomain, payload));
+  SetRates(state, 1);
+}
+BENCHMARK(BM_Sign);
+
+void BM_Verify(benchmark::State& state) {
+  crypto::KeyPair key = crypto::KeyPair::Generate();
+  const std::string payload = SampleBody(key, 1).SerializeAsString();
+  const std::string sig = key.Sign(crypto::kRecordDomain, payload);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(crypto::Verify(key.public_key(), crypto::kRecordDomain, payload, sig));
+  }
+  SetRates(state, 1);
+}
+BENCHMARK(BM_Verify);
+
+void BM_RecordId(benchmark::State& state) {
+  crypto::KeyPair key = crypto::KeyPair::Generate();
+  const std::string payload = SampleBody(key, 1).SerializeAsString();
+  for (auto _ : state) benchmark::DoNotOptimize(crypto::RecordId(payload));
+  SetRates(state, 1);
+}
+BENCHMARK(BM_RecordId);
+
+void BM_Validate(benchmark::State& state) {
+  crypto::KeyPair key = crypto::KeyPair::Generate();
+  const std::string bytes = SealRecord(SampleBody(key, 1), key);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ValidateRecord(bytes, {}, testing::kTestNowMs));
+  }
+  SetRates(state, 1);
+}
+BENCHMARK(BM_Validate);
+
+// ---- storage -----------------------------------------------------------------------------
+
+void BM_RawRocksSyncedBatch(benchmark::State& state) {
+  const std::string dir = BenchDir("raw-batch");
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* db = nullptr;
+  if (!rocksdb::DB::Open(options, dir, &db).ok()) {
+    state.SkipWithError("cannot open RocksDB");
+    return;
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  const std::string value(250, 'v');
+  uint64_t key = 0;
+  for (auto _ : state) {
+    rocksdb::WriteBatch batch;
+    for (int i = 0; i < kRawBatch; ++i) {
+      batch.Put(crypto::Sha256(std::to_string(key++)), value).PermitUncheckedError();
+    }
+    if (!db->Write(wo, &batch).ok()) state.SkipWithError("write failed");
+  }
+  // Each iteration is kRawBatch records.
+  const double n = static_cast<double>(state.iterations()) * kRawBatch;
+  state.counters["per_s"] = benchmark::Counter(n, benchmark::Counter::kIsRate);
+  state.counters["x_rocks"] = benchmark::Counter(n / g_rocks_rate, benchmark::Counter::kIsRate);
+  delete db;
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_RawRocksSyncedBatch)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Validate + durable put from many client threads sharing the cores: the writer groups
+// their puts into shared syncs. Records are signed before timing starts.
+struct PutFixture {
+  std::unique_ptr<storage::Store> store;
+  std::vector<std::string> records;
+  std::atomic<std::size_t> next{0};
+  std::string dir;
+};
+PutFixture* g_put = nullptr;
+constexpr int kPutsPerThread = 400;
+
+void BM_ValidateAndDurablePut(benchmark::State& state) {
+  if (state.thread_index() == 0) {
+    g_put = new PutFixture;
+    g_put->dir = BenchDir("put");
+    storage::StoreOptions options;
+    options.create_if_missing = true;
+    g_put->store = std::move(*storage::Store::Open(g_put->dir, options));
+    crypto::KeyPair key = crypto::KeyPair::Generate();
+    const int total = kPutsPerThread * state.threads();
+    for (int i = 0; i < total; ++i) g_put->records.push_back(SealRecord(SampleBody(key, i), key));
+  }
+  for (auto _ : state) {
+    const std::string& bytes = g_put->records[g_put->next++];
+    absl::StatusOr<VerifiedRecord> r = ValidateRecord(bytes, {}, testing::kTestNowMs);
+    if (!r.ok()) state.SkipWithError("validation failed");
+    absl::StatusOr<uint64_t> seq = g_put->store->Put(
+        storage::RecordToStore{std::move(r->id), std::move(r->signed_bytes), std::move(r->body), {}});
+    if (!seq.ok()) state.SkipWithError("put failed");
+  }
+  SetRates(state, static_cast<int>(std::min<unsigned>(state.threads(), kCores)));
+  if (state.thread_index() == 0) {
+    // Every thread has left the timed loop (the loop's end is a barrier).
+    g_put->store.reset();
+    std::filesystem::remove_all(g_put->dir);
+    delete g_put;
+    g_put = nullptr;
+  }
+}
+BENCHMARK(BM_ValidateAndDurablePut)
+    ->Iterations(kPutsPerThread)
+    ->UseRealTime()
+    ->Threads(1)
+    ->Threads(2)
+    ->Threads(16)
+    ->Threads(64)
+    ->Threads(128);
+
+// Reads and queries on a store of kQueryRecords records.
+constexpr int kQueryRecords = 20000;
+struct QueryFixture {
+  std::unique_ptr<storage::Store> store;
+  std::vector<std::string> ids;
+  std::string author;
+  std::string dir;
+};
+QueryFixture* g_query = nullptr;
+
+QueryFixture& Queries() {
+  if (g_query) return *g_query;
+  g_query = new QueryFixture;
+  g_query->dir = BenchDir("query");
+  storage::StoreOptions options;
+  options.create_if_missing = true;
+  g_query->store = std::move(*storage::Store::Open(g_query->dir, options));
+  crypto::KeyPair key = crypto::KeyPair::Generate();
+  g_query->author = std::string(key.public_key().bytes());
+  // Concurrent loading, so the load itself is grouped.
+  std::mutex mu;
+  std::vector<std::thread> loaders;
+  for (int t = 0; t < 32; ++t) {
+    loaders.emplace_back([&, t] {
+      for (int i = t; i < kQueryRecords; i += 32) {
+        v1::RecordBody body = SampleBody(key, i);
+        if (i % 3 == 0) {
+          body.mutable_indicator()->set_type(v1::INDICATOR_TYPE_CIDR);
+          body.mutable_indicator()->set_value("10." + std::to_string(i % 256) + ".0.0/16");
+        }
+        body.set_created_at(testing::kTestNowMs - kQueryRecords + i);
+        storage::RecordToStore r = testing::ToStore(body, key);
+        std::string id = r.id;
+        if (g_query->store->Put(std::move(r)).ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          g_query->ids.push_back(id);
+        }
+      }
+    });
+  }
+  for (std::thread& th : loaders) th.join();
+  return *g_query;
+}
+
+void BM_Get(benchmark::State& state) {
+  QueryFixture& q = Queries();
+  std::size_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(q.store->Get(q.ids[i++ % q.ids.size()]));
+  SetRates(state, 1);
+}
+BENCHMARK(BM_Get);
+
+template <typename F>
+void QueryBench(benchmark::State& state, F query) {
+  QueryFixture& q = Queries();
+  std::size_t i = 0, found = 0;
+  for (auto _ : state) {
+    absl::StatusOr<storage::Page> page = query(q, i++);
+    if (!page.ok()) state.SkipWithError("query failed");
+    found += page->ids.size();
+  }
+  SetRates(state, 1);
+  state.counters["ids_per_query"] =
+      static_cast<double>(found) / std::max<double>(1, state.iterations());
+}
+
+void BM_FindIndicator(benchmark::State& state) {
+  QueryBench(state, [](QueryFixture& q, std::size_t i) {
+    int n = static_cast<int>(i % kQueryRecords) | 1;  // odd numbers are domains
+    return q.store->FindIndicator(v1::INDICATOR_TYPE_DOMAIN,
+                                  "host-" + std::to_string(n) + ".bench.example.com", {});
+  });
+}
+BENCHMARK(BM_FindIndicator);
+
+void BM_FindDomainSuffix(benchmark::State& state) {
+  QueryBench(state, [](QueryFixture& q, std::size_t) {
+    return q.store->FindDomainSuffix("bench.example.com", {100, ""});
+  });
+}
+BENCHMARK(BM_FindDomainSuffix);
+
+void BM_FindContainingIp(benchmark::State& state) {
+  QueryBench(state, [](QueryFixture& q, std::size_t i) {
+    return q.store->FindContainingIp("10." + std::to_string(i % 256) + ".3.4", {});
+  });
+}
+BENCHMARK(BM_FindContainingIp);
+
+void BM_FindByAuthor(benchmark::State& state) {
+  QueryBench(state, [](QueryFixture& q, std::size_t i) {
+    int64_t from = testing::kTestNowMs - kQueryRecords + static_cast<int64_t>(i % 10000);
+    return q.store->FindByAuthor(q.author, from, from + 100, {});
+  });
+}
+BENCHMARK(BM_FindByAuthor);
+
+void BM_FindByTag(benchmark::State& state) {
+  QueryBench(state, [](QueryFixture& q, std::size_t) {
+    return q.store->FindByTag("odd", {100, ""});
+  });
+}
+BENCHMARK(BM_FindByTag);
+
+void BM_FindByKind(benchmark::State& state) {
+  QueryBench(state, [](QueryFixture& q, std::size_t) {
+    return q.store->FindByKind(storage::RecordKind::kIndicator, {100, ""});
+  });
+}
+BENCHMARK(BM_FindByKind);
+
+void BM_ReadLog(benchmark::State& state) {
+  QueryFixture& q = Queries();
+  uint64_t from = 1;
+  std::size_t read = 0;
+  for (auto _ : state) {
+    absl::StatusOr<storage::LogPage> page = q.store->ReadLog(from, 100);
+    if (!page.ok()) state.SkipWithError("read failed");
+    read += page->entries.size();
+    from = page->entries.empty() ? 1 : page->next_seq;
+  }
+  SetRates(state, 1);
+  state.counters["entries_per_s"] =
+      benchmark::Counter(static_cast<double>(read), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ReadLog);
+
+}  // namespace
+}  // namespace threatmesh
+
+int main(int argc, char** argv) {
+  threatmesh::crypto::EnsureSodium();
+  benchmark::Initialize(&argc, argv);
+  threatmesh::g_verify_rate = threatmesh::MeasureRawVerifyRate();
+  threatmesh::g_rocks_rate = threatmesh::MeasureRawRocksRate();
+  std::printf("physical limits measured in this run (%u cores):\n"
+              "  libsodium Ed25519 verify, one core: %.0f /s\n"
+              "  RocksDB synced batched put (%d records/batch): %.0f records/s\n\n",
+              threatmesh::kCores, threatmesh::g_verify_rate, threatmesh::kRawBatch,
+              threatmesh::g_rocks_rate);
+  std::fflush(stdout);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  if (threatmesh::g_query) {
+    threatmesh::g_query->store.reset();
+    std::filesystem::remove_all(threatmesh::g_query->dir);
+  }
+  return 0;
+}

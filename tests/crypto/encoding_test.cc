@@ -1,0 +1,52 @@
+#include "crypto/encoding.h"
+
+#include <gtest/gtest.h>
+
+#include "crypto/hash.h"
+
+namespace threatmesh::crypto {
+namespace {
+
+TEST(HexTest, RoundTripAndErrors) {
+  EXPECT_EQ(HexEncode(std::string("\x00\xff\x10", 3)), "00ff10");
+  EXPECT_EQ(*HexDecode("00FF10"), std::string("\x00\xff\x10", 3));
+  EXPECT_EQ(*HexDecode(""), "");
+  EXPECT_FALSE(HexDecode("abc").has_value());   // odd length
+  EXPECT_FALSE(HexDecode("zz").has_value());    // not hex
+  EXPECT_FALSE(HexDecode("0 ").has_value());
+}
+
+struct Base32Case {
+  std::string raw;
+  std::string encoded;
+};
+
+TEST(Base32Test, Rfc4648Vectors) {
+  // RFC 4648 section 10, lower case and without padding.
+  const std::vector<Base32Case> cases = {
+      {"", ""},         {"f", "my"},          {"fo", "mzxq"},           {"foo", "mzxw6"},
+      {"foob", "mzxw6yq"}, {"fooba", "mzxw6ytb"}, {"foobar", "mzxw6ytboi"},
+  };
+  for (const Base32Case& c : cases) {
+    EXPECT_EQ(Base32Encode(c.raw), c.encoded) << c.raw;
+    ASSERT_TRUE(Base32Decode(c.encoded).has_value()) << c.encoded;
+    EXPECT_EQ(*Base32Decode(c.encoded), c.raw);
+  }
+}
+
+TEST(Base32Test, RefusesBadCharactersAndNonZeroPadding) {
+  EXPECT_FALSE(Base32Decode("mzx1").has_value());
+  EXPECT_FALSE(Base32Decode("mz=").has_value());
+  EXPECT_FALSE(Base32Decode("mz").has_value());  // "my" is canonical; "mz" has a stray bit
+  EXPECT_EQ(*Base32Decode("MZXW6"), "foo");
+}
+
+TEST(Sha256Test, KnownAnswer) {
+  // FIPS 180-2 example "abc".
+  EXPECT_EQ(HexEncode(Sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(RecordId("abc"), Sha256("abc"));
+}
+
+}  // namespace
+}  // namespace threatmesh::crypto

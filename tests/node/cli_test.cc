@@ -1,0 +1,250 @@
+// The CLI as a user runs it: the real binary in a child process, per-test data directories.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "testing/test_util.h"
+
+namespace threatmesh {
+namespace {
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  Result Run(const std::vector<std::string>& args) {
+    std::string cmd = "env -u THREATMESH_PASSPHRASE " + Quote(testing::ThreatmeshBinary());
+    for (const std::string& a : args) cmd += " " + Quote(a);
+    cmd += " </dev/null >" + Quote(dir_.Sub("out")) + " 2>" + Quote(dir_.Sub("err"));
+    int status = std::system(cmd.c_str());
+    Result r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = Slurp(dir_.Sub("out"));
+    r.err = Slurp(dir_.Sub("err"));
+    return r;
+  }
+  // Runs a command on the test node's data directory.
+  Result RunOn(const std::string& command, std::vector<std::string> args) {
+    args.insert(args.begin(), {command, "--data-dir", data_});
+    return Run(args);
+  }
+  std::string PublishId(std::vector<std::string> args) {
+    args.push_back("--json");
+    Result r = RunOn("publish", args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::smatch m;
+    std::regex id_re("\"id\":\"([0-9a-f]{64})\"");
+    return std::regex_search(r.out, m, id_re) ? m[1].str() : "";
+  }
+  std::size_t FeedSize() {
+    Result r = RunOn("feed", {"--json"});
+    std::size_t n = 0;
+    for (std::size_t at = r.out.find("\"seq\""); at != std::string::npos;
+         at = r.out.find("\"seq\"", at + 1)) {
+      ++n;
+    }
+    return n;
+  }
+  void Init() {
+    Result r = RunOn("init", {});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  testing::TempDir dir_;
+  std::string data_ = dir_.Sub("node");
+};
+
+TEST_F(CliTest, InitPrintsKeyAndRefusesASecondInit) {
+  Result r = RunOn("init", {"--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\"public_key\":\"tmpk[a-z2-7]{58}\"")))
+      << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\"fingerprint\":\"([0-9a-f]{4}:){3}[0-9a-f]{4}\"")))
+      << r.out;
+  struct stat st;
+  ASSERT_EQ(::stat((data_ + "/node.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  Result again = RunOn("init", {});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("already initialised"), std::string::npos) << again.err;
+}
+
+TEST_F(CliTest, PublishGetAndSearchEveryQuery) {
+  Init();
+  const std::string domain = PublishId({"--type", "domain", "--value", "Evil.Example.COM.",
+                                        "--tlp", "green", "--label", "apt1", "--confidence",
+                                        "80"});
+  const std::string cidr = PublishId({"--type", "cidr", "--value", "10.1.2.3/8"});
+  const std::string url = PublishId({"--type", "url", "--value", "HTTP://WWW.Example.com/a"});
+  ASSERT_EQ(domain.size(), 64u);
+  ASSERT_EQ(cidr.size(), 64u);
+
+  Result get = RunOn("get", {domain, "--json"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_NE(get.out.find("\"value\":\"evil.example.com\""), std::string::npos) << get.out;
+  EXPECT_NE(get.out.find("\"tlp\":\"GREEN\""), std::string::npos);
+  Result text = RunOn("get", {domain});
+  EXPECT_NE(text.out.find("confidence  80"), std::string::npos) << text.out;
+
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> want;
+  };
+  const std::string key = std::regex_replace(
+      get.out, std::regex(".*\"author\":\"(tmpk[a-z2-7]+)\".*\n?"), "$1");
+  const std::vector<Case> cases = {
+      {{"--type", "domain", "--value", "EVIL.example.com"}, {domain}},
+      {{"--domain-suffix", "example.com"}, {domain, url}},
+      {{"--ip", "10.200.0.1"}, {cidr}},
+      {{"--tag", "apt1"}, {domain}},
+      {{"--kind", "indicator"}, {domain, cidr, url}},
+      {{"--author", key}, {domain, cidr, url}},
+      {{"--author", key, "--since", "2000-01-01", "--until", "2000-01-02"}, {}},
+  };
+  for (const Case& c : cases) {
+    Result r = RunOn("search", c.args);
+    ASSERT_EQ(r.exit_code, 0) << c.args[0] << ": " << r.err;
+    std::size_t lines = 0;
+    for (const std::string& id : c.want) {
+      EXPECT_NE(r.out.find(id), std::string::npos) << c.args[0] << " misses " << id;
+    }
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);) {
+      if (std::regex_search(line, std::regex("^[0-9a-f]{64}  "))) ++lines;
+    }
+    EXPECT_EQ(lines, c.want.size()) << c.args[0] << ":\n" << r.out;
+  }
+}
+
+TEST_F(CliTest, SearchPagesWithTokens) {
+  Init();
+  std::set<std::string> published;
+  for (int i = 0; i < 5; ++i) {
+    published.insert(PublishId({"--type", "ipv4", "--value", "192.0.2." + std::to_string(i),
+                                "--label", "paged"}));
+  }
+  std::set<std::string> seen;
+  std::string token;
+  for (int page = 0; page < 10; ++page) {
+    std::vector<std::string> args = {"--tag", "paged", "--limit", "2", "--json"};
+    if (!token.empty()) args.insert(args.end(), {"--token", token});
+    Result r = RunOn("search", args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::regex id_re("\"id\":\"([0-9a-f]{64})\"");
+    for (std::sregex_iterator it(r.out.begin(), r.out.end(), id_re), end; it != end; ++it) {
+      EXPECT_TRUE(seen.insert((*it)[1].str()).second) << "seen twice";
+    }
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(r.out, m, std::regex("\"next_token\":\"([0-9a-f]*)\"")));
+    token = m[1].str();
+    if (token.empty()) break;
+  }
+  EXPECT_EQ(seen, published);
+}
+
+TEST_F(CliTest, FailuresGiveOneLineErrorsAndStoreNothing) {
+  Init();
+  struct Case {
+    std::string name;
+    std::vector<std::string> args;
+    int exit_code;
+    std::string message_part;
+  };
+  const std::vector<Case> cases = {
+      {"bad ipv4", {"publish", "--type", "ipv4", "--value", "1.2.3"}, 1, "dotted-quad"},
+      {"bad type", {"publish", "--type", "hostname", "--value", "x"}, 1, "use one of"},
+      {"bad tlp", {"publish", "--type", "ipv4", "--value", "192.0.2.1", "--tlp", "white"}, 1,
+       "TLP:CLEAR"},
+      {"confidence", {"publish", "--type", "ipv4", "--value", "192.0.2.1", "--confidence", "101"},
+       1, "outside 0..100"},
+      {"red without recipient", {"publish", "--type", "ipv4", "--value", "192.0.2.1", "--tlp", "red"},
+       1, "names no recipients"},
+      {"bad recipient", {"publish", "--type", "ipv4", "--value", "192.0.2.1", "--tlp", "red",
+                         "--recipient", "tmpkabc"}, 1, "copy it again"},
+      {"missing value", {"publish", "--type", "ipv4"}, 2, "--value"},
+      {"unknown option", {"publish", "--colour", "red"}, 2, "colour"},
+      {"bad id", {"get", "xyz"}, 1, "not 64 hex digits"},
+      {"unknown id", {"get", std::string(64, 'a')}, 1, "no record"},
+      {"two queries", {"search", "--tag", "a", "--kind", "indicator"}, 1, "exactly one query"},
+      {"bad token", {"search", "--tag", "a", "--token", "00"}, 1, "continuation token"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = c.args;
+    args.insert(args.begin() + 1, {"--data-dir", data_});
+    Result r = Run(args);
+    EXPECT_EQ(r.exit_code, c.exit_code) << c.name << ": " << r.err;
+    EXPECT_NE(r.err.find(c.message_part), std::string::npos) << c.name << ": " << r.err;
+    if (c.exit_code == 1) {
+      EXPECT_EQ(r.err.rfind("threatmesh: error: ", 0), 0u) << c.name;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.name << ": " << r.err;
+    }
+  }
+  EXPECT_EQ(FeedSize(), 0u);
+}
+
+TEST_F(CliTest, MissingNodeAndExposedKeyAreExplained) {
+  Result none = RunOn("search", {"--tag", "x"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("threatmesh init"), std::string::npos) << none.err;
+  Init();
+  ASSERT_EQ(::chmod((data_ + "/node.key").c_str(), 0644), 0);
+  Result exposed = RunOn("search", {"--tag", "x"});
+  EXPECT_EQ(exposed.exit_code, 1);
+  EXPECT_NE(exposed.err.find("chmod 600"), std::string::npos) << exposed.err;
+}
+
+TEST_F(CliTest, PassphraseProtectedNode) {
+  std::ofstream(dir_.Sub("pass")) << "s3cret words\n";
+  Result init = RunOn("init", {"--passphrase-file", dir_.Sub("pass")});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_NE(Slurp(data_ + "/node.key").find("argon2id"), std::string::npos);
+  Result without = RunOn("search", {"--tag", "x"});
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_NE(without.err.find("protected by a passphrase"), std::string::npos) << without.err;
+  std::ofstream(dir_.Sub("wrong")) << "other words\n";
+  Result wrong = RunOn("search", {"--tag", "x", "--passphrase-file", dir_.Sub("wrong")});
+  EXPECT_NE(wrong.err.find("wrong passphrase"), std::string::npos) << wrong.err;
+  Result with = RunOn("publish", {"--type", "md5", "--value", std::string(32, 'A'),
+                                  "--passphrase-file", dir_.Sub("pass")});
+  EXPECT_EQ(with.exit_code, 0) << with.err;
+}
+
+TEST_F(CliTest, HelpListsCommandsAndExamples) {
+  Result help = Run({"help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* cmd : {"init", "publish", "get", "search", "feed"}) {
+    EXPECT_NE(help.out.find(std::string("  ") + cmd), std::string::npos) << cmd;
+  }
+  Result publish = Run({"publish", "--help"});
+  EXPECT_EQ(publish.exit_code, 0);
+  EXPECT_NE(publish.out.find("example: threatmesh publish"), std::string::npos);
+  EXPECT_NE(publish.out.find("--confidence"), std::string::npos);
+  Result unknown = Run({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown command"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace threatmesh
