@@ -11,9 +11,9 @@
 #include <optional>
 
 #include "absl/strings/numbers.h"
-#include "crypto/str_cat.h"
 #include "crypto/encoding.h"
 #include "crypto/sodium.h"
+#include "crypto/str_cat.h"
 
 namespace threatmesh::crypto {
 namespace {
@@ -43,8 +43,8 @@ absl::StatusOr<std::string> DeriveKey(std::string_view passphrase, std::string_v
   if (crypto_pwhash(reinterpret_cast<unsigned char*>(key.data()), key.size(), passphrase.data(),
                     passphrase.size(), reinterpret_cast<const unsigned char*>(salt.data()),
                     opslimit, memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
-    return absl::ResourceExhaustedError(StrCat(
-        "Argon2id needs ", memlimit >> 20, " MiB of memory to derive the key file's key"));
+    return absl::ResourceExhaustedError(
+        StrCat("Argon2id needs ", memlimit >> 20, " MiB of memory to derive the key file's key"));
   }
   return key;
 }
@@ -78,7 +78,7 @@ absl::Status SaveKeyFile(const std::string& path, const KeyPair& key,
   ScopedWipe wipe_body(body);
   body.reserve(1024);  // no reallocation, so no unwiped copy of the seed is left behind
   StrAppend(&body, "# threatmesh node key: keep it secret, mode 0600\n", "format: ", kFormat,
-                  "\npublic: ", public_text, "\n");
+            "\npublic: ", public_text, "\n");
   if (options.passphrase.empty()) {
     std::string hex = HexEncode(seed);
     ScopedWipe wipe_hex(hex);
@@ -103,9 +103,8 @@ absl::Status SaveKeyFile(const std::string& path, const KeyPair& key,
         reinterpret_cast<const unsigned char*>(aead_key->data()));
     sealed.resize(sealed_len);
     StrAppend(&body, "protection: ", kProtectionSealed, "\nsalt: ", HexEncode(salt),
-                    "\nopslimit: ", options.argon2_opslimit, "\nmemlimit: ",
-                    options.argon2_memlimit, "\nnonce: ", HexEncode(nonce),
-                    "\nsealed: ", HexEncode(sealed), "\n");
+              "\nopslimit: ", options.argon2_opslimit, "\nmemlimit: ", options.argon2_memlimit,
+              "\nnonce: ", HexEncode(nonce), "\nsealed: ", HexEncode(sealed), "\n");
   }
 
   std::string tmp = path + ".tmp";
@@ -128,8 +127,8 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
   if (fd < 0) {
     absl::Status s = ErrnoError("cannot open key file", path);
     if (absl::IsNotFound(s)) {
-      return absl::NotFoundError(StrCat(
-          "no key file at ", path, "; create one with 'threatmesh init --data-dir DIR'"));
+      return absl::NotFoundError(
+          StrCat("no key file at ", path, "; create one with 'threatmesh init --data-dir DIR'"));
     }
     return s;
   }
@@ -145,8 +144,8 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     return absl::PermissionDeniedError(StrCat(
         "key file ", path, " has mode ", mode,
-        " and can be read by group or others; the secret key may be exposed. Run: chmod 600 ",
-        path, " (and consider rotating the key)"));
+        " and can be read by group or others; the secret key may be exposed. Run: chmod 600 ", path,
+        " (and consider rotating the key)"));
   }
   std::string content;
   ScopedWipe wipe_content(content);
@@ -169,8 +168,8 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
   SecureWipe(buf, sizeof buf);
 
   auto malformed = [&](const auto& why) {
-    return absl::DataLossError(StrCat("key file ", path, " is damaged: ", why,
-                                            "; restore it from a backup"));
+    return absl::DataLossError(
+        StrCat("key file ", path, " is damaged: ", why, "; restore it from a backup"));
   };
   std::map<std::string, std::string> fields;
   std::string_view rest = content;
@@ -193,7 +192,7 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
 
   if (fields["format"] != kFormat) {
     return malformed(StrCat("format is \"", fields["format"], "\", expected \"", kFormat,
-                                  "\" (written by a newer threatmesh?)"));
+                            "\" (written by a newer threatmesh?)"));
   }
   absl::StatusOr<PublicKey> public_key = PublicKey::FromText(fields["public"]);
   if (!public_key.ok()) return malformed(public_key.status().message());
@@ -210,10 +209,10 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
     seed = std::move(*raw);
   } else if (protection == kProtectionSealed) {
     if (passphrase.empty()) {
-      return absl::FailedPreconditionError(StrCat(
-          "key file ", path,
-          " is protected by a passphrase; give it with --passphrase-file FILE or the "
-          "THREATMESH_PASSPHRASE environment variable"));
+      return absl::FailedPreconditionError(
+          StrCat("key file ", path,
+                 " is protected by a passphrase; give it with --passphrase-file FILE or the "
+                 "THREATMESH_PASSPHRASE environment variable"));
     }
     std::optional<std::string> salt = HexDecode(fields["salt"]);
     std::optional<std::string> nonce = HexDecode(fields["nonce"]);
@@ -224,9 +223,8 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
         nonce->size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES || !sealed ||
         sealed->size() != kSeedSize + crypto_aead_xchacha20poly1305_ietf_ABYTES ||
         !absl::SimpleAtoi(fields["opslimit"], &opslimit) ||
-        !absl::SimpleAtoi(fields["memlimit"], &memlimit) ||
-        opslimit < crypto_pwhash_OPSLIMIT_MIN || memlimit < crypto_pwhash_MEMLIMIT_MIN ||
-        memlimit > (std::size_t{4} << 30)) {
+        !absl::SimpleAtoi(fields["memlimit"], &memlimit) || opslimit < crypto_pwhash_OPSLIMIT_MIN ||
+        memlimit < crypto_pwhash_MEMLIMIT_MIN || memlimit > (std::size_t{4} << 30)) {
       return malformed("the sealed seed's fields are incomplete or out of range");
     }
     absl::StatusOr<std::string> aead_key = DeriveKey(passphrase, *salt, opslimit, memlimit);
@@ -241,8 +239,8 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
             reinterpret_cast<const unsigned char*>(ad.data()), ad.size(),
             reinterpret_cast<const unsigned char*>(nonce->data()),
             reinterpret_cast<const unsigned char*>(aead_key->data())) != 0) {
-      return absl::PermissionDeniedError(StrCat(
-          "wrong passphrase for key file ", path, " (or the file was altered)"));
+      return absl::PermissionDeniedError(
+          StrCat("wrong passphrase for key file ", path, " (or the file was altered)"));
     }
   } else {
     return malformed(StrCat("unknown protection \"", protection, "\""));

@@ -7,10 +7,10 @@
 #include <optional>
 
 #include "absl/status/status.h"
-#include "crypto/str_cat.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/sodium.h"
+#include "crypto/str_cat.h"
 
 namespace threatmesh::crypto {
 namespace {
@@ -42,8 +42,8 @@ std::string_view Trim(std::string_view s) {
 
 absl::StatusOr<PublicKey> PublicKey::FromBytes(std::string_view raw) {
   if (raw.size() != kPublicKeySize) {
-    return absl::InvalidArgumentError(StrCat("public key is ", raw.size(),
-                                                   " bytes, expected ", kPublicKeySize));
+    return absl::InvalidArgumentError(
+        StrCat("public key is ", raw.size(), " bytes, expected ", kPublicKeySize));
   }
   PublicKey key;
   std::memcpy(key.raw_.data(), raw.data(), raw.size());
@@ -59,21 +59,21 @@ absl::StatusOr<PublicKey> PublicKey::FromText(std::string_view text) {
   if (lower.rfind(kPublicKeyTextPrefix, 0) != 0) {
     return absl::InvalidArgumentError(
         StrCat("public key \"", text, "\" does not start with \"", kPublicKeyTextPrefix,
-                     "\"; copy the whole key printed by 'threatmesh init' or 'threatmesh status'"));
+               "\"; copy the whole key printed by 'threatmesh init' or 'threatmesh status'"));
   }
   if (lower.size() != expected_size) {
-    return absl::InvalidArgumentError(StrCat(
-        "public key \"", text, "\" is ", lower.size(), " characters, expected ", expected_size,
-        "; part of it was lost in copying, copy it again"));
+    return absl::InvalidArgumentError(StrCat("public key \"", text, "\" is ", lower.size(),
+                                             " characters, expected ", expected_size,
+                                             "; part of it was lost in copying, copy it again"));
   }
-  std::optional<std::string> raw = Base32Decode(std::string_view(lower).substr(
-      kPublicKeyTextPrefix.size()));
+  std::optional<std::string> raw =
+      Base32Decode(std::string_view(lower).substr(kPublicKeyTextPrefix.size()));
   if (!raw || raw->size() != kPublicKeySize + kChecksumSize ||
       Checksum(std::string_view(*raw).substr(0, kPublicKeySize)) !=
           std::string_view(*raw).substr(kPublicKeySize)) {
-    return absl::InvalidArgumentError(StrCat(
-        "public key \"", text,
-        "\" fails its checksum: a character was mistyped or changed; copy it again"));
+    return absl::InvalidArgumentError(
+        StrCat("public key \"", text,
+               "\" fails its checksum: a character was mistyped or changed; copy it again"));
   }
   return FromBytes(std::string_view(*raw).substr(0, kPublicKeySize));
 }
@@ -87,7 +87,7 @@ std::string PublicKey::ToText() const {
 std::string PublicKey::Fingerprint() const {
   std::string hex = HexEncode(Sha256(bytes()).substr(0, 8));
   return StrCat(hex.substr(0, 4), ":", hex.substr(4, 4), ":", hex.substr(8, 4), ":",
-                      hex.substr(12, 4));
+                hex.substr(12, 4));
 }
 
 KeyPair KeyPair::Generate() {
@@ -149,8 +149,7 @@ bool Verify(const PublicKey& key, std::string_view domain, std::string_view mess
   std::string signed_message = SignedMessage(domain, message);
   return crypto_sign_ed25519_verify_detached(
              reinterpret_cast<const unsigned char*>(signature.data()),
-             reinterpret_cast<const unsigned char*>(signed_message.data()),
-             signed_message.size(),
+             reinterpret_cast<const unsigned char*>(signed_message.data()), signed_message.size(),
              reinterpret_cast<const unsigned char*>(key.bytes().data())) == 0;
 }
 

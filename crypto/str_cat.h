@@ -23,8 +23,8 @@ inline void Append(std::string& out, absl::string_view s) { out.append(s.data(),
 #endif
 inline void Append(std::string& out, char c) { out.push_back(c); }
 template <typename T>
-  requires std::is_arithmetic_v<T> && (!std::is_same_v<T, char>) && (!std::is_same_v<T, bool>)
-void Append(std::string& out, T n) {
+requires std::is_arithmetic_v<T> &&
+    (!std::is_same_v<T, char>)&&(!std::is_same_v<T, bool>)void Append(std::string& out, T n) {
   out.append(std::to_string(n));
 }
 inline void Append(std::string& out, bool b) { out.append(b ? "true" : "false"); }

@@ -72,8 +72,8 @@ absl::StatusOr<std::string> ReadPassphrase(const po::variables_map& vm) {
     }
     std::string pass;
     std::getline(in, pass);
-    if (pass.empty()) return absl::InvalidArgumentError(StrCat("passphrase file ", path,
-                                                               " is empty"));
+    if (pass.empty())
+      return absl::InvalidArgumentError(StrCat("passphrase file ", path, " is empty"));
     return pass;
   }
   if (const char* env = std::getenv("THREATMESH_PASSPHRASE"); env) return std::string(env);
@@ -138,8 +138,8 @@ void PublishOptions(po::options_description& d) {
       "valid-from", po::value<std::string>(), "start of validity (YYYY-MM-DD[THH:MM:SSZ])")(
       "valid-until", po::value<std::string>(), "end of validity")(
       "max-hops", po::value<uint32_t>()->default_value(0),
-      "most hops from this node (0: the TLP's default)")(
-      "may-relay", po::bool_switch(), "let receivers pass the record on")(
+      "most hops from this node (0: the TLP's default)")("may-relay", po::bool_switch(),
+                                                         "let receivers pass the record on")(
       "recipient", po::value<std::vector<std::string>>()->composing(),
       "public key that may receive a RED record (repeatable)")(
       "community", po::value<std::vector<std::string>>()->composing(),
@@ -154,12 +154,12 @@ int RunPublish(const po::variables_map& vm, Io& io) {
   if (vm.count("label")) spec.labels = vm["label"].as<std::vector<std::string>>();
   if (vm.count("confidence")) spec.confidence = vm["confidence"].as<uint32_t>();
   spec.description = vm["description"].as<std::string>();
-  for (auto [flag, field] : {std::pair{"valid-from", &spec.valid_from},
-                             std::pair{"valid-until", &spec.valid_until}}) {
+  for (auto [flag, field] :
+       {std::pair{"valid-from", &spec.valid_from}, std::pair{"valid-until", &spec.valid_until}}) {
     if (!vm.count(flag)) continue;
     absl::StatusOr<int64_t> t = ParseTime(vm[flag].as<std::string>());
-    if (!t.ok()) return Fail(io, absl::InvalidArgumentError(StrCat("--", flag, ": ",
-                                                                   t.status().message())));
+    if (!t.ok())
+      return Fail(io, absl::InvalidArgumentError(StrCat("--", flag, ": ", t.status().message())));
     *field = *t;
   }
   spec.max_hops = vm["max-hops"].as<uint32_t>();
@@ -200,17 +200,16 @@ int RunGet(const po::variables_map& vm, Io& io) {
 void SearchOptions(po::options_description& d) {
   d.add_options()("type", po::value<std::string>(), "indicator type, with --value")(
       "value", po::value<std::string>(), "exact indicator value, with --type")(
-      "domain-suffix", po::value<std::string>(),
-      "records naming this domain or a name under it")(
+      "domain-suffix", po::value<std::string>(), "records naming this domain or a name under it")(
       "ip", po::value<std::string>(), "IP and CIDR indicators whose range contains this address")(
       "author", po::value<std::string>(), "records by this public key, with --since/--until")(
       "since", po::value<std::string>(), "with --author: created at or after")(
       "until", po::value<std::string>(), "with --author: created before")(
       "tag", po::value<std::string>(), "records carrying this label")(
       "kind", po::value<std::string>(), "indicator, log-excerpt, sighting or retraction")(
-      "limit", po::value<std::size_t>()->default_value(storage::kDefaultLimit),
-      "records per page")("token", po::value<std::string>()->default_value(""),
-                          "continuation token printed by the previous page");
+      "limit", po::value<std::size_t>()->default_value(storage::kDefaultLimit), "records per page")(
+      "token", po::value<std::string>()->default_value(""),
+      "continuation token printed by the previous page");
 }
 
 absl::StatusOr<storage::Page> Search(const po::variables_map& vm, LocalNode& node) {
@@ -266,8 +265,8 @@ absl::StatusOr<storage::Page> Search(const po::variables_map& vm, LocalNode& nod
       {"retraction", storage::RecordKind::kRetraction}};
   auto it = kKinds.find(kind);
   if (it == kKinds.end()) {
-    return absl::InvalidArgumentError(StrCat(
-        "unknown kind \"", kind, "\"; use indicator, log-excerpt, sighting or retraction"));
+    return absl::InvalidArgumentError(
+        StrCat("unknown kind \"", kind, "\"; use indicator, log-excerpt, sighting or retraction"));
   }
   return store.FindByKind(it->second, page);
 }
@@ -402,11 +401,9 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     if (c.name == "get") positional.add("id", 1);
     po::variables_map vm;
     try {
-      po::store(po::command_line_parser(argc - 1, argv + 1)
-                    .options(desc)
-                    .positional(positional)
-                    .run(),
-                vm);
+      po::store(
+          po::command_line_parser(argc - 1, argv + 1).options(desc).positional(positional).run(),
+          vm);
       if (vm.count("help")) {
         out << c.summary << "\nexample: " << c.example << "\n\n" << desc;
         return kExitOk;

@@ -103,9 +103,9 @@ absl::StatusOr<std::string> NormalizeCidr(std::string_view value) {
     }
   }
   if (len > bytes * 8) {
-    return Refuse("cidr", value,
-                  StrCat("has prefix length ", len, ", more than the ", bytes * 8,
-                         " bits of the address"));
+    return Refuse(
+        "cidr", value,
+        StrCat("has prefix length ", len, ", more than the ", bytes * 8, " bits of the address"));
   }
   for (int bit = len; bit < bytes * 8; ++bit) buf[bit / 8] &= ~(0x80u >> (bit % 8));
   char text[INET6_ADDRSTRLEN];
@@ -211,10 +211,10 @@ absl::StatusOr<std::string> NormalizeUrl(std::string_view value) {
     host = authority.substr(0, c);
     port = authority.substr(c);
   }
-  if (!port.empty() && (port[0] != ':' || port.size() > 6 ||
-                        !std::all_of(port.begin() + 1, port.end(), [](char c) {
-                          return std::isdigit(static_cast<unsigned char>(c));
-                        }))) {
+  if (!port.empty() &&
+      (port[0] != ':' || port.size() > 6 || !std::all_of(port.begin() + 1, port.end(), [](char c) {
+         return std::isdigit(static_cast<unsigned char>(c));
+       }))) {
     return Refuse("url", value, "has a port that is not a number");
   }
   std::string normalized_host;
@@ -290,8 +290,8 @@ absl::StatusOr<std::string> NormalizeDomain(std::string_view value) {
         return Refuse("domain", value, "is not ASCII; give the punycode form (xn--...)");
       }
       if (!std::isalnum(u) && c != '-' && c != '_') {
-        return Refuse("domain", value, StrCat("has the character '", c,
-                                              "', allowed are a-z 0-9 - _"));
+        return Refuse("domain", value,
+                      StrCat("has the character '", c, "', allowed are a-z 0-9 - _"));
       }
     }
     if (label.front() == '-' || label.back() == '-') {
@@ -336,9 +336,8 @@ absl::StatusOr<std::string> NormalizeIndicator(IndicatorType type, std::string_v
     case threatmesh::v1::INDICATOR_TYPE_USER_AGENT:
       return NormalizeUserAgent(value);
     default:
-      return absl::InvalidArgumentError(
-          StrCat("indicator type ", static_cast<int>(type), " is unknown; use one of ",
-                 IndicatorTypeNames()));
+      return absl::InvalidArgumentError(StrCat("indicator type ", static_cast<int>(type),
+                                               " is unknown; use one of ", IndicatorTypeNames()));
   }
 }
 

@@ -66,8 +66,7 @@ absl::StatusOr<std::unique_ptr<LocalNode>> LocalNode::Open(const NodeConfig& con
         StrCat("the key file ", KeyFilePath(config.data_dir),
                " is not the key this store was created with; restore the original key file"));
   }
-  return std::unique_ptr<LocalNode>(
-      new LocalNode(config, std::move(*key), std::move(*store)));
+  return std::unique_ptr<LocalNode>(new LocalNode(config, std::move(*key), std::move(*store)));
 }
 
 absl::StatusOr<VerifiedRecord> LocalNode::Publish(threatmesh::v1::RecordBody body) {
@@ -93,12 +92,10 @@ absl::StatusOr<VerifiedRecord> LocalNode::Ingest(std::string_view signed_bytes,
 }
 
 absl::StatusOr<VerifiedRecord> LocalNode::ValidateAndStore(std::string_view signed_bytes,
-                                                threatmesh::v1::CustodyChain chain) {
-  absl::StatusOr<VerifiedRecord> record =
-      ValidateRecord(signed_bytes, config_.validation, Now());
+                                                           threatmesh::v1::CustodyChain chain) {
+  absl::StatusOr<VerifiedRecord> record = ValidateRecord(signed_bytes, config_.validation, Now());
   if (!record.ok()) return record.status();
-  storage::RecordToStore to_store{record->id, record->signed_bytes, record->body,
-                                  std::move(chain)};
+  storage::RecordToStore to_store{record->id, record->signed_bytes, record->body, std::move(chain)};
   absl::StatusOr<uint64_t> seq = store_->Put(std::move(to_store));
   if (!seq.ok()) return seq.status();
   return record;

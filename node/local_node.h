@@ -69,7 +69,7 @@ class LocalNode {
       : config_(std::move(config)), key_(std::move(key)), store_(std::move(store)) {}
 
   [[nodiscard]] absl::StatusOr<VerifiedRecord> ValidateAndStore(std::string_view signed_bytes,
-                                                     threatmesh::v1::CustodyChain chain);
+                                                                threatmesh::v1::CustodyChain chain);
 
   const NodeConfig config_;
   const crypto::KeyPair key_;

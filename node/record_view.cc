@@ -61,9 +61,9 @@ std::string FormatTime(int64_t unix_ms) {
 absl::StatusOr<int64_t> ParseTime(std::string_view text) {
   std::string s(text);
   auto bad = [&] {
-    return absl::InvalidArgumentError(
-        StrCat("time \"", text, "\" is not unix milliseconds, YYYY-MM-DD or "
-                                "YYYY-MM-DDTHH:MM:SS[.mmm]Z"));
+    return absl::InvalidArgumentError(StrCat("time \"", text,
+                                             "\" is not unix milliseconds, YYYY-MM-DD or "
+                                             "YYYY-MM-DDTHH:MM:SS[.mmm]Z"));
   };
   if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
         return std::isdigit(static_cast<unsigned char>(c));
@@ -74,8 +74,8 @@ absl::StatusOr<int64_t> ParseTime(std::string_view text) {
   std::tm tm{};
   int ms = 0;
   int consumed = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &consumed) != 3) {
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &consumed) !=
+      3) {
     return bad();
   }
   std::string_view rest = std::string_view(s).substr(consumed);
@@ -167,11 +167,10 @@ std::string RecordLine(const VerifiedRecord& record) {
 
 std::string RecordText(const VerifiedRecord& record) {
   const threatmesh::v1::RecordBody& b = record.body;
-  std::string out = StrCat("id          ", crypto::HexEncode(record.id), "\n",
-                           "author      ", AuthorText(b), " (", AuthorFingerprint(b), ")\n",
-                           "created     ", FormatTime(b.created_at()), "\n",
-                           "tlp         ", TlpName(b.tlp()), "\n",
-                           "kind        ", KindSummary(b), "\n");
+  std::string out =
+      StrCat("id          ", crypto::HexEncode(record.id), "\n", "author      ", AuthorText(b),
+             " (", AuthorFingerprint(b), ")\n", "created     ", FormatTime(b.created_at()), "\n",
+             "tlp         ", TlpName(b.tlp()), "\n", "kind        ", KindSummary(b), "\n");
   if (b.has_indicator() && !b.indicator().description().empty()) {
     StrAppend(&out, "description ", b.indicator().description(), "\n");
   }

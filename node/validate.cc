@@ -52,14 +52,14 @@ absl::Status CheckIndicatorValue(std::string_view what, threatmesh::v1::Indicato
 // Required fields: present and of the right shape.
 absl::Status CheckRequired(const RecordBody& body) {
   if (body.author().size() != crypto::kPublicKeySize) {
-    return absl::InvalidArgumentError(StrCat("author is ", body.author().size(),
-                                             " bytes, expected a 32-byte Ed25519 key"));
+    return absl::InvalidArgumentError(
+        StrCat("author is ", body.author().size(), " bytes, expected a 32-byte Ed25519 key"));
   }
   if (body.created_at() <= 0) return absl::InvalidArgumentError("created_at is missing");
   if (body.tlp() < threatmesh::v1::TLP_CLEAR || body.tlp() > threatmesh::v1::TLP_RED) {
-    return absl::InvalidArgumentError(StrCat(
-        "TLP is ", static_cast<int>(body.tlp()), ", expected CLEAR, GREEN, AMBER, "
-        "AMBER+STRICT or RED"));
+    return absl::InvalidArgumentError(StrCat("TLP is ", static_cast<int>(body.tlp()),
+                                             ", expected CLEAR, GREEN, AMBER, "
+                                             "AMBER+STRICT or RED"));
   }
   if (body.kind_case() == RecordBody::KIND_NOT_SET) {
     return absl::InvalidArgumentError(
@@ -68,13 +68,12 @@ absl::Status CheckRequired(const RecordBody& body) {
   return absl::OkStatus();
 }
 
-absl::Status CheckCommon(const RecordBody& body, const ValidationOptions& options,
-                         int64_t now_ms) {
+absl::Status CheckCommon(const RecordBody& body, const ValidationOptions& options, int64_t now_ms) {
   if (body.created_at() > now_ms + options.max_clock_skew_ms) {
-    return absl::InvalidArgumentError(StrCat(
-        "created_at is ", (body.created_at() - now_ms) / 1000,
-        " s in the future, more than the allowed clock skew of ",
-        options.max_clock_skew_ms / 1000, " s; check the author's clock"));
+    return absl::InvalidArgumentError(
+        StrCat("created_at is ", (body.created_at() - now_ms) / 1000,
+               " s in the future, more than the allowed clock skew of ",
+               options.max_clock_skew_ms / 1000, " s; check the author's clock"));
   }
   if (body.has_confidence() && body.confidence() > 100) {
     return absl::InvalidArgumentError(
@@ -103,8 +102,8 @@ absl::Status CheckCommon(const RecordBody& body, const ValidationOptions& option
   }
   for (const std::string& r : h.recipients()) {
     if (r.size() != crypto::kPublicKeySize) {
-      return absl::InvalidArgumentError(StrCat("a handling recipient is ", r.size(),
-                                               " bytes, expected a 32-byte Ed25519 key"));
+      return absl::InvalidArgumentError(
+          StrCat("a handling recipient is ", r.size(), " bytes, expected a 32-byte Ed25519 key"));
     }
   }
   if (body.tlp() == threatmesh::v1::TLP_RED && h.recipients_size() == 0) {
@@ -145,8 +144,7 @@ absl::Status CheckKind(const RecordBody& body) {
         return absl::InvalidArgumentError("log excerpt has no source_format");
       }
       if (e.window_start() <= 0 || e.window_end() <= e.window_start()) {
-        return absl::InvalidArgumentError(
-            "log excerpt window is missing or ends before it starts");
+        return absl::InvalidArgumentError("log excerpt window is missing or ends before it starts");
       }
       for (const std::string& id : e.indicator_ids()) {
         if (absl::Status s = CheckId("log excerpt indicator id", id, false); !s.ok()) return s;
@@ -171,8 +169,7 @@ absl::Status WithId(std::string_view id, const absl::Status& s) {
 std::string ShortId(std::string_view id) { return crypto::HexEncode(id.substr(0, 4)); }
 
 absl::StatusOr<VerifiedRecord> ValidateRecord(std::string_view bytes,
-                                              const ValidationOptions& options,
-                                              int64_t now_ms) {
+                                              const ValidationOptions& options, int64_t now_ms) {
   if (bytes.empty()) return absl::InvalidArgumentError("record is empty");
   if (bytes.size() > options.max_record_bytes) {
     return absl::InvalidArgumentError(StrCat("record is ", bytes.size(),
@@ -188,25 +185,23 @@ absl::StatusOr<VerifiedRecord> ValidateRecord(std::string_view bytes,
     return absl::InvalidArgumentError("record envelope has no payload");
   }
   if (envelope.signature().size() != crypto::kSignatureSize) {
-    return absl::InvalidArgumentError(StrCat("record signature is ",
-                                             envelope.signature().size(),
-                                             " bytes, expected 64"));
+    return absl::InvalidArgumentError(
+        StrCat("record signature is ", envelope.signature().size(), " bytes, expected 64"));
   }
   VerifiedRecord out;
   out.id = crypto::RecordId(envelope.payload());
   if (!out.body.ParseFromString(envelope.payload())) {
-    return WithId(out.id, absl::InvalidArgumentError(
-                              "payload is not a RecordBody (truncated or corrupted)"));
+    return WithId(
+        out.id, absl::InvalidArgumentError("payload is not a RecordBody (truncated or corrupted)"));
   }
   if (absl::Status s = CheckRequired(out.body); !s.ok()) return WithId(out.id, s);
 
   absl::StatusOr<crypto::PublicKey> author = crypto::PublicKey::FromBytes(out.body.author());
   if (!author.ok()) return WithId(out.id, author.status());
-  if (!crypto::Verify(*author, crypto::kRecordDomain, envelope.payload(),
-                      envelope.signature())) {
-    return WithId(out.id, absl::InvalidArgumentError(StrCat(
-                              "signature does not verify for author ", author->Fingerprint(),
-                              ": the record was altered or not signed by its author")));
+  if (!crypto::Verify(*author, crypto::kRecordDomain, envelope.payload(), envelope.signature())) {
+    return WithId(out.id, absl::InvalidArgumentError(
+                              StrCat("signature does not verify for author ", author->Fingerprint(),
+                                     ": the record was altered or not signed by its author")));
   }
   if (absl::Status s = CheckCommon(out.body, options, now_ms); !s.ok()) return WithId(out.id, s);
   if (absl::Status s = CheckKind(out.body); !s.ok()) return WithId(out.id, s);

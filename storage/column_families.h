@@ -43,9 +43,8 @@ enum ColumnFamily : int {
 };
 
 inline constexpr std::array<std::string_view, kColumnFamilyCount> kColumnFamilyNames = {
-    "default",   "records",   "log",       "custody",     "idx_indicator",
-    "idx_domain", "idx_cidr", "idx_author_time", "idx_tag", "idx_kind",
-    "peers",     "audit",     "evidence",  "meta",
+    "default",         "records", "log",      "custody", "idx_indicator", "idx_domain", "idx_cidr",
+    "idx_author_time", "idx_tag", "idx_kind", "peers",   "audit",         "evidence",   "meta",
 };
 
 }  // namespace threatmesh::storage

@@ -95,8 +95,8 @@ std::string CidrPrefix(const IpAddress& ip, int prefix_len) {
   out.push_back(static_cast<char>(prefix_len));
   std::string net = ip.bytes;
   for (int bit = prefix_len; bit < ip.bits(); ++bit) {
-    net[bit / 8] = static_cast<char>(static_cast<unsigned char>(net[bit / 8]) &
-                                     ~(0x80u >> (bit % 8)));
+    net[bit / 8] =
+        static_cast<char>(static_cast<unsigned char>(net[bit / 8]) & ~(0x80u >> (bit % 8)));
   }
   out.append(net);
   return out;
@@ -132,8 +132,7 @@ std::optional<RecordKind> KindOf(const RecordBody& body) {
   return std::nullopt;
 }
 
-std::vector<IndexEntry> IndexEntriesFor(const RecordBody& body, std::string_view id,
-                                        uint64_t seq) {
+std::vector<IndexEntry> IndexEntriesFor(const RecordBody& body, std::string_view id, uint64_t seq) {
   std::vector<IndexEntry> out;
   auto add = [&](ColumnFamily family, std::string prefix) {
     prefix.append(id);

@@ -70,8 +70,8 @@ struct IndexEntry {
 
 // Every index entry of a record: indicator, domain, CIDR, author+time, tag and kind.
 // `seq` is the record's log sequence (used by the kind index).
-std::vector<IndexEntry> IndexEntriesFor(const threatmesh::v1::RecordBody& body,
-                                        std::string_view id, uint64_t seq);
+std::vector<IndexEntry> IndexEntriesFor(const threatmesh::v1::RecordBody& body, std::string_view id,
+                                        uint64_t seq);
 
 }  // namespace threatmesh::storage
 

@@ -14,6 +14,7 @@
 #define THREATMESH_STORAGE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -89,8 +90,16 @@ class Store {
 
   // Stores the record, its log entry, its custody chain and its index entries atomically and
   // durably, and returns its log sequence. AlreadyExists when the id is stored already, in
-  // which case nothing is written.
-  [[nodiscard]] virtual absl::StatusOr<uint64_t> Put(RecordToStore record) = 0;
+  // which case nothing is written. Blocks until the record is durable.
+  [[nodiscard]] absl::StatusOr<uint64_t> Put(RecordToStore record);
+
+  // As Put, without blocking: `done` runs once the record is durable (or refused), on the
+  // writer thread (or at once on the caller's, for a put refused before it is queued), so
+  // it must be quick and must not call Put. Puts queued together are
+  // committed in one synced batch; pipelines that validate on several threads use this so
+  // that no thread waits for a sync.
+  using PutCallback = std::function<void(absl::StatusOr<uint64_t>)>;
+  virtual void PutAsync(RecordToStore record, PutCallback done) = 0;
 
   // True when a record with this id is stored. Cheap: callers use it to drop duplicates
   // before checking a signature.
@@ -114,8 +123,8 @@ class Store {
   [[nodiscard]] virtual absl::StatusOr<Page> FindContainingIp(std::string_view ip,
                                                               const PageRequest& page) = 0;
   // Records of `author` (32 bytes) created in [from_ms, to_ms), oldest first.
-  [[nodiscard]] virtual absl::StatusOr<Page> FindByAuthor(std::string_view author,
-                                                          int64_t from_ms, int64_t to_ms,
+  [[nodiscard]] virtual absl::StatusOr<Page> FindByAuthor(std::string_view author, int64_t from_ms,
+                                                          int64_t to_ms,
                                                           const PageRequest& page) = 0;
   // Records carrying the label `tag`.
   [[nodiscard]] virtual absl::StatusOr<Page> FindByTag(std::string_view tag,
@@ -125,8 +134,7 @@ class Store {
                                                         const PageRequest& page) = 0;
 
   // The change feed from `from_seq` (inclusive), at most `limit` entries (0: kDefaultLimit).
-  [[nodiscard]] virtual absl::StatusOr<LogPage> ReadLog(uint64_t from_seq,
-                                                        std::size_t limit) = 0;
+  [[nodiscard]] virtual absl::StatusOr<LogPage> ReadLog(uint64_t from_seq, std::size_t limit) = 0;
   // The sequence the next stored record will get (1 for an empty store).
   virtual uint64_t NextSeq() = 0;
 

@@ -11,8 +11,8 @@ TEST(HexTest, RoundTripAndErrors) {
   EXPECT_EQ(HexEncode(std::string("\x00\xff\x10", 3)), "00ff10");
   EXPECT_EQ(*HexDecode("00FF10"), std::string("\x00\xff\x10", 3));
   EXPECT_EQ(*HexDecode(""), "");
-  EXPECT_FALSE(HexDecode("abc").has_value());   // odd length
-  EXPECT_FALSE(HexDecode("zz").has_value());    // not hex
+  EXPECT_FALSE(HexDecode("abc").has_value());  // odd length
+  EXPECT_FALSE(HexDecode("zz").has_value());   // not hex
   EXPECT_FALSE(HexDecode("0 ").has_value());
 }
 
@@ -24,8 +24,13 @@ struct Base32Case {
 TEST(Base32Test, Rfc4648Vectors) {
   // RFC 4648 section 10, lower case and without padding.
   const std::vector<Base32Case> cases = {
-      {"", ""},         {"f", "my"},          {"fo", "mzxq"},           {"foo", "mzxw6"},
-      {"foob", "mzxw6yq"}, {"fooba", "mzxw6ytb"}, {"foobar", "mzxw6ytboi"},
+      {"", ""},
+      {"f", "my"},
+      {"fo", "mzxq"},
+      {"foo", "mzxw6"},
+      {"foob", "mzxw6yq"},
+      {"fooba", "mzxw6ytb"},
+      {"foobar", "mzxw6ytboi"},
   };
   for (const Base32Case& c : cases) {
     EXPECT_EQ(Base32Encode(c.raw), c.encoded) << c.raw;

@@ -1,11 +1,10 @@
 #include "crypto/key_file.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "crypto/encoding.h"
 #include "testing/test_util.h"
@@ -89,8 +88,7 @@ TEST(KeyFileTest, SealedRoundTripAndPassphraseErrors) {
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->Seed(), key.Seed());
 
-  EXPECT_EQ(LoadKeyFile(path, "wrong horse").status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(LoadKeyFile(path, "wrong horse").status().code(), absl::StatusCode::kPermissionDenied);
   absl::StatusOr<KeyPair> none = LoadKeyFile(path);
   EXPECT_EQ(none.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(none.status().message().find("--passphrase-file"), std::string::npos);
@@ -109,7 +107,10 @@ TEST(KeyFileTest, AlteredFilesAreRefused) {
   const std::string pub = key.public_key().ToText();
   const std::vector<Case> cases = {
       {"format", {}, "threatmesh-key-v1", "threatmesh-key-v9", absl::StatusCode::kDataLoss},
-      {"public key of another node", {}, pub, other.public_key().ToText(),
+      {"public key of another node",
+       {},
+       pub,
+       other.public_key().ToText(),
        absl::StatusCode::kDataLoss},
       {"protection", {}, "protection: none", "protection: rot13", absl::StatusCode::kDataLoss},
       {"truncated seed", {}, "seed: ", "seed: 00", absl::StatusCode::kDataLoss},

@@ -79,9 +79,9 @@ class CliTest : public ::testing::Test {
 TEST_F(CliTest, InitPrintsKeyAndRefusesASecondInit) {
   Result r = RunOn("init", {"--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex("\"public_key\":\"tmpk[a-z2-7]{58}\"")))
-      << r.out;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex("\"fingerprint\":\"([0-9a-f]{4}:){3}[0-9a-f]{4}\"")))
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\"public_key\":\"tmpk[a-z2-7]{58}\""))) << r.out;
+  EXPECT_TRUE(
+      std::regex_search(r.out, std::regex("\"fingerprint\":\"([0-9a-f]{4}:){3}[0-9a-f]{4}\"")))
       << r.out;
   struct stat st;
   ASSERT_EQ(::stat((data_ + "/node.key").c_str(), &st), 0);
@@ -93,9 +93,8 @@ TEST_F(CliTest, InitPrintsKeyAndRefusesASecondInit) {
 
 TEST_F(CliTest, PublishGetAndSearchEveryQuery) {
   Init();
-  const std::string domain = PublishId({"--type", "domain", "--value", "Evil.Example.COM.",
-                                        "--tlp", "green", "--label", "apt1", "--confidence",
-                                        "80"});
+  const std::string domain = PublishId({"--type", "domain", "--value", "Evil.Example.COM.", "--tlp",
+                                        "green", "--label", "apt1", "--confidence", "80"});
   const std::string cidr = PublishId({"--type", "cidr", "--value", "10.1.2.3/8"});
   const std::string url = PublishId({"--type", "url", "--value", "HTTP://WWW.Example.com/a"});
   ASSERT_EQ(domain.size(), 64u);
@@ -112,8 +111,8 @@ TEST_F(CliTest, PublishGetAndSearchEveryQuery) {
     std::vector<std::string> args;
     std::vector<std::string> want;
   };
-  const std::string key = std::regex_replace(
-      get.out, std::regex(".*\"author\":\"(tmpk[a-z2-7]+)\".*\n?"), "$1");
+  const std::string key =
+      std::regex_replace(get.out, std::regex(".*\"author\":\"(tmpk[a-z2-7]+)\".*\n?"), "$1");
   const std::vector<Case> cases = {
       {{"--type", "domain", "--value", "EVIL.example.com"}, {domain}},
       {{"--domain-suffix", "example.com"}, {domain, url}},
@@ -142,8 +141,8 @@ TEST_F(CliTest, SearchPagesWithTokens) {
   Init();
   std::set<std::string> published;
   for (int i = 0; i < 5; ++i) {
-    published.insert(PublishId({"--type", "ipv4", "--value", "192.0.2." + std::to_string(i),
-                                "--label", "paged"}));
+    published.insert(PublishId(
+        {"--type", "ipv4", "--value", "192.0.2." + std::to_string(i), "--label", "paged"}));
   }
   std::set<std::string> seen;
   std::string token;
@@ -175,14 +174,23 @@ TEST_F(CliTest, FailuresGiveOneLineErrorsAndStoreNothing) {
   const std::vector<Case> cases = {
       {"bad ipv4", {"publish", "--type", "ipv4", "--value", "1.2.3"}, 1, "dotted-quad"},
       {"bad type", {"publish", "--type", "hostname", "--value", "x"}, 1, "use one of"},
-      {"bad tlp", {"publish", "--type", "ipv4", "--value", "192.0.2.1", "--tlp", "white"}, 1,
+      {"bad tlp",
+       {"publish", "--type", "ipv4", "--value", "192.0.2.1", "--tlp", "white"},
+       1,
        "TLP:CLEAR"},
-      {"confidence", {"publish", "--type", "ipv4", "--value", "192.0.2.1", "--confidence", "101"},
-       1, "outside 0..100"},
-      {"red without recipient", {"publish", "--type", "ipv4", "--value", "192.0.2.1", "--tlp", "red"},
-       1, "names no recipients"},
-      {"bad recipient", {"publish", "--type", "ipv4", "--value", "192.0.2.1", "--tlp", "red",
-                         "--recipient", "tmpkabc"}, 1, "copy it again"},
+      {"confidence",
+       {"publish", "--type", "ipv4", "--value", "192.0.2.1", "--confidence", "101"},
+       1,
+       "outside 0..100"},
+      {"red without recipient",
+       {"publish", "--type", "ipv4", "--value", "192.0.2.1", "--tlp", "red"},
+       1,
+       "names no recipients"},
+      {"bad recipient",
+       {"publish", "--type", "ipv4", "--value", "192.0.2.1", "--tlp", "red", "--recipient",
+        "tmpkabc"},
+       1,
+       "copy it again"},
       {"missing value", {"publish", "--type", "ipv4"}, 2, "--value"},
       {"unknown option", {"publish", "--colour", "red"}, 2, "colour"},
       {"bad id", {"get", "xyz"}, 1, "not 64 hex digits"},

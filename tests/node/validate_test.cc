@@ -143,8 +143,7 @@ struct FieldCase {
 // Test names show the case name, not the parameter's bytes.
 void PrintTo(const FieldCase& c, std::ostream* os) { *os << c.name; }
 
-class ValidateFieldTest : public ValidateTest,
-                          public ::testing::WithParamInterface<FieldCase> {};
+class ValidateFieldTest : public ValidateTest, public ::testing::WithParamInterface<FieldCase> {};
 
 TEST_P(ValidateFieldTest, AppliesTheRule) {
   const FieldCase& c = GetParam();
@@ -170,13 +169,13 @@ INSTANTIATE_TEST_SUITE_P(
     Rules, ValidateFieldTest,
     ::testing::Values(
         FieldCase{"author missing", [](RecordBody& b) { b.clear_author(); }, "author is 0 bytes"},
-        FieldCase{"author short", [](RecordBody& b) { b.set_author("abc"); },
-                  "author is 3 bytes"},
+        FieldCase{"author short", [](RecordBody& b) { b.set_author("abc"); }, "author is 3 bytes"},
         FieldCase{"created_at missing", [](RecordBody& b) { b.set_created_at(0); },
                   "created_at is missing"},
         FieldCase{"tlp missing", [](RecordBody& b) { b.set_tlp(threatmesh::v1::TLP_UNSPECIFIED); },
                   "TLP is 0"},
-        FieldCase{"tlp unknown", [](RecordBody& b) { b.set_tlp(static_cast<threatmesh::v1::Tlp>(9)); },
+        FieldCase{"tlp unknown",
+                  [](RecordBody& b) { b.set_tlp(static_cast<threatmesh::v1::Tlp>(9)); },
                   "TLP is 9"},
         FieldCase{"kind missing", [](RecordBody& b) { b.clear_indicator(); }, "has no kind"},
         FieldCase{"created in the future",
@@ -205,8 +204,7 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{"label control", [](RecordBody& b) { b.add_labels("a\tb"); },
                   "control character"},
         FieldCase{"red without recipients",
-                  [](RecordBody& b) { b.set_tlp(threatmesh::v1::TLP_RED); },
-                  "names no recipients"},
+                  [](RecordBody& b) { b.set_tlp(threatmesh::v1::TLP_RED); }, "names no recipients"},
         FieldCase{"red with recipient",
                   [](RecordBody& b) {
                     b.set_tlp(threatmesh::v1::TLP_RED);
@@ -225,7 +223,8 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{"max_hops too high",
                   [](RecordBody& b) { b.mutable_handling()->set_max_hops(65); },
                   "max_hops 65 is above 64"},
-        FieldCase{"empty community", [](RecordBody& b) { b.mutable_handling()->add_communities(""); },
+        FieldCase{"empty community",
+                  [](RecordBody& b) { b.mutable_handling()->add_communities(""); },
                   "community is empty"},
         FieldCase{"indicator not normalized",
                   [](RecordBody& b) { b.mutable_indicator()->set_value("EVIL.example.com."); },

@@ -27,10 +27,10 @@ TEST(StoreConcurrencyTest, EachIdStoredOnceAndTheFeedIsGapFree) {
   crypto::KeyPair key = crypto::KeyPair::Generate();
   std::vector<RecordToStore> records;
   for (int i = 0; i < kDistinct + kShared; ++i) {
-    records.push_back(testing::ToStore(
-        testing::IndicatorBody(key, threatmesh::v1::INDICATOR_TYPE_DOMAIN,
-                               "host" + std::to_string(i) + ".example.com"),
-        key));
+    records.push_back(
+        testing::ToStore(testing::IndicatorBody(key, threatmesh::v1::INDICATOR_TYPE_DOMAIN,
+                                                "host" + std::to_string(i) + ".example.com"),
+                         key));
   }
 
   std::mutex mu;
@@ -76,6 +76,45 @@ TEST(StoreConcurrencyTest, EachIdStoredOnceAndTheFeedIsGapFree) {
   }
   EXPECT_EQ(feed_ids.size(), log->entries.size());
   EXPECT_EQ(store.NextSeq(), static_cast<uint64_t>(kDistinct + kShared + 1));
+}
+
+TEST(StoreConcurrencyTest, AsyncPutsAreAllAnsweredAndClosingFinishesThem) {
+  testing::TempDir dir;
+  StoreOptions options;
+  options.create_if_missing = true;
+  crypto::KeyPair key = crypto::KeyPair::Generate();
+  constexpr int kRecords = 1000;
+  std::vector<RecordToStore> records;
+  for (int i = 0; i < kRecords; ++i) {
+    records.push_back(testing::ToStore(
+        testing::IndicatorBody(key, threatmesh::v1::INDICATOR_TYPE_IPV4,
+                               "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256)),
+        key));
+  }
+  std::atomic<int> stored{0}, duplicates{0}, other{0};
+  auto count = [&](absl::StatusOr<uint64_t> r) {
+    if (r.ok()) {
+      ++stored;
+    } else if (absl::IsAlreadyExists(r.status())) {
+      ++duplicates;
+    } else {
+      ++other;
+    }
+  };
+  {
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir.Sub("s"), options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (const RecordToStore& r : records) (*store)->PutAsync(r, count);
+    for (int i = 0; i < 100; ++i) (*store)->PutAsync(records[i], count);
+    // Closing the store right away must still answer and commit every queued put.
+  }
+  EXPECT_EQ(stored.load(), kRecords);
+  EXPECT_EQ(duplicates.load(), 100);
+  EXPECT_EQ(other.load(), 0);
+  absl::StatusOr<std::unique_ptr<Store>> reopened = Store::Open(dir.Sub("s"), {});
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->NextSeq(), static_cast<uint64_t>(kRecords + 1));
+  for (const RecordToStore& r : records) EXPECT_TRUE(*(*reopened)->Contains(r.id));
 }
 
 }  // namespace

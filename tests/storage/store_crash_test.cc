@@ -32,10 +32,10 @@ constexpr std::size_t kAcksBeforeKill = 400;
   for (int t = 0; t < kWriterThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kMaxPutsPerThread; ++i) {
-        RecordBody body = testing::IndicatorBody(
-            key, threatmesh::v1::INDICATOR_TYPE_DOMAIN,
-            "r" + std::to_string(round) + "-t" + std::to_string(t) + "-" + std::to_string(i) +
-                ".crash.example");
+        RecordBody body =
+            testing::IndicatorBody(key, threatmesh::v1::INDICATOR_TYPE_DOMAIN,
+                                   "r" + std::to_string(round) + "-t" + std::to_string(t) + "-" +
+                                       std::to_string(i) + ".crash.example");
         body.add_labels("crash");
         RecordToStore record = testing::ToStore(body, key);
         const std::string id = record.id;
@@ -86,16 +86,16 @@ TEST(StoreCrashTest, AcknowledgedPutsSurviveSigkill) {
     close(fds[0]);
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "writer ended by itself (status " << status
-                                     << ") before it was killed";
+    ASSERT_TRUE(WIFSIGNALED(status))
+        << "writer ended by itself (status " << status << ") before it was killed";
     ASSERT_EQ(acks_this_round, kAcksBeforeKill);
 
     absl::StatusOr<std::unique_ptr<Store>> opened = Store::Open(path, {});
     ASSERT_TRUE(opened.ok()) << "round " << round << ": " << opened.status();
     Store& store = **opened;
     for (const std::string& id : acknowledged) {
-      ASSERT_TRUE(*store.Contains(id)) << "acknowledged record " << crypto::HexEncode(id)
-                                       << " lost in round " << round;
+      ASSERT_TRUE(*store.Contains(id))
+          << "acknowledged record " << crypto::HexEncode(id) << " lost in round " << round;
     }
     // Every record in the feed is complete: record, custody and every index entry.
     absl::StatusOr<LogPage> log = store.ReadLog(1, kMaxLimit);
@@ -120,8 +120,8 @@ TEST(StoreCrashTest, AcknowledgedPutsSurviveSigkill) {
       threatmesh::v1::Signed envelope;
       RecordBody body;
       ASSERT_TRUE(envelope.ParseFromString(*bytes) && body.ParseFromString(envelope.payload()));
-      absl::StatusOr<Page> exact = store.FindIndicator(body.indicator().type(),
-                                                       body.indicator().value(), {});
+      absl::StatusOr<Page> exact =
+          store.FindIndicator(body.indicator().type(), body.indicator().value(), {});
       ASSERT_TRUE(exact.ok());
       EXPECT_EQ(exact->ids, std::vector<std::string>{e.id}) << "missing indicator entry";
       absl::StatusOr<Page> suffix = store.FindDomainSuffix(body.indicator().value(), {});

@@ -90,9 +90,8 @@ class StoreTest : public ::testing::Test {
 
 TEST_F(StoreTest, PutGetAndDuplicateRewritesNothing) {
   crypto::KeyPair key = crypto::KeyPair::Generate();
-  RecordToStore record = ToStore(IndicatorBody(key, threatmesh::v1::INDICATOR_TYPE_DOMAIN,
-                                               "evil.example.com"),
-                                 key);
+  RecordToStore record =
+      ToStore(IndicatorBody(key, threatmesh::v1::INDICATOR_TYPE_DOMAIN, "evil.example.com"), key);
   const std::string id = record.id;
   const std::string bytes = record.signed_bytes;
   EXPECT_FALSE(*store_->Contains(id));
@@ -166,48 +165,74 @@ TEST_F(StoreTest, EveryQueryReturnsExactlyTheExpectedIdsAcrossTokens) {
   const std::string a = std::string(alice.public_key().bytes());
   const std::vector<Case> cases = {
       {"exact domain",
-       [s](const PageRequest& p) { return s->FindIndicator(IT::INDICATOR_TYPE_DOMAIN, "example.com", p); },
-       {"B"}, false},
+       [s](const PageRequest& p) {
+         return s->FindIndicator(IT::INDICATOR_TYPE_DOMAIN, "example.com", p);
+       },
+       {"B"},
+       false},
       {"exact ipv4 with sighting",
-       [s](const PageRequest& p) { return s->FindIndicator(IT::INDICATOR_TYPE_IPV4, "10.1.2.3", p); },
-       {"G", "L"}, false},
-      {"exact, none", [s](const PageRequest& p) { return s->FindIndicator(IT::INDICATOR_TYPE_MD5, "00", p); },
-       {}, false},
+       [s](const PageRequest& p) {
+         return s->FindIndicator(IT::INDICATOR_TYPE_IPV4, "10.1.2.3", p);
+       },
+       {"G", "L"},
+       false},
+      {"exact, none",
+       [s](const PageRequest& p) { return s->FindIndicator(IT::INDICATOR_TYPE_MD5, "00", p); },
+       {},
+       false},
       {"suffix example.com",
        [s](const PageRequest& p) { return s->FindDomainSuffix("example.com", p); },
-       {"A", "B", "D", "E"}, false},
+       {"A", "B", "D", "E"},
+       false},
       {"suffix b.example.com",
-       [s](const PageRequest& p) { return s->FindDomainSuffix("b.example.com", p); }, {"A"},
+       [s](const PageRequest& p) { return s->FindDomainSuffix("b.example.com", p); },
+       {"A"},
        false},
       {"suffix com",
        [s](const PageRequest& p) { return s->FindDomainSuffix("com", p); },
-       {"A", "B", "C", "D", "E"}, false},
-      {"ip in 10.1.2.3", [s](const PageRequest& p) { return s->FindContainingIp("10.1.2.3", p); },
-       {"F", "H", "G"}, true},
-      {"ip in 10.2.0.1", [s](const PageRequest& p) { return s->FindContainingIp("10.2.0.1", p); },
-       {"F"}, true},
+       {"A", "B", "C", "D", "E"},
+       false},
+      {"ip in 10.1.2.3",
+       [s](const PageRequest& p) { return s->FindContainingIp("10.1.2.3", p); },
+       {"F", "H", "G"},
+       true},
+      {"ip in 10.2.0.1",
+       [s](const PageRequest& p) { return s->FindContainingIp("10.2.0.1", p); },
+       {"F"},
+       true},
       {"ip in 172.16.0.1",
-       [s](const PageRequest& p) { return s->FindContainingIp("172.16.0.1", p); }, {}, true},
+       [s](const PageRequest& p) { return s->FindContainingIp("172.16.0.1", p); },
+       {},
+       true},
       {"network 10.1.0.0/16",
        [s](const PageRequest& p) { return s->FindContainingIp("10.1.0.0/16", p); },
-       {"F", "H"}, true},
-      {"ipv6", [s](const PageRequest& p) { return s->FindContainingIp("2001:db8::1", p); },
-       {"K", "J"}, true},
+       {"F", "H"},
+       true},
+      {"ipv6",
+       [s](const PageRequest& p) { return s->FindContainingIp("2001:db8::1", p); },
+       {"K", "J"},
+       true},
       {"author alice, all time",
        [s, a](const PageRequest& p) { return s->FindByAuthor(a, 0, INT64_MAX, p); },
-       {"A", "B", "E", "F", "H", "I", "K", "M", "L"}, true},
+       {"A", "B", "E", "F", "H", "I", "K", "M", "L"},
+       true},
       {"author alice, window",
        [s, a, t0](const PageRequest& p) { return s->FindByAuthor(a, t0 + 2, t0 + 9, p); },
-       {"B", "E", "F", "H"}, true},
-      {"tag apt1", [s](const PageRequest& p) { return s->FindByTag("apt1", p); },
-       {"A", "B", "D"}, false},
+       {"B", "E", "F", "H"},
+       true},
+      {"tag apt1",
+       [s](const PageRequest& p) { return s->FindByTag("apt1", p); },
+       {"A", "B", "D"},
+       false},
       {"tag x", [s](const PageRequest& p) { return s->FindByTag("x", p); }, {"A", "G"}, false},
       {"tag none", [s](const PageRequest& p) { return s->FindByTag("apt", p); }, {}, false},
       {"kind indicator",
        [s](const PageRequest& p) { return s->FindByKind(RecordKind::kIndicator, p); },
-       {"A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "M"}, true},
+       {"A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "M"},
+       true},
       {"kind sighting",
-       [s](const PageRequest& p) { return s->FindByKind(RecordKind::kSighting, p); }, {"L"},
+       [s](const PageRequest& p) { return s->FindByKind(RecordKind::kSighting, p); },
+       {"L"},
        true},
   };
   for (const Case& c : cases) {
@@ -256,7 +281,8 @@ TEST_F(StoreTest, BadTokensAndLimitsAreInvalidArgument) {
       {"garbage token", store_->FindByTag("t", {1, "zz-not-hex"})},
       {"token of another query", store_->FindByTag("u", {1, page->next_token})},
       {"token of another index", store_->FindDomainSuffix("example.com", {1, page->next_token})},
-      {"ip token of another family", store_->FindContainingIp("2001:db8::1", {1, page->next_token})},
+      {"ip token of another family",
+       store_->FindContainingIp("2001:db8::1", {1, page->next_token})},
       {"limit above maximum", store_->FindByTag("t", {kMaxLimit + 1, ""})},
       {"bad ip", store_->FindContainingIp("10.0.0.300", {})},
       {"bad prefix", store_->FindContainingIp("10.0.0.0/33", {})},
@@ -297,15 +323,15 @@ TEST_F(StoreTest, ChangeFeedIsGapFreeAndPaged) {
 
 TEST_F(StoreTest, ReopenKeepsRecordsAndContinuesTheSequence) {
   crypto::KeyPair key = crypto::KeyPair::Generate();
-  std::string id = Add("a", IndicatorType::INDICATOR_TYPE_DOMAIN, "a.example.com", key,
-                       kTestNowMs - 5);
+  std::string id =
+      Add("a", IndicatorType::INDICATOR_TYPE_DOMAIN, "a.example.com", key, kTestNowMs - 5);
   store_.reset();
   store_ = OpenOrDie(dir_.Sub("store"), /*create=*/false);
   ASSERT_NE(store_, nullptr);
   EXPECT_TRUE(*store_->Contains(id));
   EXPECT_EQ(store_->NextSeq(), 2u);
-  absl::StatusOr<uint64_t> seq = store_->Put(ToStore(
-      IndicatorBody(key, IndicatorType::INDICATOR_TYPE_DOMAIN, "b.example.com"), key));
+  absl::StatusOr<uint64_t> seq = store_->Put(
+      ToStore(IndicatorBody(key, IndicatorType::INDICATOR_TYPE_DOMAIN, "b.example.com"), key));
   ASSERT_TRUE(seq.ok());
   EXPECT_EQ(*seq, 2u);
   EXPECT_GT(store_->DiskSize(), 0u);
@@ -326,8 +352,7 @@ TEST(StoreOpenTest, NewerSchemaIsRefused) {
   }
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir.Sub("s"), {});
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(store.status().message().find("newer threatmesh"), std::string::npos)
-      << store.status();
+  EXPECT_NE(store.status().message().find("newer threatmesh"), std::string::npos) << store.status();
   EXPECT_NE(store.status().message().find("Upgrade threatmesh"), std::string::npos);
 }
 

@@ -39,8 +39,7 @@ std::string Seal(const threatmesh::v1::RecordBody& body, const crypto::KeyPair& 
   return SealRecord(body, key);
 }
 
-storage::RecordToStore ToStore(const threatmesh::v1::RecordBody& body,
-                               const crypto::KeyPair& key) {
+storage::RecordToStore ToStore(const threatmesh::v1::RecordBody& body, const crypto::KeyPair& key) {
   absl::StatusOr<VerifiedRecord> r = ValidateRecord(Seal(body, key), {}, kTestNowMs);
   if (!r.ok()) {
     std::cerr << "test record does not validate: " << r.status() << "\n";

@@ -39,8 +39,7 @@ std::string Seal(const threatmesh::v1::RecordBody& body, const crypto::KeyPair& 
 
 // Validates `body` signed by `key` into a record ready for the store; aborts the test run on
 // failure (helpers are only for valid records).
-storage::RecordToStore ToStore(const threatmesh::v1::RecordBody& body,
-                               const crypto::KeyPair& key);
+storage::RecordToStore ToStore(const threatmesh::v1::RecordBody& body, const crypto::KeyPair& key);
 
 // The path of the threatmesh binary (set by CMake).
 std::string ThreatmeshBinary();
