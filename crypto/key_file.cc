@@ -147,6 +147,13 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
         " and can be read by group or others; the secret key may be exposed. Run: chmod 600 ", path,
         " (and consider rotating the key)"));
   }
+  constexpr off_t kMaxKeyFileBytes = 64 * 1024;
+  if (st.st_size > kMaxKeyFileBytes) {
+    ::close(fd);
+    return absl::DataLossError(StrCat("key file ", path, " is ", st.st_size,
+                                      " bytes, far more than a key file holds; is --data-dir "
+                                      "right?"));
+  }
   std::string content;
   ScopedWipe wipe_content(content);
   content.reserve(static_cast<std::size_t>(st.st_size) + 1);
@@ -162,7 +169,7 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
     }
     if (n == 0) break;
     content.append(buf, static_cast<std::size_t>(n));
-    if (content.size() > 64 * 1024) break;
+    if (content.size() > static_cast<std::size_t>(kMaxKeyFileBytes)) break;
   }
   ::close(fd);
   SecureWipe(buf, sizeof buf);

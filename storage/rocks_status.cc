@@ -10,7 +10,8 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   if (s.IsNoSpace()) {
     return absl::ResourceExhaustedError(
         StrCat(context, ": the disk is full (", detail,
-               "); free space and retry. Nothing acknowledged was lost"));
+               "). Nothing acknowledged was lost; free disk space (at least 64 MiB) and writing "
+               "resumes by itself within seconds"));
   }
   if (s.IsCorruption()) {
     return absl::DataLossError(StrCat(context, ": the store is corrupted (", detail,

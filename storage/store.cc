@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 
 #include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -62,6 +64,20 @@ absl::StatusOr<std::size_t> CheckLimit(std::size_t limit) {
   }
   return limit;
 }
+
+// RocksDB's own log, sent to stderr (warnings and errors only) instead of a LOG file in the
+// data directory: a LOG file on a full disk makes RocksDB 7.8 abort on its next line, and
+// an operator finds stderr in the journal anyway.
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::fprintf(stderr, "threatmesh: rocksdb: %s\n", line);
+  }
+};
 
 struct PendingPut {
   RecordToStore record;
@@ -295,6 +311,7 @@ class RocksStore final : public Store {
   std::deque<PendingPut> queue_;  // guarded by mu_
   bool stopping_ = false;         // guarded by mu_
   uint64_t next_seq_ = 1;         // guarded by mu_; written only by the writer thread
+  absl::Status write_error_;      // writer thread only: the last failed write, until resumed
   std::thread writer_;
 };
 
@@ -422,18 +439,36 @@ void RocksStore::CommitGroup(std::vector<PendingPut>& group) {
   for (const Write& w : writes) {
     if (s.ok()) s = batch.Put(cf(w.family), w.key, ToSlice(w.value));
   }
+  // After a failed write (a full disk, say) RocksDB refuses writes until it has recovered:
+  // for a full disk its file manager polls the free space and recovers by itself. Try to
+  // resume once per group; a restart (which replays the WAL) also clears the error.
+  if (s.ok() && !write_error_.ok()) {
+    s = db_->Resume();
+    if (!s.ok()) {
+      absl::Status stuck(write_error_.code(),
+                         StrCat(write_error_.message(),
+                                ". Writes are refused until then (a restart of threatmesh "
+                                "also clears it); reads still work"));
+      for (auto& [p, unused] : accepted) p->done(stuck);
+      return;
+    }
+    write_error_ = absl::OkStatus();
+  }
   absl::Status status;
   if (s.ok()) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    s = db_->Write(wo, &batch);
+    status = FromRocks(db_->Write(wo, &batch), StrCat("writing to ", dir_));
+    write_error_ = status;
+  } else {
+    status = FromRocks(s, StrCat("writing to ", dir_));
   }
-  status = FromRocks(s, StrCat("writing to ", dir_));
   if (status.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
     next_seq_ = seq;
   }
-  // On failure nothing of the batch was written, and the sequence is not advanced.
+  // On failure the sequence is not advanced. A batch whose WAL append completed but whose
+  // sync failed may still be replayed at restart; a retried put then gets AlreadyExists.
   for (auto& [p, seq_of_p] : accepted) {
     if (status.ok()) {
       p->done(seq_of_p);
@@ -477,8 +512,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_options.max_background_jobs = 2;
   // One writer thread commits every batch, so concurrent memtable writes buy nothing.
   db_options.allow_concurrent_memtable_write = false;
-  // Log only to a file in the directory, and keep few of them.
-  db_options.keep_log_file_num = 3;
+  db_options.info_log = std::make_shared<StderrLogger>();
 
   // Open every family the directory has, including ones a newer build added, so that the
   // schema check below can say what happened instead of RocksDB's "not opened" error.
