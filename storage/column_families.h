@@ -18,18 +18,20 @@ enum ColumnFamily : int {
   // every peer stream reads. Gap-free: one entry per stored record, in commit order.
   kLog,
   // record id -> CustodyChains (storage.proto): every custody chain held for the record.
+  // A record authored here has no entry (its one chain is empty).
   kCustody,
-  // indicator type (1 byte) || value || 0x00 || id -> "": exact indicator and sighting lookup.
+  // Index families: key = prefix || sequence (8 bytes), value = record id.
+  // prefix = indicator type (1 byte) || value || 0x00: exact indicator and sighting lookup.
   kIndexIndicator,
-  // reversed domain labels || "." || 0x00 || id -> "": domain suffix search.
+  // prefix = reversed domain labels, each followed by "." || 0x00: domain suffix search.
   kIndexDomain,
-  // family (4|6) || prefix length || network bytes || id -> "": which ranges contain an IP.
+  // prefix = family (4|6) || prefix length || network bytes: which ranges contain an IP.
   kIndexCidr,
-  // author (32) || created_at (8, order-preserving) || id -> "": an author's records by time.
+  // prefix = author (32) || created_at (8, order-preserving): an author's records by time.
   kIndexAuthorTime,
-  // label || 0x00 || id -> "": records carrying a tag.
+  // prefix = label || 0x00: records carrying a tag.
   kIndexTag,
-  // kind (1 byte) || sequence (8) -> id: records of one kind in commit order.
+  // prefix = kind (1 byte): records of one kind.
   kIndexKind,
   // peer name -> cursor and counters (written by peering).
   kPeers,

@@ -132,11 +132,15 @@ std::optional<RecordKind> KindOf(const RecordBody& body) {
   return std::nullopt;
 }
 
-std::vector<IndexEntry> IndexEntriesFor(const RecordBody& body, std::string_view id, uint64_t seq) {
+std::vector<IndexEntry> IndexEntriesFor(const RecordBody& body, uint64_t seq) {
   std::vector<IndexEntry> out;
+  // Every entry is prefix || sequence -> id: entries under one prefix come out in commit
+  // order, and a new entry usually lands right after the previous one with its prefix,
+  // which keeps the memtable insert cheap.
+  const std::string seq_key = EncodeSeq(seq);
   auto add = [&](ColumnFamily family, std::string prefix) {
-    prefix.append(id);
-    out.push_back({family, std::move(prefix), std::string()});
+    prefix.append(seq_key);
+    out.push_back({family, std::move(prefix)});
   };
   auto add_domain = [&](std::string_view host) {
     if (IsDomainName(host)) add(kIndexDomain, DomainPrefix(host) + '\0');
@@ -182,9 +186,7 @@ std::vector<IndexEntry> IndexEntriesFor(const RecordBody& body, std::string_view
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   for (const std::string& tag : tags) add(kIndexTag, TagPrefix(tag));
-  if (auto kind = KindOf(body)) {
-    out.push_back({kIndexKind, KindPrefix(*kind) + EncodeSeq(seq), std::string(id)});
-  }
+  if (auto kind = KindOf(body)) add(kIndexKind, KindPrefix(*kind));
   return out;
 }
 

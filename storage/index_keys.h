@@ -1,8 +1,8 @@
 // Key encodings of the store's column families (see column_families.h), and the index
 // entries a record yields. Pure functions of their inputs; thread-safe.
 //
-// Every index key ends with the 32-byte record id, so entries for different records never
-// collide and a prefix scan yields ids in a stable order.
+// Every index entry is prefix || local sequence (8 bytes) -> record id: entries of different
+// records never collide, and a prefix scan yields records in commit order.
 #ifndef THREATMESH_STORAGE_INDEX_KEYS_H_
 #define THREATMESH_STORAGE_INDEX_KEYS_H_
 
@@ -61,17 +61,15 @@ std::string KindPrefix(RecordKind kind);
 // The kind of a body, or nullopt when it has none.
 std::optional<RecordKind> KindOf(const threatmesh::v1::RecordBody& body);
 
-// One key to write (with an empty value, unless noted) in one column family.
+// One index entry: its key (prefix || sequence) in one family; the value is the record id.
 struct IndexEntry {
   ColumnFamily family;
   std::string key;
-  std::string value;
 };
 
 // Every index entry of a record: indicator, domain, CIDR, author+time, tag and kind.
-// `seq` is the record's log sequence (used by the kind index).
-std::vector<IndexEntry> IndexEntriesFor(const threatmesh::v1::RecordBody& body, std::string_view id,
-                                        uint64_t seq);
+// `seq` is the record's log sequence.
+std::vector<IndexEntry> IndexEntriesFor(const threatmesh::v1::RecordBody& body, uint64_t seq);
 
 }  // namespace threatmesh::storage
 

@@ -35,6 +35,8 @@ constexpr char kTokenVersion = 1;
 // The records and custody families hash their memtables by this many leading id bytes.
 constexpr std::size_t kHashedIdPrefix = 4;
 constexpr std::size_t kHashedIdBuckets = 1 << 18;
+// A group at least this large means the store is busy enough to linger for more puts.
+constexpr std::size_t kBusyGroupSize = 8;
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view ToView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
@@ -125,10 +127,15 @@ class RocksStore final : public Store {
         done(absl::UnavailableError("the store is closing"));
         return;
       }
-      wake = queue_.empty();
       queue_.push_back(PendingPut{std::move(record), std::move(done)});
+      // The writer drains the whole queue each round, so it needs a wake-up only for the
+      // first put, or when a lingering group is full.
+      wake = queue_.size() == 1;
+      if (queue_.size() == options_.max_group_size) {
+        full_ = true;
+        wake = true;
+      }
     }
-    // The writer drains the whole queue each round, so only an empty queue needs a wake-up.
     if (wake) cv_.notify_one();
   }
 
@@ -146,9 +153,17 @@ class RocksStore final : public Store {
   }
 
   absl::StatusOr<threatmesh::v1::CustodyChains> GetCustody(std::string_view id) override {
-    absl::StatusOr<std::string> raw = GetFrom(kCustody, id, "custody of record");
-    if (!raw.ok()) return raw.status();
     threatmesh::v1::CustodyChains chains;
+    absl::StatusOr<std::string> raw = GetFrom(kCustody, id, "custody of record");
+    if (absl::IsNotFound(raw.status())) {
+      // A record authored here is stored without a custody entry: its one chain is empty.
+      absl::StatusOr<bool> held = Contains(id);
+      if (!held.ok()) return held.status();
+      if (!*held) return absl::NotFoundError(StrCat("no record ", crypto::HexEncode(id)));
+      chains.add_chains();
+      return chains;
+    }
+    if (!raw.ok()) return raw.status();
     if (!chains.ParseFromString(*raw)) {
       return absl::DataLossError(StrCat("custody of record ", crypto::HexEncode(id), " in ", dir_,
                                         " is corrupted; restore the store from a backup"));
@@ -249,53 +264,62 @@ class RocksStore final : public Store {
   // Ids of the entries under `prefix`, after the token's key.
   absl::StatusOr<Page> ScanPrefix(ColumnFamily family, const std::string& prefix,
                                   const PageRequest& page) {
-    std::string upper = prefix;
-    // The smallest key above every key starting with `prefix`.
-    while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
-    if (!upper.empty()) upper.back() = static_cast<char>(upper.back() + 1);
-    return ScanRange(family, prefix, upper, prefix, page);
+    return ScanRange(family, prefix, UpperBound(prefix), prefix, page);
   }
 
-  // Ids of the entries in [lower, upper) (upper empty: unbounded), after the token's key.
-  // `token_prefix` is what every key of this query starts with.
+  // Ids of the entries in [lower, upper), after the token's key. `token_prefix` is what
+  // every key of this query starts with.
   absl::StatusOr<Page> ScanRange(ColumnFamily family, const std::string& lower,
                                  const std::string& upper, const std::string& token_prefix,
                                  const PageRequest& page) {
     absl::StatusOr<std::size_t> limit = CheckLimit(page.limit);
     if (!limit.ok()) return limit.status();
-    std::string start = lower;
-    bool skip_first = false;
+    std::string after;
     if (!page.token.empty()) {
-      absl::StatusOr<std::string> after = DecodeToken(page.token, token_prefix);
-      if (!after.ok()) return after.status();
-      if (*after > start) {
-        start = *after;
-        skip_first = true;
-      }
+      absl::StatusOr<std::string> decoded = DecodeToken(page.token, token_prefix);
+      if (!decoded.ok()) return decoded.status();
+      after = std::move(*decoded);
     }
-    rocksdb::ReadOptions ro;
-    rocksdb::Slice upper_slice(upper);
-    if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
     Page out;
     std::string last_key;
-    for (it->Seek(start); it->Valid(); it->Next()) {
-      if (skip_first && ToView(it->key()) == start) continue;
-      if (out.ids.size() == *limit) {
-        out.next_token = EncodeToken(last_key);
-        break;
-      }
-      last_key = it->key().ToString();
-      out.ids.push_back(IdOf(family, it->key(), it->value()));
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), StrCat("reading ", dir_));
+    absl::StatusOr<bool> more = Scan(family, lower, upper, after, *limit, out.ids, last_key);
+    if (!more.ok()) return more.status();
+    if (*more) out.next_token = EncodeToken(last_key);
     return out;
   }
 
-  static std::string IdOf(ColumnFamily family, const rocksdb::Slice& key,
-                          const rocksdb::Slice& value) {
-    if (family == kIndexKind) return value.ToString();
-    return std::string(key.data() + key.size() - kIdSize, kIdSize);
+  // Appends to `ids` the ids of the entries in [lower, upper) whose keys come after `after`
+  // (empty: all), until `ids` holds `limit`; `last_key` is then the key of the last one.
+  // Returns whether entries are left.
+  absl::StatusOr<bool> Scan(ColumnFamily family, const std::string& lower, const std::string& upper,
+                            const std::string& after, std::size_t limit,
+                            std::vector<std::string>& ids, std::string& last_key) {
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
+    bool more = false;
+    for (it->Seek(after > lower ? after : lower); it->Valid(); it->Next()) {
+      if (!after.empty() && ToView(it->key()) == after) continue;
+      if (ids.size() >= limit) {
+        more = true;
+        break;
+      }
+      last_key = it->key().ToString();
+      ids.push_back(it->value().ToString());
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), StrCat("reading ", dir_));
+    return more;
+  }
+
+  // The smallest key above every key that starts with `prefix`.
+  static std::string UpperBound(std::string prefix) {
+    while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) {
+      prefix.pop_back();
+    }
+    if (prefix.empty()) return std::string(kIdSize + 64, '\xff');  // no key is that large
+    prefix.back() = static_cast<char>(prefix.back() + 1);
+    return prefix;
   }
 
   void WriterLoop();
@@ -311,6 +335,7 @@ class RocksStore final : public Store {
   std::deque<PendingPut> queue_;  // guarded by mu_
   bool stopping_ = false;         // guarded by mu_
   uint64_t next_seq_ = 1;         // guarded by mu_; written only by the writer thread
+  bool full_ = false;             // guarded by mu_: a whole group is queued
   absl::Status write_error_;      // writer thread only: the last failed write, until resumed
   std::thread writer_;
 };
@@ -353,18 +378,14 @@ absl::StatusOr<Page> RocksStore::FindContainingIp(std::string_view ip_text,
   Page out;
   std::string last_key;
   for (int len = first_len; len <= max_len; ++len) {
-    PageRequest sub{*limit - out.ids.size() + 1,
-                    len == first_len && !after.empty() ? EncodeToken(after) : std::string()};
-    std::string prefix = CidrPrefix(*ip, len);
-    absl::StatusOr<Page> part = ScanPrefix(kIndexCidr, prefix, sub);
-    if (!part.ok()) return part.status();
-    for (std::string& id : part->ids) {
-      if (out.ids.size() == *limit) {
-        out.next_token = EncodeToken(last_key);
-        return out;
-      }
-      last_key = prefix + id;
-      out.ids.push_back(std::move(id));
+    const std::string prefix = CidrPrefix(*ip, len);
+    absl::StatusOr<bool> more =
+        Scan(kIndexCidr, prefix, UpperBound(prefix), len == first_len ? after : std::string(),
+             *limit, out.ids, last_key);
+    if (!more.ok()) return more.status();
+    if (*more) {
+      out.next_token = EncodeToken(last_key);
+      return out;
     }
   }
   return out;
@@ -374,17 +395,25 @@ void RocksStore::WriterLoop() {
   // RocksDB's per-thread perf counters cost a few percent of every write; nothing reads them.
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   pthread_setname_np(pthread_self(), "tm-writer");  // for top -H and perf
+  std::size_t last_group_size = 0;
   for (;;) {
     std::vector<PendingPut> group;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and every queued put is answered
+      // Under load (the last group was not small) wait a moment for more puts, so that
+      // fewer syncs carry the same records; a lone put is never delayed.
+      if (last_group_size >= kBusyGroupSize && options_.group_linger.count() > 0) {
+        full_ = false;
+        cv_.wait_for(lock, options_.group_linger, [this] { return stopping_ || full_; });
+      }
       while (!queue_.empty() && group.size() < options_.max_group_size) {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
+    last_group_size = group.size();
     CommitGroup(group);
   }
 }
@@ -417,13 +446,15 @@ void RocksStore::CommitGroup(std::vector<PendingPut>& group) {
           StrCat("record ", crypto::HexEncode(r.id), " is already stored")));
       continue;
     }
-    threatmesh::v1::CustodyChains chains;
-    *chains.add_chains() = r.chain;
     writes.push_back({kRecords, r.id, r.signed_bytes});
     writes.push_back({kLog, EncodeSeq(seq), r.id});
-    writes.push_back({kCustody, r.id, owned.emplace_back(chains.SerializeAsString())});
-    for (IndexEntry& e : IndexEntriesFor(r.body, r.id, seq)) {
-      writes.push_back({e.family, std::move(e.key), owned.emplace_back(std::move(e.value))});
+    if (r.chain.hops_size() > 0) {
+      threatmesh::v1::CustodyChains chains;
+      *chains.add_chains() = r.chain;
+      writes.push_back({kCustody, r.id, owned.emplace_back(chains.SerializeAsString())});
+    }
+    for (IndexEntry& e : IndexEntriesFor(r.body, seq)) {
+      writes.push_back({e.family, std::move(e.key), r.id});
     }
     in_batch.insert(r.id);
     accepted.emplace_back(&p, seq++);

@@ -13,6 +13,7 @@
 #ifndef THREATMESH_STORAGE_STORE_H_
 #define THREATMESH_STORAGE_STORE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,6 +37,10 @@ struct StoreOptions {
   bool create_if_missing = false;
   // The most puts the writer commits in one batch.
   std::size_t max_group_size = 512;
+  // When busy (the previous batch held 8 puts or more), how long the writer waits for more
+  // puts before committing, so that more records share one sync. A put that arrives while
+  // the store is idle is committed at once.
+  std::chrono::microseconds group_linger{500};
 };
 
 // A record that has passed validation (node/validate.h), ready to store. The store trusts
@@ -108,7 +113,8 @@ class Store {
   // The Signed envelope bytes of a record; NotFound when absent.
   [[nodiscard]] virtual absl::StatusOr<std::string> Get(std::string_view id) = 0;
 
-  // The custody chains held for a record; NotFound when absent.
+  // The custody chains held for a record (one empty chain for a record authored here);
+  // NotFound when the record is absent.
   [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::CustodyChains> GetCustody(
       std::string_view id) = 0;
 

@@ -53,8 +53,7 @@ TEST(IndexKeysTest, IndexEntriesOfAnIndicator) {
   body.add_labels("t2");
   body.mutable_indicator()->set_type(threatmesh::v1::INDICATOR_TYPE_URL);
   body.mutable_indicator()->set_value("http://user@www.example.com:8080/x");
-  const std::string id(32, 'I');
-  std::vector<IndexEntry> entries = IndexEntriesFor(body, id, 7);
+  std::vector<IndexEntry> entries = IndexEntriesFor(body, 7);
   auto count = [&](ColumnFamily f) {
     return std::count_if(entries.begin(), entries.end(),
                          [f](const IndexEntry& e) { return e.family == f; });
@@ -65,13 +64,17 @@ TEST(IndexKeysTest, IndexEntriesOfAnIndicator) {
   EXPECT_EQ(count(kIndexAuthorTime), 1);
   EXPECT_EQ(count(kIndexTag), 2);
   EXPECT_EQ(count(kIndexKind), 1);
+  // Every entry is prefix || sequence.
   for (const IndexEntry& e : entries) {
+    EXPECT_EQ(DecodeSeq(std::string_view(e.key).substr(e.key.size() - 8)), 7u);
     if (e.family == kIndexDomain) {
-      EXPECT_EQ(e.key, DomainPrefix("www.example.com") + '\0' + id);
+      EXPECT_EQ(e.key, DomainPrefix("www.example.com") + '\0' + EncodeSeq(7));
     }
     if (e.family == kIndexKind) {
       EXPECT_EQ(e.key, KindPrefix(RecordKind::kIndicator) + EncodeSeq(7));
-      EXPECT_EQ(e.value, id);
+    }
+    if (e.family == kIndexAuthorTime) {
+      EXPECT_EQ(e.key, AuthorTimePrefix(std::string(32, 'A'), 5) + EncodeSeq(7));
     }
   }
 }
