@@ -11,6 +11,7 @@
 #include <rocksdb/write_batch.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
@@ -419,13 +420,13 @@ void RocksStore::WriterLoop() {
 }
 
 void RocksStore::CommitGroup(std::vector<PendingPut>& group) {
-  // One key to write; values point into the group's records or into `owned`.
+  // One key to write; values point into the group's records or into `owned`. Writes are
+  // kept per family so that each family's keys reach its memtable together.
   struct Write {
-    ColumnFamily family;
     std::string key;
     std::string_view value;
   };
-  std::vector<Write> writes;
+  std::array<std::vector<Write>, kColumnFamilyCount> writes;
   std::deque<std::string> owned;  // stable addresses for values made here
   std::set<std::string_view> in_batch;
   std::vector<std::pair<PendingPut*, uint64_t>> accepted;
@@ -446,29 +447,34 @@ void RocksStore::CommitGroup(std::vector<PendingPut>& group) {
           StrCat("record ", crypto::HexEncode(r.id), " is already stored")));
       continue;
     }
-    writes.push_back({kRecords, r.id, r.signed_bytes});
-    writes.push_back({kLog, EncodeSeq(seq), r.id});
+    writes[kRecords].push_back({r.id, r.signed_bytes});
+    writes[kLog].push_back({EncodeSeq(seq), r.id});
     if (r.chain.hops_size() > 0) {
       threatmesh::v1::CustodyChains chains;
       *chains.add_chains() = r.chain;
-      writes.push_back({kCustody, r.id, owned.emplace_back(chains.SerializeAsString())});
+      writes[kCustody].push_back({r.id, owned.emplace_back(chains.SerializeAsString())});
     }
     for (IndexEntry& e : IndexEntriesFor(r.body, seq)) {
-      writes.push_back({e.family, std::move(e.key), r.id});
+      writes[e.family].push_back({std::move(e.key), r.id});
     }
     in_batch.insert(r.id);
     accepted.emplace_back(&p, seq++);
   }
   if (accepted.empty()) return;
 
-  // Sorted keys let each memtable insert start from the previous one's position.
-  std::sort(writes.begin(), writes.end(), [](const Write& a, const Write& b) {
-    return a.family != b.family ? a.family < b.family : a.key < b.key;
-  });
+  // In the index families a group's keys scatter over the memtable's skip list; sorted,
+  // each insert starts its search from the previous one. (The log and kind keys arrive in
+  // order already; records and custody are hashed.)
+  for (ColumnFamily f : {kIndexIndicator, kIndexDomain, kIndexCidr, kIndexAuthorTime, kIndexTag}) {
+    std::sort(writes[f].begin(), writes[f].end(),
+              [](const Write& a, const Write& b) { return a.key < b.key; });
+  }
   rocksdb::WriteBatch batch;
   rocksdb::Status s;
-  for (const Write& w : writes) {
-    if (s.ok()) s = batch.Put(cf(w.family), w.key, ToSlice(w.value));
+  for (int f = 0; f < kColumnFamilyCount; ++f) {
+    for (const Write& w : writes[f]) {
+      if (s.ok()) s = batch.Put(cf(static_cast<ColumnFamily>(f)), w.key, ToSlice(w.value));
+    }
   }
   // After a failed write (a full disk, say) RocksDB refuses writes until it has recovered:
   // for a full disk its file manager polls the free space and recovers by itself. Try to
