@@ -1,0 +1,101 @@
+#include "node/local_node.h"
+
+#include <gtest/gtest.h>
+
+#include "crypto/hash.h"
+#include "node/record_builder.h"
+#include "testing/test_util.h"
+
+namespace threatmesh {
+namespace {
+
+class LocalNodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<crypto::PublicKey> key = LocalNode::Init(data_, {});
+    ASSERT_TRUE(key.ok()) << key.status();
+    NodeConfig config;
+    config.data_dir = data_;
+    config.clock = [] { return testing::kTestNowMs; };
+    absl::StatusOr<std::unique_ptr<LocalNode>> node = LocalNode::Open(config);
+    ASSERT_TRUE(node.ok()) << node.status();
+    node_ = std::move(*node);
+  }
+
+  std::size_t FeedSize() { return node_->store().ReadLog(1, 0)->entries.size(); }
+
+  testing::TempDir dir_;
+  std::string data_ = dir_.Sub("node");
+  std::unique_ptr<LocalNode> node_;
+};
+
+TEST_F(LocalNodeTest, PublishSignsAsThisNodeAndStores) {
+  IndicatorSpec spec;
+  spec.type = "domain";
+  spec.value = "Evil.Example.COM.";
+  spec.tlp = "green";
+  absl::StatusOr<threatmesh::v1::RecordBody> body =
+      BuildIndicator(spec, node_->key().public_key(), node_->Now());
+  ASSERT_TRUE(body.ok()) << body.status();
+  absl::StatusOr<VerifiedRecord> published = node_->Publish(*body);
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_EQ(published->body.author(), node_->key().public_key().bytes());
+  EXPECT_EQ(published->body.created_at(), testing::kTestNowMs);
+  absl::StatusOr<VerifiedRecord> got = node_->Get(published->id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->signed_bytes, published->signed_bytes);
+  EXPECT_EQ(got->body.indicator().value(), "evil.example.com");
+}
+
+TEST_F(LocalNodeTest, IngestRefusesBadRecordsAndStoresNothing) {
+  crypto::KeyPair other = crypto::KeyPair::Generate();
+  threatmesh::v1::RecordBody body =
+      testing::IndicatorBody(other, threatmesh::v1::INDICATOR_TYPE_IPV4, "192.0.2.1");
+  std::string bytes = testing::Seal(body, other);
+  bytes[bytes.size() - 1] ^= 1;  // break the signature
+  absl::StatusOr<VerifiedRecord> forged = node_->Ingest(bytes, {});
+  EXPECT_EQ(forged.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(forged.status().message().find("signature does not verify"), std::string::npos);
+  EXPECT_EQ(node_->Ingest("garbage", {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FeedSize(), 0u);
+}
+
+TEST_F(LocalNodeTest, DuplicateIsRecognisedByIdBeforeAnySignatureCheck) {
+  crypto::KeyPair other = crypto::KeyPair::Generate();
+  threatmesh::v1::RecordBody body =
+      testing::IndicatorBody(other, threatmesh::v1::INDICATOR_TYPE_IPV4, "192.0.2.1");
+  const std::string bytes = testing::Seal(body, other);
+  threatmesh::v1::CustodyChain chain;
+  chain.add_hops()->set_payload("hop from the peer");
+  ASSERT_TRUE(node_->Ingest(bytes, chain).ok());
+  // The same payload with a broken signature: known by its id, so AlreadyExists rather
+  // than a signature error proves the duplicate cost no verification.
+  threatmesh::v1::Signed envelope;
+  ASSERT_TRUE(envelope.ParseFromString(bytes));
+  envelope.set_signature(std::string(64, '\0'));
+  absl::StatusOr<VerifiedRecord> again = node_->Ingest(envelope.SerializeAsString(), {});
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists) << again.status();
+  EXPECT_EQ(FeedSize(), 1u);
+  absl::StatusOr<threatmesh::v1::CustodyChains> custody =
+      node_->store().GetCustody(crypto::RecordId(envelope.payload()));
+  ASSERT_TRUE(custody.ok());
+  EXPECT_EQ(custody->chains(0).hops_size(), 1);
+}
+
+TEST(LocalNodeOpenTest, KeyFileOfAnotherNodeIsRefused) {
+  testing::TempDir dir;
+  ASSERT_TRUE(LocalNode::Init(dir.Sub("a"), {}).ok());
+  ASSERT_TRUE(LocalNode::Init(dir.Sub("b"), {}).ok());
+  ASSERT_EQ(std::rename((dir.Sub("b") + "/node.key").c_str(), (dir.Sub("a") + "/node.key").c_str()),
+            0);
+  NodeConfig config;
+  config.data_dir = dir.Sub("a");
+  absl::StatusOr<std::unique_ptr<LocalNode>> node = LocalNode::Open(config);
+  EXPECT_EQ(node.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(node.status().message().find("not the key this store was created with"),
+            std::string::npos)
+      << node.status();
+}
+
+}  // namespace
+}  // namespace threatmesh
