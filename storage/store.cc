@@ -123,19 +123,16 @@ class RocksStore final : public Store {
     }
     bool wake;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       if (stopping_) {
+        lock.unlock();
         done(absl::UnavailableError("the store is closing"));
         return;
       }
       queue_.push_back(PendingPut{std::move(record), std::move(done)});
-      // The writer drains the whole queue each round, so it needs a wake-up only for the
-      // first put, or when a lingering group is full.
-      wake = queue_.size() == 1;
-      if (queue_.size() == options_.max_group_size) {
-        full_ = true;
-        wake = true;
-      }
+      // The writer drains the queue each round, so it needs a wake-up only for the first
+      // put, or when a lingering writer has a whole group.
+      wake = queue_.size() == 1 || queue_.size() == options_.max_group_size;
     }
     if (wake) cv_.notify_one();
   }
@@ -336,7 +333,6 @@ class RocksStore final : public Store {
   std::deque<PendingPut> queue_;  // guarded by mu_
   bool stopping_ = false;         // guarded by mu_
   uint64_t next_seq_ = 1;         // guarded by mu_; written only by the writer thread
-  bool full_ = false;             // guarded by mu_: a whole group is queued
   absl::Status write_error_;      // writer thread only: the last failed write, until resumed
   std::thread writer_;
 };
@@ -406,8 +402,8 @@ void RocksStore::WriterLoop() {
       // Under load (the last group was not small) wait a moment for more puts, so that
       // fewer syncs carry the same records; a lone put is never delayed.
       if (last_group_size >= kBusyGroupSize && options_.group_linger.count() > 0) {
-        full_ = false;
-        cv_.wait_for(lock, options_.group_linger, [this] { return stopping_ || full_; });
+        cv_.wait_for(lock, options_.group_linger,
+                     [this] { return stopping_ || queue_.size() >= options_.max_group_size; });
       }
       while (!queue_.empty() && group.size() < options_.max_group_size) {
         group.push_back(std::move(queue_.front()));
