@@ -72,8 +72,10 @@ absl::StatusOr<std::string> ReadPassphrase(const po::variables_map& vm) {
     }
     std::string pass;
     std::getline(in, pass);
-    if (pass.empty())
-      return absl::InvalidArgumentError(StrCat("passphrase file ", path, " is empty"));
+    if (pass.empty()) {
+      return absl::InvalidArgumentError(
+          StrCat("passphrase file ", path, " is empty; put the passphrase on its first line"));
+    }
     return pass;
   }
   if (const char* env = std::getenv("THREATMESH_PASSPHRASE"); env) return std::string(env);
@@ -85,7 +87,8 @@ absl::StatusOr<std::unique_ptr<LocalNode>> OpenNode(const po::variables_map& vm)
   config.data_dir = vm["data-dir"].as<std::string>();
   absl::StatusOr<std::string> pass = ReadPassphrase(vm);
   if (!pass.ok()) return pass.status();
-  config.passphrase = std::move(*pass);
+  config.passphrase = *pass;
+  crypto::SecureWipe(*pass);
   absl::StatusOr<std::unique_ptr<LocalNode>> node = LocalNode::Open(config);
   crypto::SecureWipe(config.passphrase);
   return node;
@@ -106,7 +109,8 @@ int RunInit(const po::variables_map& vm, Io& io) {
   crypto::KeyFileOptions key_options;
   absl::StatusOr<std::string> pass = ReadPassphrase(vm);
   if (!pass.ok()) return Fail(io, pass.status());
-  key_options.passphrase = std::move(*pass);
+  key_options.passphrase = *pass;
+  crypto::SecureWipe(*pass);
   const std::string dir = vm["data-dir"].as<std::string>();
   absl::StatusOr<crypto::PublicKey> key = LocalNode::Init(dir, key_options);
   crypto::SecureWipe(key_options.passphrase);

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "crypto/hash.h"
+#include "crypto/sodium.h"
 #include "crypto/str_cat.h"
 #include "node/record_builder.h"
 
@@ -66,7 +67,10 @@ absl::StatusOr<std::unique_ptr<LocalNode>> LocalNode::Open(const NodeConfig& con
         StrCat("the key file ", KeyFilePath(config.data_dir),
                " is not the key this store was created with; restore the original key file"));
   }
-  return std::unique_ptr<LocalNode>(new LocalNode(config, std::move(*key), std::move(*store)));
+  NodeConfig kept = config;
+  crypto::SecureWipe(kept.passphrase);  // the key is loaded; the node keeps no passphrase
+  return std::unique_ptr<LocalNode>(
+      new LocalNode(std::move(kept), std::move(*key), std::move(*store)));
 }
 
 absl::StatusOr<VerifiedRecord> LocalNode::Publish(threatmesh::v1::RecordBody body) {
