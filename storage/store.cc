@@ -20,6 +20,7 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <span>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -321,7 +322,7 @@ class RocksStore final : public Store {
   }
 
   void WriterLoop();
-  void CommitGroup(std::vector<PendingPut>& group);
+  void CommitGroup(std::span<PendingPut> group);
 
   const std::string dir_;
   const StoreOptions options_;
@@ -330,10 +331,10 @@ class RocksStore final : public Store {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<PendingPut> queue_;  // guarded by mu_
-  bool stopping_ = false;         // guarded by mu_
-  uint64_t next_seq_ = 1;         // guarded by mu_; written only by the writer thread
-  absl::Status write_error_;      // writer thread only: the last failed write, until resumed
+  std::vector<PendingPut> queue_;  // guarded by mu_
+  bool stopping_ = false;          // guarded by mu_
+  uint64_t next_seq_ = 1;          // guarded by mu_; written only by the writer thread
+  absl::Status write_error_;       // writer thread only: the last failed write, until resumed
   std::thread writer_;
 };
 
@@ -393,8 +394,8 @@ void RocksStore::WriterLoop() {
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   pthread_setname_np(pthread_self(), "tm-writer");  // for top -H and perf
   std::size_t last_group_size = 0;
+  std::vector<PendingPut> taken;  // reused, so its storage cycles between it and the queue
   for (;;) {
-    std::vector<PendingPut> group;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -405,17 +406,20 @@ void RocksStore::WriterLoop() {
         cv_.wait_for(lock, options_.group_linger,
                      [this] { return stopping_ || queue_.size() >= options_.max_group_size; });
       }
-      while (!queue_.empty() && group.size() < options_.max_group_size) {
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      // Take the whole queue in O(1), so producers never wait on the lock for long.
+      taken.swap(queue_);
     }
-    last_group_size = group.size();
-    CommitGroup(group);
+    for (std::size_t i = 0; i < taken.size(); i += options_.max_group_size) {
+      std::span<PendingPut> group(taken.data() + i,
+                                  std::min(options_.max_group_size, taken.size() - i));
+      last_group_size = group.size();
+      CommitGroup(group);
+    }
+    taken.clear();
   }
 }
 
-void RocksStore::CommitGroup(std::vector<PendingPut>& group) {
+void RocksStore::CommitGroup(std::span<PendingPut> group) {
   // One key to write; values point into the group's records or into `owned`. Writes are
   // kept per family so that each family's keys reach its memtable together.
   struct Write {
