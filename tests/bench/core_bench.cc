@@ -371,32 +371,31 @@ void BM_ValidateAndDurablePutPipeline(benchmark::State& state) {
     for (int v = 0; v < validators; ++v) {
       threads.emplace_back([&] {
         pthread_setname_np(pthread_self(), "tm-validator");
-        std::mutex mu;
-        std::condition_variable cv;
-        int outstanding = 0;
+        // Credits for puts in flight: an atomic, so a callback costs no lock.
+        std::atomic<int> outstanding{0};
+        auto wait_below = [&](int limit) {
+          for (int o = outstanding.load(); o >= limit; o = outstanding.load()) {
+            outstanding.wait(o);
+          }
+        };
         for (int i = next++; i < end; i = next++) {
           absl::StatusOr<VerifiedRecord> r = ValidateRecord(records[i], {}, testing::kTestNowMs);
           if (!r.ok()) {
             ++failures;
             continue;
           }
-          {
-            std::unique_lock<std::mutex> lock(mu);
-            cv.wait(lock, [&] { return outstanding < kInFlight; });
-            ++outstanding;
-          }
+          wait_below(kInFlight);
+          ++outstanding;
           store->PutAsync(
               storage::RecordToStore{
                   std::move(r->id), std::move(r->signed_bytes), std::move(r->body), {}},
               [&](absl::StatusOr<uint64_t> seq) {
                 if (!seq.ok()) ++failures;
-                std::lock_guard<std::mutex> lock(mu);
                 --outstanding;
-                cv.notify_one();
+                outstanding.notify_one();
               });
         }
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return outstanding == 0; });
+        wait_below(1);
       });
     }
     for (std::thread& t : threads) t.join();
