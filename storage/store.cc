@@ -462,10 +462,11 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
   }
   if (accepted.empty()) return;
 
-  // In the index families a group's keys scatter over the memtable's skip list; sorted,
-  // each insert starts its search from the previous one. (The log and kind keys arrive in
-  // order already; records and custody are hashed.)
-  for (ColumnFamily f : {kIndexIndicator, kIndexDomain, kIndexCidr, kIndexAuthorTime, kIndexTag}) {
+  // In the index families a group's keys scatter over the memtable's skip list (several
+  // tags, authors or kinds interleave); sorted, each insert starts its search from the
+  // previous one. (Log keys arrive in order already; records and custody are hashed.)
+  for (ColumnFamily f :
+       {kIndexIndicator, kIndexDomain, kIndexCidr, kIndexAuthorTime, kIndexTag, kIndexKind}) {
     std::sort(writes[f].begin(), writes[f].end(),
               [](const Write& a, const Write& b) { return a.key < b.key; });
   }
