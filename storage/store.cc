@@ -9,7 +9,6 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
-#include <sys/stat.h>
 
 #include <array>
 #include <condition_variable>
