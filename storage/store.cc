@@ -11,6 +11,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
@@ -38,6 +39,8 @@ constexpr std::size_t kHashedIdPrefix = 4;
 constexpr std::size_t kHashedIdBuckets = 1 << 18;
 // A group at least this large means the store is busy enough to linger for more puts.
 constexpr std::size_t kBusyGroupSize = 8;
+// A lingering writer commits as soon as no put arrived for this long.
+constexpr std::chrono::microseconds kLingerQuietGap{200};
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view ToView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
@@ -401,9 +404,16 @@ void RocksStore::WriterLoop() {
       if (queue_.empty()) return;  // stopping, and every queued put is answered
       // Under load (the last group was not small) wait a moment for more puts, so that
       // fewer syncs carry the same records; a lone put is never delayed.
+      // Lingering stops early once puts stop arriving (a pause of kLingerQuietGap): blocking
+      // callers that have all queued gain nothing from waiting longer.
       if (last_group_size >= kBusyGroupSize && options_.group_linger.count() > 0) {
-        cv_.wait_for(lock, options_.group_linger,
-                     [this] { return stopping_ || queue_.size() >= options_.max_group_size; });
+        const auto deadline = std::chrono::steady_clock::now() + options_.group_linger;
+        auto full = [this] { return stopping_ || queue_.size() >= options_.max_group_size; };
+        for (std::size_t seen = queue_.size();;) {
+          const auto wake = std::min(deadline, std::chrono::steady_clock::now() + kLingerQuietGap);
+          if (cv_.wait_until(lock, wake, full) || wake == deadline || queue_.size() == seen) break;
+          seen = queue_.size();
+        }
       }
       // Take the whole queue in O(1), so producers never wait on the lock for long.
       taken.swap(queue_);
