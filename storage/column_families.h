@@ -41,12 +41,15 @@ enum ColumnFamily : int {
   kEvidence,
   // name -> value: schema version, node key id.
   kMeta,
+  // SHA-256 of an API token (32 bytes) -> TokenEntry (storage.proto): name, role, creation.
+  kTokens,
   kColumnFamilyCount,
 };
 
 inline constexpr std::array<std::string_view, kColumnFamilyCount> kColumnFamilyNames = {
     "default",         "records", "log",      "custody", "idx_indicator", "idx_domain", "idx_cidr",
     "idx_author_time", "idx_tag", "idx_kind", "peers",   "audit",         "evidence",   "meta",
+    "tokens",
 };
 
 }  // namespace threatmesh::storage

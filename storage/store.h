@@ -152,6 +152,32 @@ class Store {
 
   // Bytes the store takes on disk (SST and WAL files).
   virtual uint64_t DiskSize() = 0;
+
+  // Blocks until the record with sequence `seq` is stored (NextSeq() > seq) or `timeout`
+  // passes, and returns whether it is. For followers of the change feed.
+  virtual bool WaitForSeq(uint64_t seq, std::chrono::milliseconds timeout) = 0;
+
+  // Records stored of one kind.
+  virtual uint64_t CountOf(RecordKind kind) = 0;
+
+  // Side tables: single values in the families that hold no records (kPeers, kAudit,
+  // kEvidence, kMeta, kTokens); any other family is InvalidArgument. They bypass the record
+  // writer. A write with `sync` is durable when it returns; one without survives a crash of
+  // the process but not of the machine.
+  [[nodiscard]] virtual absl::Status PutAux(ColumnFamily family, std::string_view key,
+                                            std::string_view value, bool sync) = 0;
+  [[nodiscard]] virtual absl::Status DeleteAux(ColumnFamily family, std::string_view key,
+                                               bool sync) = 0;
+  // NotFound when the key is absent.
+  [[nodiscard]] virtual absl::StatusOr<std::string> GetAux(ColumnFamily family,
+                                                           std::string_view key) = 0;
+  // Up to `limit` (key, value) pairs with keys starting with `prefix`, from `from` on (or
+  // from the prefix's first key when `from` sorts before it), in key order.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanAux(
+      ColumnFamily family, std::string_view prefix, std::string_view from, std::size_t limit) = 0;
+  // The last key with `prefix`, and its value; NotFound when there is none.
+  [[nodiscard]] virtual absl::StatusOr<std::pair<std::string, std::string>> LastAux(
+      ColumnFamily family, std::string_view prefix) = 0;
 };
 
 }  // namespace threatmesh::storage

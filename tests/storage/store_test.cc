@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "crypto/encoding.h"
 #include "testing/test_util.h"
@@ -335,6 +336,66 @@ TEST_F(StoreTest, ReopenKeepsRecordsAndContinuesTheSequence) {
   ASSERT_TRUE(seq.ok());
   EXPECT_EQ(*seq, 2u);
   EXPECT_GT(store_->DiskSize(), 0u);
+}
+
+TEST_F(StoreTest, KindCountsFollowPutsAndSurviveReopen) {
+  crypto::KeyPair key = crypto::KeyPair::Generate();
+  Add("a", IndicatorType::INDICATOR_TYPE_DOMAIN, "a.example.com", key, kTestNowMs - 5);
+  Add("b", IndicatorType::INDICATOR_TYPE_DOMAIN, "b.example.com", key, kTestNowMs - 4);
+  AddSighting("s", IndicatorType::INDICATOR_TYPE_DOMAIN, "a.example.com", key);
+  EXPECT_EQ(store_->CountOf(RecordKind::kIndicator), 2u);
+  EXPECT_EQ(store_->CountOf(RecordKind::kSighting), 1u);
+  EXPECT_EQ(store_->CountOf(RecordKind::kRetraction), 0u);
+  store_.reset();
+  store_ = OpenOrDie(dir_.Sub("store"), /*create=*/false);
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(store_->CountOf(RecordKind::kIndicator), 2u);
+  EXPECT_EQ(store_->CountOf(RecordKind::kSighting), 1u);
+}
+
+TEST_F(StoreTest, WaitForSeqWakesOnCommitAndTimesOut) {
+  EXPECT_FALSE(store_->WaitForSeq(1, std::chrono::milliseconds(20)));
+  crypto::KeyPair key = crypto::KeyPair::Generate();
+  std::thread writer(
+      [&] { Add("a", IndicatorType::INDICATOR_TYPE_DOMAIN, "a.example.com", key, kTestNowMs); });
+  EXPECT_TRUE(store_->WaitForSeq(1, std::chrono::seconds(30)));
+  writer.join();
+  EXPECT_TRUE(store_->WaitForSeq(1, std::chrono::milliseconds(0)));
+  EXPECT_FALSE(store_->WaitForSeq(2, std::chrono::milliseconds(0)));
+}
+
+TEST_F(StoreTest, SideTablesPutGetScanDelete) {
+  ASSERT_TRUE(store_->PutAux(kAudit, "e1", "one", /*sync=*/false).ok());
+  ASSERT_TRUE(store_->PutAux(kAudit, "e2", "two", /*sync=*/true).ok());
+  ASSERT_TRUE(store_->PutAux(kAudit, "f1", "other prefix", /*sync=*/false).ok());
+  EXPECT_EQ(*store_->GetAux(kAudit, "e2"), "two");
+  EXPECT_TRUE(absl::IsNotFound(store_->GetAux(kAudit, "e3").status()));
+
+  auto all = store_->ScanAux(kAudit, "e", "", 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].first, "e1");
+  EXPECT_EQ((*all)[1].second, "two");
+  auto from = store_->ScanAux(kAudit, "e", "e2", 10);
+  ASSERT_TRUE(from.ok());
+  ASSERT_EQ(from->size(), 1u);
+  EXPECT_EQ((*from)[0].first, "e2");
+  EXPECT_EQ(store_->ScanAux(kAudit, "e", "", 1)->size(), 1u);
+
+  auto last = store_->LastAux(kAudit, "e");
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->first, "e2");
+  EXPECT_TRUE(absl::IsNotFound(store_->LastAux(kAudit, "g").status()));
+  EXPECT_TRUE(absl::IsNotFound(store_->LastAux(kTokens, "").status()));
+
+  ASSERT_TRUE(store_->DeleteAux(kAudit, "e2", /*sync=*/true).ok());
+  EXPECT_EQ(store_->LastAux(kAudit, "e")->first, "e1");
+
+  // Record families are written only with records.
+  for (ColumnFamily f : {kRecords, kLog, kIndexTag}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(store_->PutAux(f, "k", "v", false)));
+    EXPECT_TRUE(absl::IsInvalidArgument(store_->GetAux(f, "k").status()));
+  }
 }
 
 TEST(StoreOpenTest, MissingStoreSaysToInit) {
