@@ -18,6 +18,13 @@ void EnsureSodium() {
   });
 }
 
+std::string RandomBytes(std::size_t n) {
+  EnsureSodium();
+  std::string out(n, '\0');
+  randombytes_buf(out.data(), n);
+  return out;
+}
+
 void SecureWipe(void* data, std::size_t size) { sodium_memzero(data, size); }
 
 void SecureWipe(std::string& s) {

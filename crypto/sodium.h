@@ -15,6 +15,9 @@ namespace threatmesh::crypto {
 // source of randomness; there is no safe way on from there, so this aborts with a message.
 void EnsureSodium();
 
+// `n` bytes from the system's cryptographic random source.
+std::string RandomBytes(std::size_t n);
+
 // Overwrites `size` bytes at `data` with zeros.
 void SecureWipe(void* data, std::size_t size);
 

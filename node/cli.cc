@@ -1,5 +1,6 @@
 #include "node/cli.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -13,10 +14,16 @@
 #include "crypto/encoding.h"
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
+#include "node/api.h"
+#include "node/audit.h"
+#include "node/client.h"
+#include "node/config.h"
 #include "node/indicator.h"
 #include "node/local_node.h"
 #include "node/record_builder.h"
 #include "node/record_view.h"
+#include "node/server.h"
+#include "node/tokens.h"
 
 namespace threatmesh {
 namespace {
@@ -44,15 +51,6 @@ struct Command {
 int Fail(Io& io, const absl::Status& status) {
   io.err << "threatmesh: error: " << status.message() << "\n";
   return kExitError;
-}
-
-std::string DefaultDataDir() {
-  if (const char* env = std::getenv("THREATMESH_DATA_DIR"); env && *env) return env;
-  if (::geteuid() == 0) return "/var/lib/threatmesh";
-  if (const char* home = std::getenv("HOME"); home && *home) {
-    return StrCat(home, "/.local/share/threatmesh");
-  }
-  return "./threatmesh-data";
 }
 
 void AddDataDir(po::options_description& d) {
@@ -103,7 +101,99 @@ absl::StatusOr<std::string> ParseId(std::string_view text) {
   return *id;
 }
 
+// Options of every command that talks to a running node.
+void AddNodeOptions(po::options_description& d) {
+  const char* env_node = std::getenv("THREATMESH_NODE");
+  d.add_options()("node",
+                  po::value<std::string>()->default_value(
+                      env_node && *env_node ? env_node : std::string(kDefaultListen)),
+                  "address of the node's API (default: $THREATMESH_NODE, else 127.0.0.1:7420)")(
+      "token", po::value<std::string>(), "API token (or set THREATMESH_TOKEN)")(
+      "token-file", po::value<std::string>(),
+      "file holding the API token (default: DATA_DIR/admin.token when readable)")(
+      "tls-ca", po::value<std::string>(), "PEM CA certificate, for a node that serves TLS")(
+      "timeout", po::value<double>()->default_value(30), "seconds to wait for an answer");
+}
+
+absl::StatusOr<std::string> FirstLineOf(const std::string& path, std::string_view what) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(StrCat("cannot read ", what, " ", path));
+  std::string line;
+  std::getline(in, line);
+  if (line.empty()) {
+    return absl::InvalidArgumentError(StrCat(what, " ", path, " is empty"));
+  }
+  return line;
+}
+
+absl::StatusOr<std::unique_ptr<NodeClient>> ConnectClient(const po::variables_map& vm) {
+  ClientOptions options;
+  options.address = vm["node"].as<std::string>();
+  const double timeout = vm["timeout"].as<double>();
+  if (!(timeout > 0 && timeout <= 86400)) {
+    return absl::InvalidArgumentError("--timeout must be between 0 and 86400 seconds");
+  }
+  options.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
+  if (vm.count("tls-ca")) options.tls_ca = vm["tls-ca"].as<std::string>();
+  if (vm.count("token")) {
+    options.token = vm["token"].as<std::string>();
+  } else if (const char* env = std::getenv("THREATMESH_TOKEN"); env && *env) {
+    options.token = env;
+  } else if (vm.count("token-file")) {
+    absl::StatusOr<std::string> t = FirstLineOf(vm["token-file"].as<std::string>(), "token file");
+    if (!t.ok()) return t.status();
+    options.token = *t;
+  } else {
+    const std::string path = AdminTokenPath(vm["data-dir"].as<std::string>());
+    if (::access(path.c_str(), R_OK) == 0) {
+      absl::StatusOr<std::string> t = FirstLineOf(path, "token file");
+      if (!t.ok()) return t.status();
+      options.token = *t;
+    }
+  }
+  return NodeClient::Connect(options);
+}
+
+VerifiedRecord ToVerified(const v1::StoredRecord& r) {
+  VerifiedRecord out;
+  out.id = r.id();
+  out.signed_bytes = r.signed_record();
+  out.body = r.body();
+  return out;
+}
+
+int PrintPublished(const po::variables_map& vm, Io& io,
+                   const absl::StatusOr<v1::PublishResponse>& r, std::string_view what) {
+  if (!r.ok()) return Fail(io, r.status());
+  if (vm.count("json")) {
+    io.out << "{\"id\":" << JsonString(crypto::HexEncode(r->id())) << ",\"seq\":" << r->seq()
+           << "}\n";
+  } else {
+    io.out << "published " << what << " " << crypto::HexEncode(r->id()) << " (seq " << r->seq()
+           << ")\n";
+  }
+  return kExitOk;
+}
+
 // ---- init ------------------------------------------------------------------------------
+
+absl::Status CreateAdminTokenFile(const po::variables_map& vm) {
+  absl::StatusOr<std::unique_ptr<LocalNode>> node = OpenNode(vm);
+  if (!node.ok()) return node.status();
+  absl::StatusOr<std::unique_ptr<TokenStore>> tokens = TokenStore::Load((*node)->store());
+  if (!tokens.ok()) return tokens.status();
+  absl::StatusOr<NewToken> token = (*tokens)->Create("admin", v1::ROLE_ADMIN, (*node)->Now());
+  if (!token.ok()) return token.status();
+  const std::string path = AdminTokenPath(vm["data-dir"].as<std::string>());
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::UnavailableError(StrCat("cannot create ", path));
+  const std::string line = token->secret + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written || !synced) return absl::UnavailableError(StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
 
 int RunInit(const po::variables_map& vm, Io& io) {
   crypto::KeyFileOptions key_options;
@@ -115,6 +205,9 @@ int RunInit(const po::variables_map& vm, Io& io) {
   absl::StatusOr<crypto::PublicKey> key = LocalNode::Init(dir, key_options);
   crypto::SecureWipe(key_options.passphrase);
   if (!key.ok()) return Fail(io, key.status());
+  // The first admin token, for the node's operator; more come from 'threatmesh token'.
+  absl::Status token = CreateAdminTokenFile(vm);
+  if (!token.ok()) return Fail(io, token);
   if (vm.count("json")) {
     io.out << "{\"public_key\":" << JsonString(key->ToText())
            << ",\"fingerprint\":" << JsonString(key->Fingerprint())
@@ -123,7 +216,9 @@ int RunInit(const po::variables_map& vm, Io& io) {
     io.out << "initialised " << dir << "\n"
            << "public key  " << key->ToText() << "\n"
            << "fingerprint " << key->Fingerprint() << "\n"
-           << "key file    " << KeyFilePath(dir) << " (mode 0600; back it up)\n";
+           << "key file    " << KeyFilePath(dir) << " (mode 0600; back it up)\n"
+           << "admin token " << AdminTokenPath(dir)
+           << " (mode 0600; the CLI reads it from there by default)\n";
   }
   return kExitOk;
 }
@@ -171,17 +266,28 @@ int RunPublish(const po::variables_map& vm, Io& io) {
   if (vm.count("recipient")) spec.recipients = vm["recipient"].as<std::vector<std::string>>();
   if (vm.count("community")) spec.communities = vm["community"].as<std::vector<std::string>>();
 
-  absl::StatusOr<std::unique_ptr<LocalNode>> node = OpenNode(vm);
-  if (!node.ok()) return Fail(io, node.status());
-  absl::StatusOr<threatmesh::v1::RecordBody> body =
-      BuildIndicator(spec, (*node)->key().public_key(), (*node)->Now());
+  // The node sets author and creation time; the builder needs a key only to fill them.
+  static const crypto::PublicKey kPlaceholder =
+      *crypto::PublicKey::FromBytes(std::string(crypto::kPublicKeySize, '\0'));
+  absl::StatusOr<threatmesh::v1::RecordBody> body = BuildIndicator(spec, kPlaceholder, 1);
   if (!body.ok()) return Fail(io, body.status());
-  absl::StatusOr<VerifiedRecord> record = (*node)->Publish(std::move(*body));
-  if (!record.ok()) return Fail(io, record.status());
+  body->clear_author();
+  body->clear_created_at();
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  v1::PublishRequest request;
+  *request.mutable_body() = std::move(*body);
+  absl::StatusOr<v1::PublishResponse> published = (*client)->Publish(request);
+  if (!published.ok()) return Fail(io, published.status());
+  v1::GetRequest get;
+  get.set_id(published->id());
+  absl::StatusOr<v1::GetResponse> stored = (*client)->Get(get);
+  if (!stored.ok()) return Fail(io, stored.status());
+  VerifiedRecord record = ToVerified(stored->record());
   if (vm.count("json")) {
-    io.out << RecordJson(*record) << "\n";
+    io.out << RecordJson(record) << "\n";
   } else {
-    io.out << "published " << crypto::HexEncode(record->id) << "\n" << RecordText(*record);
+    io.out << "published " << crypto::HexEncode(record.id) << "\n" << RecordText(record);
   }
   return kExitOk;
 }
@@ -191,15 +297,76 @@ int RunPublish(const po::variables_map& vm, Io& io) {
 int RunGet(const po::variables_map& vm, Io& io) {
   absl::StatusOr<std::string> id = ParseId(vm["id"].as<std::string>());
   if (!id.ok()) return Fail(io, id.status());
-  absl::StatusOr<std::unique_ptr<LocalNode>> node = OpenNode(vm);
-  if (!node.ok()) return Fail(io, node.status());
-  absl::StatusOr<VerifiedRecord> record = (*node)->Get(*id);
-  if (!record.ok()) return Fail(io, record.status());
-  io.out << (vm.count("json") ? RecordJson(*record) + "\n" : RecordText(*record));
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  v1::GetRequest request;
+  request.set_id(*id);
+  absl::StatusOr<v1::GetResponse> r = (*client)->Get(request);
+  if (!r.ok()) return Fail(io, r.status());
+  VerifiedRecord record = ToVerified(r->record());
+  io.out << (vm.count("json") ? RecordJson(record) + "\n" : RecordText(record));
   return kExitOk;
 }
 
 // ---- search ----------------------------------------------------------------------------
+
+void FilterOptions(po::options_description& d) {
+  d.add_options()("only-kind", po::value<std::vector<std::string>>()->composing(),
+                  "filter: only this kind (repeatable)")("max-tlp", po::value<std::string>(),
+                                                         "filter: TLP up to this label")(
+      "with-tag", po::value<std::vector<std::string>>()->composing(),
+      "filter: records carrying this tag (repeatable; all must match)")(
+      "by", po::value<std::string>(), "filter: only this author's public key")(
+      "created-from", po::value<std::string>(), "filter: created at or after")(
+      "created-to", po::value<std::string>(), "filter: created at or before");
+}
+
+absl::StatusOr<v1::RecordKind> ParseKind(const std::string& kind) {
+  static const std::map<std::string, v1::RecordKind> kKinds = {
+      {"indicator", v1::RECORD_KIND_INDICATOR},
+      {"log-excerpt", v1::RECORD_KIND_LOG_EXCERPT},
+      {"sighting", v1::RECORD_KIND_SIGHTING},
+      {"retraction", v1::RECORD_KIND_RETRACTION}};
+  auto it = kKinds.find(kind);
+  if (it == kKinds.end()) {
+    return absl::InvalidArgumentError(
+        StrCat("unknown kind \"", kind, "\"; use indicator, log-excerpt, sighting or retraction"));
+  }
+  return it->second;
+}
+
+absl::StatusOr<v1::Filter> ParseFilter(const po::variables_map& vm) {
+  v1::Filter f;
+  if (vm.count("only-kind")) {
+    for (const std::string& k : vm["only-kind"].as<std::vector<std::string>>()) {
+      absl::StatusOr<v1::RecordKind> kind = ParseKind(k);
+      if (!kind.ok()) return kind.status();
+      f.add_kinds(*kind);
+    }
+  }
+  if (vm.count("max-tlp")) {
+    absl::StatusOr<v1::Tlp> tlp = ParseTlp(vm["max-tlp"].as<std::string>());
+    if (!tlp.ok()) return tlp.status();
+    f.set_max_tlp(*tlp);
+  }
+  if (vm.count("with-tag")) {
+    for (const std::string& t : vm["with-tag"].as<std::vector<std::string>>()) f.add_tags(t);
+  }
+  if (vm.count("by")) {
+    absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromText(vm["by"].as<std::string>());
+    if (!key.ok()) return key.status();
+    f.set_author(std::string(key->bytes()));
+  }
+  for (auto [flag, set] : {std::pair<const char*, void (v1::Filter::*)(int64_t)>{
+                               "created-from", &v1::Filter::set_created_from},
+                           {"created-to", &v1::Filter::set_created_to}}) {
+    if (!vm.count(flag)) continue;
+    absl::StatusOr<int64_t> t = ParseTime(vm[flag].as<std::string>());
+    if (!t.ok()) return absl::InvalidArgumentError(StrCat("--", flag, ": ", t.status().message()));
+    (f.*set)(*t);
+  }
+  return f;
+}
 
 void SearchOptions(po::options_description& d) {
   d.add_options()("type", po::value<std::string>(), "indicator type, with --value")(
@@ -211,14 +378,19 @@ void SearchOptions(po::options_description& d) {
       "until", po::value<std::string>(), "with --author: created before")(
       "tag", po::value<std::string>(), "records carrying this label")(
       "kind", po::value<std::string>(), "indicator, log-excerpt, sighting or retraction")(
-      "limit", po::value<std::size_t>()->default_value(storage::kDefaultLimit), "records per page")(
-      "token", po::value<std::string>()->default_value(""),
+      "limit", po::value<uint32_t>()->default_value(storage::kDefaultLimit), "records per page")(
+      "page-token", po::value<std::string>()->default_value(""),
       "continuation token printed by the previous page");
+  FilterOptions(d);
 }
 
-absl::StatusOr<storage::Page> Search(const po::variables_map& vm, LocalNode& node) {
-  storage::Store& store = node.store();
-  storage::PageRequest page{vm["limit"].as<std::size_t>(), vm["token"].as<std::string>()};
+absl::StatusOr<v1::SearchRequest> SearchRequestFrom(const po::variables_map& vm) {
+  v1::SearchRequest request;
+  request.set_limit(vm["limit"].as<uint32_t>());
+  request.set_page_token(vm["page-token"].as<std::string>());
+  absl::StatusOr<v1::Filter> filter = ParseFilter(vm);
+  if (!filter.ok()) return filter.status();
+  *request.mutable_filter() = std::move(*filter);
   int queries = 0;
   for (const char* q : {"value", "domain-suffix", "ip", "author", "tag", "kind"}) {
     queries += vm.count(q) ? 1 : 0;
@@ -230,133 +402,429 @@ absl::StatusOr<storage::Page> Search(const po::variables_map& vm, LocalNode& nod
   }
   if (vm.count("value")) {
     if (!vm.count("type")) return absl::InvalidArgumentError("--value needs --type");
-    absl::StatusOr<threatmesh::v1::IndicatorType> type =
-        ParseIndicatorType(vm["type"].as<std::string>());
+    absl::StatusOr<v1::IndicatorType> type = ParseIndicatorType(vm["type"].as<std::string>());
     if (!type.ok()) return type.status();
-    absl::StatusOr<std::string> value = NormalizeIndicator(*type, vm["value"].as<std::string>());
-    if (!value.ok()) return value.status();
-    return store.FindIndicator(*type, *value, page);
-  }
-  if (vm.count("domain-suffix")) {
-    absl::StatusOr<std::string> d = NormalizeDomain(vm["domain-suffix"].as<std::string>());
-    if (!d.ok()) return d.status();
-    return store.FindDomainSuffix(*d, page);
-  }
-  if (vm.count("ip")) return store.FindContainingIp(vm["ip"].as<std::string>(), page);
-  if (vm.count("author")) {
+    request.mutable_indicator()->set_type(*type);
+    request.mutable_indicator()->set_value(vm["value"].as<std::string>());
+  } else if (vm.count("domain-suffix")) {
+    request.set_domain_suffix(vm["domain-suffix"].as<std::string>());
+  } else if (vm.count("ip")) {
+    request.set_ip(vm["ip"].as<std::string>());
+  } else if (vm.count("author")) {
     absl::StatusOr<crypto::PublicKey> key =
         crypto::PublicKey::FromText(vm["author"].as<std::string>());
     if (!key.ok()) return key.status();
-    int64_t since = 0, until = INT64_MAX;
-    if (vm.count("since")) {
-      absl::StatusOr<int64_t> t = ParseTime(vm["since"].as<std::string>());
+    v1::AuthorQuery* a = request.mutable_author();
+    a->set_author(std::string(key->bytes()));
+    for (auto [flag, set] : {std::pair<const char*, void (v1::AuthorQuery::*)(int64_t)>{
+                                 "since", &v1::AuthorQuery::set_from},
+                             {"until", &v1::AuthorQuery::set_to}}) {
+      if (!vm.count(flag)) continue;
+      absl::StatusOr<int64_t> t = ParseTime(vm[flag].as<std::string>());
       if (!t.ok()) return t.status();
-      since = *t;
+      (a->*set)(*t);
     }
-    if (vm.count("until")) {
-      absl::StatusOr<int64_t> t = ParseTime(vm["until"].as<std::string>());
-      if (!t.ok()) return t.status();
-      until = *t;
-    }
-    return store.FindByAuthor(key->bytes(), since, until, page);
+  } else if (vm.count("tag")) {
+    request.set_tag(vm["tag"].as<std::string>());
+  } else {
+    absl::StatusOr<v1::RecordKind> kind = ParseKind(vm["kind"].as<std::string>());
+    if (!kind.ok()) return kind.status();
+    request.set_kind(*kind);
   }
-  if (vm.count("tag")) return store.FindByTag(vm["tag"].as<std::string>(), page);
-  const std::string kind = vm["kind"].as<std::string>();
-  static const std::map<std::string, storage::RecordKind> kKinds = {
-      {"indicator", storage::RecordKind::kIndicator},
-      {"log-excerpt", storage::RecordKind::kLogExcerpt},
-      {"sighting", storage::RecordKind::kSighting},
-      {"retraction", storage::RecordKind::kRetraction}};
-  auto it = kKinds.find(kind);
-  if (it == kKinds.end()) {
-    return absl::InvalidArgumentError(
-        StrCat("unknown kind \"", kind, "\"; use indicator, log-excerpt, sighting or retraction"));
-  }
-  return store.FindByKind(it->second, page);
+  return request;
 }
 
 int RunSearch(const po::variables_map& vm, Io& io) {
-  absl::StatusOr<std::unique_ptr<LocalNode>> node = OpenNode(vm);
-  if (!node.ok()) return Fail(io, node.status());
-  absl::StatusOr<storage::Page> page = Search(vm, **node);
+  absl::StatusOr<v1::SearchRequest> request = SearchRequestFrom(vm);
+  if (!request.ok()) return Fail(io, request.status());
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  absl::StatusOr<v1::SearchResponse> page = (*client)->Search(*request);
   if (!page.ok()) return Fail(io, page.status());
   const bool json = vm.count("json") > 0;
   if (json) io.out << "{\"records\":[";
   bool first = true;
-  for (const std::string& id : page->ids) {
-    absl::StatusOr<VerifiedRecord> record = (*node)->Get(id);
-    if (!record.ok()) return Fail(io, record.status());
+  for (const v1::StoredRecord& r : page->records()) {
+    VerifiedRecord record = ToVerified(r);
     if (json) {
-      io.out << (first ? "" : ",") << RecordJson(*record);
+      io.out << (first ? "" : ",") << RecordJson(record);
     } else {
-      io.out << RecordLine(*record) << "\n";
+      io.out << RecordLine(record) << "\n";
     }
     first = false;
   }
   if (json) {
-    io.out << "],\"next_token\":" << JsonString(page->next_token) << "}\n";
-  } else if (page->ids.empty()) {
+    io.out << "],\"next_page_token\":" << JsonString(page->next_page_token()) << "}\n";
+  } else if (page->records().empty()) {
     io.out << "no records\n";
   }
-  if (!json && !page->next_token.empty()) {
-    io.out << "more: repeat with --token " << page->next_token << "\n";
+  if (!json && !page->next_page_token().empty()) {
+    io.out << "more: repeat with --page-token " << page->next_page_token() << "\n";
   }
   return kExitOk;
 }
 
-// ---- feed ------------------------------------------------------------------------------
+// ---- subscribe -------------------------------------------------------------------------
 
-int RunFeed(const po::variables_map& vm, Io& io) {
-  absl::StatusOr<std::unique_ptr<LocalNode>> node = OpenNode(vm);
-  if (!node.ok()) return Fail(io, node.status());
-  absl::StatusOr<storage::LogPage> page =
-      (*node)->store().ReadLog(vm["from"].as<uint64_t>(), vm["limit"].as<std::size_t>());
-  if (!page.ok()) return Fail(io, page.status());
+void SubscribeOptions(po::options_description& d) {
+  d.add_options()("cursor", po::value<uint64_t>()->default_value(0),
+                  "resume after this cursor (the last one printed); 0 for the oldest record")(
+      "from-now", po::bool_switch(), "only records stored from now on")(
+      "no-follow", po::bool_switch(), "stop once caught up with the records stored now")(
+      "max", po::value<uint64_t>()->default_value(0), "stop after this many records (0: no limit)");
+  FilterOptions(d);
+}
+
+int RunSubscribe(const po::variables_map& vm, Io& io) {
+  v1::SubscribeRequest request;
+  request.set_cursor(vm["cursor"].as<uint64_t>());
+  request.set_from_now(vm["from-now"].as<bool>());
+  absl::StatusOr<v1::Filter> filter = ParseFilter(vm);
+  if (!filter.ok()) return Fail(io, filter.status());
+  *request.mutable_filter() = std::move(*filter);
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  uint64_t until = UINT64_MAX;
+  if (vm["no-follow"].as<bool>()) {
+    absl::StatusOr<v1::StatusResponse> status = (*client)->Status();
+    if (!status.ok()) return Fail(io, status.status());
+    until = status->next_seq() - 1;
+    if (until <= request.cursor() || request.from_now()) return kExitOk;
+  }
+  const uint64_t max = vm["max"].as<uint64_t>();
   const bool json = vm.count("json") > 0;
+  uint64_t shown = 0;
+  absl::Status s = (*client)->Subscribe(request, [&](const v1::SubscribeEvent& event) {
+    if (event.has_record()) {
+      VerifiedRecord record = ToVerified(event.record());
+      if (json) {
+        io.out << "{\"cursor\":" << event.cursor() << ",\"record\":" << RecordJson(record) << "}\n";
+      } else {
+        io.out << "cursor " << event.cursor() << "  " << RecordLine(record) << "\n";
+      }
+      io.out.flush();
+      ++shown;
+    }
+    return event.cursor() < until && (max == 0 || shown < max);
+  });
+  if (!s.ok()) return Fail(io, s);
+  return kExitOk;
+}
+
+// ---- sight, retract --------------------------------------------------------------------
+
+int RunSight(const po::variables_map& vm, Io& io) {
+  v1::SightRequest request;
+  absl::StatusOr<v1::IndicatorType> type = ParseIndicatorType(vm["type"].as<std::string>());
+  if (!type.ok()) return Fail(io, type.status());
+  request.set_type(*type);
+  request.set_value(vm["value"].as<std::string>());
+  request.set_count(vm["count"].as<uint64_t>());
+  absl::StatusOr<v1::Tlp> tlp = ParseTlp(vm["tlp"].as<std::string>());
+  if (!tlp.ok()) return Fail(io, tlp.status());
+  request.set_tlp(*tlp);
+  if (vm.count("label")) {
+    for (const std::string& l : vm["label"].as<std::vector<std::string>>()) request.add_labels(l);
+  }
+  for (auto [flag, set] : {std::pair<const char*, void (v1::SightRequest::*)(int64_t)>{
+                               "first-seen", &v1::SightRequest::set_first_seen},
+                           {"last-seen", &v1::SightRequest::set_last_seen}}) {
+    if (!vm.count(flag)) continue;
+    absl::StatusOr<int64_t> t = ParseTime(vm[flag].as<std::string>());
+    if (!t.ok()) return Fail(io, t.status());
+    (request.*set)(*t);
+  }
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  return PrintPublished(vm, io, (*client)->Sight(request), "sighting");
+}
+
+int RunRetract(const po::variables_map& vm, Io& io) {
+  absl::StatusOr<std::string> id = ParseId(vm["id"].as<std::string>());
+  if (!id.ok()) return Fail(io, id.status());
+  v1::RetractRequest request;
+  request.set_target(*id);
+  request.set_reason(vm["reason"].as<std::string>());
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  return PrintPublished(vm, io, (*client)->Retract(request), "retraction");
+}
+
+// ---- status ----------------------------------------------------------------------------
+
+int RunStatus(const po::variables_map& vm, Io& io) {
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  absl::StatusOr<v1::StatusResponse> s = (*client)->Status();
+  if (!s.ok()) return Fail(io, s.status());
+  static const char* kKindNames[] = {"", "indicator", "log-excerpt", "sighting", "retraction"};
+  if (vm.count("json")) {
+    io.out << "{\"public_key\":" << JsonString(s->public_key())
+           << ",\"fingerprint\":" << JsonString(s->fingerprint()) << ",\"counts\":{";
+    bool first = true;
+    for (const v1::KindCount& c : s->counts()) {
+      io.out << (first ? "" : ",") << JsonString(kKindNames[c.kind() % 5]) << ":" << c.count();
+      first = false;
+    }
+    io.out << "},\"store_bytes\":" << s->store_bytes()
+           << ",\"uptime_seconds\":" << s->uptime_seconds()
+           << ",\"version\":" << JsonString(s->version()) << ",\"next_seq\":" << s->next_seq()
+           << ",\"audit_entries\":" << s->audit_entries() << "}\n";
+    return kExitOk;
+  }
+  io.out << "public key    " << s->public_key() << "\n"
+         << "fingerprint   " << s->fingerprint() << "\n";
+  for (const v1::KindCount& c : s->counts()) {
+    std::string name = kKindNames[c.kind() % 5];
+    io.out << name << std::string(14 - name.size(), ' ') << c.count() << "\n";
+  }
+  io.out << "store         " << s->store_bytes() << " bytes\n"
+         << "uptime        " << s->uptime_seconds() << " s\n"
+         << "version       " << s->version() << "\n"
+         << "audit entries " << s->audit_entries() << "\n";
+  return kExitOk;
+}
+
+// ---- token -----------------------------------------------------------------------------
+
+int RunToken(const po::variables_map& vm, Io& io) {
+  const std::string action = vm["action"].as<std::string>();
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  const bool json = vm.count("json") > 0;
+  if (action == "create") {
+    if (!vm.count("name") || !vm.count("role")) {
+      return Fail(io, absl::InvalidArgumentError("token create needs --name and --role"));
+    }
+    absl::StatusOr<Role> role = ParseRole(vm["role"].as<std::string>());
+    if (!role.ok()) return Fail(io, role.status());
+    v1::CreateTokenRequest request;
+    request.set_name(vm["name"].as<std::string>());
+    request.set_role(*role);
+    absl::StatusOr<v1::CreateTokenResponse> r = (*client)->CreateToken(request);
+    if (!r.ok()) return Fail(io, r.status());
+    if (json) {
+      io.out << "{\"name\":" << JsonString(r->info().name())
+             << ",\"role\":" << JsonString(RoleName(r->info().role()))
+             << ",\"token\":" << JsonString(r->token()) << "}\n";
+    } else {
+      io.out << r->token() << "\n"
+             << "token \"" << r->info().name() << "\" (role " << RoleName(r->info().role())
+             << "): shown once, the node keeps only its hash\n";
+    }
+    return kExitOk;
+  }
+  if (action == "list") {
+    absl::StatusOr<v1::ListTokensResponse> r = (*client)->ListTokens();
+    if (!r.ok()) return Fail(io, r.status());
+    if (json) io.out << "{\"tokens\":[";
+    bool first = true;
+    for (const v1::TokenInfo& t : r->tokens()) {
+      if (json) {
+        io.out << (first ? "" : ",") << "{\"name\":" << JsonString(t.name())
+               << ",\"role\":" << JsonString(RoleName(t.role()))
+               << ",\"created_at\":" << JsonString(FormatTime(t.created_at())) << "}";
+      } else {
+        io.out << t.name() << "  " << RoleName(t.role()) << "  " << FormatTime(t.created_at())
+               << "\n";
+      }
+      first = false;
+    }
+    if (json) io.out << "]}\n";
+    return kExitOk;
+  }
+  if (action == "revoke") {
+    if (!vm.count("name")) return Fail(io, absl::InvalidArgumentError("token revoke needs --name"));
+    v1::RevokeTokenRequest request;
+    request.set_name(vm["name"].as<std::string>());
+    if (absl::Status s = (*client)->RevokeToken(request); !s.ok()) return Fail(io, s);
+    io.out << (json ? "{\"revoked\":" + JsonString(request.name()) + "}"
+                    : "revoked " + request.name())
+           << "\n";
+    return kExitOk;
+  }
+  return Fail(io, absl::InvalidArgumentError(
+                      StrCat("unknown token action \"", action, "\"; use create, list or revoke")));
+}
+
+// ---- audit -----------------------------------------------------------------------------
+
+// The whole audit trail, page by page.
+absl::StatusOr<v1::ReadAuditResponse> ReadWholeAudit(NodeClient& client) {
+  v1::ReadAuditResponse all;
+  v1::ReadAuditRequest request;
+  request.set_from_seq(1);
+  for (;;) {
+    absl::StatusOr<v1::ReadAuditResponse> page = client.ReadAudit(request);
+    if (!page.ok()) return page.status();
+    for (auto& e : *page->mutable_entries()) *all.add_entries() = std::move(e);
+    *all.mutable_checkpoints() = std::move(*page->mutable_checkpoints());
+    all.set_node_key(page->node_key());
+    // Each read is itself audited, so the trail grows as it is read: stop at a short page.
+    if (page->entries_size() < static_cast<int>(kMaxSearchLimit)) break;
+    request.set_from_seq(page->next_seq());
+  }
+  return all;
+}
+
+int RunAudit(const po::variables_map& vm, Io& io) {
+  const std::string action = vm["action"].as<std::string>();
+  if (action != "show" && action != "verify") {
+    return Fail(io, absl::InvalidArgumentError(
+                        StrCat("unknown audit action \"", action, "\"; use show or verify")));
+  }
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  absl::StatusOr<v1::ReadAuditResponse> trail = ReadWholeAudit(**client);
+  if (!trail.ok()) return Fail(io, trail.status());
+  const bool json = vm.count("json") > 0;
+  if (action == "verify") {
+    absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(trail->node_key());
+    if (!key.ok()) return Fail(io, key.status());
+    if (vm.count("expect-key")) {
+      absl::StatusOr<crypto::PublicKey> expected =
+          crypto::PublicKey::FromText(vm["expect-key"].as<std::string>());
+      if (!expected.ok()) return Fail(io, expected.status());
+      if (!(*expected == *key)) {
+        return Fail(io, absl::DataLossError("the node's key is not the --expect-key key"));
+      }
+    }
+    std::vector<v1::StoredAuditEntry> entries(trail->entries().begin(), trail->entries().end());
+    std::vector<v1::Signed> checkpoints(trail->checkpoints().begin(), trail->checkpoints().end());
+    uint64_t unsealed = 0;
+    absl::Status ok = VerifyAuditTrail(entries, checkpoints, *key, &unsealed);
+    if (!ok.ok()) return Fail(io, ok);
+    if (json) {
+      io.out << "{\"ok\":true,\"entries\":" << entries.size()
+             << ",\"checkpoints\":" << checkpoints.size() << ",\"unsealed\":" << unsealed << "}\n";
+    } else {
+      io.out << "audit trail ok: " << entries.size() << " entries, " << checkpoints.size()
+             << " signed checkpoints by " << key->Fingerprint() << "; " << unsealed
+             << " newest entries not yet sealed by a checkpoint\n";
+    }
+    return kExitOk;
+  }
+  int64_t since = 0;
+  if (vm.count("since")) {
+    absl::StatusOr<int64_t> t = ParseTime(vm["since"].as<std::string>());
+    if (!t.ok()) return Fail(io, t.status());
+    since = *t;
+  }
+  const std::string who = vm.count("who") ? vm["who"].as<std::string>() : "";
   if (json) io.out << "{\"entries\":[";
   bool first = true;
-  for (const storage::LogEntry& e : page->entries) {
+  for (const v1::StoredAuditEntry& stored : trail->entries()) {
+    v1::AuditEntry e;
+    if (!e.ParseFromString(stored.entry())) {
+      return Fail(io,
+                  absl::DataLossError(StrCat("audit entry ", stored.seq(),
+                                             " does not parse; run 'threatmesh audit verify'")));
+    }
+    if (e.at() < since || (!who.empty() && e.who() != who)) continue;
+    std::string ids;
+    for (const std::string& id : e.record_ids()) {
+      ids += (ids.empty() ? "" : ",") + crypto::HexEncode(id).substr(0, 16);
+    }
     if (json) {
-      io.out << (first ? "" : ",") << "{\"seq\":" << e.seq
-             << ",\"id\":" << JsonString(crypto::HexEncode(e.id)) << "}";
+      io.out << (first ? "" : ",") << "{\"seq\":" << e.seq()
+             << ",\"at\":" << JsonString(FormatTime(e.at())) << ",\"who\":" << JsonString(e.who())
+             << ",\"role\":" << JsonString(RoleName(e.role()))
+             << ",\"method\":" << JsonString(e.method()) << ",\"params\":" << JsonString(e.params())
+             << ",\"records\":" << e.record_ids_size() + e.ids_omitted() << ",\"code\":" << e.code()
+             << "}";
     } else {
-      io.out << e.seq << "  " << crypto::HexEncode(e.id) << "\n";
+      io.out << e.seq() << "  " << FormatTime(e.at()) << "  " << (e.who().empty() ? "-" : e.who())
+             << "(" << RoleName(e.role()) << ")  " << e.method() << "  " << e.params()
+             << "  code=" << e.code() << (ids.empty() ? "" : "  ids=" + ids) << "\n";
     }
     first = false;
   }
-  if (json) {
-    io.out << "],\"next_seq\":" << page->next_seq << "}\n";
-  } else {
-    io.out << "next: --from " << page->next_seq << "\n";
-  }
+  if (json) io.out << "]}\n";
   return kExitOk;
 }
 
+// ---- serve -----------------------------------------------------------------------------
+
+int RunServeCommand(int argc, char** argv, Io& io) {
+  bool help = false;
+  std::string help_text;
+  absl::StatusOr<ServeConfig> config = ParseServeConfig(argc, argv, &help, &help_text);
+  if (help) {
+    io.out << "run the node: the local gRPC API until SIGINT or SIGTERM\nexample: threatmesh "
+              "serve --config /etc/threatmesh/threatmesh.conf\n\n"
+           << help_text;
+    return kExitOk;
+  }
+  if (!config.ok()) {
+    io.err << "threatmesh serve: " << config.status().message() << "\n";
+    return kExitUsage;
+  }
+  return RunServe(*config, io.out, io.err);
+}
+
+// Whether a command talks to a running node (and so takes --node, --token...).
+bool IsClientCommand(const std::string& name) { return name != "init" && name != "serve"; }
+
 std::vector<Command> Commands() {
+  auto id_option = [](po::options_description& d) {
+    d.add_options()("id", po::value<std::string>()->required(), "record id (64 hex)");
+  };
   return {
-      {"init", "create a node: a new key and an empty store in --data-dir",
+      {"init", "create a node: a new key, an empty store and an admin token in --data-dir",
        "threatmesh init --data-dir /var/lib/threatmesh", nullptr, RunInit},
-      {"publish", "sign and store an indicator authored by this node",
+      {"serve", "run the node: the local gRPC API, until SIGINT or SIGTERM",
+       "threatmesh serve --config /etc/threatmesh/threatmesh.conf", nullptr, nullptr},
+      {"publish", "sign and store an indicator authored by the node",
        "threatmesh publish --type domain --value evil.example.com --tlp green --label apt29 "
        "--confidence 80",
        PublishOptions, RunPublish},
-      {"get", "show one record by id", "threatmesh get 4f1c...e9 --json",
-       [](po::options_description& d) {
-         d.add_options()("id", po::value<std::string>()->required(), "record id (64 hex)");
-       },
-       RunGet},
-      {"search", "query the store (one query per call, paged)",
+      {"get", "show one record by id", "threatmesh get 4f1c...e9 --json", id_option, RunGet},
+      {"search", "query the node (one query per call, paged, optionally filtered)",
        "threatmesh search --type domain --value example.com | --domain-suffix example.com | "
-       "--ip 10.1.2.3 | --author tmpk... | --tag apt29 | --kind indicator",
+       "--ip 10.1.2.3 | --author tmpk... | --tag apt29 | --kind indicator [--max-tlp amber]",
        SearchOptions, RunSearch},
-      {"feed", "read the local change feed from a sequence number",
-       "threatmesh feed --from 1 --limit 50",
+      {"subscribe", "print records as the node stores them, from a cursor",
+       "threatmesh subscribe --cursor 1200 --only-kind indicator --max-tlp green", SubscribeOptions,
+       RunSubscribe},
+      {"sight", "publish a sighting of an indicator",
+       "threatmesh sight --type ipv4 --value 192.0.2.7 --count 12 --tlp amber",
        [](po::options_description& d) {
-         d.add_options()("from", po::value<uint64_t>()->default_value(1), "first sequence")(
-             "limit", po::value<std::size_t>()->default_value(storage::kDefaultLimit),
-             "entries to show");
+         d.add_options()("type", po::value<std::string>()->required(), "indicator type")(
+             "value", po::value<std::string>()->required(), "indicator value")(
+             "count", po::value<uint64_t>()->default_value(1), "times seen")(
+             "first-seen", po::value<std::string>(), "first seen (default now)")(
+             "last-seen", po::value<std::string>(), "last seen (default now)")(
+             "tlp", po::value<std::string>()->default_value("amber"), "TLP of the sighting")(
+             "label", po::value<std::vector<std::string>>()->composing(), "tag (repeatable)");
        },
-       RunFeed},
+       RunSight},
+      {"retract", "withdraw one of the node's own records",
+       "threatmesh retract 4f1c...e9 --reason \"false positive\"",
+       [id_option](po::options_description& d) {
+         id_option(d);
+         d.add_options()("reason", po::value<std::string>()->default_value(""), "why");
+       },
+       RunRetract},
+      {"status", "the node's key, counts, size and uptime", "threatmesh status --json", nullptr,
+       RunStatus},
+      {"token", "manage API tokens: create, list, revoke (admin)",
+       "threatmesh token create --name soc-reader --role read",
+       [](po::options_description& d) {
+         d.add_options()("action", po::value<std::string>()->required(), "create, list or revoke")(
+             "name", po::value<std::string>(), "token name (create, revoke)")(
+             "role", po::value<std::string>(), "read, publish or admin (create)");
+       },
+       RunToken},
+      {"audit", "show or verify the node's audit trail (admin)",
+       "threatmesh audit show --since 2026-11-01 --who soc-reader | threatmesh audit verify",
+       [](po::options_description& d) {
+         d.add_options()("action", po::value<std::string>()->required(), "show or verify")(
+             "since", po::value<std::string>(), "show: entries at or after this time")(
+             "who", po::value<std::string>(), "show: entries of this token name")(
+             "expect-key", po::value<std::string>(),
+             "verify: the node's public key as you know it (tmpk...)");
+       },
+       RunAudit},
   };
 }
 
@@ -364,6 +832,7 @@ po::options_description OptionsFor(const Command& c) {
   po::options_description d(StrCat("threatmesh ", c.name, " options"));
   d.add_options()("help,h", "show this help")("json", "machine-readable JSON output");
   AddDataDir(d);
+  if (IsClientCommand(c.name)) AddNodeOptions(d);
   if (c.add_options) c.add_options(d);
   return d;
 }
@@ -388,6 +857,10 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   const std::string name = argv[1];
   if (name == "help" || name == "--help" || name == "-h") {
     if (argc > 2) {
+      if (std::string(argv[2]) == "serve") {
+        const char* args[] = {"serve", "--help"};
+        return RunServeCommand(2, const_cast<char**>(args), io);
+      }
       for (const Command& c : Commands()) {
         if (c.name == argv[2]) {
           out << c.summary << "\nexample: " << c.example << "\n\n" << OptionsFor(c);
@@ -398,11 +871,13 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     PrintUsage(out);
     return kExitOk;
   }
+  if (name == "serve") return RunServeCommand(argc - 1, argv + 1, io);
   for (const Command& c : Commands()) {
     if (c.name != name) continue;
     po::options_description desc = OptionsFor(c);
     po::positional_options_description positional;
-    if (c.name == "get") positional.add("id", 1);
+    if (c.name == "get" || c.name == "retract") positional.add("id", 1);
+    if (c.name == "token" || c.name == "audit") positional.add("action", 1);
     po::variables_map vm;
     try {
       po::store(

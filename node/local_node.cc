@@ -24,6 +24,7 @@ int64_t SystemNowMs() {
 
 std::string KeyFilePath(const std::string& data_dir) { return data_dir + "/node.key"; }
 std::string StorePath(const std::string& data_dir) { return data_dir + "/store"; }
+std::string AdminTokenPath(const std::string& data_dir) { return data_dir + "/admin.token"; }
 
 absl::StatusOr<crypto::PublicKey> LocalNode::Init(const std::string& data_dir,
                                                   const crypto::KeyFileOptions& key_options) {
@@ -102,6 +103,7 @@ absl::StatusOr<VerifiedRecord> LocalNode::ValidateAndStore(std::string_view sign
   storage::RecordToStore to_store{record->id, record->signed_bytes, record->body, std::move(chain)};
   absl::StatusOr<uint64_t> seq = store_->Put(std::move(to_store));
   if (!seq.ok()) return seq.status();
+  record->seq = *seq;
   return record;
 }
 

@@ -2,7 +2,8 @@
 // operations on them (publish, ingest, get, query) that the CLI — and later the gRPC
 // services — are thin adapters over.
 //
-// Data directory layout: DIR/node.key (the key file, mode 0600) and DIR/store/ (RocksDB).
+// Data directory layout: DIR/node.key (the key file, mode 0600), DIR/store/ (RocksDB) and
+// DIR/admin.token (the first admin API token, mode 0600).
 // Thread-safe: the store serializes writes, everything else is read-only after Open.
 #ifndef THREATMESH_NODE_LOCAL_NODE_H_
 #define THREATMESH_NODE_LOCAL_NODE_H_
@@ -36,6 +37,8 @@ struct NodeConfig {
 
 std::string KeyFilePath(const std::string& data_dir);
 std::string StorePath(const std::string& data_dir);
+// The first admin token, written by 'threatmesh init' (mode 0600).
+std::string AdminTokenPath(const std::string& data_dir);
 
 class LocalNode {
  public:

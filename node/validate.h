@@ -33,6 +33,8 @@ struct VerifiedRecord {
   std::string signed_bytes;
   // The payload parsed; read-only: it is never serialized again.
   threatmesh::v1::RecordBody body;
+  // Its position in the local change feed once stored (LocalNode fills it); 0 before.
+  uint64_t seq = 0;
 };
 
 // Checks `bytes` (a serialized Signed envelope holding a RecordBody) against `options` at

@@ -41,7 +41,7 @@ enum ColumnFamily : int {
   kEvidence,
   // name -> value: schema version, node key id.
   kMeta,
-  // SHA-256 of an API token (32 bytes) -> TokenEntry (storage.proto): name, role, creation.
+  // SHA-256 of an API token (32 bytes) -> TokenInfo (api.proto): name, role, creation.
   kTokens,
   kColumnFamilyCount,
 };

@@ -425,14 +425,14 @@ class RocksStore final : public Store {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<PendingPut> queue_;  // guarded by mu_
-  bool stopping_ = false;          // guarded by mu_
-  uint64_t next_seq_ = 1;          // guarded by mu_; written only by the writer thread
+  std::vector<PendingPut> queue_;      // guarded by mu_
+  bool stopping_ = false;              // guarded by mu_
+  uint64_t next_seq_ = 1;              // guarded by mu_; written only by the writer thread
   std::condition_variable committed_;  // signalled when next_seq_ advances
   static constexpr std::size_t kFirstKind = static_cast<std::size_t>(RecordKind::kIndicator);
   // Records per kind, from RecordKind::kIndicator on; written only by the writer thread.
   std::array<std::atomic<uint64_t>, 4> kind_counts_{};
-  absl::Status write_error_;       // writer thread only: the last failed write, until resumed
+  absl::Status write_error_;  // writer thread only: the last failed write, until resumed
   std::thread writer_;
 };
 

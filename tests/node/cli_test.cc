@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "testing/serve_process.h"
 #include "testing/test_util.h"
 
 namespace threatmesh {
@@ -35,7 +36,12 @@ std::string Slurp(const std::string& path) {
 class CliTest : public ::testing::Test {
  protected:
   Result Run(const std::vector<std::string>& args) {
-    std::string cmd = "env -u THREATMESH_PASSPHRASE " + Quote(testing::ThreatmeshBinary());
+    // A bound on every command, so that a server that should have refused to start cannot
+    // hang the suite.
+    std::string cmd =
+        "env -u THREATMESH_PASSPHRASE -u THREATMESH_TOKEN -u THREATMESH_NODE "
+        "timeout 120 " +
+        Quote(testing::ThreatmeshBinary());
     for (const std::string& a : args) cmd += " " + Quote(a);
     cmd += " </dev/null >" + Quote(dir_.Sub("out")) + " 2>" + Quote(dir_.Sub("err"));
     int status = std::system(cmd.c_str());
@@ -45,9 +51,12 @@ class CliTest : public ::testing::Test {
     r.err = Slurp(dir_.Sub("err"));
     return r;
   }
-  // Runs a command on the test node's data directory.
+  // Runs a command on the test node's data directory (and, once it serves, its address).
   Result RunOn(const std::string& command, std::vector<std::string> args) {
     args.insert(args.begin(), {command, "--data-dir", data_});
+    if (server_ && command != "init" && command != "serve") {
+      args.insert(args.begin() + 1, {"--node", server_->address()});
+    }
     return Run(args);
   }
   std::string PublishId(std::vector<std::string> args) {
@@ -58,22 +67,30 @@ class CliTest : public ::testing::Test {
     std::regex id_re("\"id\":\"([0-9a-f]{64})\"");
     return std::regex_search(r.out, m, id_re) ? m[1].str() : "";
   }
-  std::size_t FeedSize() {
-    Result r = RunOn("feed", {"--json"});
-    std::size_t n = 0;
-    for (std::size_t at = r.out.find("\"seq\""); at != std::string::npos;
-         at = r.out.find("\"seq\"", at + 1)) {
-      ++n;
-    }
-    return n;
+  // Records stored on the node, from its status.
+  long StoredCount() {
+    Result r = RunOn("status", {"--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::smatch m;
+    if (!std::regex_search(r.out, m, std::regex("\"next_seq\":([0-9]+)"))) return -1;
+    return std::stol(m[1].str()) - 1;
   }
   void Init() {
     Result r = RunOn("init", {});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
+  // Init, then serve.
+  void StartNode() {
+    Init();
+    absl::StatusOr<std::unique_ptr<testing::ServeProcess>> server =
+        testing::ServeProcess::Start(data_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+  }
 
   testing::TempDir dir_;
   std::string data_ = dir_.Sub("node");
+  std::unique_ptr<testing::ServeProcess> server_;
 };
 
 TEST_F(CliTest, InitPrintsKeyAndRefusesASecondInit) {
@@ -92,7 +109,7 @@ TEST_F(CliTest, InitPrintsKeyAndRefusesASecondInit) {
 }
 
 TEST_F(CliTest, PublishGetAndSearchEveryQuery) {
-  Init();
+  StartNode();
   const std::string domain = PublishId({"--type", "domain", "--value", "Evil.Example.COM.", "--tlp",
                                         "green", "--label", "apt1", "--confidence", "80"});
   const std::string cidr = PublishId({"--type", "cidr", "--value", "10.1.2.3/8"});
@@ -138,7 +155,7 @@ TEST_F(CliTest, PublishGetAndSearchEveryQuery) {
 }
 
 TEST_F(CliTest, SearchPagesWithTokens) {
-  Init();
+  StartNode();
   std::set<std::string> published;
   for (int i = 0; i < 5; ++i) {
     published.insert(PublishId(
@@ -148,7 +165,7 @@ TEST_F(CliTest, SearchPagesWithTokens) {
   std::string token;
   for (int page = 0; page < 10; ++page) {
     std::vector<std::string> args = {"--tag", "paged", "--limit", "2", "--json"};
-    if (!token.empty()) args.insert(args.end(), {"--token", token});
+    if (!token.empty()) args.insert(args.end(), {"--page-token", token});
     Result r = RunOn("search", args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::regex id_re("\"id\":\"([0-9a-f]{64})\"");
@@ -156,7 +173,7 @@ TEST_F(CliTest, SearchPagesWithTokens) {
       EXPECT_TRUE(seen.insert((*it)[1].str()).second) << "seen twice";
     }
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(r.out, m, std::regex("\"next_token\":\"([0-9a-f]*)\"")));
+    ASSERT_TRUE(std::regex_search(r.out, m, std::regex("\"next_page_token\":\"([0-9a-f]*)\"")));
     token = m[1].str();
     if (token.empty()) break;
   }
@@ -164,7 +181,7 @@ TEST_F(CliTest, SearchPagesWithTokens) {
 }
 
 TEST_F(CliTest, FailuresGiveOneLineErrorsAndStoreNothing) {
-  Init();
+  StartNode();
   struct Case {
     std::string name;
     std::vector<std::string> args;
@@ -196,12 +213,15 @@ TEST_F(CliTest, FailuresGiveOneLineErrorsAndStoreNothing) {
       {"bad id", {"get", "xyz"}, 1, "not 64 hex digits"},
       {"unknown id", {"get", std::string(64, 'a')}, 1, "no record"},
       {"two queries", {"search", "--tag", "a", "--kind", "indicator"}, 1, "exactly one query"},
-      {"bad token", {"search", "--tag", "a", "--token", "00"}, 1, "continuation token"},
+      {"bad page token", {"search", "--tag", "a", "--page-token", "00"}, 1, "continuation token"},
+      {"bad filter", {"search", "--tag", "a", "--only-kind", "blog"}, 1, "unknown kind"},
+      {"bad api token", {"search", "--tag", "a", "--token", "tmt_nope"}, 1, "unknown or revoked"},
+      {"retract unknown", {"retract", std::string(64, 'b')}, 1, "no record"},
+      {"token without role", {"token", "create", "--name", "x"}, 1, "--role"},
   };
   for (const Case& c : cases) {
-    std::vector<std::string> args = c.args;
-    args.insert(args.begin() + 1, {"--data-dir", data_});
-    Result r = Run(args);
+    std::vector<std::string> args(c.args.begin() + 1, c.args.end());
+    Result r = RunOn(c.args[0], args);
     EXPECT_EQ(r.exit_code, c.exit_code) << c.name << ": " << r.err;
     EXPECT_NE(r.err.find(c.message_part), std::string::npos) << c.name << ": " << r.err;
     if (c.exit_code == 1) {
@@ -209,16 +229,20 @@ TEST_F(CliTest, FailuresGiveOneLineErrorsAndStoreNothing) {
       EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.name << ": " << r.err;
     }
   }
-  EXPECT_EQ(FeedSize(), 0u);
+  EXPECT_EQ(StoredCount(), 0);
 }
 
 TEST_F(CliTest, MissingNodeAndExposedKeyAreExplained) {
-  Result none = RunOn("search", {"--tag", "x"});
+  Result none = RunOn("serve", {"--listen", "127.0.0.1:0"});
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_NE(none.err.find("threatmesh init"), std::string::npos) << none.err;
   Init();
+  Result unreachable = RunOn("search", {"--tag", "x", "--node", "127.0.0.1:1", "--timeout", "5"});
+  EXPECT_EQ(unreachable.exit_code, 1);
+  EXPECT_NE(unreachable.err.find("cannot reach a node at 127.0.0.1:1"), std::string::npos)
+      << unreachable.err;
   ASSERT_EQ(::chmod((data_ + "/node.key").c_str(), 0644), 0);
-  Result exposed = RunOn("search", {"--tag", "x"});
+  Result exposed = RunOn("serve", {"--listen", "127.0.0.1:0"});
   EXPECT_EQ(exposed.exit_code, 1);
   EXPECT_NE(exposed.err.find("chmod 600"), std::string::npos) << exposed.err;
 }
@@ -228,27 +252,35 @@ TEST_F(CliTest, PassphraseProtectedNode) {
   Result init = RunOn("init", {"--passphrase-file", dir_.Sub("pass")});
   ASSERT_EQ(init.exit_code, 0) << init.err;
   EXPECT_NE(Slurp(data_ + "/node.key").find("argon2id"), std::string::npos);
-  Result without = RunOn("search", {"--tag", "x"});
+  Result without = RunOn("serve", {"--listen", "127.0.0.1:0"});
   EXPECT_EQ(without.exit_code, 1);
   EXPECT_NE(without.err.find("protected by a passphrase"), std::string::npos) << without.err;
   std::ofstream(dir_.Sub("wrong")) << "other words\n";
-  Result wrong = RunOn("search", {"--tag", "x", "--passphrase-file", dir_.Sub("wrong")});
+  Result wrong =
+      RunOn("serve", {"--listen", "127.0.0.1:0", "--passphrase-file", dir_.Sub("wrong")});
   EXPECT_NE(wrong.err.find("wrong passphrase"), std::string::npos) << wrong.err;
-  Result with = RunOn("publish", {"--type", "md5", "--value", std::string(32, 'A'),
-                                  "--passphrase-file", dir_.Sub("pass")});
+  absl::StatusOr<std::unique_ptr<testing::ServeProcess>> server =
+      testing::ServeProcess::Start(data_, {"--passphrase-file", dir_.Sub("pass")});
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = std::move(*server);
+  Result with = RunOn("publish", {"--type", "md5", "--value", std::string(32, 'A')});
   EXPECT_EQ(with.exit_code, 0) << with.err;
 }
 
 TEST_F(CliTest, HelpListsCommandsAndExamples) {
   Result help = Run({"help"});
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* cmd : {"init", "publish", "get", "search", "feed"}) {
+  for (const char* cmd : {"init", "serve", "publish", "get", "search", "subscribe", "sight",
+                          "retract", "status", "token", "audit"}) {
     EXPECT_NE(help.out.find(std::string("  ") + cmd), std::string::npos) << cmd;
   }
   Result publish = Run({"publish", "--help"});
   EXPECT_EQ(publish.exit_code, 0);
   EXPECT_NE(publish.out.find("example: threatmesh publish"), std::string::npos);
   EXPECT_NE(publish.out.find("--confidence"), std::string::npos);
+  Result serve = Run({"serve", "--help"});
+  EXPECT_EQ(serve.exit_code, 0);
+  EXPECT_NE(serve.out.find("--audit-checkpoint-seconds"), std::string::npos) << serve.out;
   Result unknown = Run({"frobnicate"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("unknown command"), std::string::npos);

@@ -1,0 +1,436 @@
+#include "node/api.h"
+
+#include <algorithm>
+
+#include "crypto/encoding.h"
+#include "crypto/str_cat.h"
+#include "node/indicator.h"
+#include "node/record_builder.h"
+#include "storage/index_keys.h"
+
+namespace threatmesh {
+namespace {
+
+using namespace threatmesh::v1;  // NOLINT: the API's own types, used throughout.
+
+constexpr std::string_view kBearer = "Bearer ";
+// A Search page with a filter examines at most this many index entries, then returns what
+// it found with a token, so that a filter matching little cannot hold a thread for long.
+constexpr std::size_t kMaxExaminedPerPage = 5000;
+
+std::optional<storage::RecordKind> StoreKind(RecordKind kind) {
+  switch (kind) {
+    case RECORD_KIND_INDICATOR:
+      return storage::RecordKind::kIndicator;
+    case RECORD_KIND_LOG_EXCERPT:
+      return storage::RecordKind::kLogExcerpt;
+    case RECORD_KIND_SIGHTING:
+      return storage::RecordKind::kSighting;
+    case RECORD_KIND_RETRACTION:
+      return storage::RecordKind::kRetraction;
+    default:
+      return std::nullopt;
+  }
+}
+
+RecordKind ApiKind(const RecordBody& body) {
+  switch (body.kind_case()) {
+    case RecordBody::kIndicator:
+      return RECORD_KIND_INDICATOR;
+    case RecordBody::kLogExcerpt:
+      return RECORD_KIND_LOG_EXCERPT;
+    case RecordBody::kSighting:
+      return RECORD_KIND_SIGHTING;
+    case RecordBody::kRetraction:
+      return RECORD_KIND_RETRACTION;
+    default:
+      return RECORD_KIND_UNSPECIFIED;
+  }
+}
+
+absl::StatusOr<std::string> CheckId(std::string_view id, std::string_view field) {
+  if (id.size() != 32) {
+    return absl::InvalidArgumentError(
+        StrCat(field, " is ", id.size(), " bytes; a record id is 32 bytes (64 hex digits)"));
+  }
+  return std::string(id);
+}
+
+}  // namespace
+
+void AuditIds(AuditEntry& audit, std::string_view id) {
+  if (static_cast<std::size_t>(audit.record_ids_size()) < kMaxAuditIds) {
+    audit.add_record_ids(std::string(id));
+  } else {
+    audit.set_ids_omitted(audit.ids_omitted() + 1);
+  }
+}
+
+absl::Status CheckFilter(const Filter& filter) {
+  for (int k : filter.kinds()) {
+    if (!StoreKind(static_cast<RecordKind>(k))) {
+      return absl::InvalidArgumentError(
+          StrCat("filter.kinds holds ", k, ", not a record kind (1..4)"));
+    }
+  }
+  if (filter.max_tlp() < TLP_UNSPECIFIED || filter.max_tlp() > TLP_RED) {
+    return absl::InvalidArgumentError(
+        StrCat("filter.max_tlp is ", static_cast<int>(filter.max_tlp()), ", not a TLP label"));
+  }
+  if (!filter.author().empty() && filter.author().size() != 32) {
+    return absl::InvalidArgumentError(
+        StrCat("filter.author is ", filter.author().size(), " bytes, expected a 32-byte key"));
+  }
+  if (filter.created_from() != 0 && filter.created_to() != 0 &&
+      filter.created_to() < filter.created_from()) {
+    return absl::InvalidArgumentError("filter.created_to is before filter.created_from");
+  }
+  return absl::OkStatus();
+}
+
+bool Matches(const Filter& filter, const RecordBody& body) {
+  if (filter.kinds_size() > 0 && std::find(filter.kinds().begin(), filter.kinds().end(),
+                                           ApiKind(body)) == filter.kinds().end()) {
+    return false;
+  }
+  if (filter.max_tlp() != TLP_UNSPECIFIED && body.tlp() > filter.max_tlp()) return false;
+  for (const std::string& tag : filter.tags()) {
+    if (std::find(body.labels().begin(), body.labels().end(), tag) == body.labels().end()) {
+      return false;
+    }
+  }
+  if (!filter.author().empty() && body.author() != filter.author()) return false;
+  if (filter.created_from() != 0 && body.created_at() < filter.created_from()) return false;
+  if (filter.created_to() != 0 && body.created_at() > filter.created_to()) return false;
+  return true;
+}
+
+NodeApi::NodeApi(LocalNode& node, TokenStore& tokens, AuditLog& audit, std::string version)
+    : node_(node),
+      tokens_(tokens),
+      audit_(audit),
+      version_(std::move(version)),
+      started_ms_(node.Now()) {}
+
+absl::StatusOr<Caller> NodeApi::Authenticate(std::string_view authorization) const {
+  if (authorization.empty()) {
+    return absl::UnauthenticatedError(
+        "no token: send 'authorization: Bearer tmt_...' (threatmesh: --token, THREATMESH_TOKEN "
+        "or --token-file)");
+  }
+  if (authorization.substr(0, kBearer.size()) != kBearer) {
+    return absl::UnauthenticatedError(
+        "the authorization header must be 'Bearer ' followed by a threatmesh token");
+  }
+  std::optional<TokenInfo> info = tokens_.Authenticate(authorization.substr(kBearer.size()));
+  if (!info) {
+    return absl::UnauthenticatedError(
+        "unknown or revoked token; ask the node's admin for a token ('threatmesh token create')");
+  }
+  return Caller{info->name(), info->role()};
+}
+
+absl::Status NodeApi::Require(const Caller& caller, Role need, std::string_view method) {
+  if (caller.role >= need) return absl::OkStatus();
+  return absl::PermissionDeniedError(StrCat("token \"", caller.name, "\" has role ",
+                                            RoleName(caller.role), "; ", method, " needs role ",
+                                            RoleName(need), " or higher"));
+}
+
+absl::StatusOr<StoredRecord> NodeApi::Load(std::string_view id) {
+  absl::StatusOr<VerifiedRecord> record = node_.Get(id);
+  if (!record.ok()) return record.status();
+  StoredRecord out;
+  out.set_id(record->id);
+  out.set_signed_record(std::move(record->signed_bytes));
+  *out.mutable_body() = std::move(record->body);
+  absl::StatusOr<CustodyChains> custody = node_.store().GetCustody(id);
+  if (!custody.ok()) return custody.status();
+  *out.mutable_custody() = std::move(*custody);
+  return out;
+}
+
+absl::StatusOr<PublishResponse> NodeApi::PublishBody(RecordBody body, AuditEntry& audit) {
+  absl::StatusOr<VerifiedRecord> record = node_.Publish(std::move(body));
+  if (!record.ok()) return record.status();
+  AuditIds(audit, record->id);
+  PublishResponse out;
+  out.set_id(record->id);
+  out.set_seq(record->seq);
+  return out;
+}
+
+absl::StatusOr<PublishResponse> NodeApi::Publish(const PublishRequest& request, AuditEntry& audit) {
+  const RecordBody& body = request.body();
+  const auto* kind_field = RecordBody::GetDescriptor()->FindFieldByNumber(body.kind_case());
+  audit.set_params(StrCat("kind=", kind_field ? kind_field->name() : std::string("none")));
+  if (!body.author().empty() || body.created_at() != 0) {
+    return absl::InvalidArgumentError(
+        "leave body.author and body.created_at empty: the node signs as itself, now");
+  }
+  if (body.has_indicator()) {
+    RecordBody normalized = body;
+    absl::StatusOr<std::string> value =
+        NormalizeIndicator(body.indicator().type(), body.indicator().value());
+    if (!value.ok()) {
+      return absl::InvalidArgumentError(StrCat("body.indicator.value: ", value.status().message()));
+    }
+    normalized.mutable_indicator()->set_value(*value);
+    return PublishBody(std::move(normalized), audit);
+  }
+  return PublishBody(body, audit);
+}
+
+absl::StatusOr<GetResponse> NodeApi::Get(const GetRequest& request, AuditEntry& audit) {
+  absl::StatusOr<std::string> id = CheckId(request.id(), "id");
+  if (!id.ok()) return id.status();
+  audit.set_params(StrCat("id=", crypto::HexEncode(*id)));
+  absl::StatusOr<StoredRecord> record = Load(*id);
+  if (!record.ok()) return record.status();
+  AuditIds(audit, *id);
+  GetResponse out;
+  *out.mutable_record() = std::move(*record);
+  return out;
+}
+
+absl::StatusOr<SearchResponse> NodeApi::Search(const SearchRequest& request, AuditEntry& audit) {
+  if (request.limit() > kMaxSearchLimit) {
+    return absl::InvalidArgumentError(
+        StrCat("limit ", request.limit(), " is above ", kMaxSearchLimit, "; page with tokens"));
+  }
+  if (absl::Status f = CheckFilter(request.filter()); !f.ok()) return f;
+  const std::size_t limit = request.limit() == 0 ? storage::kDefaultLimit : request.limit();
+  storage::Store& store = node_.store();
+
+  // One store query, resumable by token.
+  std::function<absl::StatusOr<storage::Page>(const storage::PageRequest&)> query;
+  switch (request.query_case()) {
+    case SearchRequest::kIndicator: {
+      absl::StatusOr<std::string> value =
+          NormalizeIndicator(request.indicator().type(), request.indicator().value());
+      if (!value.ok()) {
+        return absl::InvalidArgumentError(StrCat("indicator.value: ", value.status().message()));
+      }
+      audit.set_params(
+          StrCat("indicator=", IndicatorTypeName(request.indicator().type()), ":", *value));
+      const int type = request.indicator().type();
+      query = [&store, type, v = *value](const storage::PageRequest& p) {
+        return store.FindIndicator(type, v, p);
+      };
+      break;
+    }
+    case SearchRequest::kDomainSuffix: {
+      absl::StatusOr<std::string> domain =
+          NormalizeIndicator(INDICATOR_TYPE_DOMAIN, request.domain_suffix());
+      if (!domain.ok()) {
+        return absl::InvalidArgumentError(StrCat("domain_suffix: ", domain.status().message()));
+      }
+      audit.set_params(StrCat("domain_suffix=", *domain));
+      query = [&store, d = *domain](const storage::PageRequest& p) {
+        return store.FindDomainSuffix(d, p);
+      };
+      break;
+    }
+    case SearchRequest::kIp:
+      audit.set_params(StrCat("ip=", request.ip()));
+      query = [&store, ip = request.ip()](const storage::PageRequest& p) {
+        return store.FindContainingIp(ip, p);
+      };
+      break;
+    case SearchRequest::kAuthor: {
+      const AuthorQuery& a = request.author();
+      if (a.author().size() != 32) {
+        return absl::InvalidArgumentError(
+            StrCat("author.author is ", a.author().size(), " bytes, expected a 32-byte key"));
+      }
+      const int64_t from = a.from(), to = a.to() == 0 ? INT64_MAX : a.to();
+      audit.set_params(StrCat("author=", crypto::HexEncode(a.author()).substr(0, 16)));
+      query = [&store, author = a.author(), from, to](const storage::PageRequest& p) {
+        return store.FindByAuthor(author, from, to, p);
+      };
+      break;
+    }
+    case SearchRequest::kTag:
+      audit.set_params(StrCat("tag=", request.tag()));
+      query = [&store, tag = request.tag()](const storage::PageRequest& p) {
+        return store.FindByTag(tag, p);
+      };
+      break;
+    case SearchRequest::kKind: {
+      std::optional<storage::RecordKind> kind = StoreKind(request.kind());
+      if (!kind) {
+        return absl::InvalidArgumentError(
+            StrCat("kind ", static_cast<int>(request.kind()), " is not a record kind (1..4)"));
+      }
+      audit.set_params(StrCat("kind=", static_cast<int>(request.kind())));
+      query = [&store, k = *kind](const storage::PageRequest& p) { return store.FindByKind(k, p); };
+      break;
+    }
+    case SearchRequest::QUERY_NOT_SET:
+      return absl::InvalidArgumentError(
+          "no query: set one of indicator, domain_suffix, ip, author, tag, kind");
+  }
+  audit.set_params(StrCat(audit.params(), " limit=", limit));
+
+  SearchResponse out;
+  std::string token = request.page_token();
+  std::size_t examined = 0;
+  for (;;) {
+    absl::StatusOr<storage::Page> page =
+        query(storage::PageRequest{limit - out.records_size(), token});
+    if (!page.ok()) return page.status();
+    for (const std::string& id : page->ids) {
+      absl::StatusOr<StoredRecord> record = Load(id);
+      if (!record.ok()) return record.status();
+      if (!Matches(request.filter(), record->body())) continue;
+      AuditIds(audit, id);
+      *out.add_records() = std::move(*record);
+    }
+    examined += page->ids.size();
+    token = std::move(page->next_token);
+    if (token.empty() || static_cast<std::size_t>(out.records_size()) >= limit ||
+        examined >= kMaxExaminedPerPage) {
+      break;
+    }
+  }
+  out.set_next_page_token(token);
+  return out;
+}
+
+absl::StatusOr<PublishResponse> NodeApi::Sight(const SightRequest& request, AuditEntry& audit) {
+  absl::StatusOr<std::string> value = NormalizeIndicator(request.type(), request.value());
+  if (!value.ok()) return absl::InvalidArgumentError(StrCat("value: ", value.status().message()));
+  audit.set_params(StrCat("sighting=", IndicatorTypeName(request.type()), ":", *value));
+  const int64_t now = node_.Now();
+  RecordBody body;
+  body.set_tlp(request.tlp() == TLP_UNSPECIFIED ? TLP_AMBER : request.tlp());
+  for (const std::string& l : request.labels()) body.add_labels(l);
+  Sighting* s = body.mutable_sighting();
+  s->set_type(request.type());
+  s->set_value(*value);
+  s->set_count(request.count() == 0 ? 1 : request.count());
+  s->set_first_seen(request.first_seen() == 0 ? now : request.first_seen());
+  s->set_last_seen(request.last_seen() == 0 ? std::max(now, s->first_seen()) : request.last_seen());
+  if (s->last_seen() < s->first_seen()) {
+    return absl::InvalidArgumentError("last_seen is before first_seen");
+  }
+  return PublishBody(std::move(body), audit);
+}
+
+absl::StatusOr<PublishResponse> NodeApi::Retract(const RetractRequest& request, AuditEntry& audit) {
+  absl::StatusOr<std::string> target = CheckId(request.target(), "target");
+  if (!target.ok()) return target.status();
+  audit.set_params(StrCat("target=", crypto::HexEncode(*target)));
+  absl::StatusOr<VerifiedRecord> original = node_.Get(*target);
+  if (!original.ok()) return original.status();
+  if (original->body.author() != node_.key().public_key().bytes()) {
+    absl::StatusOr<crypto::PublicKey> author =
+        crypto::PublicKey::FromBytes(original->body.author());
+    return absl::PermissionDeniedError(
+        StrCat("record ", ShortId(*target), " was authored by node ",
+               author.ok() ? author->Fingerprint() : std::string("?"),
+               "; only its author may retract it"));
+  }
+  if (original->body.has_retraction()) {
+    return absl::InvalidArgumentError(
+        StrCat("record ", ShortId(*target), " is itself a retraction; it cannot be retracted"));
+  }
+  RecordBody body;
+  body.set_tlp(request.tlp() == TLP_UNSPECIFIED ? original->body.tlp() : request.tlp());
+  if (body.tlp() == TLP_RED) *body.mutable_handling() = original->body.handling();
+  body.mutable_retraction()->set_target(*target);
+  body.mutable_retraction()->set_reason(request.reason());
+  AuditIds(audit, *target);
+  return PublishBody(std::move(body), audit);
+}
+
+absl::StatusOr<uint64_t> NodeApi::SubscribeStart(const SubscribeRequest& request) {
+  if (absl::Status f = CheckFilter(request.filter()); !f.ok()) return f;
+  const uint64_t next = node_.store().NextSeq();
+  if (request.from_now()) return next - 1;
+  if (request.cursor() >= next) {
+    return absl::InvalidArgumentError(
+        StrCat("cursor ", request.cursor(), " is beyond the newest record (", next - 1,
+               "); resubscribe with a cursor this node gave you, or 0"));
+  }
+  return request.cursor();
+}
+
+absl::StatusOr<NodeApi::SubscribeStep> NodeApi::SubscribeNext(const Filter& filter, uint64_t cursor,
+                                                              std::chrono::milliseconds wait) {
+  SubscribeStep step;
+  step.cursor = cursor;
+  storage::Store& store = node_.store();
+  if (store.NextSeq() <= cursor + 1 && !store.WaitForSeq(cursor + 1, wait)) return step;
+  absl::StatusOr<storage::LogPage> page = store.ReadLog(cursor + 1, storage::kDefaultLimit);
+  if (!page.ok()) return page.status();
+  bool skipped = false;
+  for (const storage::LogEntry& e : page->entries) {
+    absl::StatusOr<StoredRecord> record = Load(e.id);
+    if (!record.ok()) return record.status();
+    step.cursor = e.seq;
+    if (!Matches(filter, record->body())) {
+      skipped = true;
+      continue;
+    }
+    SubscribeEvent& event = step.events.emplace_back();
+    event.set_cursor(e.seq);
+    *event.mutable_record() = std::move(*record);
+    skipped = false;
+  }
+  if (skipped) step.events.emplace_back().set_cursor(step.cursor);
+  return step;
+}
+
+StatusResponse NodeApi::Status() const {
+  StatusResponse out;
+  out.set_public_key(node_.key().public_key().ToText());
+  out.set_fingerprint(node_.key().public_key().Fingerprint());
+  for (RecordKind kind : {RECORD_KIND_INDICATOR, RECORD_KIND_LOG_EXCERPT, RECORD_KIND_SIGHTING,
+                          RECORD_KIND_RETRACTION}) {
+    KindCount* c = out.add_counts();
+    c->set_kind(kind);
+    c->set_count(node_.store().CountOf(*StoreKind(kind)));
+  }
+  out.set_store_bytes(node_.store().DiskSize());
+  out.set_uptime_seconds(static_cast<uint64_t>(std::max<int64_t>(0, node_.Now() - started_ms_)) /
+                         1000);
+  out.set_version(version_);
+  out.set_next_seq(node_.store().NextSeq());
+  out.set_audit_entries(audit_.Count());
+  return out;
+}
+
+absl::StatusOr<CreateTokenResponse> NodeApi::CreateToken(const CreateTokenRequest& request,
+                                                         AuditEntry& audit) {
+  audit.set_params(StrCat("name=", request.name(), " role=", RoleName(request.role())));
+  absl::StatusOr<NewToken> token = tokens_.Create(request.name(), request.role(), node_.Now());
+  if (!token.ok()) return token.status();
+  CreateTokenResponse out;
+  out.set_token(std::move(token->secret));
+  *out.mutable_info() = std::move(token->info);
+  return out;
+}
+
+ListTokensResponse NodeApi::ListTokens() const {
+  ListTokensResponse out;
+  for (TokenInfo& info : tokens_.List()) *out.add_tokens() = std::move(info);
+  return out;
+}
+
+absl::Status NodeApi::RevokeToken(const RevokeTokenRequest& request, AuditEntry& audit) {
+  audit.set_params(StrCat("name=", request.name()));
+  return tokens_.Revoke(request.name());
+}
+
+absl::StatusOr<ReadAuditResponse> NodeApi::ReadAudit(const ReadAuditRequest& request,
+                                                     AuditEntry& audit) const {
+  if (request.limit() > kMaxSearchLimit) {
+    return absl::InvalidArgumentError(
+        StrCat("limit ", request.limit(), " is above ", kMaxSearchLimit));
+  }
+  audit.set_params(StrCat("from_seq=", request.from_seq()));
+  return audit_.Read(request.from_seq(), request.limit() == 0 ? kMaxSearchLimit : request.limit());
+}
+
+}  // namespace threatmesh

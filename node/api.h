@@ -1,0 +1,106 @@
+// NodeApi: the logic behind the local gRPC API, with no gRPC in it, so that it can be tested
+// without a network. The services in node/server.cc are adapters: they read the token and
+// the deadline, call NodeApi and turn its Status into a gRPC status.
+//
+// Every method takes the authenticated caller, checks its role first (PermissionDenied),
+// and fills `audit` with what the audit trail should say about the call (parameters, the
+// ids read or written). Thread-safe.
+#ifndef THREATMESH_NODE_API_H_
+#define THREATMESH_NODE_API_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "node/audit.h"
+#include "node/local_node.h"
+#include "node/tokens.h"
+#include "threatmesh/v1/api.pb.h"
+
+namespace threatmesh {
+
+// Who is calling: the token's name and role.
+struct Caller {
+  std::string name;
+  Role role = threatmesh::v1::ROLE_UNSPECIFIED;
+};
+
+// The most records one Search page or Get-like answer holds.
+inline constexpr std::size_t kMaxSearchLimit = 1000;
+inline constexpr std::size_t kMaxAuditIds = 1000;
+
+// Adds ids to an audit entry, counting those beyond kMaxAuditIds instead of listing them.
+void AuditIds(threatmesh::v1::AuditEntry& audit, std::string_view id);
+
+// Whether `body` meets `filter` (validated by CheckFilter).
+bool Matches(const threatmesh::v1::Filter& filter, const threatmesh::v1::RecordBody& body);
+// InvalidArgument naming the filter field at fault.
+[[nodiscard]] absl::Status CheckFilter(const threatmesh::v1::Filter& filter);
+
+class NodeApi {
+ public:
+  NodeApi(LocalNode& node, TokenStore& tokens, AuditLog& audit, std::string version);
+
+  // The caller a bearer token stands for; Unauthenticated when absent, malformed or unknown.
+  [[nodiscard]] absl::StatusOr<Caller> Authenticate(std::string_view authorization) const;
+  // PermissionDenied unless `caller` has at least role `need`; names the method.
+  [[nodiscard]] static absl::Status Require(const Caller& caller, Role need,
+                                            std::string_view method);
+
+  using v1AuditEntry = threatmesh::v1::AuditEntry;
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::PublishResponse> Publish(
+      const threatmesh::v1::PublishRequest& request, v1AuditEntry& audit);
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::GetResponse> Get(
+      const threatmesh::v1::GetRequest& request, v1AuditEntry& audit);
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::SearchResponse> Search(
+      const threatmesh::v1::SearchRequest& request, v1AuditEntry& audit);
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::PublishResponse> Sight(
+      const threatmesh::v1::SightRequest& request, v1AuditEntry& audit);
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::PublishResponse> Retract(
+      const threatmesh::v1::RetractRequest& request, v1AuditEntry& audit);
+
+  // Subscribe, one step: the events after `cursor` (at most `limit` log entries examined),
+  // and the cursor to continue from. Waits up to `wait` when nothing new is stored yet.
+  struct SubscribeStep {
+    std::vector<threatmesh::v1::SubscribeEvent> events;
+    uint64_t cursor = 0;
+  };
+  [[nodiscard]] absl::StatusOr<SubscribeStep> SubscribeNext(const threatmesh::v1::Filter& filter,
+                                                            uint64_t cursor,
+                                                            std::chrono::milliseconds wait);
+  // The cursor a subscription starts from.
+  [[nodiscard]] absl::StatusOr<uint64_t> SubscribeStart(
+      const threatmesh::v1::SubscribeRequest& request);
+
+  [[nodiscard]] threatmesh::v1::StatusResponse Status() const;
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::CreateTokenResponse> CreateToken(
+      const threatmesh::v1::CreateTokenRequest& request, v1AuditEntry& audit);
+  [[nodiscard]] threatmesh::v1::ListTokensResponse ListTokens() const;
+  [[nodiscard]] absl::Status RevokeToken(const threatmesh::v1::RevokeTokenRequest& request,
+                                         v1AuditEntry& audit);
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::ReadAuditResponse> ReadAudit(
+      const threatmesh::v1::ReadAuditRequest& request, v1AuditEntry& audit) const;
+
+  // The stored record `id` with its custody, as the API returns it.
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::StoredRecord> Load(std::string_view id);
+
+  LocalNode& node() { return node_; }
+  AuditLog& audit_log() { return audit_; }
+
+ private:
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::PublishResponse> PublishBody(
+      threatmesh::v1::RecordBody body, v1AuditEntry& audit);
+
+  LocalNode& node_;
+  TokenStore& tokens_;
+  AuditLog& audit_;
+  const std::string version_;
+  const int64_t started_ms_;
+};
+
+}  // namespace threatmesh
+
+#endif  // THREATMESH_NODE_API_H_

@@ -1,0 +1,172 @@
+#include "node/audit.h"
+
+#include <map>
+
+#include "crypto/encoding.h"
+#include "crypto/hash.h"
+#include "crypto/str_cat.h"
+#include "storage/index_keys.h"
+
+namespace threatmesh {
+namespace {
+
+using threatmesh::v1::AuditCheckpoint;
+using threatmesh::v1::AuditEntry;
+using threatmesh::v1::Signed;
+using threatmesh::v1::StoredAuditEntry;
+
+constexpr std::string_view kEntryPrefix = "e";
+constexpr std::string_view kCheckpointPrefix = "c";
+constexpr std::size_t kMaxCheckpointsRead = 100000;
+
+const std::string& ZeroHash() {
+  static const std::string zero(crypto::kDigestSize, '\0');
+  return zero;
+}
+
+uint64_t SeqOfKey(std::string_view key) { return storage::DecodeSeq(key.substr(1)); }
+
+}  // namespace
+
+std::string AuditEntryKey(uint64_t seq) { return StrCat(kEntryPrefix, storage::EncodeSeq(seq)); }
+std::string AuditCheckpointKey(uint64_t seq) {
+  return StrCat(kCheckpointPrefix, storage::EncodeSeq(seq));
+}
+
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(storage::Store& store,
+                                                         const crypto::KeyPair& key, Clock clock) {
+  auto log = std::unique_ptr<AuditLog>(new AuditLog(store, key, std::move(clock)));
+  log->last_hash_ = ZeroHash();
+  auto last = store.LastAux(storage::kAudit, kEntryPrefix);
+  if (last.ok()) {
+    log->last_seq_ = SeqOfKey(last->first);
+    log->last_hash_ = crypto::Sha256(last->second);
+  } else if (!absl::IsNotFound(last.status())) {
+    return last.status();
+  }
+  auto checkpoint = store.LastAux(storage::kAudit, kCheckpointPrefix);
+  if (checkpoint.ok()) {
+    log->checkpointed_seq_ = SeqOfKey(checkpoint->first);
+  } else if (!absl::IsNotFound(checkpoint.status())) {
+    return checkpoint.status();
+  }
+  return log;
+}
+
+absl::StatusOr<uint64_t> AuditLog::Append(AuditEntry entry) {
+  std::lock_guard<std::mutex> lock(mu_);
+  entry.set_seq(last_seq_ + 1);
+  entry.set_prev_hash(last_hash_);
+  entry.set_at(clock_());
+  const std::string bytes = entry.SerializeAsString();
+  absl::Status put =
+      store_.PutAux(storage::kAudit, AuditEntryKey(entry.seq()), bytes, /*sync=*/false);
+  if (!put.ok()) return put;
+  last_seq_ = entry.seq();
+  last_hash_ = crypto::Sha256(bytes);
+  return last_seq_;
+}
+
+absl::Status AuditLog::Checkpoint() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (last_seq_ == checkpointed_seq_) return absl::OkStatus();
+  AuditCheckpoint checkpoint;
+  checkpoint.set_seq(last_seq_);
+  checkpoint.set_head_hash(last_hash_);
+  checkpoint.set_at(clock_());
+  checkpoint.set_node_key(std::string(key_.public_key().bytes()));
+  Signed envelope;
+  envelope.set_payload(checkpoint.SerializeAsString());
+  envelope.set_signature(key_.Sign(crypto::kAuditDomain, envelope.payload()));
+  absl::Status put = store_.PutAux(storage::kAudit, AuditCheckpointKey(last_seq_),
+                                   envelope.SerializeAsString(), /*sync=*/true);
+  if (!put.ok()) return put;
+  checkpointed_seq_ = last_seq_;
+  return absl::OkStatus();
+}
+
+uint64_t AuditLog::Count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_seq_;
+}
+
+absl::StatusOr<v1::ReadAuditResponse> AuditLog::Read(uint64_t from_seq, std::size_t limit) const {
+  v1::ReadAuditResponse out;
+  from_seq = std::max<uint64_t>(from_seq, 1);
+  auto entries = store_.ScanAux(storage::kAudit, kEntryPrefix, AuditEntryKey(from_seq), limit);
+  if (!entries.ok()) return entries.status();
+  out.set_next_seq(from_seq);
+  for (auto& [k, v] : *entries) {
+    StoredAuditEntry* e = out.add_entries();
+    e->set_seq(SeqOfKey(k));
+    e->set_entry(std::move(v));
+    out.set_next_seq(e->seq() + 1);
+  }
+  auto checkpoints = store_.ScanAux(storage::kAudit, kCheckpointPrefix, "", kMaxCheckpointsRead);
+  if (!checkpoints.ok()) return checkpoints.status();
+  for (auto& [k, v] : *checkpoints) {
+    if (!out.add_checkpoints()->ParseFromString(v)) {
+      return absl::DataLossError(
+          StrCat("audit checkpoint ", SeqOfKey(k), " is unreadable; the audit trail was damaged"));
+    }
+  }
+  out.set_node_key(std::string(key_.public_key().bytes()));
+  return out;
+}
+
+absl::Status VerifyAuditTrail(const std::vector<StoredAuditEntry>& entries,
+                              const std::vector<Signed>& checkpoints,
+                              const crypto::PublicKey& node_key, uint64_t* unsealed) {
+  auto fail = [](auto&&... parts) { return absl::DataLossError(StrCat(parts...)); };
+  std::map<uint64_t, std::string> hash_of;  // entry seq -> SHA-256 of its bytes
+  uint64_t expected = entries.empty() ? 1 : entries.front().seq();
+  if (expected != 1) {
+    return fail("audit entries 1 to ", expected - 1, " were removed (the trail starts at ",
+                expected, ")");
+  }
+  std::string prev_hash = ZeroHash();
+  for (const StoredAuditEntry& stored : entries) {
+    if (stored.seq() != expected) {
+      return fail("audit entries ", expected, " to ", stored.seq() - 1, " were removed");
+    }
+    AuditEntry entry;
+    if (!entry.ParseFromString(stored.entry())) {
+      return fail("audit entry ", stored.seq(), " was altered: it no longer parses");
+    }
+    if (entry.seq() != stored.seq()) {
+      return fail("audit entry ", stored.seq(), " was moved: the entry stored there is entry ",
+                  entry.seq());
+    }
+    if (entry.prev_hash() != prev_hash) {
+      if (stored.seq() == 1) return fail("audit entry 1 was altered: its prev_hash is not zero");
+      return fail("audit entry ", stored.seq() - 1, " was altered: its hash does not match ",
+                  "the prev_hash of entry ", stored.seq());
+    }
+    prev_hash = crypto::Sha256(stored.entry());
+    hash_of[stored.seq()] = prev_hash;
+    ++expected;
+  }
+  const uint64_t last = expected - 1;
+  uint64_t sealed = 0;
+  for (const Signed& envelope : checkpoints) {
+    AuditCheckpoint checkpoint;
+    if (!checkpoint.ParseFromString(envelope.payload()) ||
+        !crypto::Verify(node_key, crypto::kAuditDomain, envelope.payload(), envelope.signature())) {
+      return fail("an audit checkpoint does not carry a valid signature of node ",
+                  node_key.Fingerprint(), "; the checkpoint was altered or forged");
+    }
+    if (checkpoint.seq() > last) {
+      return fail("audit entries ", last + 1, " to ", checkpoint.seq(),
+                  " were removed: a signed checkpoint seals entry ", checkpoint.seq());
+    }
+    if (hash_of[checkpoint.seq()] != checkpoint.head_hash()) {
+      return fail("audit entry ", checkpoint.seq(),
+                  " was altered: it does not match the signed checkpoint that seals it");
+    }
+    sealed = std::max(sealed, checkpoint.seq());
+  }
+  if (unsealed != nullptr) *unsealed = last - sealed;
+  return absl::OkStatus();
+}
+
+}  // namespace threatmesh

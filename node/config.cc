@@ -1,0 +1,217 @@
+#include "node/config.h"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "crypto/str_cat.h"
+
+namespace threatmesh {
+namespace {
+
+namespace po = boost::program_options;
+
+po::options_description ServeOptions() {
+  po::options_description d("threatmesh serve options (flags win over the --config file)");
+  for (const OptionDoc& o : ServeOptionDocs()) {
+    d.add_options()(o.name.c_str(), po::value<std::string>(), o.help.c_str());
+  }
+  return d;
+}
+
+absl::StatusOr<uint64_t> ParseUnsigned(const std::string& name, const std::string& text,
+                                       uint64_t min, uint64_t max, std::string_view unit) {
+  uint64_t v = 0;
+  if (!absl::SimpleAtoi(text, &v) || v < min || v > max) {
+    return absl::InvalidArgumentError(StrCat("option ", name, " = \"", text,
+                                             "\": expected a whole number of ", unit, " from ", min,
+                                             " to ", max));
+  }
+  return v;
+}
+
+absl::StatusOr<bool> ParseBool(const std::string& name, const std::string& text) {
+  if (text == "true" || text == "yes" || text == "1" || text == "on") return true;
+  if (text == "false" || text == "no" || text == "0" || text == "off") return false;
+  return absl::InvalidArgumentError(
+      StrCat("option ", name, " = \"", text, "\": expected true or false"));
+}
+
+// Splits "host:port" or "[v6]:port".
+bool SplitHostPort(std::string_view s, std::string& host, std::string& port) {
+  std::size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  host = std::string(s.substr(0, colon));
+  port = std::string(s.substr(colon + 1));
+  if (host.front() == '[') {
+    if (host.back() != ']') return false;
+    host = host.substr(1, host.size() - 2);
+  }
+  return !host.empty() && !port.empty();
+}
+
+}  // namespace
+
+std::string DefaultDataDir() {
+  if (const char* env = std::getenv("THREATMESH_DATA_DIR"); env && *env) return env;
+  if (::geteuid() == 0) return "/var/lib/threatmesh";
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return StrCat(home, "/.local/share/threatmesh");
+  }
+  return "./threatmesh-data";
+}
+
+std::vector<OptionDoc> ServeOptionDocs() {
+  const ServeConfig d;
+  return {
+      {"data-dir", "(see help)",
+       "node data directory, made by 'threatmesh init' (default: $THREATMESH_DATA_DIR, else "
+       "/var/lib/threatmesh for root, else ~/.local/share/threatmesh)"},
+      {"passphrase-file", "",
+       "file whose first line is the key file's passphrase (or set THREATMESH_PASSPHRASE)"},
+      {"listen", d.listen,
+       "host:port of the local gRPC API; port 0 picks a free port, printed at start-up"},
+      {"tls-cert", "", "PEM certificate chain for the API; with tls-key, the API speaks TLS"},
+      {"tls-key", "", "PEM private key matching tls-cert"},
+      {"allow-insecure-remote", "false",
+       "listen on a non-loopback address without TLS (tokens cross the network in clear)"},
+      {"max-message-bytes", std::to_string(d.max_message_bytes),
+       "largest API request accepted, in bytes (65536 to 67108864)"},
+      {"max-record-bytes", std::to_string(d.max_record_bytes),
+       "largest signed record accepted, in bytes (1024 to 16777216)"},
+      {"max-clock-skew-seconds", std::to_string(d.max_clock_skew.count()),
+       "how far in the future a record's creation time may be (0 to 86400)"},
+      {"audit-checkpoint-seconds", std::to_string(d.audit_checkpoint_interval.count()),
+       "how often the node signs the head of its audit trail (1 to 86400; also at shutdown)"},
+  };
+}
+
+absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, bool* help,
+                                             std::string* help_text) {
+  po::options_description options = ServeOptions();
+  po::options_description cli("threatmesh serve");
+  cli.add_options()("help,h", "show this help")("config", po::value<std::string>(),
+                                                "INI file of the options below (name = value)");
+  cli.add(options);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(cli).run(), vm);
+    *help = vm.count("help") > 0;
+    if (*help) {
+      std::ostringstream out;
+      out << cli;
+      *help_text = out.str();
+      return ServeConfig{};
+    }
+    if (vm.count("config")) {
+      const std::string path = vm["config"].as<std::string>();
+      std::ifstream file(path);
+      if (!file) {
+        return absl::NotFoundError(StrCat("cannot read config file ", path,
+                                          "; check --config (see "
+                                          "deploy/threatmesh.conf.example)"));
+      }
+      try {
+        po::store(po::parse_config_file(file, options, /*allow_unregistered=*/false), vm);
+      } catch (const po::error& e) {
+        return absl::InvalidArgumentError(
+            StrCat("config file ", path, ": ", e.what(),
+                   " (every option is listed in deploy/threatmesh.conf.example)"));
+      }
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return absl::InvalidArgumentError(StrCat(e.what(), "; see 'threatmesh serve --help'"));
+  }
+
+  ServeConfig config;
+  auto get = [&](const char* name) -> std::optional<std::string> {
+    if (!vm.count(name)) return std::nullopt;
+    return vm[name].as<std::string>();
+  };
+  config.data_dir = get("data-dir").value_or(DefaultDataDir());
+  config.passphrase_file = get("passphrase-file").value_or("");
+  config.listen = get("listen").value_or(config.listen);
+  config.tls_cert = get("tls-cert").value_or("");
+  config.tls_key = get("tls-key").value_or("");
+  if (auto v = get("allow-insecure-remote")) {
+    absl::StatusOr<bool> b = ParseBool("allow-insecure-remote", *v);
+    if (!b.ok()) return b.status();
+    config.allow_insecure_remote = *b;
+  }
+  struct Number {
+    const char* name;
+    uint64_t min, max;
+    const char* unit;
+    std::function<void(uint64_t)> set;
+  };
+  const Number numbers[] = {
+      {"max-message-bytes", 65536, 64u << 20, "bytes",
+       [&](uint64_t v) { config.max_message_bytes = v; }},
+      {"max-record-bytes", 1024, 16u << 20, "bytes",
+       [&](uint64_t v) { config.max_record_bytes = v; }},
+      {"max-clock-skew-seconds", 0, 86400, "seconds",
+       [&](uint64_t v) { config.max_clock_skew = std::chrono::seconds(v); }},
+      {"audit-checkpoint-seconds", 1, 86400, "seconds",
+       [&](uint64_t v) { config.audit_checkpoint_interval = std::chrono::seconds(v); }},
+  };
+  for (const Number& n : numbers) {
+    if (auto v = get(n.name)) {
+      absl::StatusOr<uint64_t> parsed = ParseUnsigned(n.name, *v, n.min, n.max, n.unit);
+      if (!parsed.ok()) return parsed.status();
+      n.set(*parsed);
+    }
+  }
+  if (absl::Status ok = CheckServeConfig(config); !ok.ok()) return ok;
+  return config;
+}
+
+bool IsLoopbackHost(std::string_view host) {
+  if (host == "localhost") return true;
+  std::string h(host);
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, h.c_str(), buf) == 1) return buf[0] == 127;
+  if (inet_pton(AF_INET6, h.c_str(), buf) == 1) {
+    for (int i = 0; i < 15; ++i) {
+      if (buf[i] != 0) return false;
+    }
+    return buf[15] == 1;
+  }
+  return false;
+}
+
+absl::Status CheckServeConfig(const ServeConfig& config) {
+  std::string host, port_text;
+  if (!SplitHostPort(config.listen, host, port_text)) {
+    return absl::InvalidArgumentError(StrCat("option listen = \"", config.listen,
+                                             "\": expected host:port, e.g. ", kDefaultListen));
+  }
+  uint64_t port = 0;
+  if (!absl::SimpleAtoi(port_text, &port) || port > 65535) {
+    return absl::InvalidArgumentError(
+        StrCat("option listen = \"", config.listen, "\": the port must be 0 to 65535"));
+  }
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "options tls-cert and tls-key go together: set both for TLS, or neither");
+  }
+  if (config.tls_cert.empty() && !config.allow_insecure_remote && !IsLoopbackHost(host)) {
+    return absl::InvalidArgumentError(
+        StrCat("option listen = \"", config.listen,
+               "\" is not a loopback address and TLS is off: set tls-cert and tls-key, listen on "
+               "127.0.0.1, or set allow-insecure-remote = true if the network is trusted"));
+  }
+  if (config.data_dir.empty()) {
+    return absl::InvalidArgumentError("option data-dir is empty; give the node's data directory");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace threatmesh

@@ -1,0 +1,69 @@
+// Configuration of `threatmesh serve`: every option declared once, with its default and
+// meaning, read from an INI-style file (--config) and overridden by flags.
+//
+// deploy/threatmesh.conf.example lists the same options; a test keeps the two in step.
+#ifndef THREATMESH_NODE_CONFIG_H_
+#define THREATMESH_NODE_CONFIG_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace threatmesh {
+
+// The data directory used when none is given: $THREATMESH_DATA_DIR, else
+// /var/lib/threatmesh for root, else ~/.local/share/threatmesh.
+std::string DefaultDataDir();
+
+inline constexpr std::string_view kDefaultListen = "127.0.0.1:7420";
+
+struct ServeConfig {
+  std::string data_dir;
+  // Passphrase file of the key file (empty: none, or $THREATMESH_PASSPHRASE).
+  std::string passphrase_file;
+  // host:port of the local API; port 0 picks a free port (printed at start-up).
+  std::string listen = std::string(kDefaultListen);
+  // PEM certificate chain and private key: with both set, the API speaks TLS.
+  std::string tls_cert;
+  std::string tls_key;
+  // Allow a non-loopback listen address without TLS (tokens would cross the network in clear).
+  bool allow_insecure_remote = false;
+  // Largest request the API accepts, in bytes.
+  std::size_t max_message_bytes = 4 << 20;
+  // Largest signed record accepted, in bytes.
+  std::size_t max_record_bytes = 1 << 20;
+  // How far in the future a record's created_at may be.
+  std::chrono::seconds max_clock_skew{300};
+  // How often the audit chain head is signed (also at shutdown).
+  std::chrono::seconds audit_checkpoint_interval{60};
+};
+
+// One option as the example file documents it.
+struct OptionDoc {
+  std::string name;
+  std::string default_value;
+  std::string help;
+};
+// Every option of ServeConfig, in the order of the example file.
+std::vector<OptionDoc> ServeOptionDocs();
+
+// Parses `serve` arguments (argv[0] is "serve"): flags, then the --config file for anything
+// not given as a flag. InvalidArgument names the option and what is expected; an unknown
+// option in the file or on the command line is refused. `help` is set for --help (the text
+// goes to `help_text`).
+[[nodiscard]] absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv,
+                                                           bool* help, std::string* help_text);
+
+// InvalidArgument when `listen` is not host:port, or is not loopback while TLS is off and
+// allow_insecure_remote is false.
+[[nodiscard]] absl::Status CheckServeConfig(const ServeConfig& config);
+
+// Whether `host` (an address or "localhost") is a loopback address.
+bool IsLoopbackHost(std::string_view host);
+
+}  // namespace threatmesh
+
+#endif  // THREATMESH_NODE_CONFIG_H_

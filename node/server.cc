@@ -1,0 +1,460 @@
+#include "node/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "crypto/str_cat.h"
+#include "node/api.h"
+#include "node/audit.h"
+#include "node/tokens.h"
+#include "threatmesh/v1/api.grpc.pb.h"
+
+namespace threatmesh {
+namespace {
+
+using namespace threatmesh::v1;  // NOLINT: the API's own types.
+
+constexpr char kVersion[] = "0.1.0";
+// How long a subscription waits for new records before checking for cancellation.
+constexpr std::chrono::milliseconds kSubscribePoll{250};
+// An idle subscription gets a keepalive event this often.
+constexpr std::chrono::seconds kSubscribeKeepalive{15};
+// How long shutdown lets calls in flight finish.
+constexpr std::chrono::seconds kShutdownGrace{10};
+constexpr std::size_t kMaxStreamErrors = 100;
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+std::string Metadata(const grpc::ServerContext* ctx, const char* key) {
+  auto range = ctx->client_metadata().equal_range(key);
+  if (range.first == range.second) return "";
+  return std::string(range.first->second.data(), range.first->second.size());
+}
+
+// Shared by both services: authentication, the role check, the deadline and the audit entry
+// around each call.
+class CallGate {
+ public:
+  CallGate(NodeApi& api, AuditLog& audit) : api_(api), audit_(audit) {}
+
+  // Runs `fn(caller, audit_entry)` for a caller with at least role `need`, then appends the
+  // audit entry with the outcome. A call whose entry cannot be written gets UNAVAILABLE.
+  template <typename Fn>
+  grpc::Status Run(grpc::ServerContext* ctx, const char* method, Role need, Fn&& fn) {
+    AuditEntry entry;
+    entry.set_method(method);
+    absl::Status status;
+    absl::StatusOr<Caller> caller = api_.Authenticate(Metadata(ctx, "authorization"));
+    if (!caller.ok()) {
+      status = caller.status();
+    } else {
+      entry.set_who(caller->name);
+      entry.set_role(caller->role);
+      status = NodeApi::Require(*caller, need, method);
+      if (status.ok() && ctx->deadline() < std::chrono::system_clock::now()) {
+        status = absl::DeadlineExceededError("the call's deadline passed before it started");
+      }
+      if (status.ok()) status = fn(*caller, entry);
+    }
+    return Finish(entry, status);
+  }
+
+  grpc::Status Finish(AuditEntry& entry, const absl::Status& status) {
+    entry.set_code(static_cast<int>(status.code()));
+    absl::StatusOr<uint64_t> appended = audit_.Append(entry);
+    if (!appended.ok()) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          StrCat("the audit trail cannot be written (", appended.status().message(),
+                                 "); the answer is withheld, and a write the call made is "
+                                 "stored. Free disk space and retry"));
+    }
+    return ToGrpc(status);
+  }
+
+ private:
+  NodeApi& api_;
+  AuditLog& audit_;
+};
+
+class RecordsService final : public Records::Service {
+ public:
+  RecordsService(NodeApi& api, CallGate& gate, std::atomic<bool>& stopping)
+      : api_(api), gate_(gate), stopping_(stopping) {}
+
+  grpc::Status Publish(grpc::ServerContext* ctx, const PublishRequest* request,
+                       PublishResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Records/Publish", ROLE_PUBLISH,
+                     [&](const Caller&, AuditEntry& audit) {
+                       return Assign(api_.Publish(*request, audit), response);
+                     });
+  }
+
+  grpc::Status PublishStream(grpc::ServerContext* ctx, grpc::ServerReader<PublishRequest>* reader,
+                             PublishStreamResponse* response) override {
+    return gate_.Run(
+        ctx, "/threatmesh.v1.Records/PublishStream", ROLE_PUBLISH,
+        [&](const Caller&, AuditEntry& audit) {
+          PublishRequest request;
+          uint64_t index = 0;
+          while (reader->Read(&request)) {
+            AuditEntry scratch;
+            absl::StatusOr<PublishResponse> r = api_.Publish(request, scratch);
+            if (r.ok()) {
+              response->set_stored(response->stored() + 1);
+              response->set_last_seq(r->seq());
+              AuditIds(audit, r->id());
+            } else if (absl::IsAlreadyExists(r.status())) {
+              response->set_duplicates(response->duplicates() + 1);
+            } else {
+              response->set_refused(response->refused() + 1);
+              if (static_cast<std::size_t>(response->errors_size()) < kMaxStreamErrors) {
+                PublishError* e = response->add_errors();
+                e->set_index(index);
+                e->set_code(static_cast<int>(r.status().code()));
+                e->set_message(std::string(r.status().message()));
+              }
+            }
+            ++index;
+          }
+          audit.set_params(StrCat("records=", index, " stored=", response->stored(),
+                                  " refused=", response->refused()));
+          if (ctx->IsCancelled()) return absl::CancelledError("the client cancelled the stream");
+          return absl::OkStatus();
+        });
+  }
+
+  grpc::Status Get(grpc::ServerContext* ctx, const GetRequest* request,
+                   GetResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Records/Get", ROLE_READ,
+                     [&](const Caller&, AuditEntry& audit) {
+                       return Assign(api_.Get(*request, audit), response);
+                     });
+  }
+
+  grpc::Status Search(grpc::ServerContext* ctx, const SearchRequest* request,
+                      SearchResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Records/Search", ROLE_READ,
+                     [&](const Caller&, AuditEntry& audit) {
+                       return Assign(api_.Search(*request, audit), response);
+                     });
+  }
+
+  grpc::Status Sight(grpc::ServerContext* ctx, const SightRequest* request,
+                     PublishResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Records/Sight", ROLE_PUBLISH,
+                     [&](const Caller&, AuditEntry& audit) {
+                       return Assign(api_.Sight(*request, audit), response);
+                     });
+  }
+
+  grpc::Status Retract(grpc::ServerContext* ctx, const RetractRequest* request,
+                       PublishResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Records/Retract", ROLE_PUBLISH,
+                     [&](const Caller&, AuditEntry& audit) {
+                       return Assign(api_.Retract(*request, audit), response);
+                     });
+  }
+
+  // Two audit entries: one when the subscription starts (so that a subscriber who never
+  // disconnects is on record), one when it ends with the ids it was sent.
+  grpc::Status Subscribe(grpc::ServerContext* ctx, const SubscribeRequest* request,
+                         grpc::ServerWriter<SubscribeEvent>* writer) override {
+    uint64_t cursor = 0;
+    Caller who;
+    grpc::Status started = gate_.Run(ctx, "/threatmesh.v1.Records/Subscribe", ROLE_READ,
+                                     [&](const Caller& caller, AuditEntry& audit) {
+                                       who = caller;
+                                       absl::StatusOr<uint64_t> start =
+                                           api_.SubscribeStart(*request);
+                                       if (!start.ok()) return start.status();
+                                       cursor = *start;
+                                       audit.set_params(StrCat("start cursor=", cursor));
+                                       return absl::OkStatus();
+                                     });
+    if (!started.ok()) return started;
+
+    AuditEntry end;
+    end.set_method("/threatmesh.v1.Records/Subscribe");
+    end.set_who(who.name);
+    end.set_role(who.role);
+    absl::Status status;
+    uint64_t sent = 0;
+    auto last_write = std::chrono::steady_clock::now();
+    while (!ctx->IsCancelled() && !stopping_.load()) {
+      absl::StatusOr<NodeApi::SubscribeStep> step =
+          api_.SubscribeNext(request->filter(), cursor, kSubscribePoll);
+      if (!step.ok()) {
+        status = step.status();
+        break;
+      }
+      bool broken = false;
+      for (const SubscribeEvent& event : step->events) {
+        if (!writer->Write(event)) {
+          broken = true;
+          break;
+        }
+        if (event.has_record()) {
+          AuditIds(end, event.record().id());
+          ++sent;
+        }
+        cursor = event.cursor();
+        last_write = std::chrono::steady_clock::now();
+      }
+      if (broken) break;
+      cursor = step->events.empty() ? step->cursor : cursor;
+      if (std::chrono::steady_clock::now() - last_write > kSubscribeKeepalive) {
+        SubscribeEvent keepalive;
+        keepalive.set_cursor(cursor);
+        if (!writer->Write(keepalive)) break;
+        last_write = std::chrono::steady_clock::now();
+      }
+    }
+    if (status.ok() && stopping_.load()) {
+      status = absl::UnavailableError(
+          StrCat("the node is shutting down; resubscribe with cursor ", cursor));
+    }
+    end.set_params(StrCat("end cursor=", cursor, " sent=", sent));
+    return gate_.Finish(end, status);
+  }
+
+ private:
+  template <typename T>
+  static absl::Status Assign(absl::StatusOr<T> result, T* out) {
+    if (!result.ok()) return result.status();
+    *out = std::move(*result);
+    return absl::OkStatus();
+  }
+
+  NodeApi& api_;
+  CallGate& gate_;
+  std::atomic<bool>& stopping_;
+};
+
+class AdminService final : public Admin::Service {
+ public:
+  AdminService(NodeApi& api, CallGate& gate) : api_(api), gate_(gate) {}
+
+  grpc::Status Status(grpc::ServerContext* ctx, const StatusRequest*,
+                      StatusResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Admin/Status", ROLE_READ, [&](const Caller&, auto&) {
+      *response = api_.Status();
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::Status CreateToken(grpc::ServerContext* ctx, const CreateTokenRequest* request,
+                           CreateTokenResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Admin/CreateToken", ROLE_ADMIN,
+                     [&](const Caller&, AuditEntry& audit) {
+                       absl::StatusOr<CreateTokenResponse> r = api_.CreateToken(*request, audit);
+                       if (!r.ok()) return r.status();
+                       *response = std::move(*r);
+                       return absl::OkStatus();
+                     });
+  }
+
+  grpc::Status ListTokens(grpc::ServerContext* ctx, const ListTokensRequest*,
+                          ListTokensResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Admin/ListTokens", ROLE_ADMIN, [&](const Caller&, auto&) {
+      *response = api_.ListTokens();
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::Status RevokeToken(grpc::ServerContext* ctx, const RevokeTokenRequest* request,
+                           RevokeTokenResponse*) override {
+    return gate_.Run(
+        ctx, "/threatmesh.v1.Admin/RevokeToken", ROLE_ADMIN,
+        [&](const Caller&, AuditEntry& audit) { return api_.RevokeToken(*request, audit); });
+  }
+
+  grpc::Status ReadAudit(grpc::ServerContext* ctx, const ReadAuditRequest* request,
+                         ReadAuditResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Admin/ReadAudit", ROLE_ADMIN,
+                     [&](const Caller&, AuditEntry& audit) {
+                       absl::StatusOr<ReadAuditResponse> r = api_.ReadAudit(*request, audit);
+                       if (!r.ok()) return r.status();
+                       *response = std::move(*r);
+                       return absl::OkStatus();
+                     });
+  }
+
+ private:
+  NodeApi& api_;
+  CallGate& gate_;
+};
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(StrCat("cannot read ", what, " ", path));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class GrpcServer final : public Server {
+ public:
+  ~GrpcServer() override { Shutdown(); }
+
+  absl::Status Init(const ServeConfig& config, Clock clock) {
+    NodeConfig node_config;
+    node_config.data_dir = config.data_dir;
+    node_config.clock = clock;
+    node_config.validation.max_record_bytes = config.max_record_bytes;
+    node_config.validation.max_clock_skew_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config.max_clock_skew).count();
+    if (!config.passphrase_file.empty()) {
+      absl::StatusOr<std::string> pass = ReadFile(config.passphrase_file, "passphrase file");
+      if (!pass.ok()) return pass.status();
+      node_config.passphrase = pass->substr(0, pass->find('\n'));
+    } else if (const char* env = std::getenv("THREATMESH_PASSPHRASE"); env) {
+      node_config.passphrase = env;
+    }
+    absl::StatusOr<std::unique_ptr<LocalNode>> node = LocalNode::Open(node_config);
+    if (!node.ok()) return node.status();
+    node_ = std::move(*node);
+    absl::StatusOr<std::unique_ptr<TokenStore>> tokens = TokenStore::Load(node_->store());
+    if (!tokens.ok()) return tokens.status();
+    tokens_ = std::move(*tokens);
+    absl::StatusOr<std::unique_ptr<AuditLog>> audit =
+        AuditLog::Open(node_->store(), node_->key(), clock);
+    if (!audit.ok()) return audit.status();
+    audit_ = std::move(*audit);
+    api_ = std::make_unique<NodeApi>(*node_, *tokens_, *audit_, kVersion);
+    gate_ = std::make_unique<CallGate>(*api_, *audit_);
+    records_ = std::make_unique<RecordsService>(*api_, *gate_, stopping_);
+    admin_ = std::make_unique<AdminService>(*api_, *gate_);
+
+    std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+    if (!config.tls_cert.empty()) {
+      absl::StatusOr<std::string> cert = ReadFile(config.tls_cert, "TLS certificate");
+      if (!cert.ok()) return cert.status();
+      absl::StatusOr<std::string> key = ReadFile(config.tls_key, "TLS key");
+      if (!key.ok()) return key.status();
+      grpc::SslServerCredentialsOptions ssl;
+      ssl.pem_key_cert_pairs.push_back({*key, *cert});
+      credentials = grpc::SslServerCredentials(ssl);
+    }
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort(config.listen, credentials, &port);
+    builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
+    builder.RegisterService(records_.get());
+    builder.RegisterService(admin_.get());
+    server_ = builder.BuildAndStart();
+    if (!server_ || port == 0) {
+      return absl::UnavailableError(
+          StrCat("cannot listen on ", config.listen,
+                 ": the port is in use or the address is not one of this machine; change "
+                 "listen in the config or --listen"));
+    }
+    if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(true);
+    address_ = StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", port);
+    checkpoint_interval_ = config.audit_checkpoint_interval;
+    checkpointer_ = std::thread([this] { CheckpointLoop(); });
+    return absl::OkStatus();
+  }
+
+  std::string address() const override { return address_; }
+  std::string fingerprint() const override { return node_->key().public_key().Fingerprint(); }
+
+  void Shutdown() override {
+    if (stopping_.exchange(true)) return;
+    if (server_) {
+      if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
+      server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+      server_->Wait();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cv_.notify_all();
+    }
+    if (checkpointer_.joinable()) checkpointer_.join();
+    if (audit_) {
+      absl::Status s = audit_->Checkpoint();
+      if (!s.ok())
+        std::fprintf(stderr, "threatmesh: last audit checkpoint failed: %s\n",
+                     std::string(s.message()).c_str());
+    }
+    // Members go in reverse order: services, API, audit, tokens, then the node and store.
+  }
+
+ private:
+  void CheckpointLoop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping_.load()) {
+      cv_.wait_for(lock, checkpoint_interval_, [this] { return stopping_.load(); });
+      if (stopping_.load()) break;
+      absl::Status s = audit_->Checkpoint();
+      if (!s.ok()) {
+        std::fprintf(stderr, "threatmesh: audit checkpoint failed: %s\n",
+                     std::string(s.message()).c_str());
+      }
+    }
+  }
+
+  std::unique_ptr<LocalNode> node_;
+  std::unique_ptr<TokenStore> tokens_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<NodeApi> api_;
+  std::unique_ptr<CallGate> gate_;
+  std::unique_ptr<RecordsService> records_;
+  std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  std::atomic<bool> stopping_{false};
+  std::chrono::seconds checkpoint_interval_{60};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread checkpointer_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServeConfig& config, Clock clock) {
+  if (absl::Status ok = CheckServeConfig(config); !ok.ok()) return ok;
+  auto server = std::make_unique<GrpcServer>();
+  if (absl::Status s = server->Init(config, std::move(clock)); !s.ok()) return s;
+  return server;
+}
+
+int RunServe(const ServeConfig& config, std::ostream& out, std::ostream& err) {
+  // Signals are taken by sigwait below, so they must be blocked before gRPC and RocksDB
+  // start threads (which inherit the mask).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(config);
+  if (!server.ok()) {
+    err << "threatmesh: error: " << server.status().message() << "\n";
+    return 1;
+  }
+  out << "threatmesh: node " << (*server)->fingerprint() << " serving on " << (*server)->address()
+      << "\n"
+      << std::flush;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  out << "threatmesh: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", shutting down\n"
+      << std::flush;
+  (*server)->Shutdown();
+  server->reset();
+  out << "threatmesh: stopped\n" << std::flush;
+  return 0;
+}
+
+}  // namespace threatmesh

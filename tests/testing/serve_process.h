@@ -1,0 +1,44 @@
+// A real `threatmesh serve` in a child process on an ephemeral loopback port, for
+// integration tests.
+#ifndef THREATMESH_TESTS_TESTING_SERVE_PROCESS_H_
+#define THREATMESH_TESTS_TESTING_SERVE_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace threatmesh::testing {
+
+class ServeProcess {
+ public:
+  // Runs `threatmesh serve --data-dir DIR --listen 127.0.0.1:0 EXTRA...` and waits (up to 60 s)
+  // for the line announcing the address. The node's stderr goes to DIR/../serve.err.
+  static absl::StatusOr<std::unique_ptr<ServeProcess>> Start(const std::string& data_dir,
+                                                             std::vector<std::string> extra = {});
+  ~ServeProcess();
+
+  const std::string& address() const { return address_; }
+  // SIGTERM, then waits: the exit code (or 128 + signal).
+  int Stop();
+  // SIGKILL, then waits.
+  void Kill();
+  // What the node wrote to stdout after the address line, once stopped.
+  std::string RestOfStdout();
+
+ private:
+  ServeProcess() = default;
+  int Wait();
+
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  std::string address_;
+  std::string buffered_;
+};
+
+}  // namespace threatmesh::testing
+
+#endif  // THREATMESH_TESTS_TESTING_SERVE_PROCESS_H_
