@@ -1,0 +1,109 @@
+#include "node/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "testing/test_util.h"
+
+namespace threatmesh {
+namespace {
+
+absl::StatusOr<ServeConfig> Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "serve");
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  bool help = false;
+  std::string text;
+  return ParseServeConfig(static_cast<int>(argv.size()), argv.data(), &help, &text);
+}
+
+TEST(ConfigTest, DefaultsAreLoopbackAndDocumented) {
+  absl::StatusOr<ServeConfig> c = Parse({"--data-dir", "/tmp/x"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen, "127.0.0.1:7420");
+  EXPECT_EQ(c->data_dir, "/tmp/x");
+  EXPECT_FALSE(c->allow_insecure_remote);
+  EXPECT_EQ(c->max_record_bytes, 1u << 20);
+  EXPECT_EQ(c->audit_checkpoint_interval.count(), 60);
+}
+
+TEST(ConfigTest, FileValuesApplyAndFlagsWin) {
+  testing::TempDir dir;
+  std::ofstream(dir.Sub("tm.conf")) << "# a comment\nlisten = 127.0.0.2:9000\n"
+                                       "max-record-bytes = 2048\ndata-dir = /from/file\n";
+  absl::StatusOr<ServeConfig> c =
+      Parse({"--config", dir.Sub("tm.conf"), "--data-dir", "/from/flag"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen, "127.0.0.2:9000");
+  EXPECT_EQ(c->max_record_bytes, 2048u);
+  EXPECT_EQ(c->data_dir, "/from/flag");
+}
+
+TEST(ConfigTest, BadOptionsNameTheOptionAndWhatIsExpected) {
+  testing::TempDir dir;
+  std::ofstream(dir.Sub("unknown.conf")) << "listen = 127.0.0.1:1\ncolour = red\n";
+  struct Case {
+    std::vector<std::string> args;
+    std::string message_part;
+  };
+  const std::vector<Case> cases = {
+      {{"--config", dir.Sub("unknown.conf")}, "colour"},
+      {{"--config", dir.Sub("missing.conf")}, "cannot read config file"},
+      {{"--colour", "red"}, "colour"},
+      {{"--listen", "nope"}, "expected host:port"},
+      {{"--listen", "127.0.0.1:70000"}, "0 to 65535"},
+      {{"--listen", "0.0.0.0:7420"}, "not a loopback address and TLS is off"},
+      {{"--listen", "192.0.2.1:7420"}, "allow-insecure-remote"},
+      {{"--max-message-bytes", "abc"}, "option max-message-bytes = \"abc\""},
+      {{"--max-message-bytes", "10"}, "from 65536"},
+      {{"--audit-checkpoint-seconds", "0"}, "audit-checkpoint-seconds"},
+      {{"--allow-insecure-remote", "maybe"}, "expected true or false"},
+      {{"--tls-cert", "/x.pem"}, "tls-cert and tls-key go together"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<ServeConfig> r = Parse(c.args);
+    ASSERT_FALSE(r.ok()) << c.args[0] << " " << c.args[1];
+    EXPECT_NE(r.status().message().find(c.message_part), std::string::npos)
+        << c.args[1] << ": " << r.status();
+  }
+}
+
+TEST(ConfigTest, RemoteListenNeedsTlsOrAnExplicitFlag) {
+  EXPECT_TRUE(Parse({"--listen", "0.0.0.0:7420", "--allow-insecure-remote", "true"}).ok());
+  EXPECT_TRUE(Parse({"--listen", "0.0.0.0:7420", "--tls-cert", "a", "--tls-key", "b"}).ok());
+  EXPECT_TRUE(Parse({"--listen", "[::1]:7420"}).ok());
+  EXPECT_TRUE(Parse({"--listen", "localhost:7420"}).ok());
+  EXPECT_TRUE(IsLoopbackHost("127.8.9.10"));
+  EXPECT_FALSE(IsLoopbackHost("::2"));
+  EXPECT_FALSE(IsLoopbackHost("example.com"));
+}
+
+// deploy/threatmesh.conf.example documents every option with its default: each option
+// appears in it, and the file as shipped parses to the defaults.
+TEST(ConfigTest, ExampleFileListsEveryOptionWithItsDefault) {
+  const std::string path = std::string(THREATMESH_SOURCE_DIR) + "/deploy/threatmesh.conf.example";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  std::stringstream text;
+  text << in.rdbuf();
+  for (const OptionDoc& o : ServeOptionDocs()) {
+    EXPECT_TRUE(std::regex_search(text.str(), std::regex("(^|\n)#? ?" + o.name + " =")))
+        << o.name << " is missing from " << path;
+  }
+  absl::StatusOr<ServeConfig> shipped = Parse({"--config", path, "--data-dir", "/d"});
+  ASSERT_TRUE(shipped.ok()) << shipped.status();
+  absl::StatusOr<ServeConfig> defaults = Parse({"--data-dir", "/d"});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(shipped->listen, defaults->listen);
+  EXPECT_EQ(shipped->max_message_bytes, defaults->max_message_bytes);
+  EXPECT_EQ(shipped->max_record_bytes, defaults->max_record_bytes);
+  EXPECT_EQ(shipped->max_clock_skew, defaults->max_clock_skew);
+  EXPECT_EQ(shipped->audit_checkpoint_interval, defaults->audit_checkpoint_interval);
+  EXPECT_EQ(shipped->allow_insecure_remote, defaults->allow_insecure_remote);
+}
+
+}  // namespace
+}  // namespace threatmesh
