@@ -1,6 +1,8 @@
 #include "node/api.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 
 #include "crypto/encoding.h"
 #include "crypto/str_cat.h"
@@ -160,25 +162,87 @@ absl::StatusOr<PublishResponse> NodeApi::PublishBody(RecordBody body, AuditEntry
   return out;
 }
 
-absl::StatusOr<PublishResponse> NodeApi::Publish(const PublishRequest& request, AuditEntry& audit) {
+absl::StatusOr<RecordBody> NodeApi::PreparePublish(const PublishRequest& request) {
   const RecordBody& body = request.body();
-  const auto* kind_field = RecordBody::GetDescriptor()->FindFieldByNumber(body.kind_case());
-  audit.set_params(StrCat("kind=", kind_field ? kind_field->name() : std::string("none")));
   if (!body.author().empty() || body.created_at() != 0) {
     return absl::InvalidArgumentError(
         "leave body.author and body.created_at empty: the node signs as itself, now");
   }
+  RecordBody out = body;
   if (body.has_indicator()) {
-    RecordBody normalized = body;
     absl::StatusOr<std::string> value =
         NormalizeIndicator(body.indicator().type(), body.indicator().value());
     if (!value.ok()) {
       return absl::InvalidArgumentError(StrCat("body.indicator.value: ", value.status().message()));
     }
-    normalized.mutable_indicator()->set_value(*value);
-    return PublishBody(std::move(normalized), audit);
+    out.mutable_indicator()->set_value(*value);
   }
-  return PublishBody(body, audit);
+  return out;
+}
+
+absl::StatusOr<PublishResponse> NodeApi::Publish(const PublishRequest& request,
+                                                 AuditEntry& audit) {
+  const auto* kind_field =
+      RecordBody::GetDescriptor()->FindFieldByNumber(request.body().kind_case());
+  audit.set_params(StrCat("kind=", kind_field ? kind_field->name() : std::string("none")));
+  absl::StatusOr<RecordBody> body = PreparePublish(request);
+  if (!body.ok()) return body.status();
+  return PublishBody(std::move(*body), audit);
+}
+
+PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishRequest&)>& next,
+                                           AuditEntry& audit) {
+  // At most this many records of one stream wait for their sync at a time.
+  constexpr int kMaxInFlight = 1024;
+  constexpr int kMaxErrors = 100;
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0;
+  PublishStreamResponse out;  // guarded by mu
+  auto refuse = [&](uint64_t index, const absl::Status& s) {  // mu held
+    if (absl::IsAlreadyExists(s)) {
+      out.set_duplicates(out.duplicates() + 1);
+      return;
+    }
+    out.set_refused(out.refused() + 1);
+    if (out.errors_size() < kMaxErrors) {
+      PublishError* e = out.add_errors();
+      e->set_index(index);
+      e->set_code(static_cast<int>(s.code()));
+      e->set_message(std::string(s.message()));
+    }
+  };
+  PublishRequest request;
+  uint64_t index = 0;
+  for (; next(request); ++index) {
+    absl::StatusOr<RecordBody> body = PreparePublish(request);
+    if (!body.ok()) {
+      std::lock_guard<std::mutex> lock(mu);
+      refuse(index, body.status());
+      continue;
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return in_flight < kMaxInFlight; });
+      ++in_flight;
+    }
+    node_.PublishAsync(std::move(*body), [&, index](absl::StatusOr<LocalNode::Published> r) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (r.ok()) {
+        out.set_stored(out.stored() + 1);
+        out.set_last_seq(std::max(out.last_seq(), r->seq));
+        AuditIds(audit, r->id);
+      } else {
+        refuse(index, r.status());
+      }
+      --in_flight;
+      cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return in_flight == 0; });
+  audit.set_params(StrCat("records=", index, " stored=", out.stored(), " refused=", out.refused()));
+  return out;
 }
 
 absl::StatusOr<GetResponse> NodeApi::Get(const GetRequest& request, AuditEntry& audit) {

@@ -53,6 +53,11 @@ class NodeApi {
   using v1AuditEntry = threatmesh::v1::AuditEntry;
   [[nodiscard]] absl::StatusOr<threatmesh::v1::PublishResponse> Publish(
       const threatmesh::v1::PublishRequest& request, v1AuditEntry& audit);
+  // PublishStream: stores the records `next` yields (it returns false at the end of the
+  // stream) through the store's write pipeline, so that a stream's records share syncs.
+  // Returns once every record is durable or refused.
+  [[nodiscard]] threatmesh::v1::PublishStreamResponse PublishMany(
+      const std::function<bool(threatmesh::v1::PublishRequest&)>& next, v1AuditEntry& audit);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::GetResponse> Get(
       const threatmesh::v1::GetRequest& request, v1AuditEntry& audit);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::SearchResponse> Search(
@@ -91,6 +96,9 @@ class NodeApi {
   AuditLog& audit_log() { return audit_; }
 
  private:
+  // The body a PublishRequest asks for, checked and normalized (author and time unset).
+  [[nodiscard]] static absl::StatusOr<threatmesh::v1::RecordBody> PreparePublish(
+      const threatmesh::v1::PublishRequest& request);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::PublishResponse> PublishBody(
       threatmesh::v1::RecordBody body, v1AuditEntry& audit);
 

@@ -80,6 +80,27 @@ absl::StatusOr<VerifiedRecord> LocalNode::Publish(threatmesh::v1::RecordBody bod
   return ValidateAndStore(SealRecord(body, key_), {});
 }
 
+void LocalNode::PublishAsync(threatmesh::v1::RecordBody body, PublishCallback done) {
+  body.set_author(std::string(key_.public_key().bytes()));
+  if (body.created_at() == 0) body.set_created_at(Now());
+  absl::StatusOr<VerifiedRecord> record =
+      ValidateRecord(SealRecord(body, key_), config_.validation, Now());
+  if (!record.ok()) {
+    done(record.status());
+    return;
+  }
+  std::string id = record->id;
+  store_->PutAsync(storage::RecordToStore{std::move(record->id), std::move(record->signed_bytes),
+                                          std::move(record->body), {}},
+                   [id = std::move(id), done = std::move(done)](absl::StatusOr<uint64_t> seq) {
+                     if (!seq.ok()) {
+                       done(seq.status());
+                     } else {
+                       done(Published{id, *seq});
+                     }
+                   });
+}
+
 absl::StatusOr<VerifiedRecord> LocalNode::Ingest(std::string_view signed_bytes,
                                                  threatmesh::v1::CustodyChain chain) {
   // Duplicates are common in a mesh and cost one lookup, never a signature check.

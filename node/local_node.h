@@ -57,6 +57,16 @@ class LocalNode {
   // received record and stores it. Returns the stored record.
   [[nodiscard]] absl::StatusOr<VerifiedRecord> Publish(threatmesh::v1::RecordBody body);
 
+  // As Publish, without waiting for the sync: signs and validates on the calling thread,
+  // then `done` gets the id and sequence once the record is durable (on the store's writer
+  // thread: it must be quick), or the error (on the calling thread when validation fails).
+  struct Published {
+    std::string id;
+    uint64_t seq = 0;
+  };
+  using PublishCallback = std::function<void(absl::StatusOr<Published>)>;
+  void PublishAsync(threatmesh::v1::RecordBody body, PublishCallback done);
+
   // Stores a record received as bytes. A known id is AlreadyExists before any signature
   // check; otherwise the record is validated and stored with `chain`.
   [[nodiscard]] absl::StatusOr<VerifiedRecord> Ingest(std::string_view signed_bytes,

@@ -30,7 +30,6 @@ constexpr std::chrono::milliseconds kSubscribePoll{250};
 constexpr std::chrono::seconds kSubscribeKeepalive{15};
 // How long shutdown lets calls in flight finish.
 constexpr std::chrono::seconds kShutdownGrace{10};
-constexpr std::size_t kMaxStreamErrors = 100;
 
 grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
@@ -105,30 +104,8 @@ class RecordsService final : public Records::Service {
     return gate_.Run(
         ctx, "/threatmesh.v1.Records/PublishStream", ROLE_PUBLISH,
         [&](const Caller&, AuditEntry& audit) {
-          PublishRequest request;
-          uint64_t index = 0;
-          while (reader->Read(&request)) {
-            AuditEntry scratch;
-            absl::StatusOr<PublishResponse> r = api_.Publish(request, scratch);
-            if (r.ok()) {
-              response->set_stored(response->stored() + 1);
-              response->set_last_seq(r->seq());
-              AuditIds(audit, r->id());
-            } else if (absl::IsAlreadyExists(r.status())) {
-              response->set_duplicates(response->duplicates() + 1);
-            } else {
-              response->set_refused(response->refused() + 1);
-              if (static_cast<std::size_t>(response->errors_size()) < kMaxStreamErrors) {
-                PublishError* e = response->add_errors();
-                e->set_index(index);
-                e->set_code(static_cast<int>(r.status().code()));
-                e->set_message(std::string(r.status().message()));
-              }
-            }
-            ++index;
-          }
-          audit.set_params(StrCat("records=", index, " stored=", response->stored(),
-                                  " refused=", response->refused()));
+          *response = api_.PublishMany(
+              [&](PublishRequest& request) { return reader->Read(&request); }, audit);
           if (ctx->IsCancelled()) return absl::CancelledError("the client cancelled the stream");
           return absl::OkStatus();
         });
