@@ -691,6 +691,43 @@ TEST_F(ServerTest, KillDuringPublishStreamLosesNoAcknowledgedRecord) {
       << out;
 }
 
+// With a certificate and key configured, the API speaks TLS: a client that trusts the
+// certificate gets answers, a plaintext client gets none, and so does a client trusting
+// another CA.
+TEST_F(ServerTest, TlsWhenACertificateIsConfigured) {
+  ASSERT_EQ(StopNode(), 0);
+  ASSERT_TRUE(testing::WriteSelfSignedCertificate(dir_.path()));
+  std::filesystem::create_directory(dir_.Sub("other"));
+  ASSERT_TRUE(testing::WriteSelfSignedCertificate(dir_.Sub("other")));
+  absl::StatusOr<std::unique_ptr<ServeProcess>> server = ServeProcess::Start(
+      data_, {"--tls-cert", dir_.Sub("cert.pem"), "--tls-key", dir_.Sub("key.pem")});
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = std::move(*server);
+  struct Case {
+    std::string name;
+    std::string ca;
+    bool answers;
+  };
+  for (const Case& c : {Case{"trusted", dir_.Sub("cert.pem"), true}, Case{"plaintext", "", false},
+                        Case{"other CA", dir_.Sub("other/cert.pem"), false}}) {
+    ClientOptions options;
+    options.address = server_->address();
+    options.token = admin_token_;
+    options.tls_ca = c.ca;
+    options.timeout = std::chrono::seconds(5);
+    absl::StatusOr<std::unique_ptr<NodeClient>> client = NodeClient::Connect(options);
+    ASSERT_TRUE(client.ok()) << client.status();
+    absl::StatusOr<StatusResponse> status = (*client)->Status();
+    EXPECT_EQ(status.ok(), c.answers) << c.name << ": " << status.status();
+  }
+  std::string out;
+  EXPECT_EQ(RunCli("status --node " + server_->address() + " --data-dir " + data_ + " --tls-ca " +
+                       dir_.Sub("cert.pem"),
+                   &out, dir_.Sub("cli.out")),
+            0)
+      << out;
+}
+
 TEST_F(ServerTest, SecondNodeOnTheSameDataDirFailsAtOnce) {
   std::string out;
   EXPECT_EQ(RunCli("serve --listen 127.0.0.1:0 --data-dir " + data_, &out, dir_.Sub("cli.out")), 1);
