@@ -728,6 +728,49 @@ TEST_F(ServerTest, TlsWhenACertificateIsConfigured) {
       << out;
 }
 
+// Server reflection lists the API's services, so generic gRPC tools can find and call them.
+// The request is ServerReflectionRequest{list_services: ""} (field 7, bytes 3a 00).
+TEST_F(ServerTest, ReflectionListsTheServices) {
+  auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  grpc::CompletionQueue cq;
+  auto next = [&] {
+    void* tag = nullptr;
+    bool ok = false;
+    return cq.Next(&tag, &ok) && ok;
+  };
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(next());
+  grpc::Slice list_services(std::string("\x3a\x00", 2));
+  grpc::ByteBuffer request(&list_services, 1), response;
+  call->Write(request, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(next());
+  call->Read(&response, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(next());
+  call->WritesDone(reinterpret_cast<void*>(4));
+  next();
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  next();
+  cq.Shutdown();
+  while (next()) {
+  }
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  for (const char* service :
+       {"threatmesh.v1.Records", "threatmesh.v1.Admin", "grpc.health.v1.Health"}) {
+    EXPECT_NE(bytes.find(service), std::string::npos) << service;
+  }
+}
+
 TEST_F(ServerTest, SecondNodeOnTheSameDataDirFailsAtOnce) {
   std::string out;
   EXPECT_EQ(RunCli("serve --listen 127.0.0.1:0 --data-dir " + data_, &out, dir_.Sub("cli.out")), 1);
