@@ -534,6 +534,96 @@ TEST_F(ServerTest, SubscriberThatReconnectsGetsEveryRecordOnceInOrder) {
   EXPECT_EQ(cursors.back(), Stored());
 }
 
+// Every rpc, called without a token, with an unknown one, with a role below its own, and with
+// a deadline already past, answers with exactly the code for that, and changes nothing.
+TEST_F(ServerTest, EveryRpcRefusesBadCallersWithExactCodes) {
+  absl::StatusOr<PublishResponse> own =
+      publisher_->Publish(Indicator(INDICATOR_TYPE_DOMAIN, "own.example.com"));
+  ASSERT_TRUE(own.ok());
+  struct Rpc {
+    std::string name;
+    Role needs;
+    std::function<absl::Status(NodeClient&)> call;
+  };
+  const std::vector<Rpc> rpcs = {
+      {"Publish", ROLE_PUBLISH,
+       [](NodeClient& c) {
+         return c.Publish(Indicator(INDICATOR_TYPE_DOMAIN, "x.example.com")).status();
+       }},
+      {"PublishStream", ROLE_PUBLISH,
+       [](NodeClient& c) {
+         return c.PublishStream({Indicator(INDICATOR_TYPE_DOMAIN, "y.example.com")}).status();
+       }},
+      {"Get", ROLE_READ,
+       [&](NodeClient& c) {
+         GetRequest r;
+         r.set_id(own->id());
+         return c.Get(r).status();
+       }},
+      {"Search", ROLE_READ,
+       [](NodeClient& c) {
+         SearchRequest r;
+         r.set_kind(RECORD_KIND_INDICATOR);
+         return c.Search(r).status();
+       }},
+      {"Subscribe", ROLE_READ,
+       [](NodeClient& c) {
+         return c.Subscribe(SubscribeRequest(), [](const SubscribeEvent&) { return false; });
+       }},
+      {"Sight", ROLE_PUBLISH,
+       [](NodeClient& c) {
+         SightRequest r;
+         r.set_type(INDICATOR_TYPE_DOMAIN);
+         r.set_value("z.example.com");
+         return c.Sight(r).status();
+       }},
+      {"Retract", ROLE_PUBLISH,
+       [&](NodeClient& c) {
+         RetractRequest r;
+         r.set_target(own->id());
+         return c.Retract(r).status();
+       }},
+      {"Status", ROLE_READ, [](NodeClient& c) { return c.Status().status(); }},
+      {"CreateToken", ROLE_ADMIN,
+       [](NodeClient& c) { return c.CreateToken(Token("made", ROLE_READ)).status(); }},
+      {"ListTokens", ROLE_ADMIN, [](NodeClient& c) { return c.ListTokens().status(); }},
+      {"RevokeToken", ROLE_ADMIN,
+       [](NodeClient& c) {
+         RevokeTokenRequest r;
+         r.set_name("reader");
+         return c.RevokeToken(r);
+       }},
+      {"ReadAudit", ROLE_ADMIN, [](NodeClient& c) { return c.ReadAudit({}).status(); }},
+  };
+  auto nobody = Client("");
+  auto forged = Client("tmt_" + std::string(52, 'a'));
+  auto lower = [&](Role needs) -> NodeClient* {
+    if (needs == ROLE_PUBLISH) return reader_.get();
+    if (needs == ROLE_ADMIN) return publisher_.get();
+    return nullptr;  // nothing below read
+  };
+  ClientOptions expired_options;
+  expired_options.address = server_->address();
+  expired_options.token = admin_token_;
+  expired_options.timeout = std::chrono::milliseconds(-1000);  // a deadline already past
+  auto expired = *NodeClient::Connect(expired_options);
+  const uint64_t stored = Stored();
+  for (const Rpc& rpc : rpcs) {
+    EXPECT_EQ(rpc.call(*nobody).code(), absl::StatusCode::kUnauthenticated) << rpc.name;
+    EXPECT_EQ(rpc.call(*forged).code(), absl::StatusCode::kUnauthenticated) << rpc.name;
+    if (NodeClient* weak = lower(rpc.needs)) {
+      absl::Status s = rpc.call(*weak);
+      EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << rpc.name << ": " << s;
+      EXPECT_NE(s.message().find("needs role"), std::string::npos) << rpc.name << ": " << s;
+    }
+    if (rpc.name != "Subscribe" && rpc.name != "PublishStream") {  // streams carry no deadline
+      EXPECT_EQ(rpc.call(*expired).code(), absl::StatusCode::kDeadlineExceeded) << rpc.name;
+    }
+  }
+  EXPECT_EQ(Stored(), stored);
+  EXPECT_EQ(admin_->ListTokens()->tokens_size(), 3);
+}
+
 // Every rpc leaves an entry naming the caller; `audit verify` finds an altered, a removed and
 // a swapped entry and names it.
 TEST_F(ServerTest, AuditTrailRecordsEveryCallAndVerifyNamesTampering) {
