@@ -26,6 +26,7 @@ inline constexpr std::string_view kRecordDomain = "threatmesh/record/v1";
 inline constexpr std::string_view kHopDomain = "threatmesh/hop/v1";
 inline constexpr std::string_view kAuditDomain = "threatmesh/audit/v1";
 inline constexpr std::string_view kKeyRotationDomain = "threatmesh/key-rotation/v1";
+inline constexpr std::string_view kPeerAuthDomain = "threatmesh/peer-auth/v1";
 
 // The printable public key starts with this; see PublicKey::ToText.
 inline constexpr std::string_view kPublicKeyTextPrefix = "tmpk";

@@ -180,8 +180,7 @@ absl::StatusOr<RecordBody> NodeApi::PreparePublish(const PublishRequest& request
   return out;
 }
 
-absl::StatusOr<PublishResponse> NodeApi::Publish(const PublishRequest& request,
-                                                 AuditEntry& audit) {
+absl::StatusOr<PublishResponse> NodeApi::Publish(const PublishRequest& request, AuditEntry& audit) {
   const auto* kind_field =
       RecordBody::GetDescriptor()->FindFieldByNumber(request.body().kind_case());
   audit.set_params(StrCat("kind=", kind_field ? kind_field->name() : std::string("none")));
@@ -198,7 +197,7 @@ PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishReque
   std::mutex mu;
   std::condition_variable cv;
   int in_flight = 0;
-  PublishStreamResponse out;  // guarded by mu
+  PublishStreamResponse out;                                  // guarded by mu
   auto refuse = [&](uint64_t index, const absl::Status& s) {  // mu held
     if (absl::IsAlreadyExists(s)) {
       out.set_duplicates(out.duplicates() + 1);

@@ -90,15 +90,16 @@ void LocalNode::PublishAsync(threatmesh::v1::RecordBody body, PublishCallback do
     return;
   }
   std::string id = record->id;
-  store_->PutAsync(storage::RecordToStore{std::move(record->id), std::move(record->signed_bytes),
-                                          std::move(record->body), {}},
-                   [id = std::move(id), done = std::move(done)](absl::StatusOr<uint64_t> seq) {
-                     if (!seq.ok()) {
-                       done(seq.status());
-                     } else {
-                       done(Published{id, *seq});
-                     }
-                   });
+  store_->PutAsync(
+      storage::RecordToStore{
+          std::move(record->id), std::move(record->signed_bytes), std::move(record->body), {}},
+      [id = std::move(id), done = std::move(done)](absl::StatusOr<uint64_t> seq) {
+        if (!seq.ok()) {
+          done(seq.status());
+        } else {
+          done(Published{id, *seq});
+        }
+      });
 }
 
 absl::StatusOr<VerifiedRecord> LocalNode::Ingest(std::string_view signed_bytes,

@@ -101,14 +101,14 @@ class RecordsService final : public Records::Service {
 
   grpc::Status PublishStream(grpc::ServerContext* ctx, grpc::ServerReader<PublishRequest>* reader,
                              PublishStreamResponse* response) override {
-    return gate_.Run(
-        ctx, "/threatmesh.v1.Records/PublishStream", ROLE_PUBLISH,
-        [&](const Caller&, AuditEntry& audit) {
-          *response = api_.PublishMany(
-              [&](PublishRequest& request) { return reader->Read(&request); }, audit);
-          if (ctx->IsCancelled()) return absl::CancelledError("the client cancelled the stream");
-          return absl::OkStatus();
-        });
+    return gate_.Run(ctx, "/threatmesh.v1.Records/PublishStream", ROLE_PUBLISH,
+                     [&](const Caller&, AuditEntry& audit) {
+                       *response = api_.PublishMany(
+                           [&](PublishRequest& request) { return reader->Read(&request); }, audit);
+                       if (ctx->IsCancelled())
+                         return absl::CancelledError("the client cancelled the stream");
+                       return absl::OkStatus();
+                     });
   }
 
   grpc::Status Get(grpc::ServerContext* ctx, const GetRequest* request,

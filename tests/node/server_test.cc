@@ -16,6 +16,7 @@
 #include "node/client.h"
 #include "node/local_node.h"
 #include "node/record_builder.h"
+#include "node/tls.h"
 #include "testing/serve_process.h"
 #include "testing/test_util.h"
 #include "threatmesh/v1/api.grpc.pb.h"
@@ -786,9 +787,12 @@ TEST_F(ServerTest, KillDuringPublishStreamLosesNoAcknowledgedRecord) {
 // another CA.
 TEST_F(ServerTest, TlsWhenACertificateIsConfigured) {
   ASSERT_EQ(StopNode(), 0);
-  ASSERT_TRUE(testing::WriteSelfSignedCertificate(dir_.path()));
+  ASSERT_TRUE(
+      WriteSelfSignedCertificate(dir_.Sub("cert.pem"), dir_.Sub("key.pem"), "127.0.0.1").ok());
   std::filesystem::create_directory(dir_.Sub("other"));
-  ASSERT_TRUE(testing::WriteSelfSignedCertificate(dir_.Sub("other")));
+  ASSERT_TRUE(
+      WriteSelfSignedCertificate(dir_.Sub("other/cert.pem"), dir_.Sub("other/key.pem"), "127.0.0.1")
+          .ok());
   absl::StatusOr<std::unique_ptr<ServeProcess>> server = ServeProcess::Start(
       data_, {"--tls-cert", dir_.Sub("cert.pem"), "--tls-key", dir_.Sub("key.pem")});
   ASSERT_TRUE(server.ok()) << server.status();

@@ -44,10 +44,6 @@ storage::RecordToStore ToStore(const threatmesh::v1::RecordBody& body, const cry
 // The path of the threatmesh binary (set by CMake).
 std::string ThreatmeshBinary();
 
-// Writes a self-signed P-256 certificate for 127.0.0.1 (and "localhost") and its key as PEM
-// files DIR/cert.pem and DIR/key.pem (the certificate is its own CA). Returns false on error.
-bool WriteSelfSignedCertificate(const std::string& dir);
-
 }  // namespace threatmesh::testing
 
 #endif  // THREATMESH_TESTS_TESTING_TEST_UTIL_H_
