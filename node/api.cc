@@ -107,10 +107,12 @@ bool Matches(const Filter& filter, const RecordBody& body) {
   return true;
 }
 
-NodeApi::NodeApi(LocalNode& node, TokenStore& tokens, AuditLog& audit, std::string version)
+NodeApi::NodeApi(LocalNode& node, TokenStore& tokens, AuditLog& audit, PeerRegistry& peers,
+                 std::string version)
     : node_(node),
       tokens_(tokens),
       audit_(audit),
+      peers_(peers),
       version_(std::move(version)),
       started_ms_(node.Now()) {}
 
@@ -484,6 +486,22 @@ ListTokensResponse NodeApi::ListTokens() const {
 absl::Status NodeApi::RevokeToken(const RevokeTokenRequest& request, AuditEntry& audit) {
   audit.set_params(StrCat("name=", request.name()));
   return tokens_.Revoke(request.name());
+}
+
+absl::Status NodeApi::AddPeer(const AddPeerRequest& request, AuditEntry& audit) {
+  audit.set_params(StrCat("name=", request.peer().name(), " address=", request.peer().address()));
+  return peers_.Add(request.peer(), node_.Now());
+}
+
+ListPeersResponse NodeApi::ListPeers() const {
+  ListPeersResponse out;
+  for (PeerConfig& p : peers_.List()) *out.add_peers() = std::move(p);
+  return out;
+}
+
+absl::Status NodeApi::RemovePeer(const RemovePeerRequest& request, AuditEntry& audit) {
+  audit.set_params(StrCat("name=", request.name()));
+  return peers_.Remove(request.name());
 }
 
 absl::StatusOr<ReadAuditResponse> NodeApi::ReadAudit(const ReadAuditRequest& request,

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "node/audit.h"
 #include "node/local_node.h"
+#include "node/peers.h"
 #include "node/tokens.h"
 #include "threatmesh/v1/api.pb.h"
 
@@ -42,7 +43,8 @@ bool Matches(const threatmesh::v1::Filter& filter, const threatmesh::v1::RecordB
 
 class NodeApi {
  public:
-  NodeApi(LocalNode& node, TokenStore& tokens, AuditLog& audit, std::string version);
+  NodeApi(LocalNode& node, TokenStore& tokens, AuditLog& audit, PeerRegistry& peers,
+          std::string version);
 
   // The caller a bearer token stands for; Unauthenticated when absent, malformed or unknown.
   [[nodiscard]] absl::StatusOr<Caller> Authenticate(std::string_view authorization) const;
@@ -86,6 +88,11 @@ class NodeApi {
   [[nodiscard]] threatmesh::v1::ListTokensResponse ListTokens() const;
   [[nodiscard]] absl::Status RevokeToken(const threatmesh::v1::RevokeTokenRequest& request,
                                          v1AuditEntry& audit);
+  [[nodiscard]] absl::Status AddPeer(const threatmesh::v1::AddPeerRequest& request,
+                                     v1AuditEntry& audit);
+  [[nodiscard]] threatmesh::v1::ListPeersResponse ListPeers() const;
+  [[nodiscard]] absl::Status RemovePeer(const threatmesh::v1::RemovePeerRequest& request,
+                                        v1AuditEntry& audit);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::ReadAuditResponse> ReadAudit(
       const threatmesh::v1::ReadAuditRequest& request, v1AuditEntry& audit) const;
 
@@ -105,6 +112,7 @@ class NodeApi {
   LocalNode& node_;
   TokenStore& tokens_;
   AuditLog& audit_;
+  PeerRegistry& peers_;
   const std::string version_;
   const int64_t started_ms_;
 };

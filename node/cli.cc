@@ -743,6 +743,76 @@ int RunAudit(const po::variables_map& vm, Io& io) {
   return kExitOk;
 }
 
+// ---- peers -----------------------------------------------------------------------------
+
+int RunPeers(const po::variables_map& vm, Io& io) {
+  const std::string action = vm["action"].as<std::string>();
+  if (action != "add" && action != "list" && action != "remove") {
+    return Fail(io, absl::InvalidArgumentError(
+                        StrCat("unknown peers action \"", action, "\"; use add, list or remove")));
+  }
+  const bool json = vm.count("json") > 0;
+  if (action == "add") {
+    if (!vm.count("name") || !vm.count("key")) {
+      return Fail(io, absl::InvalidArgumentError("peers add needs --name and --key"));
+    }
+    absl::StatusOr<crypto::PublicKey> key =
+        crypto::PublicKey::FromText(vm["key"].as<std::string>());
+    if (!key.ok()) {
+      return Fail(io, absl::InvalidArgumentError(StrCat("--key: ", key.status().message())));
+    }
+    v1::AddPeerRequest request;
+    v1::PeerConfig* peer = request.mutable_peer();
+    peer->set_name(vm["name"].as<std::string>());
+    peer->set_node_key(std::string(key->bytes()));
+    if (vm.count("address")) peer->set_address(vm["address"].as<std::string>());
+    if (vm.count("policy")) peer->set_policy(vm["policy"].as<std::string>());
+    if (vm.count("inbound-policy"))
+      peer->set_inbound_policy(vm["inbound-policy"].as<std::string>());
+    absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+    if (!client.ok()) return Fail(io, client.status());
+    if (absl::Status s = (*client)->AddPeer(request); !s.ok()) return Fail(io, s);
+    io.out << (json ? "{\"added\":" + JsonString(peer->name()) + "}"
+                    : "added peer " + peer->name() + " (" + key->Fingerprint() + ")")
+           << "\n";
+    return kExitOk;
+  }
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  if (action == "remove") {
+    if (!vm.count("name")) return Fail(io, absl::InvalidArgumentError("peers remove needs --name"));
+    v1::RemovePeerRequest request;
+    request.set_name(vm["name"].as<std::string>());
+    if (absl::Status s = (*client)->RemovePeer(request); !s.ok()) return Fail(io, s);
+    io.out << (json ? "{\"removed\":" + JsonString(request.name()) + "}"
+                    : "removed peer " + request.name())
+           << "\n";
+    return kExitOk;
+  }
+  absl::StatusOr<v1::ListPeersResponse> list = (*client)->ListPeers();
+  if (!list.ok()) return Fail(io, list.status());
+  if (json) io.out << "{\"peers\":[";
+  bool first = true;
+  for (const v1::PeerConfig& p : list->peers()) {
+    absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(p.node_key());
+    const std::string text = key.ok() ? key->ToText() : "?";
+    if (json) {
+      io.out << (first ? "" : ",") << "{\"name\":" << JsonString(p.name())
+             << ",\"address\":" << JsonString(p.address()) << ",\"key\":" << JsonString(text)
+             << ",\"policy\":" << JsonString(p.policy())
+             << ",\"inbound_policy\":" << JsonString(p.inbound_policy()) << "}";
+    } else {
+      io.out << p.name() << "  " << (p.address().empty() ? "(dials in)" : p.address()) << "  "
+             << (key.ok() ? key->Fingerprint() : "?") << "  policy " << p.policy() << "/"
+             << p.inbound_policy() << "\n";
+    }
+    first = false;
+  }
+  if (json) io.out << "]}\n";
+  if (!json && list->peers().empty()) io.out << "no peers\n";
+  return kExitOk;
+}
+
 // ---- serve -----------------------------------------------------------------------------
 
 int RunServeCommand(int argc, char** argv, Io& io) {
@@ -815,6 +885,18 @@ std::vector<Command> Commands() {
              "role", po::value<std::string>(), "read, publish or admin (create)");
        },
        RunToken},
+      {"peers", "add, list or remove the node's peers (admin)",
+       "threatmesh peers add --name isac-hub --address hub.example.org:7421 --key tmpk...",
+       [](po::options_description& d) {
+         d.add_options()("action", po::value<std::string>()->required(), "add, list or remove")(
+             "name", po::value<std::string>(), "the peer's local name (add, remove)")(
+             "address", po::value<std::string>(),
+             "host:port of its peer port (add; leave out for a peer that only dials in)")(
+             "key", po::value<std::string>(), "its public key, tmpk... (add)")(
+             "policy", po::value<std::string>(), "outbound policy (add; default: default)")(
+             "inbound-policy", po::value<std::string>(), "inbound policy (add; default: default)");
+       },
+       RunPeers},
       {"audit", "show or verify the node's audit trail (admin)",
        "threatmesh audit show --since 2026-11-01 --who soc-reader | threatmesh audit verify",
        [](po::options_description& d) {
@@ -877,7 +959,9 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     po::options_description desc = OptionsFor(c);
     po::positional_options_description positional;
     if (c.name == "get" || c.name == "retract") positional.add("id", 1);
-    if (c.name == "token" || c.name == "audit") positional.add("action", 1);
+    if (c.name == "token" || c.name == "audit" || c.name == "peers") {
+      positional.add("action", 1);
+    }
     po::variables_map vm;
     try {
       po::store(

@@ -78,6 +78,15 @@ class GrpcClient final : public NodeClient {
   absl::Status RevokeToken(const RevokeTokenRequest& request) override {
     return Unary(&Admin::Stub::RevokeToken, admin_.get(), request, RevokeTokenResponse()).status();
   }
+  absl::Status AddPeer(const AddPeerRequest& request) override {
+    return Unary(&Admin::Stub::AddPeer, admin_.get(), request, AddPeerResponse()).status();
+  }
+  absl::StatusOr<ListPeersResponse> ListPeers() override {
+    return Unary(&Admin::Stub::ListPeers, admin_.get(), ListPeersRequest(), ListPeersResponse());
+  }
+  absl::Status RemovePeer(const RemovePeerRequest& request) override {
+    return Unary(&Admin::Stub::RemovePeer, admin_.get(), request, RemovePeerResponse()).status();
+  }
   absl::StatusOr<ReadAuditResponse> ReadAudit(const ReadAuditRequest& request) override {
     return Unary(&Admin::Stub::ReadAudit, admin_.get(), request, ReadAuditResponse());
   }

@@ -59,6 +59,10 @@ class NodeClient {
   [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ListTokensResponse> ListTokens() = 0;
   [[nodiscard]] virtual absl::Status RevokeToken(
       const threatmesh::v1::RevokeTokenRequest& request) = 0;
+  [[nodiscard]] virtual absl::Status AddPeer(const threatmesh::v1::AddPeerRequest& request) = 0;
+  [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ListPeersResponse> ListPeers() = 0;
+  [[nodiscard]] virtual absl::Status RemovePeer(
+      const threatmesh::v1::RemovePeerRequest& request) = 0;
   [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ReadAuditResponse> ReadAudit(
       const threatmesh::v1::ReadAuditRequest& request) = 0;
 };

@@ -256,6 +256,28 @@ class AdminService final : public Admin::Service {
         [&](const Caller&, AuditEntry& audit) { return api_.RevokeToken(*request, audit); });
   }
 
+  grpc::Status AddPeer(grpc::ServerContext* ctx, const AddPeerRequest* request,
+                       AddPeerResponse*) override {
+    return gate_.Run(
+        ctx, "/threatmesh.v1.Admin/AddPeer", ROLE_ADMIN,
+        [&](const Caller&, AuditEntry& audit) { return api_.AddPeer(*request, audit); });
+  }
+
+  grpc::Status ListPeers(grpc::ServerContext* ctx, const ListPeersRequest*,
+                         ListPeersResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Admin/ListPeers", ROLE_ADMIN, [&](const Caller&, auto&) {
+      *response = api_.ListPeers();
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::Status RemovePeer(grpc::ServerContext* ctx, const RemovePeerRequest* request,
+                          RemovePeerResponse*) override {
+    return gate_.Run(
+        ctx, "/threatmesh.v1.Admin/RemovePeer", ROLE_ADMIN,
+        [&](const Caller&, AuditEntry& audit) { return api_.RemovePeer(*request, audit); });
+  }
+
   grpc::Status ReadAudit(grpc::ServerContext* ctx, const ReadAuditRequest* request,
                          ReadAuditResponse* response) override {
     return gate_.Run(ctx, "/threatmesh.v1.Admin/ReadAudit", ROLE_ADMIN,
@@ -308,7 +330,11 @@ class GrpcServer final : public Server {
         AuditLog::Open(node_->store(), node_->key(), clock);
     if (!audit.ok()) return audit.status();
     audit_ = std::move(*audit);
-    api_ = std::make_unique<NodeApi>(*node_, *tokens_, *audit_, kVersion);
+    absl::StatusOr<std::unique_ptr<PeerRegistry>> peers =
+        PeerRegistry::Load(node_->store(), std::string(node_->key().public_key().bytes()));
+    if (!peers.ok()) return peers.status();
+    peers_ = std::move(*peers);
+    api_ = std::make_unique<NodeApi>(*node_, *tokens_, *audit_, *peers_, kVersion);
     gate_ = std::make_unique<CallGate>(*api_, *audit_);
     records_ = std::make_unique<RecordsService>(*api_, *gate_, stopping_);
     admin_ = std::make_unique<AdminService>(*api_, *gate_);
@@ -386,6 +412,7 @@ class GrpcServer final : public Server {
   std::unique_ptr<LocalNode> node_;
   std::unique_ptr<TokenStore> tokens_;
   std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<PeerRegistry> peers_;
   std::unique_ptr<NodeApi> api_;
   std::unique_ptr<CallGate> gate_;
   std::unique_ptr<RecordsService> records_;

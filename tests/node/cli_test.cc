@@ -218,6 +218,8 @@ TEST_F(CliTest, FailuresGiveOneLineErrorsAndStoreNothing) {
       {"bad api token", {"search", "--tag", "a", "--token", "tmt_nope"}, 1, "unknown or revoked"},
       {"retract unknown", {"retract", std::string(64, 'b')}, 1, "no record"},
       {"token without role", {"token", "create", "--name", "x"}, 1, "--role"},
+      {"peer with a bad key", {"peers", "add", "--name", "hub", "--key", "tmpkabc"}, 1, "--key"},
+      {"peer without a key", {"peers", "add", "--name", "hub"}, 1, "--name and --key"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> args(c.args.begin() + 1, c.args.end());
@@ -271,7 +273,7 @@ TEST_F(CliTest, HelpListsCommandsAndExamples) {
   Result help = Run({"help"});
   EXPECT_EQ(help.exit_code, 0);
   for (const char* cmd : {"init", "serve", "publish", "get", "search", "subscribe", "sight",
-                          "retract", "status", "token", "audit"}) {
+                          "retract", "status", "token", "peers", "audit"}) {
     EXPECT_NE(help.out.find(std::string("  ") + cmd), std::string::npos) << cmd;
   }
   Result publish = Run({"publish", "--help"});

@@ -246,6 +246,22 @@ TEST_F(ServerTest, EveryRpcSucceedsWithItsRole) {
   EXPECT_TRUE(status->public_key().starts_with("tmpk"));
   EXPECT_GT(status->store_bytes(), 0u);
 
+  AddPeerRequest add;
+  add.mutable_peer()->set_name("hub");
+  add.mutable_peer()->set_address("127.0.0.1:7421");
+  crypto::KeyPair hub = crypto::KeyPair::Generate();
+  add.mutable_peer()->set_node_key(std::string(hub.public_key().bytes()));
+  ASSERT_TRUE(admin_->AddPeer(add).ok());
+  absl::StatusOr<ListPeersResponse> peers = admin_->ListPeers();
+  ASSERT_TRUE(peers.ok());
+  ASSERT_EQ(peers->peers_size(), 1);
+  EXPECT_EQ(peers->peers(0).node_key(), hub.public_key().bytes());
+  EXPECT_TRUE(absl::IsAlreadyExists(admin_->AddPeer(add)));
+  RemovePeerRequest remove;
+  remove.set_name("hub");
+  ASSERT_TRUE(admin_->RemovePeer(remove).ok());
+  EXPECT_EQ(admin_->ListPeers()->peers_size(), 0);
+
   absl::StatusOr<ListTokensResponse> tokens = admin_->ListTokens();
   ASSERT_TRUE(tokens.ok());
   ASSERT_EQ(tokens->tokens_size(), 3);  // admin, publisher, reader
@@ -595,6 +611,21 @@ TEST_F(ServerTest, EveryRpcRefusesBadCallersWithExactCodes) {
          return c.RevokeToken(r);
        }},
       {"ReadAudit", ROLE_ADMIN, [](NodeClient& c) { return c.ReadAudit({}).status(); }},
+      {"AddPeer", ROLE_ADMIN,
+       [](NodeClient& c) {
+         AddPeerRequest r;
+         r.mutable_peer()->set_name("p");
+         r.mutable_peer()->set_node_key(
+             std::string(crypto::KeyPair::Generate().public_key().bytes()));
+         return c.AddPeer(r);
+       }},
+      {"ListPeers", ROLE_ADMIN, [](NodeClient& c) { return c.ListPeers().status(); }},
+      {"RemovePeer", ROLE_ADMIN,
+       [](NodeClient& c) {
+         RemovePeerRequest r;
+         r.set_name("p");
+         return c.RemovePeer(r);
+       }},
   };
   auto nobody = Client("");
   auto forged = Client("tmt_" + std::string(52, 'a'));
@@ -623,6 +654,7 @@ TEST_F(ServerTest, EveryRpcRefusesBadCallersWithExactCodes) {
   }
   EXPECT_EQ(Stored(), stored);
   EXPECT_EQ(admin_->ListTokens()->tokens_size(), 3);
+  EXPECT_EQ(admin_->ListPeers()->peers_size(), 0);
 }
 
 // Every rpc leaves an entry naming the caller; `audit verify` finds an altered, a removed and
@@ -648,6 +680,14 @@ TEST_F(ServerTest, AuditTrailRecordsEveryCallAndVerifyNamesTampering) {
   ASSERT_TRUE(
       reader_->Subscribe(SubscribeRequest(), [](const SubscribeEvent&) { return false; }).ok());
   ASSERT_TRUE(admin_->ListTokens().ok());
+  ASSERT_TRUE(admin_->ListPeers().ok());
+  AddPeerRequest add;
+  add.mutable_peer()->set_name("hub");
+  add.mutable_peer()->set_node_key(std::string(crypto::KeyPair::Generate().public_key().bytes()));
+  ASSERT_TRUE(admin_->AddPeer(add).ok());
+  RemovePeerRequest remove;
+  remove.set_name("hub");
+  ASSERT_TRUE(admin_->RemovePeer(remove).ok());
   RevokeTokenRequest revoke;
   revoke.set_name("nobody");
   EXPECT_FALSE(admin_->RevokeToken(revoke).ok());
@@ -668,7 +708,8 @@ TEST_F(ServerTest, AuditTrailRecordsEveryCallAndVerifyNamesTampering) {
   for (const char* m :
        {"Records/Publish", "Records/PublishStream", "Records/Get", "Records/Search",
         "Records/Sight", "Records/Retract", "Records/Subscribe", "Admin/Status",
-        "Admin/CreateToken", "Admin/ListTokens", "Admin/RevokeToken", "Admin/ReadAudit"}) {
+        "Admin/CreateToken", "Admin/ListTokens", "Admin/RevokeToken", "Admin/ReadAudit",
+        "Admin/AddPeer", "Admin/ListPeers", "Admin/RemovePeer"}) {
     EXPECT_TRUE(methods.count(std::string("/threatmesh.v1.") + m)) << m;
   }
   EXPECT_TRUE(anonymous_failure);

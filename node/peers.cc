@@ -1,0 +1,126 @@
+#include "node/peers.h"
+
+#include "absl/strings/numbers.h"
+#include "crypto/keys.h"
+#include "crypto/str_cat.h"
+
+namespace threatmesh {
+namespace {
+
+constexpr std::string_view kPeerPrefix = "p/";
+constexpr std::size_t kMaxPeers = 10000;
+
+bool ValidName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ValidAddress(std::string_view address) {
+  std::size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  uint32_t port = 0;
+  return absl::SimpleAtoi(std::string(address.substr(colon + 1)), &port) && port > 0 &&
+         port <= 65535;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PeerRegistry>> PeerRegistry::Load(storage::Store& store,
+                                                                 std::string self) {
+  auto registry = std::unique_ptr<PeerRegistry>(new PeerRegistry(store, std::move(self)));
+  auto all = store.ScanAux(storage::kPeers, kPeerPrefix, "", kMaxPeers);
+  if (!all.ok()) return all.status();
+  for (auto& [key, value] : *all) {
+    PeerConfig peer;
+    if (!peer.ParseFromString(value)) {
+      return absl::DataLossError(StrCat("the stored peer ", key.substr(kPeerPrefix.size()),
+                                        " is unreadable; remove and add it again"));
+    }
+    registry->by_name_[peer.name()] = std::move(peer);
+  }
+  return registry;
+}
+
+absl::Status PeerRegistry::Add(PeerConfig peer, int64_t now_ms) {
+  const std::string who = StrCat("peer \"", peer.name(), "\": ");
+  if (!ValidName(peer.name())) {
+    return absl::InvalidArgumentError(
+        StrCat(who, "the name must be 1-64 characters of a-z, 0-9, '.', '_', '-'"));
+  }
+  if (!peer.address().empty() && !ValidAddress(peer.address())) {
+    return absl::InvalidArgumentError(StrCat(who, "address \"", peer.address(),
+                                             "\" is not host:port (or leave it empty for a "
+                                             "peer that only dials in)"));
+  }
+  absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(peer.node_key());
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(StrCat(who, "key is ", peer.node_key().size(),
+                                             " bytes, expected 32 (copy it again from "
+                                             "'threatmesh status' on that node)"));
+  }
+  if (peer.node_key() == self_) {
+    return absl::InvalidArgumentError(StrCat(who, "that is this node's own key"));
+  }
+  if (peer.policy().empty()) peer.set_policy(std::string(kDefaultPolicy));
+  if (peer.inbound_policy().empty()) peer.set_inbound_policy(std::string(kDefaultPolicy));
+  peer.set_added_at(now_ms);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (by_name_.count(peer.name())) {
+    return absl::AlreadyExistsError(StrCat(who, "a peer of that name exists; remove it first"));
+  }
+  for (const auto& [name, other] : by_name_) {
+    if (other.node_key() == peer.node_key()) {
+      return absl::AlreadyExistsError(
+          StrCat(who, "node ", key->Fingerprint(), " is already the peer \"", name, "\""));
+    }
+  }
+  if (by_name_.size() >= kMaxPeers) {
+    return absl::ResourceExhaustedError(StrCat("this node has ", kMaxPeers, " peers already"));
+  }
+  absl::Status put = store_.PutAux(storage::kPeers, StrCat(kPeerPrefix, peer.name()),
+                                   peer.SerializeAsString(), /*sync=*/true);
+  if (!put.ok()) return put;
+  by_name_[peer.name()] = std::move(peer);
+  return absl::OkStatus();
+}
+
+absl::Status PeerRegistry::Remove(std::string_view name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_name_.find(std::string(name));
+  if (it == by_name_.end()) {
+    return absl::NotFoundError(
+        StrCat("no peer named \"", name, "\"; 'threatmesh peers list' shows them"));
+  }
+  absl::Status del = store_.DeleteAux(storage::kPeers, StrCat(kPeerPrefix, name), true);
+  if (!del.ok()) return del;
+  by_name_.erase(it);
+  return absl::OkStatus();
+}
+
+std::vector<PeerConfig> PeerRegistry::List() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<PeerConfig> out;
+  for (const auto& [name, peer] : by_name_) out.push_back(peer);
+  return out;
+}
+
+std::optional<PeerConfig> PeerRegistry::FindByKey(std::string_view node_key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, peer] : by_name_) {
+    if (peer.node_key() == node_key) return peer;
+  }
+  return std::nullopt;
+}
+
+std::string PeerAddLine(std::string_view name, std::string_view address,
+                        std::string_view printable_key) {
+  return StrCat("threatmesh peers add --name ", name, " --address ", address, " --key ",
+                printable_key);
+}
+
+}  // namespace threatmesh
