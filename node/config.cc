@@ -90,6 +90,12 @@ std::vector<OptionDoc> ServeOptionDocs() {
        "how far in the future a record's creation time may be (0 to 86400)"},
       {"audit-checkpoint-seconds", std::to_string(d.audit_checkpoint_interval.count()),
        "how often the node signs the head of its audit trail (1 to 86400; also at shutdown)"},
+      {"peer-listen", "",
+       "host:port where peers connect; empty for none (this build peers only with "
+       "insecure-peering)"},
+      {"dial-only", "false", "never listen for peers; only dial the configured ones"},
+      {"insecure-peering", "false",
+       "peer in plaintext with no certificate binding: for loopback tests only"},
   };
 }
 
@@ -141,11 +147,16 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
   config.listen = get("listen").value_or(config.listen);
   config.tls_cert = get("tls-cert").value_or("");
   config.tls_key = get("tls-key").value_or("");
-  if (auto v = get("allow-insecure-remote")) {
-    absl::StatusOr<bool> b = ParseBool("allow-insecure-remote", *v);
-    if (!b.ok()) return b.status();
-    config.allow_insecure_remote = *b;
+  for (auto [name, field] : {std::pair{"allow-insecure-remote", &config.allow_insecure_remote},
+                             std::pair{"dial-only", &config.dial_only},
+                             std::pair{"insecure-peering", &config.insecure_peering}}) {
+    if (auto v = get(name)) {
+      absl::StatusOr<bool> b = ParseBool(name, *v);
+      if (!b.ok()) return b.status();
+      *field = *b;
+    }
   }
+  config.peer_listen = get("peer-listen").value_or("");
   struct Number {
     const char* name;
     uint64_t min, max;
@@ -207,6 +218,25 @@ absl::Status CheckServeConfig(const ServeConfig& config) {
         StrCat("option listen = \"", config.listen,
                "\" is not a loopback address and TLS is off: set tls-cert and tls-key, listen on "
                "127.0.0.1, or set allow-insecure-remote = true if the network is trusted"));
+  }
+  if (!config.peer_listen.empty()) {
+    std::string peer_host, peer_port;
+    uint64_t p = 0;
+    if (!SplitHostPort(config.peer_listen, peer_host, peer_port) ||
+        !absl::SimpleAtoi(peer_port, &p) || p > 65535) {
+      return absl::InvalidArgumentError(StrCat("option peer-listen = \"", config.peer_listen,
+                                               "\": expected host:port, e.g. 0.0.0.0:7421"));
+    }
+    if (!config.insecure_peering) {
+      return absl::InvalidArgumentError(
+          "option peer-listen: peering over TLS is not built yet; for loopback tests set "
+          "insecure-peering = true, or leave peer-listen empty");
+    }
+    if (!IsLoopbackHost(peer_host)) {
+      return absl::InvalidArgumentError(
+          StrCat("option peer-listen = \"", config.peer_listen,
+                 "\": insecure peering listens on loopback addresses only"));
+    }
   }
   if (config.data_dir.empty()) {
     return absl::InvalidArgumentError("option data-dir is empty; give the node's data directory");

@@ -39,6 +39,12 @@ struct ServeConfig {
   std::chrono::seconds max_clock_skew{300};
   // How often the audit chain head is signed (also at shutdown).
   std::chrono::seconds audit_checkpoint_interval{60};
+  // host:port where peers connect (the Exchange); empty: no peer port.
+  std::string peer_listen;
+  // Never listen for peers; only dial the configured ones.
+  bool dial_only = false;
+  // Peering in plaintext, with no certificate bound in the handshake: for loopback tests only.
+  bool insecure_peering = false;
 };
 
 // One option as the example file documents it.

@@ -26,8 +26,9 @@ namespace threatmesh {
 
 struct OutboundPolicy {
   std::string name;
-  // The highest TLP label sent (CLEAR < GREEN < AMBER < AMBER+STRICT < RED).
-  threatmesh::v1::Tlp max_tlp = threatmesh::v1::TLP_GREEN;
+  // The highest TLP label sent (CLEAR < GREEN < AMBER < AMBER+STRICT < RED). By default the
+  // labels alone decide (AMBER only to direct peers, RED only to named recipients).
+  threatmesh::v1::Tlp max_tlp = threatmesh::v1::TLP_RED;
   // The communities the peer belongs to: a GREEN record that names communities goes only to
   // a peer sharing one of them.
   std::set<std::string> communities;

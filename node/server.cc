@@ -9,14 +9,20 @@
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
+#include <map>
+#include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include "crypto/hash.h"
 #include "crypto/str_cat.h"
 #include "node/api.h"
 #include "node/audit.h"
+#include "node/exchange.h"
 #include "node/tokens.h"
 #include "threatmesh/v1/api.grpc.pb.h"
+#include "threatmesh/v1/peer.grpc.pb.h"
 
 namespace threatmesh {
 namespace {
@@ -294,6 +300,136 @@ class AdminService final : public Admin::Service {
   CallGate& gate_;
 };
 
+// The server side of an Exchange stream.
+class ServerPeerStream final : public PeerStream {
+ public:
+  ServerPeerStream(grpc::ServerContext* ctx,
+                   grpc::ServerReaderWriter<PeerMessage, PeerMessage>* stream)
+      : ctx_(ctx), stream_(stream) {}
+  bool Read(PeerMessage* m) override { return stream_->Read(m); }
+  bool Write(const PeerMessage& m) override { return stream_->Write(m); }
+  void Cancel() override { ctx_->TryCancel(); }
+
+ private:
+  grpc::ServerContext* ctx_;
+  grpc::ServerReaderWriter<PeerMessage, PeerMessage>* stream_;
+};
+
+// The client side, for streams this node dials.
+class ClientPeerStream final : public PeerStream {
+ public:
+  ClientPeerStream(grpc::ClientContext* ctx,
+                   grpc::ClientReaderWriter<PeerMessage, PeerMessage>* stream)
+      : ctx_(ctx), stream_(stream) {}
+  bool Read(PeerMessage* m) override { return stream_->Read(m); }
+  bool Write(const PeerMessage& m) override { return stream_->Write(m); }
+  void Cancel() override { ctx_->TryCancel(); }
+
+ private:
+  grpc::ClientContext* ctx_;
+  grpc::ClientReaderWriter<PeerMessage, PeerMessage>* stream_;
+};
+
+class PeeringService final : public Peering::Service {
+ public:
+  explicit PeeringService(ExchangeContext& context) : context_(context) {}
+  grpc::Status Exchange(grpc::ServerContext* ctx,
+                        grpc::ServerReaderWriter<PeerMessage, PeerMessage>* stream) override {
+    ServerPeerStream peer(ctx, stream);
+    absl::Status s = RunExchange(context_, peer, context_.own_cert_hash);
+    if (!context_.stopping.load() && !absl::IsUnavailable(s) && !absl::IsCancelled(s)) {
+      std::fprintf(stderr, "threatmesh: peer stream ended: %s\n", std::string(s.message()).c_str());
+    }
+    return ToGrpc(s);
+  }
+
+ private:
+  ExchangeContext& context_;
+};
+
+// Dials every configured peer that has an address, one stream each, reconnecting with
+// exponential backoff and jitter; follows peers added and removed while running.
+class Dialer {
+ public:
+  explicit Dialer(ExchangeContext& context) : context_(context) {
+    manager_ = std::thread([this] { Manage(); });
+  }
+  ~Dialer() { Stop(); }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_) return;
+      stopped_ = true;
+      for (grpc::ClientContext* ctx : live_) ctx->TryCancel();
+    }
+    cv_.notify_all();
+    if (manager_.joinable()) manager_.join();
+    for (auto& [name, t] : threads_) t.join();
+  }
+
+ private:
+  void Manage() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopped_) {
+      for (const PeerConfig& p : context_.peers.List()) {
+        if (p.address().empty() || threads_.count(p.name())) continue;
+        threads_[p.name()] = std::thread([this, p] { DialLoop(p); });
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(200));
+    }
+  }
+
+  bool StillConfigured(const PeerConfig& p) {
+    std::optional<PeerConfig> now = context_.peers.FindByKey(p.node_key());
+    return now && now->name() == p.name() && now->address() == p.address();
+  }
+
+  void DialLoop(PeerConfig peer) {
+    std::mt19937_64 rng(std::random_device{}());
+    std::chrono::milliseconds backoff(100);
+    for (;;) {
+      if (!StillConfigured(peer)) return;
+      auto channel = grpc::CreateChannel(peer.address(), grpc::InsecureChannelCredentials());
+      auto stub = Peering::NewStub(channel);
+      grpc::ClientContext ctx;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopped_) return;
+        live_.insert(&ctx);
+      }
+      const auto started = std::chrono::steady_clock::now();
+      auto stream = stub->Exchange(&ctx);
+      ClientPeerStream peer_stream(&ctx, stream.get());
+      absl::Status s = RunExchange(context_, peer_stream, context_.own_cert_hash);
+      (void)s;
+      ctx.TryCancel();
+      stream->Finish().ok();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        live_.erase(&ctx);
+      }
+      if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
+        backoff = std::chrono::milliseconds(100);
+      }
+      // Jitter: between half the backoff and all of it; the backoff doubles up to 10 s.
+      std::uniform_int_distribution<long> jitter(backoff.count() / 2, backoff.count());
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(jitter(rng)), [this] { return stopped_; });
+      if (stopped_) return;
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(10));
+    }
+  }
+
+  ExchangeContext& context_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;                        // guarded by mu_
+  std::set<grpc::ClientContext*> live_;         // guarded by mu_
+  std::map<std::string, std::thread> threads_;  // guarded by mu_; joined in Stop
+  std::thread manager_;
+};
+
 absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(StrCat("cannot read ", what, " ", path));
@@ -365,6 +501,27 @@ class GrpcServer final : public Server {
                  "listen in the config or --listen"));
     }
     if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(true);
+
+    if (config.insecure_peering) {
+      exchange_.reset(new ExchangeContext{*node_, *peers_, crypto::Sha256(""), stopping_, {}, {}});
+      if (!config.peer_listen.empty() && !config.dial_only) {
+        peering_ = std::make_unique<PeeringService>(*exchange_);
+        grpc::ServerBuilder peer_builder;
+        int peer_port = 0;
+        peer_builder.AddListeningPort(config.peer_listen, grpc::InsecureServerCredentials(),
+                                      &peer_port);
+        peer_builder.SetMaxReceiveMessageSize(64 << 20);
+        peer_builder.RegisterService(peering_.get());
+        peer_server_ = peer_builder.BuildAndStart();
+        if (!peer_server_ || peer_port == 0) {
+          return absl::UnavailableError(StrCat("cannot listen for peers on ", config.peer_listen,
+                                               ": the port is in use; change peer-listen"));
+        }
+        peer_address_ =
+            StrCat(config.peer_listen.substr(0, config.peer_listen.rfind(':')), ":", peer_port);
+      }
+      dialer_ = std::make_unique<Dialer>(*exchange_);
+    }
     address_ = StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", port);
     checkpoint_interval_ = config.audit_checkpoint_interval;
     checkpointer_ = std::thread([this] { CheckpointLoop(); });
@@ -372,10 +529,16 @@ class GrpcServer final : public Server {
   }
 
   std::string address() const override { return address_; }
+  std::string peer_address() const override { return peer_address_; }
   std::string fingerprint() const override { return node_->key().public_key().Fingerprint(); }
 
   void Shutdown() override {
     if (stopping_.exchange(true)) return;
+    if (dialer_) dialer_->Stop();
+    if (peer_server_) {
+      peer_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+      peer_server_->Wait();
+    }
     if (server_) {
       if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
       server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
@@ -419,6 +582,11 @@ class GrpcServer final : public Server {
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
+  std::unique_ptr<ExchangeContext> exchange_;
+  std::unique_ptr<PeeringService> peering_;
+  std::unique_ptr<grpc::Server> peer_server_;
+  std::unique_ptr<Dialer> dialer_;
+  std::string peer_address_;
   std::atomic<bool> stopping_{false};
   std::chrono::seconds checkpoint_interval_{60};
   std::mutex mu_;
@@ -449,8 +617,11 @@ int RunServe(const ServeConfig& config, std::ostream& out, std::ostream& err) {
     return 1;
   }
   out << "threatmesh: node " << (*server)->fingerprint() << " serving on " << (*server)->address()
-      << "\n"
-      << std::flush;
+      << "\n";
+  if (!(*server)->peer_address().empty()) {
+    out << "threatmesh: peers connect to " << (*server)->peer_address() << "\n";
+  }
+  out << std::flush;
   int sig = 0;
   sigwait(&signals, &sig);
   out << "threatmesh: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", shutting down\n"

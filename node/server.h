@@ -27,6 +27,8 @@ class Server {
   // The address clients dial (with the port actually bound).
   virtual std::string address() const = 0;
   virtual std::string fingerprint() const = 0;
+  // The address peers dial (with the port bound); empty when the node does not listen.
+  virtual std::string peer_address() const = 0;
 
   // Stops taking calls, lets the calls in flight finish (subscriptions are ended), signs a
   // last audit checkpoint and closes the store.

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "crypto/str_cat.h"
@@ -39,13 +40,19 @@ absl::StatusOr<std::unique_ptr<ServeProcess>> ServeProcess::Start(const std::str
   p->pid_ = pid;
   p->stdout_fd_ = out[0];
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  const std::string marker = "serving on ";
-  while (std::chrono::steady_clock::now() < deadline) {
+  // With a peer port, the line that names it comes right after the API's.
+  const bool peers = std::find(args.begin(), args.end(), "--peer-listen") != args.end();
+  auto line_after = [&](const std::string& marker, std::string& value) {
     std::size_t at = p->buffered_.find(marker);
     std::size_t eol = at == std::string::npos ? at : p->buffered_.find('\n', at);
-    if (eol != std::string::npos) {
-      p->address_ = p->buffered_.substr(at + marker.size(), eol - at - marker.size());
-      p->buffered_.erase(0, eol + 1);
+    if (eol == std::string::npos) return false;
+    value = p->buffered_.substr(at + marker.size(), eol - at - marker.size());
+    return true;
+  };
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (line_after("serving on ", p->address_) &&
+        (!peers || line_after("peers connect to ", p->peer_address_))) {
+      p->buffered_.clear();
       return p;
     }
     pollfd fd{p->stdout_fd_, POLLIN, 0};

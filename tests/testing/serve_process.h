@@ -22,6 +22,8 @@ class ServeProcess {
   ~ServeProcess();
 
   const std::string& address() const { return address_; }
+  // The peer port's address, when started with --peer-listen.
+  const std::string& peer_address() const { return peer_address_; }
   // SIGTERM, then waits: the exit code (or 128 + signal).
   int Stop();
   // SIGKILL, then waits.
@@ -36,6 +38,7 @@ class ServeProcess {
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   std::string address_;
+  std::string peer_address_;
   std::string buffered_;
 };
 

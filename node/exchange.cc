@@ -1,0 +1,312 @@
+#include "node/exchange.h"
+
+#include <condition_variable>
+#include <thread>
+
+#include "crypto/hash.h"
+#include "crypto/str_cat.h"
+#include "node/custody.h"
+#include "node/peer_auth.h"
+#include "node/policy.h"
+#include "node/validate.h"
+#include "storage/index_keys.h"
+
+namespace threatmesh {
+namespace {
+
+using namespace threatmesh::v1;  // NOLINT: the protocol's own types.
+
+constexpr std::string_view kCursorPrefix = "c/";
+// Records per batch, and batches sent but not yet acknowledged.
+constexpr std::size_t kBatchRecords = 256;
+constexpr int kWindow = 4;
+constexpr std::chrono::milliseconds kPoll{250};
+constexpr std::chrono::seconds kKeepalive{10};
+
+// Serializes the writes of the two halves of a session.
+class Writer {
+ public:
+  explicit Writer(PeerStream& stream) : stream_(stream) {}
+  bool Write(const PeerMessage& m) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stream_.Write(m);
+  }
+
+ private:
+  PeerStream& stream_;
+  std::mutex mu_;
+};
+
+class Session {
+ public:
+  Session(ExchangeContext& context, PeerStream& stream, PeerConfig peer)
+      : context_(context), stream_(stream), writer_(stream), peer_(std::move(peer)) {
+    outbound_ = *ParseOutboundPolicy(kDefaultPolicy, {});
+    inbound_ = *ParseInboundPolicy(kDefaultPolicy, {});
+    self_ = std::string(context_.node.key().public_key().bytes());
+  }
+
+  absl::Status Run() {
+    PeerMessage sync;
+    sync.mutable_sync()->set_cursor(LoadPeerCursor(context_.node.store(), peer_.name()));
+    if (!writer_.Write(sync)) return absl::UnavailableError("the peer closed the stream");
+    absl::Status status = ReadLoop();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    stream_.Cancel();
+    if (sender_.joinable()) sender_.join();
+    return status;
+  }
+
+ private:
+  absl::Status ReadLoop() {
+    PeerMessage m;
+    while (!context_.stopping.load() && stream_.Read(&m)) {
+      switch (m.message_case()) {
+        case PeerMessage::kSync:
+          if (!sender_.joinable()) {
+            const uint64_t from = m.sync().cursor();
+            sender_ = std::thread([this, from] { SendLoop(from); });
+          }
+          break;
+        case PeerMessage::kBatch:
+          if (absl::Status s = Receive(m.batch()); !s.ok()) return s;
+          break;
+        case PeerMessage::kAck: {
+          std::lock_guard<std::mutex> lock(mu_);
+          acked_ = std::max(acked_, m.ack().cursor());
+          in_flight_ = 0;
+          for (uint64_t through : unacked_) in_flight_ += through > acked_ ? 1 : 0;
+          cv_.notify_all();
+          break;
+        }
+        case PeerMessage::kGoodbye:
+          return absl::Status(static_cast<absl::StatusCode>(m.goodbye().code()),
+                              StrCat("peer ", peer_.name(), " closed: ", m.goodbye().reason()));
+        default:
+          break;
+      }
+    }
+    return context_.stopping.load() ? absl::CancelledError("the node is stopping")
+                                    : absl::UnavailableError("the stream ended");
+  }
+
+  void Count(const std::function<void(PeerCounters&)>& f) {
+    std::lock_guard<std::mutex> lock(context_.counters_mu);
+    f(context_.counters[peer_.name()]);
+  }
+
+  // Stores what a batch carries that this node takes, then acknowledges it.
+  absl::Status Receive(const RecordBatch& batch) {
+    storage::Store& store = context_.node.store();
+    std::mutex mu;
+    std::condition_variable cv;
+    int pending = 0;
+    absl::Status failure;
+    for (const PeerRecord& r : batch.records()) {
+      Signed envelope;
+      if (!envelope.ParseFromString(r.signed_record())) {
+        Count([](PeerCounters& c) { ++c.refused["unparsable record"]; });
+        continue;
+      }
+      const std::string id = crypto::RecordId(envelope.payload());
+      absl::StatusOr<bool> known = store.Contains(id);
+      if (known.ok() && *known) {
+        Count([](PeerCounters& c) { ++c.duplicates; });
+        continue;
+      }
+      absl::StatusOr<VerifiedRecord> record =
+          ValidateRecord(r.signed_record(), {}, context_.node.Now());
+      if (!record.ok()) {
+        Count([](PeerCounters& c) { ++c.refused["invalid record"]; });
+        continue;
+      }
+      Decision inbound =
+          ExplainInbound(inbound_, record->body, r.signed_record().size(), peer_.node_key());
+      if (!inbound.allowed) {
+        Count([](PeerCounters& c) { ++c.refused["inbound policy"]; });
+        continue;
+      }
+      absl::StatusOr<ChainVerdict> verdict = CheckChain(id, record->body, r.chain(), self_);
+      if (!verdict.ok()) {
+        Count([](PeerCounters& c) { ++c.refused["bad custody chain"]; });
+        continue;
+      }
+      if (verdict->violation) {
+        // Signed evidence of a broken handling rule: kept, never served as intelligence.
+        absl::Status kept = store.PutAux(storage::kEvidence, StrCat(id, r.chain().hops_size()),
+                                         r.SerializeAsString(), /*sync=*/false);
+        Count([](PeerCounters& c) { ++c.violations; });
+        if (!kept.ok()) return kept;
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ++pending;
+      }
+      store.PutAsync(
+          storage::RecordToStore{id, std::move(record->signed_bytes), std::move(record->body),
+                                 r.chain().hops_size() > 0 ? r.chain() : CustodyChain()},
+          [&](absl::StatusOr<uint64_t> seq) {
+            std::lock_guard<std::mutex> lock(mu);
+            if (!seq.ok() && !absl::IsAlreadyExists(seq.status())) failure = seq.status();
+            --pending;
+            cv.notify_all();
+          });
+      Count([](PeerCounters& c) { ++c.received; });
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return pending == 0; });
+    if (!failure.ok()) return failure;  // the cursor stays: the batch comes again
+    // Every record of the batch is durable (or deliberately not taken): move the cursor.
+    absl::Status saved = store.PutAux(storage::kPeers, StrCat(kCursorPrefix, peer_.name()),
+                                      storage::EncodeSeq(batch.through_seq()), /*sync=*/true);
+    if (!saved.ok()) return saved;
+    PeerMessage ack;
+    ack.mutable_ack()->set_cursor(batch.through_seq());
+    return writer_.Write(ack) ? absl::OkStatus() : absl::UnavailableError("the stream ended");
+  }
+
+  // Streams this node's log from `from` (exclusive) on, forever.
+  void SendLoop(uint64_t from) {
+    storage::Store& store = context_.node.store();
+    uint64_t pos = from;
+    auto last_write = std::chrono::steady_clock::now();
+    while (!context_.stopping.load()) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, kPoll, [&] { return done_ || in_flight_ < kWindow; });
+        if (done_) return;
+        if (in_flight_ >= kWindow) continue;
+      }
+      if (store.NextSeq() <= pos + 1 && !store.WaitForSeq(pos + 1, kPoll)) {
+        if (std::chrono::steady_clock::now() - last_write > kKeepalive) {
+          PeerMessage keepalive;
+          keepalive.mutable_keepalive();
+          if (!writer_.Write(keepalive)) return;
+          last_write = std::chrono::steady_clock::now();
+        }
+        continue;
+      }
+      absl::StatusOr<storage::LogPage> page = store.ReadLog(pos + 1, kBatchRecords);
+      if (!page.ok() || page->entries.empty()) continue;
+      PeerMessage m;
+      RecordBatch* batch = m.mutable_batch();
+      uint64_t sent = 0;
+      for (const storage::LogEntry& e : page->entries) {
+        if (std::optional<PeerRecord> r = Outgoing(e)) {
+          *batch->add_records() = std::move(*r);
+          ++sent;
+        }
+        pos = e.seq;
+      }
+      batch->set_through_seq(pos);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        unacked_.push_back(pos);
+        ++in_flight_;
+      }
+      if (!writer_.Write(m)) return;
+      last_write = std::chrono::steady_clock::now();
+      Count([sent](PeerCounters& c) { c.sent += sent; });
+    }
+  }
+
+  // The record at log entry `e` as sent to this peer, or nothing when it is not for it.
+  std::optional<PeerRecord> Outgoing(const storage::LogEntry& e) {
+    storage::Store& store = context_.node.store();
+    absl::StatusOr<std::string> bytes = store.Get(e.id);
+    absl::StatusOr<CustodyChains> chains = store.GetCustody(e.id);
+    Signed envelope;
+    RecordBody body;
+    if (!bytes.ok() || !chains.ok() || chains->chains_size() == 0 ||
+        !envelope.ParseFromString(*bytes) || !body.ParseFromString(envelope.payload())) {
+      return std::nullopt;
+    }
+    CustodyChain chain = chains->chains(0);
+    if (!ExplainOutbound(outbound_, body, chain, self_, peer_.node_key()).allowed) {
+      return std::nullopt;
+    }
+    SignHop(chain, e.id, context_.node.key(), peer_.node_key(), context_.node.Now(),
+            outbound_.name);
+    PeerRecord r;
+    r.set_signed_record(std::move(*bytes));
+    *r.mutable_chain() = std::move(chain);
+    r.set_seq(e.seq);
+    return r;
+  }
+
+  ExchangeContext& context_;
+  PeerStream& stream_;
+  Writer writer_;
+  const PeerConfig peer_;
+  std::string self_;
+  OutboundPolicy outbound_;
+  InboundPolicy inbound_;
+  std::thread sender_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;              // guarded by mu_
+  uint64_t acked_ = 0;             // guarded by mu_
+  std::vector<uint64_t> unacked_;  // guarded by mu_: through_seq of each batch sent
+  int in_flight_ = 0;              // guarded by mu_
+};
+
+PeerMessage GoodbyeFor(const absl::Status& s) {
+  PeerMessage m;
+  m.mutable_goodbye()->set_code(static_cast<int>(s.code()));
+  m.mutable_goodbye()->set_reason(std::string(s.message()));
+  return m;
+}
+
+}  // namespace
+
+uint64_t LoadPeerCursor(storage::Store& store, std::string_view name) {
+  absl::StatusOr<std::string> v = store.GetAux(storage::kPeers, StrCat(kCursorPrefix, name));
+  return v.ok() ? storage::DecodeSeq(*v) : 0;
+}
+
+absl::Status RunExchange(ExchangeContext& context, PeerStream& stream,
+                         std::string_view seen_cert_hash) {
+  PeerMessage mine;
+  *mine.mutable_hello() = MakeHello(context.node.key());
+  if (!stream.Write(mine)) return absl::UnavailableError("the peer closed the stream");
+  PeerMessage theirs;
+  if (!stream.Read(&theirs) || !theirs.has_hello()) {
+    return absl::UnavailableError("the peer sent no hello");
+  }
+  if (absl::Status s = CheckHello(theirs.hello()); !s.ok()) {
+    stream.Write(GoodbyeFor(s));
+    return s;
+  }
+  std::optional<PeerConfig> peer = context.peers.FindByKey(theirs.hello().node_key());
+  if (!peer) {
+    absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(theirs.hello().node_key());
+    absl::Status s = absl::PermissionDeniedError(
+        StrCat("node ", key.ok() ? key->Fingerprint() : "?",
+               " is not a configured peer; add it with 'threatmesh peers add'"));
+    stream.Write(GoodbyeFor(s));
+    return s;
+  }
+  PeerMessage auth;
+  *auth.mutable_auth() =
+      SignPeerAuth(context.node.key(), mine.hello(), theirs.hello(), seen_cert_hash);
+  if (!stream.Write(auth)) return absl::UnavailableError("the peer closed the stream");
+  PeerMessage their_auth;
+  if (!stream.Read(&their_auth) || !their_auth.has_auth()) {
+    return absl::UnavailableError(StrCat("peer ", peer->name(), " sent no authentication"));
+  }
+  if (absl::Status s =
+          VerifyPeerAuth(theirs.hello(), mine.hello(), their_auth.auth(), context.own_cert_hash);
+      !s.ok()) {
+    stream.Write(GoodbyeFor(s));
+    return s;
+  }
+  Session session(context, stream, *peer);
+  return session.Run();
+}
+
+}  // namespace threatmesh

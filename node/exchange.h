@@ -1,0 +1,71 @@
+// The Exchange: one authenticated peer stream, the same whichever side dialed
+// (proto/threatmesh/v1/peer.proto). After the handshake (node/peer_auth.h) each side asks
+// for the other's change feed from the cursor it holds durably; each side then streams its
+// log in batches, filtered by its outbound policy for the peer and the custody rules, each
+// record with its chain and a new signed hop; the receiver drops known ids before any
+// signature check, validates the rest, checks chain and inbound policy, stores what passes
+// (a copy breaking its author's handling goes to the evidence family instead), and
+// acknowledges the batch once it is durable. Live records follow the catch-up on the same
+// stream.
+//
+// Thread-safe: RunExchange uses the calling thread to read and one thread of its own to
+// send; many exchanges may run at once.
+#ifndef THREATMESH_NODE_EXCHANGE_H_
+#define THREATMESH_NODE_EXCHANGE_H_
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "node/local_node.h"
+#include "node/peers.h"
+#include "threatmesh/v1/peer.pb.h"
+
+namespace threatmesh {
+
+// The two directions of a gRPC bidirectional stream, server or client side.
+class PeerStream {
+ public:
+  virtual ~PeerStream() = default;
+  virtual bool Read(threatmesh::v1::PeerMessage* message) = 0;
+  // Called from one thread at a time (RunExchange serializes its writers).
+  virtual bool Write(const threatmesh::v1::PeerMessage& message) = 0;
+  // Ends the stream from this side; Read then returns false.
+  virtual void Cancel() = 0;
+};
+
+// Counters of one peer, for the operator's view.
+struct PeerCounters {
+  uint64_t sent = 0;
+  uint64_t received = 0;
+  uint64_t duplicates = 0;
+  std::map<std::string, uint64_t> refused;  // by reason
+  uint64_t violations = 0;
+};
+
+struct ExchangeContext {
+  LocalNode& node;
+  PeerRegistry& peers;
+  // SHA-256 of this node's own peer certificate, or of nothing on insecure (plaintext)
+  // peering, where the handshake binds no certificate.
+  std::string own_cert_hash;
+  const std::atomic<bool>& stopping;
+  std::mutex counters_mu;
+  std::map<std::string, PeerCounters> counters;  // by peer name; guarded by counters_mu
+};
+
+// Runs one stream until it ends or the node stops: the handshake, then both directions.
+// `seen_cert_hash` is SHA-256 of the certificate the other side presented (as own_cert_hash
+// on insecure peering). Returns why the stream ended.
+absl::Status RunExchange(ExchangeContext& context, PeerStream& stream,
+                         std::string_view seen_cert_hash);
+
+// The cursor (the peer's log position held durably here) of peer `name`.
+uint64_t LoadPeerCursor(storage::Store& store, std::string_view name);
+
+}  // namespace threatmesh
+
+#endif  // THREATMESH_NODE_EXCHANGE_H_
