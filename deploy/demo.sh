@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The main job, for now on one node: installs the dependencies, builds threatmesh, creates a
-# node in a temporary data directory, runs it (`threatmesh serve` on a free loopback port),
-# and drives it through the CLI: publish, get, search, sight, subscribe, a read-only token,
-# the audit trail. Stops the node with SIGTERM at the end. (It becomes the local mesh demo
-# once peering lands.)
+# The main job: installs the dependencies, builds threatmesh, and runs a local mesh of three
+# nodes in a line, A - B - C, on loopback with temporary data directories. It drives node A
+# through the CLI (publish, search, sight, a read-only token, the audit trail), shows a GREEN
+# indicator arriving at C with its verified custody chain A -> B -> C while an AMBER one stops
+# at B, and leaves the mesh running with the commands to explore and stop it.
+# Peering here is plaintext on loopback (insecure-peering); TLS peering is still to come.
 # Usage: deploy/demo.sh [build-dir]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,54 +15,71 @@ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir" -j2 --target threatmesh
 tm="$(cd "$build_dir" && pwd)/threatmesh"
 
-data_dir="$(mktemp -d -t threatmesh-demo.XXXXXX)"
-node_dir="$data_dir/node-a"
+mesh="$(mktemp -d -t threatmesh-mesh.XXXXXX)"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
 
-step "$tm" init --data-dir "$node_dir"
+pids=()
+stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap 'stop_all' ERR INT
 
-# Serve on a free port; the first line of output names it.
-"$tm" serve --data-dir "$node_dir" --listen 127.0.0.1:0 >"$data_dir/serve.out" 2>"$data_dir/serve.err" &
-server_pid=$!
-trap 'kill "$server_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do
-  grep -q "serving on" "$data_dir/serve.out" 2>/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$data_dir/serve.err" >&2; exit 1; }
-  sleep 0.1
-done
-addr=$(sed -n 's/.*serving on \(.*\)$/\1/p' "$data_dir/serve.out")
-[ -n "$addr" ] || { echo "threatmesh serve did not start" >&2; cat "$data_dir/serve.err" >&2; exit 1; }
-cat "$data_dir/serve.out"
-# Every command below finds the node through these, and the admin token in the data dir.
-export THREATMESH_NODE="$addr" THREATMESH_DATA_DIR="$node_dir"
+start() {  # start NAME: init and serve a node, API and peer port on free loopback ports
+  local n=$1
+  "$tm" init --data-dir "$mesh/$n" >/dev/null
+  "$tm" serve --data-dir "$mesh/$n" --listen 127.0.0.1:0 --peer-listen 127.0.0.1:0 \
+    --insecure-peering true >"$mesh/$n.out" 2>"$mesh/$n.err" &
+  pids+=($!)
+  for _ in $(seq 1 300); do
+    grep -q "peers connect to" "$mesh/$n.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  grep -q "peers connect to" "$mesh/$n.out" || { cat "$mesh/$n.err" >&2; exit 1; }
+}
+api() { sed -n 's/.*serving on \(.*\)$/\1/p' "$mesh/$1.out"; }
+peer_port() { sed -n 's/.*peers connect to \(.*\)$/\1/p' "$mesh/$1.out"; }
+on() { local n=$1; shift; "$tm" "$@" --node "$(api "$n")" --data-dir "$mesh/$n"; }
+key() { on "$1" status --json | sed -n 's/.*"public_key":"\([^"]*\)".*/\1/p'; }
 
-step "$tm" status
-step "$tm" publish --type domain --value "C2.Evil-Example.COM." \
-  --tlp green --label apt-demo --confidence 80 --description "beaconing seen from a web server"
-step "$tm" publish --type cidr --value 203.0.113.77/24 --tlp clear --label apt-demo
-id=$("$tm" search --type domain --value c2.evil-example.com --json \
-  | sed -n 's/.*"id":"\([0-9a-f]\{64\}\)".*/\1/p' | head -n 1)
-step "$tm" get "$id"
-step "$tm" search --domain-suffix evil-example.com
-step "$tm" search --ip 203.0.113.5
-step "$tm" sight --type ipv4 --value 203.0.113.9 --count 3 --tlp green
-step "$tm" search --tag apt-demo --max-tlp green
-step "$tm" subscribe --cursor 0 --no-follow
+say "three nodes, each with its own key, store and admin token"
+for n in a b c; do start $n; echo "node $n: API $(api $n), peers $(peer_port $n)"; done
 
-reader=$("$tm" token create --name demo-reader --role read --json \
-  | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-printf '\n\033[1m$ %s\033[0m\n' "threatmesh token create --name demo-reader --role read  (token kept in \$reader)"
-step "$tm" search --token "$reader" --kind indicator
-printf '\n\033[1m$ %s\033[0m\n' "threatmesh publish --token \$reader ...  (a read token may not publish)"
-"$tm" publish --token "$reader" --type md5 --value 0123456789abcdef0123456789abcdef || true
-step "$tm" audit show
-step "$tm" audit verify
+say "peering like WireGuard: a name, an address, a key (A dials B, B dials C)"
+step on a peers add --name b --address "$(peer_port b)" --key "$(key b)"
+step on b peers add --name a --key "$(key a)"
+step on b peers add --name c --address "$(peer_port c)" --key "$(key c)"
+step on c peers add --name b --key "$(key b)"
 
-printf '\n\033[1m$ kill -TERM %s\033[0m\n' "$server_pid"
-kill -TERM "$server_pid"
-wait "$server_pid"
-trap - EXIT
-cat "$data_dir/serve.out" | tail -n 2
+say "publish at A: a GREEN indicator that may be relayed, and an AMBER one"
+green=$(on a publish --type domain --value "C2.Evil-Example.COM." --tlp green --may-relay \
+  --label apt-demo --confidence 80 --json | sed -n 's/.*"id":"\([0-9a-f]\{64\}\)".*/\1/p')
+echo "green: $green"
+amber=$(on a publish --type cidr --value 203.0.113.77/24 --tlp amber --label apt-demo --json \
+  | sed -n 's/.*"id":"\([0-9a-f]\{64\}\)".*/\1/p')
+echo "amber: $amber"
+step on a sight --type ipv4 --value 203.0.113.9 --count 3 --tlp green
 
-printf '\nThe node lives in %s; run it again with\n  %s serve --data-dir %s\nand remove it with: rm -rf %s\n' \
-  "$data_dir" "$tm" "$node_dir" "$data_dir"
+say "the GREEN record at C, two hops away, with its custody chain checked"
+for _ in $(seq 1 100); do on c get "$green" >/dev/null 2>&1 && break; sleep 0.1; done
+step on c get "$green"
+say "AMBER goes to direct peers only: B has it, C does not"
+step on b search --ip 203.0.113.5
+step on c search --ip 203.0.113.5
+
+say "search, tokens and the audit trail at A"
+step on a search --domain-suffix evil-example.com
+reader=$(on a token create --name demo-reader --role read --json | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+step on a search --token "$reader" --tag apt-demo
+printf '\n\033[1m$ threatmesh publish --token $reader ...  (a read token may not publish)\033[0m\n'
+on a publish --token "$reader" --type md5 --value 0123456789abcdef0123456789abcdef || true
+step on a audit verify
+step on b peers list
+
+cat <<EOT
+
+The mesh is running in $mesh (node processes ${pids[*]}). Explore it, e.g.
+  $tm search --kind indicator --node $(api c) --data-dir $mesh/c
+  $tm subscribe --node $(api b) --data-dir $mesh/b
+  $tm publish --type domain --value new.example.com --tlp green --may-relay --node $(api a) --data-dir $mesh/a
+Stop it with:
+  kill ${pids[*]}; rm -rf $mesh
+EOT

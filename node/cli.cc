@@ -18,6 +18,7 @@
 #include "node/audit.h"
 #include "node/client.h"
 #include "node/config.h"
+#include "node/custody.h"
 #include "node/indicator.h"
 #include "node/local_node.h"
 #include "node/record_builder.h"
@@ -304,7 +305,45 @@ int RunGet(const po::variables_map& vm, Io& io) {
   absl::StatusOr<v1::GetResponse> r = (*client)->Get(request);
   if (!r.ok()) return Fail(io, r.status());
   VerifiedRecord record = ToVerified(r->record());
-  io.out << (vm.count("json") ? RecordJson(record) + "\n" : RecordText(record));
+  if (vm.count("json")) {
+    io.out << RecordJson(record) << "\n";
+    return kExitOk;
+  }
+  io.out << RecordText(record);
+  // The custody of this copy, checked here against the node's key: who passed it to whom.
+  const v1::CustodyChains& custody = r->record().custody();
+  if (custody.chains_size() == 0 || custody.chains(0).hops_size() == 0) {
+    io.out << "custody     authored by this node\n";
+    return kExitOk;
+  }
+  absl::StatusOr<v1::StatusResponse> status = (*client)->Status();
+  absl::StatusOr<crypto::PublicKey> holder =
+      status.ok() ? crypto::PublicKey::FromText(status->public_key())
+                  : absl::StatusOr<crypto::PublicKey>(status.status());
+  const v1::CustodyChain& chain = custody.chains(0);
+  std::string path;
+  for (int i = 0; i < chain.hops_size(); ++i) {
+    v1::Hop hop;
+    hop.ParseFromString(chain.hops(i).payload());
+    auto fp = [](const std::string& k) {
+      absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(k);
+      return key.ok() ? key->Fingerprint() : std::string("?");
+    };
+    if (i == 0) path = fp(hop.from());
+    path += " -> " + fp(hop.to());
+    io.out << "hop " << i << "       " << fp(hop.from()) << " -> " << fp(hop.to()) << "  "
+           << FormatTime(hop.at()) << "  policy " << hop.policy() << "\n";
+  }
+  if (!holder.ok()) return Fail(io, holder.status());
+  absl::StatusOr<ChainVerdict> verdict =
+      CheckChain(record.id, record.body, chain, holder->bytes());
+  if (!verdict.ok()) {
+    io.out << "custody     NOT VERIFIED: " << verdict.status().message() << "\n";
+  } else if (!verdict->accepted) {
+    io.out << "custody     VIOLATION: " << verdict->rule << "\n";
+  } else {
+    io.out << "custody     verified: " << path << " (every hop signed by its sender)\n";
+  }
   return kExitOk;
 }
 
