@@ -496,6 +496,9 @@ absl::Status NodeApi::AddPeer(const AddPeerRequest& request, AuditEntry& audit) 
 ListPeersResponse NodeApi::ListPeers() const {
   ListPeersResponse out;
   for (PeerConfig& p : peers_.List()) *out.add_peers() = std::move(p);
+  if (peer_states_) {
+    for (PeerState& st : peer_states_()) *out.add_states() = std::move(st);
+  }
   return out;
 }
 

@@ -91,6 +91,10 @@ class NodeApi {
   [[nodiscard]] absl::Status AddPeer(const threatmesh::v1::AddPeerRequest& request,
                                      v1AuditEntry& audit);
   [[nodiscard]] threatmesh::v1::ListPeersResponse ListPeers() const;
+  // Where ListPeers gets the live state of the peers (set by the server that runs them).
+  void SetPeerStates(std::function<std::vector<threatmesh::v1::PeerState>()> states) {
+    peer_states_ = std::move(states);
+  }
   [[nodiscard]] absl::Status RemovePeer(const threatmesh::v1::RemovePeerRequest& request,
                                         v1AuditEntry& audit);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::ReadAuditResponse> ReadAudit(
@@ -113,6 +117,7 @@ class NodeApi {
   TokenStore& tokens_;
   AuditLog& audit_;
   PeerRegistry& peers_;
+  std::function<std::vector<threatmesh::v1::PeerState>()> peer_states_;
   const std::string version_;
   const int64_t started_ms_;
 };

@@ -335,8 +335,7 @@ int RunGet(const po::variables_map& vm, Io& io) {
            << FormatTime(hop.at()) << "  policy " << hop.policy() << "\n";
   }
   if (!holder.ok()) return Fail(io, holder.status());
-  absl::StatusOr<ChainVerdict> verdict =
-      CheckChain(record.id, record.body, chain, holder->bytes());
+  absl::StatusOr<ChainVerdict> verdict = CheckChain(record.id, record.body, chain, holder->bytes());
   if (!verdict.ok()) {
     io.out << "custody     NOT VERIFIED: " << verdict.status().message() << "\n";
   } else if (!verdict->accepted) {
@@ -830,6 +829,23 @@ int RunPeers(const po::variables_map& vm, Io& io) {
   }
   absl::StatusOr<v1::ListPeersResponse> list = (*client)->ListPeers();
   if (!list.ok()) return Fail(io, list.status());
+  std::map<std::string, v1::PeerState> states;
+  for (const v1::PeerState& st : list->states()) states[st.name()] = st;
+  auto state_text = [&](const std::string& name) {
+    auto it = states.find(name);
+    if (it == states.end()) return std::string("not yet connected");
+    const v1::PeerState& st = it->second;
+    std::string refused;
+    uint64_t refused_total = 0;
+    for (const auto& [reason, n] : st.refused()) {
+      refused += StrCat(refused.empty() ? "" : ", ", reason, ": ", n);
+      refused_total += n;
+    }
+    return StrCat(st.connected() ? "connected" : "down (" + st.last_error() + ")", "; sent ",
+                  st.sent(), ", received ", st.received(), ", duplicates ", st.duplicates(),
+                  ", refused ", refused_total, refused.empty() ? "" : " (" + refused + ")",
+                  ", violations ", st.violations(), ", its log held to ", st.cursor());
+  };
   if (json) io.out << "{\"peers\":[";
   bool first = true;
   for (const v1::PeerConfig& p : list->peers()) {
@@ -839,11 +855,12 @@ int RunPeers(const po::variables_map& vm, Io& io) {
       io.out << (first ? "" : ",") << "{\"name\":" << JsonString(p.name())
              << ",\"address\":" << JsonString(p.address()) << ",\"key\":" << JsonString(text)
              << ",\"policy\":" << JsonString(p.policy())
-             << ",\"inbound_policy\":" << JsonString(p.inbound_policy()) << "}";
+             << ",\"inbound_policy\":" << JsonString(p.inbound_policy())
+             << ",\"state\":" << JsonString(state_text(p.name())) << "}";
     } else {
       io.out << p.name() << "  " << (p.address().empty() ? "(dials in)" : p.address()) << "  "
              << (key.ok() ? key->Fingerprint() : "?") << "  policy " << p.policy() << "/"
-             << p.inbound_policy() << "\n";
+             << p.inbound_policy() << "\n    " << state_text(p.name()) << "\n";
     }
     first = false;
   }

@@ -270,7 +270,7 @@ uint64_t LoadPeerCursor(storage::Store& store, std::string_view name) {
 }
 
 absl::Status RunExchange(ExchangeContext& context, PeerStream& stream,
-                         std::string_view seen_cert_hash) {
+                         std::string_view seen_cert_hash, bool dialed) {
   PeerMessage mine;
   *mine.mutable_hello() = MakeHello(context.node.key());
   if (!stream.Write(mine)) return absl::UnavailableError("the peer closed the stream");
@@ -305,8 +305,36 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream,
     stream.Write(GoodbyeFor(s));
     return s;
   }
+  // One stream per peer: the one dialed by the smaller key wins, the same on both sides.
+  const bool self_smaller = std::string(context.node.key().public_key().bytes()) < peer->node_key();
+  const bool preferred = dialed == self_smaller;
+  {
+    std::lock_guard<std::mutex> lock(context.counters_mu);
+    auto it = context.streams.find(peer->name());
+    if (it != context.streams.end()) {
+      if (!preferred) {
+        absl::Status s =
+            absl::AlreadyExistsError(StrCat("a stream with peer ", peer->name(), " is up already"));
+        stream.Write(GoodbyeFor(s));
+        return s;
+      }
+      it->second->Cancel();
+    }
+    context.streams[peer->name()] = &stream;
+    context.counters[peer->name()].connected = true;
+  }
   Session session(context, stream, *peer);
-  return session.Run();
+  absl::Status status = session.Run();
+  {
+    std::lock_guard<std::mutex> lock(context.counters_mu);
+    auto it = context.streams.find(peer->name());
+    if (it != context.streams.end() && it->second == &stream) {
+      context.streams.erase(it);
+      context.counters[peer->name()].connected = false;
+    }
+    context.counters[peer->name()].last_error = std::string(status.message());
+  }
+  return status;
 }
 
 }  // namespace threatmesh

@@ -44,6 +44,8 @@ struct PeerCounters {
   uint64_t duplicates = 0;
   std::map<std::string, uint64_t> refused;  // by reason
   uint64_t violations = 0;
+  bool connected = false;
+  std::string last_error;
 };
 
 struct ExchangeContext {
@@ -55,13 +57,17 @@ struct ExchangeContext {
   const std::atomic<bool>& stopping;
   std::mutex counters_mu;
   std::map<std::string, PeerCounters> counters;  // by peer name; guarded by counters_mu
+  // The one live stream per peer (by name); guarded by counters_mu.
+  std::map<std::string, PeerStream*> streams;
 };
 
 // Runs one stream until it ends or the node stops: the handshake, then both directions.
 // `seen_cert_hash` is SHA-256 of the certificate the other side presented (as own_cert_hash
-// on insecure peering). Returns why the stream ended.
+// on insecure peering); `dialed` says whether this node opened the stream. When both nodes
+// dial each other, the stream dialed by the node with the smaller key is kept and the other
+// is closed (ALREADY_EXISTS), on both sides alike. Returns why the stream ended.
 absl::Status RunExchange(ExchangeContext& context, PeerStream& stream,
-                         std::string_view seen_cert_hash);
+                         std::string_view seen_cert_hash, bool dialed);
 
 // The cursor (the peer's log position held durably here) of peer `name`.
 uint64_t LoadPeerCursor(storage::Store& store, std::string_view name);

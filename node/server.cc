@@ -336,8 +336,9 @@ class PeeringService final : public Peering::Service {
   grpc::Status Exchange(grpc::ServerContext* ctx,
                         grpc::ServerReaderWriter<PeerMessage, PeerMessage>* stream) override {
     ServerPeerStream peer(ctx, stream);
-    absl::Status s = RunExchange(context_, peer, context_.own_cert_hash);
-    if (!context_.stopping.load() && !absl::IsUnavailable(s) && !absl::IsCancelled(s)) {
+    absl::Status s = RunExchange(context_, peer, context_.own_cert_hash, /*dialed=*/false);
+    if (!context_.stopping.load() && !absl::IsAlreadyExists(s) && !absl::IsUnavailable(s) &&
+        !absl::IsCancelled(s)) {
       std::fprintf(stderr, "threatmesh: peer stream ended: %s\n", std::string(s.message()).c_str());
     }
     return ToGrpc(s);
@@ -401,7 +402,7 @@ class Dialer {
       const auto started = std::chrono::steady_clock::now();
       auto stream = stub->Exchange(&ctx);
       ClientPeerStream peer_stream(&ctx, stream.get());
-      absl::Status s = RunExchange(context_, peer_stream, context_.own_cert_hash);
+      absl::Status s = RunExchange(context_, peer_stream, context_.own_cert_hash, /*dialed=*/true);
       (void)s;
       ctx.TryCancel();
       stream->Finish().ok();
@@ -471,6 +472,7 @@ class GrpcServer final : public Server {
     if (!peers.ok()) return peers.status();
     peers_ = std::move(*peers);
     api_ = std::make_unique<NodeApi>(*node_, *tokens_, *audit_, *peers_, kVersion);
+    api_->SetPeerStates([this] { return PeerStates(); });
     gate_ = std::make_unique<CallGate>(*api_, *audit_);
     records_ = std::make_unique<RecordsService>(*api_, *gate_, stopping_);
     admin_ = std::make_unique<AdminService>(*api_, *gate_);
@@ -526,6 +528,25 @@ class GrpcServer final : public Server {
     checkpoint_interval_ = config.audit_checkpoint_interval;
     checkpointer_ = std::thread([this] { CheckpointLoop(); });
     return absl::OkStatus();
+  }
+
+  std::vector<PeerState> PeerStates() {
+    std::vector<PeerState> out;
+    if (!exchange_) return out;
+    std::lock_guard<std::mutex> lock(exchange_->counters_mu);
+    for (const auto& [name, c] : exchange_->counters) {
+      PeerState& st = out.emplace_back();
+      st.set_name(name);
+      st.set_connected(c.connected);
+      st.set_sent(c.sent);
+      st.set_received(c.received);
+      st.set_duplicates(c.duplicates);
+      for (const auto& [reason, n] : c.refused) (*st.mutable_refused())[reason] = n;
+      st.set_violations(c.violations);
+      st.set_cursor(LoadPeerCursor(node_->store(), name));
+      st.set_last_error(c.last_error);
+    }
+    return out;
   }
 
   std::string address() const override { return address_; }

@@ -180,5 +180,45 @@ TEST_F(MeshTest, CatchUpAfterDowntimeThenLive) {
   EXPECT_EQ(nodes_["c"].client->Status()->next_seq(), 503u);
 }
 
+// Both nodes dial each other: one stream survives, the same on both sides, and each record
+// crosses the link once.
+TEST_F(MeshTest, MutualDialersKeepOneStreamAndSendEachRecordOnce) {
+  Start("a");
+  Start("b");
+  Peer("a", "b", true);
+  Peer("b", "a", true);
+  auto state = [&](const std::string& at, const std::string& peer) {
+    PeerState out;
+    absl::StatusOr<ListPeersResponse> list = nodes_[at].client->ListPeers();
+    EXPECT_TRUE(list.ok()) << list.status();
+    if (!list.ok()) return out;
+    for (const PeerState& st : list->states()) {
+      if (st.name() == peer) out = st;
+    }
+    return out;
+  };
+  // Both dial; once a stream is up on both sides, and a moment more for a second stream
+  // that got through first to be replaced, the pair has settled on one.
+  for (int i = 0; i < 300 && !(state("a", "b").connected() && state("b", "a").connected()); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 40; ++i) {
+    ids.push_back(Publish("a", "m" + std::to_string(i) + ".example.com", TLP_GREEN));
+  }
+  for (const std::string& id : ids) ASSERT_TRUE(WaitFor("b", id).has_value());
+  for (int i = 0; i < 100 && state("b", "a").cursor() < 40; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(state("a", "b").connected());
+  EXPECT_TRUE(state("b", "a").connected());
+  EXPECT_EQ(state("a", "b").sent(), 40u);
+  EXPECT_EQ(state("b", "a").received(), 40u);
+  EXPECT_EQ(state("b", "a").duplicates(), 0u);
+  EXPECT_EQ(state("b", "a").cursor(), 40u);
+  EXPECT_EQ(nodes_["a"].client->Status()->next_seq(), 41u);  // nothing came back
+}
+
 }  // namespace
 }  // namespace threatmesh
