@@ -505,7 +505,8 @@ class GrpcServer final : public Server {
     if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(true);
 
     if (config.insecure_peering) {
-      exchange_.reset(new ExchangeContext{*node_, *peers_, crypto::Sha256(""), stopping_, {}, {}});
+      exchange_.reset(
+          new ExchangeContext{*node_, *peers_, crypto::Sha256(""), stopping_, {}, {}, {}});
       if (!config.peer_listen.empty() && !config.dial_only) {
         peering_ = std::make_unique<PeeringService>(*exchange_);
         grpc::ServerBuilder peer_builder;
