@@ -1,15 +1,20 @@
 // Nodes peering over loopback: real `threatmesh serve` processes exchanging records
 // (insecure peering: plaintext, no certificate binding; TLS peering is still to come).
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <thread>
 
+#include "crypto/hash.h"
 #include "node/client.h"
 #include "node/custody.h"
 #include "node/local_node.h"
+#include "node/peer_auth.h"
+#include "node/record_builder.h"
 #include "testing/serve_process.h"
 #include "testing/test_util.h"
+#include "threatmesh/v1/peer.grpc.pb.h"
 
 namespace threatmesh {
 namespace {
@@ -218,6 +223,167 @@ TEST_F(MeshTest, MutualDialersKeepOneStreamAndSendEachRecordOnce) {
   EXPECT_EQ(state("b", "a").duplicates(), 0u);
   EXPECT_EQ(state("b", "a").cursor(), 40u);
   EXPECT_EQ(nodes_["a"].client->Status()->next_seq(), 41u);  // nothing came back
+}
+
+// kill -9 of the receiving node in the middle of a catch-up: after a restart it resumes from
+// its durable cursor and ends with every record exactly once.
+TEST_F(MeshTest, KillDuringCatchUpLosesNothingAndStoresNothingTwice) {
+  Start("a");
+  std::vector<PublishRequest> bulk;
+  for (int i = 0; i < 3000; ++i) {
+    PublishRequest& r = bulk.emplace_back();
+    r.mutable_body()->set_tlp(TLP_GREEN);
+    r.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
+    r.mutable_body()->mutable_indicator()->set_value("k" + std::to_string(i) + ".example.com");
+  }
+  ASSERT_EQ(nodes_["a"].client->PublishStream(bulk)->stored(), 3000u);
+  Start("b");
+  Link("b", "a");  // b dials a and catches up
+  uint64_t seen = 0;
+  for (int i = 0; i < 600 && seen < 300; ++i) {
+    absl::StatusOr<StatusResponse> s = nodes_["b"].client->Status();
+    seen = s.ok() ? s->next_seq() - 1 : 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  nodes_["b"].client.reset();
+  nodes_["b"].process->Kill();
+  ASSERT_GE(seen, 300u);
+  EXPECT_LT(seen, 3000u) << "the kill came after the catch-up ended";
+
+  absl::StatusOr<std::unique_ptr<ServeProcess>> p = ServeProcess::Start(
+      nodes_["b"].dir, {"--peer-listen", "127.0.0.1:0", "--insecure-peering", "true"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  nodes_["b"].process = std::move(*p);
+  std::ifstream token(AdminTokenPath(nodes_["b"].dir));
+  ClientOptions options;
+  options.address = nodes_["b"].process->address();
+  std::getline(token, options.token);
+  nodes_["b"].client = *NodeClient::Connect(options);
+  uint64_t next = 0;
+  for (int i = 0; i < 600 && next < 3001; ++i) {
+    absl::StatusOr<StatusResponse> s = nodes_["b"].client->Status();
+    next = s.ok() ? s->next_seq() : 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(next, 3001u);  // 3000 records, none twice (the feed has no gap and no repeat)
+  SearchRequest last;
+  last.mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
+  last.mutable_indicator()->set_value("k2999.example.com");
+  EXPECT_EQ(nodes_["b"].client->Search(last)->records_size(), 1);
+}
+
+// A peer that speaks the protocol but sends junk: forged and altered records, broken chains,
+// a record relayed against its author's handling, an oversized record, garbage. Each is
+// refused and counted by reason, none is stored, and an honest record in the same batch is.
+TEST_F(MeshTest, MaliciousPeerIsRefusedRecordByRecord) {
+  Node& n = Start("n");
+  crypto::KeyPair mallory = crypto::KeyPair::Generate();
+  crypto::KeyPair other = crypto::KeyPair::Generate();
+  const std::string m_key(mallory.public_key().bytes());
+  AddPeerRequest add;
+  add.mutable_peer()->set_name("mallory");
+  add.mutable_peer()->set_node_key(m_key);
+  ASSERT_TRUE(n.client->AddPeer(add).ok());
+
+  auto stub = Peering::NewStub(
+      grpc::CreateChannel(n.process->peer_address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  auto stream = stub->Exchange(&ctx);
+  PeerMessage hello, theirs, auth, their_auth;
+  *hello.mutable_hello() = MakeHello(mallory);
+  ASSERT_TRUE(stream->Write(hello));
+  ASSERT_TRUE(stream->Read(&theirs));
+  ASSERT_TRUE(theirs.has_hello());
+  // Insecure peering binds no certificate: both sides use the hash of nothing.
+  *auth.mutable_auth() = SignPeerAuth(mallory, hello.hello(), theirs.hello(), crypto::Sha256(""));
+  ASSERT_TRUE(stream->Write(auth));
+  ASSERT_TRUE(stream->Read(&their_auth));
+  ASSERT_TRUE(their_auth.has_auth());
+  ASSERT_TRUE(
+      VerifyPeerAuth(theirs.hello(), hello.hello(), their_auth.auth(), crypto::Sha256("")).ok());
+
+  const int64_t now = SystemNowMs();
+  auto body_by = [&](const crypto::KeyPair& author, const std::string& value, Tlp tlp) {
+    RecordBody b = testing::IndicatorBody(author, INDICATOR_TYPE_DOMAIN, value, now - 1000);
+    b.set_tlp(tlp);
+    b.mutable_handling()->set_may_relay(true);
+    return b;
+  };
+  // A copy sent along `path` of keys (the last hop to n).
+  auto copy = [&](const RecordBody& body, const crypto::KeyPair& author,
+                  std::vector<const crypto::KeyPair*> relays) {
+    PeerRecord r;
+    r.set_signed_record(SealRecord(body, author));
+    Signed envelope;
+    envelope.ParseFromString(r.signed_record());
+    const std::string id = crypto::RecordId(envelope.payload());
+    std::vector<const crypto::KeyPair*> path = {&author};
+    path.insert(path.end(), relays.begin(), relays.end());
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      const std::string to =
+          i + 1 < path.size() ? std::string(path[i + 1]->public_key().bytes()) : n.key;
+      SignHop(*r.mutable_chain(), id, *path[i], to, now, "p");
+    }
+    return r;
+  };
+  PeerMessage batch;
+  RecordBatch* b = batch.mutable_batch();
+  PeerRecord honest = copy(body_by(mallory, "honest.example.com", TLP_GREEN), mallory, {});
+  *b->add_records() = honest;
+  PeerRecord forged = copy(body_by(mallory, "forged.example.com", TLP_GREEN), mallory, {});
+  Signed env;
+  env.ParseFromString(forged.signed_record());
+  (*env.mutable_signature())[3] ^= 1;
+  forged.set_signed_record(env.SerializeAsString());
+  *b->add_records() = forged;
+  PeerRecord altered = copy(body_by(mallory, "altered.example.com", TLP_GREEN), mallory, {});
+  env.ParseFromString(altered.signed_record());
+  RecordBody changed;
+  changed.ParseFromString(env.payload());
+  changed.mutable_indicator()->set_value("changed.example.com");
+  env.set_payload(changed.SerializeAsString());
+  altered.set_signed_record(env.SerializeAsString());
+  *b->add_records() = altered;
+  PeerRecord missing_hop =
+      copy(body_by(other, "missing.example.com", TLP_GREEN), other, {&mallory});
+  missing_hop.mutable_chain()->mutable_hops()->DeleteSubrange(0, 1);
+  *b->add_records() = missing_hop;
+  crypto::KeyPair third = crypto::KeyPair::Generate();
+  PeerRecord reordered =
+      copy(body_by(other, "reordered.example.com", TLP_GREEN), other, {&third, &mallory});
+  reordered.mutable_chain()->mutable_hops()->SwapElements(0, 1);
+  *b->add_records() = reordered;
+  // AMBER relayed by mallory: the chain is sound, so mallory's own hop is the evidence.
+  *b->add_records() = copy(body_by(other, "amber.example.com", TLP_AMBER), other, {&mallory});
+  RecordBody big = body_by(mallory, "big.example.com", TLP_GREEN);
+  big.mutable_indicator()->set_description(std::string((1 << 20) + 10, 'x'));
+  *b->add_records() = copy(big, mallory, {});
+  b->add_records()->set_signed_record("\xff\x01garbage");
+  b->set_through_seq(8);
+  ASSERT_TRUE(stream->Write(batch));
+  // n acknowledges the batch once it has decided on every record.
+  PeerMessage m;
+  bool acked = false;
+  while (!acked && stream->Read(&m)) acked = m.has_ack() && m.ack().cursor() == 8;
+  ASSERT_TRUE(acked);
+
+  PeerState state;
+  absl::StatusOr<ListPeersResponse> peers = n.client->ListPeers();
+  ASSERT_TRUE(peers.ok()) << peers.status();
+  for (const PeerState& st : peers->states()) {
+    if (st.name() == "mallory") state = st;
+  }
+  EXPECT_EQ(state.received(), 1u);
+  EXPECT_EQ(state.violations(), 1u);
+  std::map<std::string, uint64_t> refused(state.refused().begin(), state.refused().end());
+  EXPECT_EQ(refused["invalid record"], 3u);     // forged, altered, oversized
+  EXPECT_EQ(refused["bad custody chain"], 2u);  // missing hop, reordered hops
+  EXPECT_EQ(refused["unparsable record"], 1u);
+  EXPECT_EQ(n.client->Status()->next_seq(), 2u);  // only the honest record
+  Signed honest_env;
+  honest_env.ParseFromString(honest.signed_record());
+  EXPECT_TRUE(Held("n", crypto::RecordId(honest_env.payload())).has_value());
+  ctx.TryCancel();
 }
 
 }  // namespace
