@@ -31,13 +31,16 @@ struct Node {
 
 class MeshTest : public ::testing::Test {
  protected:
-  Node& Start(const std::string& name) {
+  Node& Start(const std::string& name, bool dial_only = false) {
     Node& n = nodes_[name];
     n.dir = dir_.Sub(name);
     std::string cmd = testing::ThreatmeshBinary() + " init --data-dir " + n.dir + " >/dev/null";
     EXPECT_EQ(std::system(cmd.c_str()), 0);
     absl::StatusOr<std::unique_ptr<ServeProcess>> p =
-        ServeProcess::Start(n.dir, {"--peer-listen", "127.0.0.1:0", "--insecure-peering", "true"});
+        dial_only
+            ? ServeProcess::Start(n.dir, {"--dial-only", "true", "--insecure-peering", "true"})
+            : ServeProcess::Start(n.dir,
+                                  {"--peer-listen", "127.0.0.1:0", "--insecure-peering", "true"});
     EXPECT_TRUE(p.ok()) << p.status();
     n.process = std::move(*p);
     std::ifstream token(AdminTokenPath(n.dir));
@@ -223,6 +226,56 @@ TEST_F(MeshTest, MutualDialersKeepOneStreamAndSendEachRecordOnce) {
   EXPECT_EQ(state("b", "a").duplicates(), 0u);
   EXPECT_EQ(state("b", "a").cursor(), 40u);
   EXPECT_EQ(nodes_["a"].client->Status()->next_seq(), 41u);  // nothing came back
+}
+
+// The live state of `at`'s peer `peer`.
+PeerState StateOf(NodeClient& at, const std::string& peer) {
+  PeerState out;
+  absl::StatusOr<ListPeersResponse> list = at.ListPeers();
+  EXPECT_TRUE(list.ok()) << list.status();
+  if (!list.ok()) return out;
+  for (const PeerState& st : list->states()) {
+    if (st.name() == peer) out = st;
+  }
+  return out;
+}
+
+// Five nodes with cycles: every node stores the record once, its author never gets it back,
+// and no link carries it more than once in either direction.
+TEST_F(MeshTest, FiveNodesWithCyclesCarryEachRecordOncePerLink) {
+  const std::vector<std::string> names = {"a", "b", "c", "d", "e"};
+  for (const std::string& n : names) Start(n);
+  const std::vector<std::pair<std::string, std::string>> links = {
+      {"a", "b"}, {"b", "c"}, {"c", "d"}, {"d", "e"}, {"e", "a"}, {"a", "c"}, {"b", "e"}};
+  for (const auto& [x, y] : links) Link(x, y);
+  const std::string id = Publish("a", "cycle.example.com", TLP_GREEN,
+                                 [](RecordBody& b) { b.mutable_handling()->set_may_relay(true); });
+  for (const std::string& n : names) ASSERT_TRUE(WaitFor(n, id).has_value()) << n;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let any extra copy show
+  for (const std::string& n : names) {
+    EXPECT_EQ(nodes_[n].client->Status()->next_seq(), 2u) << n << " holds one record";
+  }
+  for (const auto& [x, y] : links) {
+    for (const auto& [from, to] : {std::pair{x, y}, std::pair{y, x}}) {
+      EXPECT_LE(StateOf(*nodes_[from].client, to).sent(), 1u) << from << " -> " << to;
+    }
+  }
+  for (const std::string& peer : {"b", "c", "e"}) {
+    EXPECT_EQ(StateOf(*nodes_["a"].client, peer).received(), 0u) << "a got its record back";
+    EXPECT_EQ(StateOf(*nodes_["a"].client, peer).duplicates(), 0u);
+  }
+}
+
+// A node that only dials (behind a firewall) sends and receives over its outbound stream.
+TEST_F(MeshTest, DialOnlyNodeSendsAndReceives) {
+  Start("hub");
+  Start("branch", /*dial_only=*/true);
+  Peer("hub", "branch", false);
+  Peer("branch", "hub", true);
+  const std::string down = Publish("hub", "down.example.com", TLP_GREEN);
+  const std::string up = Publish("branch", "up.example.com", TLP_GREEN);
+  EXPECT_TRUE(WaitFor("branch", down).has_value());
+  EXPECT_TRUE(WaitFor("hub", up).has_value());
 }
 
 // kill -9 of the receiving node in the middle of a catch-up: after a restart it resumes from
