@@ -260,7 +260,7 @@ TEST_F(MeshTest, FiveNodesWithCyclesCarryEachRecordOncePerLink) {
       EXPECT_LE(StateOf(*nodes_[from].client, to).sent(), 1u) << from << " -> " << to;
     }
   }
-  for (const std::string& peer : {"b", "c", "e"}) {
+  for (const char* peer : {"b", "c", "e"}) {
     EXPECT_EQ(StateOf(*nodes_["a"].client, peer).received(), 0u) << "a got its record back";
     EXPECT_EQ(StateOf(*nodes_["a"].client, peer).duplicates(), 0u);
   }
