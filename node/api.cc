@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <tuple>
 
 #include "crypto/encoding.h"
 #include "crypto/str_cat.h"
@@ -490,7 +491,61 @@ absl::Status NodeApi::RevokeToken(const RevokeTokenRequest& request, AuditEntry&
 
 absl::Status NodeApi::AddPeer(const AddPeerRequest& request, AuditEntry& audit) {
   audit.set_params(StrCat("name=", request.peer().name(), " address=", request.peer().address()));
+  for (auto [name, known, what] :
+       {std::tuple{
+            request.peer().policy(),
+            outbound_policies_ != nullptr && (request.peer().policy().empty() ||
+                                              outbound_policies_->count(request.peer().policy())),
+            "outbound"},
+        std::tuple{request.peer().inbound_policy(),
+                   inbound_policies_ != nullptr &&
+                       (request.peer().inbound_policy().empty() ||
+                        inbound_policies_->count(request.peer().inbound_policy())),
+                   "inbound"}}) {
+    if (outbound_policies_ != nullptr && !known) {
+      return absl::InvalidArgumentError(
+          StrCat("peer \"", request.peer().name(), "\": the configuration defines no ", what,
+                 " policy \"", name, "\" (add an [", what, ".", name,
+                 "] section, or leave the policy out for \"default\")"));
+    }
+  }
   return peers_.Add(request.peer(), node_.Now());
+}
+
+absl::StatusOr<ExplainPolicyResponse> NodeApi::ExplainPolicy(const ExplainPolicyRequest& request,
+                                                             AuditEntry& audit) {
+  absl::StatusOr<std::string> id = CheckId(request.record_id(), "record_id");
+  if (!id.ok()) return id.status();
+  audit.set_params(StrCat("record=", crypto::HexEncode(*id), " peer=", request.peer()));
+  std::optional<PeerConfig> peer;
+  for (PeerConfig& p : peers_.List()) {
+    if (p.name() == request.peer()) peer = std::move(p);
+  }
+  if (!peer) {
+    return absl::NotFoundError(
+        StrCat("no peer named \"", request.peer(), "\"; 'threatmesh peers list' shows them"));
+  }
+  absl::StatusOr<StoredRecord> record = Load(*id);
+  if (!record.ok()) return record.status();
+  AuditIds(audit, *id);
+  OutboundPolicy policy = *ParseOutboundPolicy(kDefaultPolicy, {});
+  if (outbound_policies_ != nullptr) {
+    auto it = outbound_policies_->find(peer->policy());
+    if (it == outbound_policies_->end()) {
+      return absl::FailedPreconditionError(StrCat("peer ", peer->name(), " uses policy \"",
+                                                  peer->policy(),
+                                                  "\", which the configuration does not define"));
+    }
+    policy = it->second;
+  }
+  const CustodyChain chain =
+      record->custody().chains_size() > 0 ? record->custody().chains(0) : CustodyChain();
+  Decision d = ExplainOutbound(policy, record->body(), chain, node_.key().public_key().bytes(),
+                               peer->node_key());
+  ExplainPolicyResponse out;
+  out.set_sent(d.allowed);
+  out.set_rule(d.rule);
+  return out;
 }
 
 ListPeersResponse NodeApi::ListPeers() const {

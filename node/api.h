@@ -18,6 +18,7 @@
 #include "node/audit.h"
 #include "node/local_node.h"
 #include "node/peers.h"
+#include "node/policy.h"
 #include "node/tokens.h"
 #include "threatmesh/v1/api.pb.h"
 
@@ -91,6 +92,14 @@ class NodeApi {
   [[nodiscard]] absl::Status AddPeer(const threatmesh::v1::AddPeerRequest& request,
                                      v1AuditEntry& audit);
   [[nodiscard]] threatmesh::v1::ListPeersResponse ListPeers() const;
+  // The configured policies; AddPeer refuses a policy name that is not among them.
+  void SetPolicies(const std::map<std::string, OutboundPolicy>* outbound,
+                   const std::map<std::string, InboundPolicy>* inbound) {
+    outbound_policies_ = outbound;
+    inbound_policies_ = inbound;
+  }
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::ExplainPolicyResponse> ExplainPolicy(
+      const threatmesh::v1::ExplainPolicyRequest& request, v1AuditEntry& audit);
   // Where ListPeers gets the live state of the peers (set by the server that runs them).
   void SetPeerStates(std::function<std::vector<threatmesh::v1::PeerState>()> states) {
     peer_states_ = std::move(states);
@@ -118,6 +127,8 @@ class NodeApi {
   AuditLog& audit_;
   PeerRegistry& peers_;
   std::function<std::vector<threatmesh::v1::PeerState>()> peer_states_;
+  const std::map<std::string, OutboundPolicy>* outbound_policies_ = nullptr;
+  const std::map<std::string, InboundPolicy>* inbound_policies_ = nullptr;
   const std::string version_;
   const int64_t started_ms_;
 };

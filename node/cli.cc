@@ -869,6 +869,35 @@ int RunPeers(const po::variables_map& vm, Io& io) {
   return kExitOk;
 }
 
+// ---- policy ----------------------------------------------------------------------------
+
+int RunPolicy(const po::variables_map& vm, Io& io) {
+  if (vm["action"].as<std::string>() != "explain") {
+    return Fail(io,
+                absl::InvalidArgumentError("unknown policy action; use: policy explain ID PEER"));
+  }
+  if (!vm.count("id") || !vm.count("peer")) {
+    return Fail(io, absl::InvalidArgumentError("policy explain needs a record id and a peer name"));
+  }
+  absl::StatusOr<std::string> id = ParseId(vm["id"].as<std::string>());
+  if (!id.ok()) return Fail(io, id.status());
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  v1::ExplainPolicyRequest request;
+  request.set_record_id(*id);
+  request.set_peer(vm["peer"].as<std::string>());
+  absl::StatusOr<v1::ExplainPolicyResponse> r = (*client)->ExplainPolicy(request);
+  if (!r.ok()) return Fail(io, r.status());
+  if (vm.count("json")) {
+    io.out << "{\"sent\":" << (r->sent() ? "true" : "false")
+           << ",\"rule\":" << JsonString(r->rule()) << "}\n";
+  } else {
+    io.out << (r->sent() ? "sent to " : "not sent to ") << request.peer() << ": " << r->rule()
+           << "\n";
+  }
+  return kExitOk;
+}
+
 // ---- serve -----------------------------------------------------------------------------
 
 int RunServeCommand(int argc, char** argv, Io& io) {
@@ -953,6 +982,14 @@ std::vector<Command> Commands() {
              "inbound-policy", po::value<std::string>(), "inbound policy (add; default: default)");
        },
        RunPeers},
+      {"policy", "explain whether a record goes to a peer, and why (admin)",
+       "threatmesh policy explain 4f1c...e9 isac-hub",
+       [](po::options_description& d) {
+         d.add_options()("action", po::value<std::string>()->required(), "explain")(
+             "id", po::value<std::string>(), "record id (64 hex)")("peer", po::value<std::string>(),
+                                                                   "peer name");
+       },
+       RunPolicy},
       {"audit", "show or verify the node's audit trail (admin)",
        "threatmesh audit show --since 2026-11-01 --who soc-reader | threatmesh audit verify",
        [](po::options_description& d) {
@@ -1018,6 +1055,7 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     if (c.name == "token" || c.name == "audit" || c.name == "peers") {
       positional.add("action", 1);
     }
+    if (c.name == "policy") positional.add("action", 1).add("id", 1).add("peer", 1);
     po::variables_map vm;
     try {
       po::store(

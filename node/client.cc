@@ -84,6 +84,10 @@ class GrpcClient final : public NodeClient {
   absl::StatusOr<ListPeersResponse> ListPeers() override {
     return Unary(&Admin::Stub::ListPeers, admin_.get(), ListPeersRequest(), ListPeersResponse());
   }
+  absl::StatusOr<ExplainPolicyResponse> ExplainPolicy(
+      const ExplainPolicyRequest& request) override {
+    return Unary(&Admin::Stub::ExplainPolicy, admin_.get(), request, ExplainPolicyResponse());
+  }
   absl::Status RemovePeer(const RemovePeerRequest& request) override {
     return Unary(&Admin::Stub::RemovePeer, admin_.get(), request, RemovePeerResponse()).status();
   }

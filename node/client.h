@@ -61,6 +61,8 @@ class NodeClient {
       const threatmesh::v1::RevokeTokenRequest& request) = 0;
   [[nodiscard]] virtual absl::Status AddPeer(const threatmesh::v1::AddPeerRequest& request) = 0;
   [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ListPeersResponse> ListPeers() = 0;
+  [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ExplainPolicyResponse> ExplainPolicy(
+      const threatmesh::v1::ExplainPolicyRequest& request) = 0;
   [[nodiscard]] virtual absl::Status RemovePeer(
       const threatmesh::v1::RemovePeerRequest& request) = 0;
   [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ReadAuditResponse> ReadAudit(

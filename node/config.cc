@@ -12,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "crypto/str_cat.h"
+#include "node/peers.h"
 
 namespace threatmesh {
 namespace {
@@ -107,6 +108,7 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
                                                 "INI file of the options below (name = value)");
   cli.add(options);
   po::variables_map vm;
+  std::map<std::string, PolicySettings> outbound_settings, inbound_settings;
   try {
     po::store(po::command_line_parser(argc, argv).options(cli).run(), vm);
     *help = vm.count("help") > 0;
@@ -125,7 +127,28 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
                                           "deploy/threatmesh.conf.example)"));
       }
       try {
-        po::store(po::parse_config_file(file, options, /*allow_unregistered=*/false), vm);
+        po::parsed_options parsed =
+            po::parse_config_file(file, options, /*allow_unregistered=*/true);
+        // Sections [outbound.NAME] and [inbound.NAME] hold named policies; any other option
+        // this build does not know is refused.
+        for (const po::option& o : parsed.options) {
+          if (!o.unregistered) continue;
+          const std::size_t dot = o.string_key.rfind('.');
+          const std::string section = dot == std::string::npos ? "" : o.string_key.substr(0, dot);
+          const std::string setting = dot == std::string::npos ? "" : o.string_key.substr(dot + 1);
+          const std::string value = o.value.empty() ? "" : o.value.front();
+          if (section.starts_with("outbound.") && section.size() > 9) {
+            outbound_settings[section.substr(9)][setting] = value;
+          } else if (section.starts_with("inbound.") && section.size() > 8) {
+            inbound_settings[section.substr(8)][setting] = value;
+          } else {
+            return absl::InvalidArgumentError(
+                StrCat("config file ", path, ": unknown option \"", o.string_key,
+                       "\" (every option is listed in deploy/threatmesh.conf.example; policies "
+                       "go in [outbound.NAME] and [inbound.NAME] sections)"));
+          }
+        }
+        po::store(parsed, vm);
       } catch (const po::error& e) {
         return absl::InvalidArgumentError(
             StrCat("config file ", path, ": ", e.what(),
@@ -179,6 +202,18 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
       if (!parsed.ok()) return parsed.status();
       n.set(*parsed);
     }
+  }
+  config.outbound_policies[std::string(kDefaultPolicy)] = *ParseOutboundPolicy(kDefaultPolicy, {});
+  config.inbound_policies[std::string(kDefaultPolicy)] = *ParseInboundPolicy(kDefaultPolicy, {});
+  for (const auto& [name, settings] : outbound_settings) {
+    absl::StatusOr<OutboundPolicy> policy = ParseOutboundPolicy(name, settings);
+    if (!policy.ok()) return policy.status();
+    config.outbound_policies[name] = std::move(*policy);
+  }
+  for (const auto& [name, settings] : inbound_settings) {
+    absl::StatusOr<InboundPolicy> policy = ParseInboundPolicy(name, settings);
+    if (!policy.ok()) return policy.status();
+    config.inbound_policies[name] = std::move(*policy);
   }
   if (absl::Status ok = CheckServeConfig(config); !ok.ok()) return ok;
   return config;

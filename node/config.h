@@ -7,10 +7,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "node/policy.h"
 
 namespace threatmesh {
 
@@ -45,6 +47,11 @@ struct ServeConfig {
   bool dial_only = false;
   // Peering in plaintext, with no certificate bound in the handshake: for loopback tests only.
   bool insecure_peering = false;
+  // Named sharing policies, from the config file's [outbound.NAME] and [inbound.NAME]
+  // sections; "default" always exists (no limit beyond the records' own TLP and handling,
+  // unless the file redefines it).
+  std::map<std::string, OutboundPolicy> outbound_policies;
+  std::map<std::string, InboundPolicy> inbound_policies;
 };
 
 // One option as the example file documents it.

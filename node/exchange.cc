@@ -39,10 +39,14 @@ class Writer {
 
 class Session {
  public:
-  Session(ExchangeContext& context, PeerStream& stream, PeerConfig peer)
-      : context_(context), stream_(stream), writer_(stream), peer_(std::move(peer)) {
-    outbound_ = *ParseOutboundPolicy(kDefaultPolicy, {});
-    inbound_ = *ParseInboundPolicy(kDefaultPolicy, {});
+  Session(ExchangeContext& context, PeerStream& stream, PeerConfig peer, OutboundPolicy outbound,
+          InboundPolicy inbound)
+      : context_(context),
+        stream_(stream),
+        writer_(stream),
+        peer_(std::move(peer)),
+        outbound_(std::move(outbound)),
+        inbound_(std::move(inbound)) {
     self_ = std::string(context_.node.key().public_key().bytes());
   }
 
@@ -244,8 +248,8 @@ class Session {
   Writer writer_;
   const PeerConfig peer_;
   std::string self_;
-  OutboundPolicy outbound_;
-  InboundPolicy inbound_;
+  const OutboundPolicy outbound_;
+  const InboundPolicy inbound_;
   std::thread sender_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -323,7 +327,24 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream,
     context.streams[peer->name()] = &stream;
     context.counters[peer->name()].connected = true;
   }
-  Session session(context, stream, *peer);
+  auto outbound = context.outbound_policies.find(peer->policy());
+  auto inbound = context.inbound_policies.find(peer->inbound_policy());
+  if (outbound == context.outbound_policies.end() || inbound == context.inbound_policies.end()) {
+    absl::Status s = absl::FailedPreconditionError(StrCat(
+        "peer ", peer->name(), " uses policy \"",
+        outbound == context.outbound_policies.end() ? peer->policy() : peer->inbound_policy(),
+        "\", which the configuration does not define; define it or change the peer"));
+    std::fprintf(stderr, "threatmesh: %s\n", std::string(s.message()).c_str());
+    {
+      std::lock_guard<std::mutex> lock(context.counters_mu);
+      context.streams.erase(peer->name());
+      context.counters[peer->name()].connected = false;
+      context.counters[peer->name()].last_error = std::string(s.message());
+    }
+    stream.Write(GoodbyeFor(s));
+    return s;
+  }
+  Session session(context, stream, *peer, outbound->second, inbound->second);
   absl::Status status = session.Run();
   {
     std::lock_guard<std::mutex> lock(context.counters_mu);

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "node/local_node.h"
 #include "node/peers.h"
+#include "node/policy.h"
 #include "threatmesh/v1/peer.pb.h"
 
 namespace threatmesh {
@@ -55,6 +56,9 @@ struct ExchangeContext {
   // peering, where the handshake binds no certificate.
   std::string own_cert_hash;
   const std::atomic<bool>& stopping;
+  // The named policies of the configuration.
+  const std::map<std::string, OutboundPolicy>& outbound_policies;
+  const std::map<std::string, InboundPolicy>& inbound_policies;
   std::mutex counters_mu;
   std::map<std::string, PeerCounters> counters;  // by peer name; guarded by counters_mu
   // The one live stream per peer (by name); guarded by counters_mu.

@@ -20,6 +20,7 @@
 #include "node/api.h"
 #include "node/audit.h"
 #include "node/exchange.h"
+#include "node/policy.h"
 #include "node/tokens.h"
 #include "threatmesh/v1/api.grpc.pb.h"
 #include "threatmesh/v1/peer.grpc.pb.h"
@@ -284,6 +285,18 @@ class AdminService final : public Admin::Service {
         [&](const Caller&, AuditEntry& audit) { return api_.RemovePeer(*request, audit); });
   }
 
+  grpc::Status ExplainPolicy(grpc::ServerContext* ctx, const ExplainPolicyRequest* request,
+                             ExplainPolicyResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Admin/ExplainPolicy", ROLE_ADMIN,
+                     [&](const Caller&, AuditEntry& audit) {
+                       absl::StatusOr<ExplainPolicyResponse> r =
+                           api_.ExplainPolicy(*request, audit);
+                       if (!r.ok()) return r.status();
+                       *response = std::move(*r);
+                       return absl::OkStatus();
+                     });
+  }
+
   grpc::Status ReadAudit(grpc::ServerContext* ctx, const ReadAuditRequest* request,
                          ReadAuditResponse* response) override {
     return gate_.Run(ctx, "/threatmesh.v1.Admin/ReadAudit", ROLE_ADMIN,
@@ -444,6 +457,12 @@ class GrpcServer final : public Server {
   ~GrpcServer() override { Shutdown(); }
 
   absl::Status Init(const ServeConfig& config, Clock clock) {
+    config_ = config;
+    // "default" always exists, as ParseServeConfig makes it.
+    config_.outbound_policies.try_emplace(std::string(kDefaultPolicy),
+                                          *ParseOutboundPolicy(kDefaultPolicy, {}));
+    config_.inbound_policies.try_emplace(std::string(kDefaultPolicy),
+                                         *ParseInboundPolicy(kDefaultPolicy, {}));
     NodeConfig node_config;
     node_config.data_dir = config.data_dir;
     node_config.clock = clock;
@@ -473,6 +492,7 @@ class GrpcServer final : public Server {
     peers_ = std::move(*peers);
     api_ = std::make_unique<NodeApi>(*node_, *tokens_, *audit_, *peers_, kVersion);
     api_->SetPeerStates([this] { return PeerStates(); });
+    api_->SetPolicies(&config_.outbound_policies, &config_.inbound_policies);
     gate_ = std::make_unique<CallGate>(*api_, *audit_);
     records_ = std::make_unique<RecordsService>(*api_, *gate_, stopping_);
     admin_ = std::make_unique<AdminService>(*api_, *gate_);
@@ -505,8 +525,15 @@ class GrpcServer final : public Server {
     if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(true);
 
     if (config.insecure_peering) {
-      exchange_.reset(
-          new ExchangeContext{*node_, *peers_, crypto::Sha256(""), stopping_, {}, {}, {}});
+      exchange_.reset(new ExchangeContext{*node_,
+                                          *peers_,
+                                          crypto::Sha256(""),
+                                          stopping_,
+                                          config_.outbound_policies,
+                                          config_.inbound_policies,
+                                          {},
+                                          {},
+                                          {}});
       if (!config.peer_listen.empty() && !config.dial_only) {
         peering_ = std::make_unique<PeeringService>(*exchange_);
         grpc::ServerBuilder peer_builder;
@@ -594,6 +621,7 @@ class GrpcServer final : public Server {
     }
   }
 
+  ServeConfig config_;
   std::unique_ptr<LocalNode> node_;
   std::unique_ptr<TokenStore> tokens_;
   std::unique_ptr<AuditLog> audit_;

@@ -71,6 +71,35 @@ TEST(ConfigTest, BadOptionsNameTheOptionAndWhatIsExpected) {
   }
 }
 
+TEST(ConfigTest, PolicySectionsDefineNamedPolicies) {
+  testing::TempDir dir;
+  std::ofstream(dir.Sub("p.conf")) << "listen = 127.0.0.1:1\n"
+                                      "[outbound.partners]\nmax-tlp = amber\n"
+                                      "tags-exclude = internal, draft\n"
+                                      "[inbound.strict]\naccept-authors = peer\n";
+  absl::StatusOr<ServeConfig> c = Parse({"--config", dir.Sub("p.conf")});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(c->outbound_policies.count("partners"));
+  EXPECT_EQ(c->outbound_policies.at("partners").max_tlp, v1::TLP_AMBER);
+  EXPECT_EQ(c->outbound_policies.at("partners").tags_exclude.size(), 2u);
+  EXPECT_TRUE(c->outbound_policies.count("default"));
+  ASSERT_TRUE(c->inbound_policies.count("strict"));
+  EXPECT_EQ(c->inbound_policies.at("strict").accept, AcceptAuthors::kPeerOnly);
+
+  std::ofstream(dir.Sub("bad.conf")) << "[outbound.partners]\nmax-tlp = white\n";
+  absl::StatusOr<ServeConfig> bad = Parse({"--config", dir.Sub("bad.conf")});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("policy \"partners\": max-tlp = \"white\""),
+            std::string::npos)
+      << bad.status();
+  std::ofstream(dir.Sub("section.conf")) << "[outgoing.partners]\nmax-tlp = green\n";
+  absl::StatusOr<ServeConfig> section = Parse({"--config", dir.Sub("section.conf")});
+  ASSERT_FALSE(section.ok());
+  EXPECT_NE(section.status().message().find("unknown option \"outgoing.partners.max-tlp\""),
+            std::string::npos)
+      << section.status();
+}
+
 TEST(ConfigTest, RemoteListenNeedsTlsOrAnExplicitFlag) {
   EXPECT_TRUE(Parse({"--listen", "0.0.0.0:7420", "--allow-insecure-remote", "true"}).ok());
   EXPECT_TRUE(Parse({"--listen", "0.0.0.0:7420", "--tls-cert", "a", "--tls-key", "b"}).ok());

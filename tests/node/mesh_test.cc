@@ -31,7 +31,8 @@ struct Node {
 
 class MeshTest : public ::testing::Test {
  protected:
-  Node& Start(const std::string& name, bool dial_only = false) {
+  Node& Start(const std::string& name, bool dial_only = false,
+              std::vector<std::string> extra = {}) {
     Node& n = nodes_[name];
     n.dir = dir_.Sub(name);
     std::string cmd = testing::ThreatmeshBinary() + " init --data-dir " + n.dir + " >/dev/null";
@@ -39,8 +40,12 @@ class MeshTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<ServeProcess>> p =
         dial_only
             ? ServeProcess::Start(n.dir, {"--dial-only", "true", "--insecure-peering", "true"})
-            : ServeProcess::Start(n.dir,
-                                  {"--peer-listen", "127.0.0.1:0", "--insecure-peering", "true"});
+            : ServeProcess::Start(n.dir, [&] {
+                std::vector<std::string> args = {"--peer-listen", "127.0.0.1:0",
+                                                 "--insecure-peering", "true"};
+                args.insert(args.end(), extra.begin(), extra.end());
+                return args;
+              }());
     EXPECT_TRUE(p.ok()) << p.status();
     n.process = std::move(*p);
     std::ifstream token(AdminTokenPath(n.dir));
@@ -263,6 +268,59 @@ TEST_F(MeshTest, FiveNodesWithCyclesCarryEachRecordOncePerLink) {
   for (const char* peer : {"b", "c", "e"}) {
     EXPECT_EQ(StateOf(*nodes_["a"].client, peer).received(), 0u) << "a got its record back";
     EXPECT_EQ(StateOf(*nodes_["a"].client, peer).duplicates(), 0u);
+  }
+}
+
+// A named outbound policy from the config file decides what a peer gets, and policy explain
+// gives the same decision with its rule.
+TEST_F(MeshTest, ConfiguredPolicyDecidesAndExplains) {
+  std::ofstream(dir_.Sub("a.conf")) << "[outbound.partners]\nmax-tlp = green\n"
+                                       "tags-exclude = internal\n";
+  Start("a", false, {"--config", dir_.Sub("a.conf")});
+  Start("b");
+  AddPeerRequest unknown;
+  unknown.mutable_peer()->set_name("b");
+  unknown.mutable_peer()->set_node_key(nodes_["b"].key);
+  unknown.mutable_peer()->set_policy("nonesuch");
+  absl::Status refused = nodes_["a"].client->AddPeer(unknown);
+  EXPECT_TRUE(absl::IsInvalidArgument(refused)) << refused;
+  EXPECT_NE(refused.message().find("no outbound policy \"nonesuch\""), std::string::npos);
+  Peer("b", "a", false);
+  AddPeerRequest add;
+  add.mutable_peer()->set_name("b");
+  add.mutable_peer()->set_node_key(nodes_["b"].key);
+  add.mutable_peer()->set_address(nodes_["b"].process->peer_address());
+  add.mutable_peer()->set_policy("partners");
+  ASSERT_TRUE(nodes_["a"].client->AddPeer(add).ok());
+
+  struct Case {
+    std::string value;
+    Tlp tlp;
+    std::vector<std::string> tags;
+    bool sent;
+    std::string rule_part;
+  };
+  const std::vector<Case> cases = {
+      {"amber.example.com", TLP_AMBER, {}, false, "TLP:AMBER is above the highest sent"},
+      {"internal.example.com", TLP_GREEN, {"internal"}, false, "tag \"internal\" is excluded"},
+      {"shared.example.com", TLP_GREEN, {"apt-x"}, true, "policy \"partners\": sent"},
+  };
+  std::vector<std::string> ids;
+  for (const Case& c : cases) {
+    ids.push_back(Publish("a", c.value, c.tlp, [&](RecordBody& b) {
+      for (const std::string& t : c.tags) b.add_labels(t);
+    }));
+  }
+  ASSERT_TRUE(WaitFor("b", ids.back()).has_value());
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    ExplainPolicyRequest explain;
+    explain.set_record_id(ids[i]);
+    explain.set_peer("b");
+    absl::StatusOr<ExplainPolicyResponse> r = nodes_["a"].client->ExplainPolicy(explain);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->sent(), cases[i].sent) << cases[i].value << ": " << r->rule();
+    EXPECT_NE(r->rule().find(cases[i].rule_part), std::string::npos) << r->rule();
+    EXPECT_EQ(Held("b", ids[i]).has_value(), cases[i].sent) << cases[i].value;
   }
 }
 
