@@ -152,6 +152,9 @@ absl::StatusOr<StoredRecord> NodeApi::Load(std::string_view id) {
   absl::StatusOr<CustodyChains> custody = node_.store().GetCustody(id);
   if (!custody.ok()) return custody.status();
   *out.mutable_custody() = std::move(*custody);
+  absl::StatusOr<std::optional<std::string>> retracted = node_.RetractedBy(id, out.body());
+  if (!retracted.ok()) return retracted.status();
+  if (*retracted) out.set_retracted_by(**retracted);
   return out;
 }
 
@@ -403,7 +406,10 @@ absl::StatusOr<PublishResponse> NodeApi::Retract(const RetractRequest& request, 
   }
   RecordBody body;
   body.set_tlp(request.tlp() == TLP_UNSPECIFIED ? original->body.tlp() : request.tlp());
-  if (body.tlp() == TLP_RED) *body.mutable_handling() = original->body.handling();
+  // The retraction follows its target: same handling, so it reaches every node the
+  // target could reach (and RED recipients stay the same).
+  *body.mutable_handling() = original->body.handling();
+  if (body.tlp() != TLP_RED) body.mutable_handling()->clear_recipients();
   body.mutable_retraction()->set_target(*target);
   body.mutable_retraction()->set_reason(request.reason());
   AuditIds(audit, *target);

@@ -310,6 +310,10 @@ int RunGet(const po::variables_map& vm, Io& io) {
     return kExitOk;
   }
   io.out << RecordText(record);
+  if (!r->record().retracted_by().empty()) {
+    io.out << "retracted   by its author, in record "
+           << crypto::HexEncode(r->record().retracted_by()) << "\n";
+  }
   // The custody of this copy, checked here against the node's key: who passed it to whom.
   const v1::CustodyChains& custody = r->record().custody();
   if (custody.chains_size() == 0 || custody.chains(0).hops_size() == 0) {

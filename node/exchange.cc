@@ -234,6 +234,9 @@ class Session {
     if (!ExplainOutbound(outbound_, body, chain, self_, peer_.node_key()).allowed) {
       return std::nullopt;
     }
+    // A record its author withdrew is not passed on (the retraction itself travels).
+    absl::StatusOr<std::optional<std::string>> retracted = context_.node.RetractedBy(e.id, body);
+    if (!retracted.ok() || *retracted) return std::nullopt;
     SignHop(chain, e.id, context_.node.key(), peer_.node_key(), context_.node.Now(),
             outbound_.name);
     PeerRecord r;

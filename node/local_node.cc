@@ -129,6 +129,17 @@ absl::StatusOr<VerifiedRecord> LocalNode::ValidateAndStore(std::string_view sign
   return record;
 }
 
+absl::StatusOr<std::optional<std::string>> LocalNode::RetractedBy(
+    std::string_view id, const threatmesh::v1::RecordBody& body) {
+  absl::StatusOr<std::string> retraction = store_->RetractionOf(id);
+  if (absl::IsNotFound(retraction.status())) return std::nullopt;
+  if (!retraction.ok()) return retraction.status();
+  absl::StatusOr<VerifiedRecord> r = Get(*retraction);
+  if (!r.ok()) return r.status();
+  if (r->body.author() != body.author()) return std::nullopt;
+  return *retraction;
+}
+
 absl::StatusOr<VerifiedRecord> LocalNode::Get(std::string_view id) {
   absl::StatusOr<std::string> bytes = store_->Get(id);
   if (!bytes.ok()) return bytes.status();

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -74,6 +75,11 @@ class LocalNode {
 
   // A stored record, parsed (it was validated when stored).
   [[nodiscard]] absl::StatusOr<VerifiedRecord> Get(std::string_view id);
+
+  // The id of a stored retraction of record `id` (whose body is `body`) by the record's own
+  // author; nullopt when there is none. A retraction by anyone else counts for nothing.
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> RetractedBy(
+      std::string_view id, const threatmesh::v1::RecordBody& body);
 
   int64_t Now() const { return config_.clock(); }
 

@@ -43,13 +43,17 @@ enum ColumnFamily : int {
   kMeta,
   // SHA-256 of an API token (32 bytes) -> TokenInfo (api.proto): name, role, creation.
   kTokens,
+  // id of a retracted record -> id of the retraction naming it (written with the
+  // retraction; whether the retraction's author may retract it is checked on reading).
+  kRetracted,
   kColumnFamilyCount,
 };
 
 inline constexpr std::array<std::string_view, kColumnFamilyCount> kColumnFamilyNames = {
-    "default",         "records", "log",      "custody", "idx_indicator", "idx_domain", "idx_cidr",
-    "idx_author_time", "idx_tag", "idx_kind", "peers",   "audit",         "evidence",   "meta",
-    "tokens",
+    "default",       "records",    "log",      "custody",
+    "idx_indicator", "idx_domain", "idx_cidr", "idx_author_time",
+    "idx_tag",       "idx_kind",   "peers",    "audit",
+    "evidence",      "meta",       "tokens",   "retracted",
 };
 
 }  // namespace threatmesh::storage

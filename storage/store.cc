@@ -256,6 +256,10 @@ class RocksStore final : public Store {
            next_seq_ > seq;
   }
 
+  absl::StatusOr<std::string> RetractionOf(std::string_view id) override {
+    return GetFrom(kRetracted, id, "retraction of record");
+  }
+
   uint64_t CountOf(RecordKind kind) override {
     const std::size_t i = static_cast<std::size_t>(kind) - kFirstKind;
     return i < kind_counts_.size() ? kind_counts_[i].load() : 0;
@@ -563,6 +567,9 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
     if (std::optional<RecordKind> kind = KindOf(r.body)) {
       const std::size_t k = static_cast<std::size_t>(*kind) - kFirstKind;
       if (k < group_kinds.size()) ++group_kinds[k];
+    }
+    if (r.body.has_retraction() && r.body.retraction().target().size() == kIdSize) {
+      writes[kRetracted].push_back({r.body.retraction().target(), r.id});
     }
     for (IndexEntry& e : IndexEntriesFor(r.body, seq)) {
       writes[e.family].push_back({std::move(e.key), r.id});

@@ -160,6 +160,10 @@ class Store {
   // Records stored of one kind.
   virtual uint64_t CountOf(RecordKind kind) = 0;
 
+  // The id of a stored retraction naming record `id`; NotFound when none does. (Whether its
+  // author may retract the record is for the caller to check.)
+  [[nodiscard]] virtual absl::StatusOr<std::string> RetractionOf(std::string_view id) = 0;
+
   // Side tables: single values in the families that hold no records (kPeers, kAudit,
   // kEvidence, kMeta, kTokens); any other family is InvalidArgument. They bypass the record
   // writer. A write with `sync` is durable when it returns; one without survives a crash of

@@ -324,6 +324,30 @@ TEST_F(MeshTest, ConfiguredPolicyDecidesAndExplains) {
   }
 }
 
+// A retraction travels like a record and marks its target retracted wherever it is held; a
+// retracted record is not passed on to a peer that did not have it.
+TEST_F(MeshTest, RetractionTravelsAndStopsTheRecord) {
+  Start("a");
+  Start("b");
+  Link("a", "b");
+  const std::string id = Publish("a", "oops.example.com", TLP_GREEN,
+                                 [](RecordBody& b) { b.mutable_handling()->set_may_relay(true); });
+  ASSERT_TRUE(WaitFor("b", id).has_value());
+  RetractRequest retract;
+  retract.set_target(id);
+  retract.set_reason("false positive");
+  absl::StatusOr<PublishResponse> retraction = nodes_["a"].client->Retract(retract);
+  ASSERT_TRUE(retraction.ok()) << retraction.status();
+  ASSERT_TRUE(WaitFor("b", retraction->id()).has_value());
+  EXPECT_EQ(Held("b", id)->retracted_by(), retraction->id());
+  EXPECT_EQ(Held("a", id)->retracted_by(), retraction->id());
+
+  Start("c");
+  Link("b", "c");
+  ASSERT_TRUE(WaitFor("c", retraction->id()).has_value());
+  EXPECT_FALSE(Held("c", id).has_value()) << "a retracted record was passed on";
+}
+
 // A node that only dials (behind a firewall) sends and receives over its outbound stream.
 TEST_F(MeshTest, DialOnlyNodeSendsAndReceives) {
   Start("hub");

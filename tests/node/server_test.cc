@@ -234,6 +234,8 @@ TEST_F(ServerTest, EveryRpcSucceedsWithItsRole) {
   ASSERT_TRUE(retraction.ok()) << retraction.status();
   get.set_id(retraction->id());
   EXPECT_EQ(reader_->Get(get)->record().body().retraction().target(), domain->id());
+  get.set_id(domain->id());
+  EXPECT_EQ(reader_->Get(get)->record().retracted_by(), retraction->id());
 
   absl::StatusOr<StatusResponse> status = reader_->Status();
   ASSERT_TRUE(status.ok()) << status.status();
