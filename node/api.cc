@@ -470,6 +470,7 @@ StatusResponse NodeApi::Status() const {
   out.set_version(version_);
   out.set_next_seq(node_.store().NextSeq());
   out.set_audit_entries(audit_.Count());
+  out.set_peer_address(peer_address_);
   return out;
 }
 

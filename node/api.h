@@ -92,6 +92,8 @@ class NodeApi {
   [[nodiscard]] absl::Status AddPeer(const threatmesh::v1::AddPeerRequest& request,
                                      v1AuditEntry& audit);
   [[nodiscard]] threatmesh::v1::ListPeersResponse ListPeers() const;
+  // The address peers connect to, for Status; empty when the node does not listen.
+  void SetPeerAddress(std::string address) { peer_address_ = std::move(address); }
   // The configured policies; AddPeer refuses a policy name that is not among them.
   void SetPolicies(const std::map<std::string, OutboundPolicy>* outbound,
                    const std::map<std::string, InboundPolicy>* inbound) {
@@ -128,6 +130,7 @@ class NodeApi {
   PeerRegistry& peers_;
   std::function<std::vector<threatmesh::v1::PeerState>()> peer_states_;
   const std::map<std::string, OutboundPolicy>* outbound_policies_ = nullptr;
+  std::string peer_address_;
   const std::map<std::string, InboundPolicy>* inbound_policies_ = nullptr;
   const std::string version_;
   const int64_t started_ms_;

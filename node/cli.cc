@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -21,6 +22,7 @@
 #include "node/custody.h"
 #include "node/indicator.h"
 #include "node/local_node.h"
+#include "node/peers.h"
 #include "node/record_builder.h"
 #include "node/record_view.h"
 #include "node/server.h"
@@ -155,6 +157,18 @@ absl::StatusOr<std::unique_ptr<NodeClient>> ConnectClient(const po::variables_ma
   return NodeClient::Connect(options);
 }
 
+// This machine's name, as a peer name: lower case, [a-z0-9.-] only.
+std::string ShortHostName() {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof host - 1) != 0) return "node";
+  std::string out;
+  for (const char* c = host; *c && *c != '.'; ++c) {
+    const char l = static_cast<char>(std::tolower(static_cast<unsigned char>(*c)));
+    out += (std::isalnum(static_cast<unsigned char>(l)) || l == '-') ? l : '-';
+  }
+  return out.empty() ? "node" : out;
+}
+
 VerifiedRecord ToVerified(const v1::StoredRecord& r) {
   VerifiedRecord out;
   out.id = r.id();
@@ -219,7 +233,9 @@ int RunInit(const po::variables_map& vm, Io& io) {
            << "fingerprint " << key->Fingerprint() << "\n"
            << "key file    " << KeyFilePath(dir) << " (mode 0600; back it up)\n"
            << "admin token " << AdminTokenPath(dir)
-           << " (mode 0600; the CLI reads it from there by default)\n";
+           << " (mode 0600; the CLI reads it from there by default)\n"
+           << "peer line   " << PeerAddLine(ShortHostName(), "HOST:PORT", key->ToText())
+           << "\n            (for another node's operator; HOST:PORT is this node's peer-listen)\n";
   }
   return kExitOk;
 }
@@ -624,6 +640,12 @@ int RunStatus(const po::variables_map& vm, Io& io) {
          << "uptime        " << s->uptime_seconds() << " s\n"
          << "version       " << s->version() << "\n"
          << "audit entries " << s->audit_entries() << "\n";
+  // What another node's operator runs to peer with this one.
+  io.out << "peer line     "
+         << PeerAddLine(ShortHostName(),
+                        s->peer_address().empty() ? "HOST:PORT" : s->peer_address(),
+                        s->public_key())
+         << (s->peer_address().empty() ? "   (this node does not listen for peers)" : "") << "\n";
   return kExitOk;
 }
 

@@ -551,6 +551,7 @@ class GrpcServer final : public Server {
             StrCat(config.peer_listen.substr(0, config.peer_listen.rfind(':')), ":", peer_port);
       }
       dialer_ = std::make_unique<Dialer>(*exchange_);
+      api_->SetPeerAddress(peer_address_);
     }
     address_ = StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", port);
     checkpoint_interval_ = config.audit_checkpoint_interval;

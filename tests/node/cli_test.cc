@@ -103,6 +103,11 @@ TEST_F(CliTest, InitPrintsKeyAndRefusesASecondInit) {
   struct stat st;
   ASSERT_EQ(::stat((data_ + "/node.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+  Result text = Run({"init", "--data-dir", dir_.Sub("second")});
+  EXPECT_TRUE(std::regex_search(
+      text.out, std::regex("peer line   threatmesh peers add --name [a-z0-9.-]+ --address "
+                           "HOST:PORT --key tmpk[a-z2-7]{58}")))
+      << text.out;
   Result again = RunOn("init", {});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("already initialised"), std::string::npos) << again.err;

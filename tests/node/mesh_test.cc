@@ -329,6 +329,8 @@ TEST_F(MeshTest, ConfiguredPolicyDecidesAndExplains) {
 TEST_F(MeshTest, RetractionTravelsAndStopsTheRecord) {
   Start("a");
   Start("b");
+  // The address another node's operator needs, as status gives it.
+  EXPECT_EQ(nodes_["a"].client->Status()->peer_address(), nodes_["a"].process->peer_address());
   Link("a", "b");
   const std::string id = Publish("a", "oops.example.com", TLP_GREEN,
                                  [](RecordBody& b) { b.mutable_handling()->set_may_relay(true); });
