@@ -123,7 +123,7 @@ class Session {
         continue;
       }
       absl::StatusOr<VerifiedRecord> record =
-          ValidateRecord(r.signed_record(), {}, context_.node.Now());
+          ValidateRecord(r.signed_record(), context_.node.validation(), context_.node.Now());
       if (!record.ok()) {
         Count([](PeerCounters& c) { ++c.refused["invalid record"]; });
         continue;

@@ -82,6 +82,8 @@ class LocalNode {
       std::string_view id, const threatmesh::v1::RecordBody& body);
 
   int64_t Now() const { return config_.clock(); }
+  // The limits every record is validated against (size, clock skew).
+  const ValidationOptions& validation() const { return config_.validation; }
 
  private:
   LocalNode(NodeConfig config, crypto::KeyPair key, std::unique_ptr<storage::Store> store)
