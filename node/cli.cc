@@ -870,7 +870,8 @@ int RunPeers(const po::variables_map& vm, Io& io) {
     return StrCat(st.connected() ? "connected" : "down (" + st.last_error() + ")", "; sent ",
                   st.sent(), ", received ", st.received(), ", duplicates ", st.duplicates(),
                   ", refused ", refused_total, refused.empty() ? "" : " (" + refused + ")",
-                  ", violations ", st.violations(), ", its log held to ", st.cursor());
+                  ", violations ", st.violations(), ", throttled ", st.throttled_ms(),
+                  " ms, its log held to ", st.cursor());
   };
   if (json) io.out << "{\"peers\":[";
   bool first = true;

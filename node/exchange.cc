@@ -48,6 +48,7 @@ class Session {
         outbound_(std::move(outbound)),
         inbound_(std::move(inbound)) {
     self_ = std::string(context_.node.key().public_key().bytes());
+    tokens_ = inbound_.max_records_per_second;
   }
 
   absl::Status Run() {
@@ -104,13 +105,36 @@ class Session {
   }
 
   // Stores what a batch carries that this node takes, then acknowledges it.
+  // Waits until the inbound rate limit admits one more record (a token bucket holding one
+  // second's worth). Holding the reader back delays the acknowledgements, so the sender's
+  // window fills and it slows down; the time waited is counted and sent in the ack.
+  void Admit() {
+    const double rate = inbound_.max_records_per_second;
+    auto now = std::chrono::steady_clock::now();
+    tokens_ =
+        std::min(rate, tokens_ + rate * std::chrono::duration<double>(now - refilled_).count());
+    refilled_ = now;
+    if (tokens_ < 1) {
+      const auto wait = std::chrono::microseconds(static_cast<int64_t>((1 - tokens_) / rate * 1e6));
+      std::this_thread::sleep_for(wait);
+      paused_ms_ += static_cast<uint64_t>(wait.count() / 1000);
+      Count([&](PeerCounters& c) { c.throttled_ms += static_cast<uint64_t>(wait.count() / 1000); });
+      tokens_ = 1;
+      refilled_ = std::chrono::steady_clock::now();
+    }
+    tokens_ -= 1;
+  }
+
   absl::Status Receive(const RecordBatch& batch) {
     storage::Store& store = context_.node.store();
     std::mutex mu;
     std::condition_variable cv;
     int pending = 0;
     absl::Status failure;
+    paused_ms_ = 0;
     for (const PeerRecord& r : batch.records()) {
+      if (context_.stopping.load()) return absl::CancelledError("the node is stopping");
+      Admit();
       Signed envelope;
       if (!envelope.ParseFromString(r.signed_record())) {
         Count([](PeerCounters& c) { ++c.refused["unparsable record"]; });
@@ -171,6 +195,8 @@ class Session {
     if (!saved.ok()) return saved;
     PeerMessage ack;
     ack.mutable_ack()->set_cursor(batch.through_seq());
+    ack.mutable_ack()->set_pause_ms(
+        static_cast<uint32_t>(std::min<uint64_t>(paused_ms_, UINT32_MAX)));
     return writer_.Write(ack) ? absl::OkStatus() : absl::UnavailableError("the stream ended");
   }
 
@@ -253,6 +279,10 @@ class Session {
   std::string self_;
   const OutboundPolicy outbound_;
   const InboundPolicy inbound_;
+  // The inbound rate limit's bucket; reader thread only.
+  double tokens_ = 0;
+  std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
+  uint64_t paused_ms_ = 0;
   std::thread sender_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -45,6 +45,8 @@ struct PeerCounters {
   uint64_t duplicates = 0;
   std::map<std::string, uint64_t> refused;  // by reason
   uint64_t violations = 0;
+  // Time spent holding the peer back to its inbound rate limit.
+  uint64_t throttled_ms = 0;
   bool connected = false;
   std::string last_error;
 };

@@ -58,7 +58,8 @@ struct InboundPolicy {
   // The largest signed record taken from the peer.
   std::size_t max_record_bytes = 1 << 20;
   // Records per second taken from the peer (a token bucket holding one second's worth);
-  // beyond it the peer is told to slow down.
+  // beyond it the node holds the stream back, so the peer's sending window fills and it
+  // slows down, and says so in its acknowledgements (pause_ms).
   uint32_t max_records_per_second = 5000;
 };
 

@@ -574,6 +574,7 @@ class GrpcServer final : public Server {
       st.set_violations(c.violations);
       st.set_cursor(LoadPeerCursor(node_->store(), name));
       st.set_last_error(c.last_error);
+      st.set_throttled_ms(c.throttled_ms);
     }
     return out;
   }

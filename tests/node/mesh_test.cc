@@ -350,6 +350,39 @@ TEST_F(MeshTest, RetractionTravelsAndStopsTheRecord) {
   EXPECT_FALSE(Held("c", id).has_value()) << "a retracted record was passed on";
 }
 
+// A flood from a peer is held to the inbound rate limit: everything arrives, no faster.
+TEST_F(MeshTest, InboundRateLimitThrottlesAFlood) {
+  std::ofstream(dir_.Sub("b.conf")) << "[inbound.slow]\nmax-records-per-second = 200\n";
+  Start("a");
+  Start("b", false, {"--config", dir_.Sub("b.conf")});
+  AddPeerRequest add;
+  add.mutable_peer()->set_name("a");
+  add.mutable_peer()->set_node_key(nodes_["a"].key);
+  add.mutable_peer()->set_inbound_policy("slow");
+  ASSERT_TRUE(nodes_["b"].client->AddPeer(add).ok());
+  Peer("a", "b", true);
+  std::vector<PublishRequest> flood;
+  for (int i = 0; i < 800; ++i) {
+    PublishRequest& r = flood.emplace_back();
+    r.mutable_body()->set_tlp(TLP_GREEN);
+    r.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
+    r.mutable_body()->mutable_indicator()->set_value("f" + std::to_string(i) + ".example.com");
+  }
+  ASSERT_EQ(nodes_["a"].client->PublishStream(flood)->stored(), 800u);
+  const auto t0 = std::chrono::steady_clock::now();
+  uint64_t held = 0;
+  for (int i = 0; i < 300 && held < 800; ++i) {
+    held = nodes_["b"].client->Status()->next_seq() - 1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(held, 800u);
+  // 800 records at 200/s with a bucket of 200: at least 3 s.
+  EXPECT_GE(seconds, 2.5);
+  EXPECT_GT(StateOf(*nodes_["b"].client, "a").throttled_ms(), 1000u);
+}
+
 // A node that only dials (behind a firewall) sends and receives over its outbound stream.
 TEST_F(MeshTest, DialOnlyNodeSendsAndReceives) {
   Start("hub");
