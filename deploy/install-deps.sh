@@ -9,6 +9,7 @@ packages=(
   librocksdb-dev libsodium-dev libboost-program-options-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
+  systemd  # systemd-analyze, which checks deploy/threatmesh.service in a test
 )
 
 missing=()
