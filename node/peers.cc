@@ -3,22 +3,13 @@
 #include "absl/strings/numbers.h"
 #include "crypto/keys.h"
 #include "crypto/str_cat.h"
+#include "node/names.h"
 
 namespace threatmesh {
 namespace {
 
 constexpr std::string_view kPeerPrefix = "p/";
 constexpr std::size_t kMaxPeers = 10000;
-
-bool ValidName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool ValidAddress(std::string_view address) {
   std::size_t colon = address.rfind(':');
@@ -48,7 +39,7 @@ absl::StatusOr<std::unique_ptr<PeerRegistry>> PeerRegistry::Load(storage::Store&
 
 absl::Status PeerRegistry::Add(PeerConfig peer, int64_t now_ms) {
   const std::string who = StrCat("peer \"", peer.name(), "\": ");
-  if (!ValidName(peer.name())) {
+  if (!IsLocalName(peer.name())) {
     return absl::InvalidArgumentError(
         StrCat(who, "the name must be 1-64 characters of a-z, 0-9, '.', '_', '-'"));
   }

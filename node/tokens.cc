@@ -4,6 +4,7 @@
 #include "crypto/hash.h"
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
+#include "node/names.h"
 
 namespace threatmesh {
 namespace {
@@ -11,16 +12,6 @@ namespace {
 constexpr std::string_view kTokenPrefix = "tmt_";
 constexpr std::size_t kTokenRandomBytes = 32;
 constexpr std::size_t kMaxTokens = 10000;
-
-bool ValidName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
-      return false;
-    }
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -63,7 +54,7 @@ absl::StatusOr<std::unique_ptr<TokenStore>> TokenStore::Load(storage::Store& sto
 }
 
 absl::StatusOr<NewToken> TokenStore::Create(std::string_view name, Role role, int64_t now_ms) {
-  if (!ValidName(name)) {
+  if (!IsLocalName(name)) {
     return absl::InvalidArgumentError(
         StrCat("token name \"", name, "\" must be 1-64 characters of a-z, 0-9, '.', '_', '-'"));
   }
