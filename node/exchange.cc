@@ -83,6 +83,11 @@ class Session {
         case PeerMessage::kAck: {
           std::lock_guard<std::mutex> lock(mu_);
           acked_ = std::max(acked_, m.ack().cursor());
+          // The peer held us back to its rate limit: send the next batch no sooner.
+          if (m.ack().pause_ms() > 0) {
+            resume_at_ = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(std::min<uint32_t>(m.ack().pause_ms(), 10000));
+          }
           in_flight_ = 0;
           for (uint64_t through : unacked_) in_flight_ += through > acked_ ? 1 : 0;
           cv_.notify_all();
@@ -211,6 +216,10 @@ class Session {
         cv_.wait_for(lock, kPoll, [&] { return done_ || in_flight_ < kWindow; });
         if (done_) return;
         if (in_flight_ >= kWindow) continue;
+        if (std::chrono::steady_clock::now() < resume_at_) {
+          cv_.wait_until(lock, resume_at_, [&] { return done_; });
+          if (done_) return;
+        }
       }
       if (store.NextSeq() <= pos + 1 && !store.WaitForSeq(pos + 1, kPoll)) {
         if (std::chrono::steady_clock::now() - last_write > kKeepalive) {
@@ -290,6 +299,7 @@ class Session {
   uint64_t acked_ = 0;             // guarded by mu_
   std::vector<uint64_t> unacked_;  // guarded by mu_: through_seq of each batch sent
   int in_flight_ = 0;              // guarded by mu_
+  std::chrono::steady_clock::time_point resume_at_;  // guarded by mu_
 };
 
 PeerMessage GoodbyeFor(const absl::Status& s) {
