@@ -48,6 +48,14 @@ std::string Metadata(const grpc::ServerContext* ctx, const char* key) {
   return std::string(range.first->second.data(), range.first->second.size());
 }
 
+// Moves a successful result into the rpc's response.
+template <typename T>
+absl::Status Assign(absl::StatusOr<T> result, T* out) {
+  if (!result.ok()) return result.status();
+  *out = std::move(*result);
+  return absl::OkStatus();
+}
+
 // Shared by both services: authentication, the role check, the deadline and the audit entry
 // around each call.
 class CallGate {
@@ -213,13 +221,6 @@ class RecordsService final : public Records::Service {
   }
 
  private:
-  template <typename T>
-  static absl::Status Assign(absl::StatusOr<T> result, T* out) {
-    if (!result.ok()) return result.status();
-    *out = std::move(*result);
-    return absl::OkStatus();
-  }
-
   NodeApi& api_;
   CallGate& gate_;
   std::atomic<bool>& stopping_;
@@ -241,10 +242,7 @@ class AdminService final : public Admin::Service {
                            CreateTokenResponse* response) override {
     return gate_.Run(ctx, "/threatmesh.v1.Admin/CreateToken", ROLE_ADMIN,
                      [&](const Caller&, AuditEntry& audit) {
-                       absl::StatusOr<CreateTokenResponse> r = api_.CreateToken(*request, audit);
-                       if (!r.ok()) return r.status();
-                       *response = std::move(*r);
-                       return absl::OkStatus();
+                       return Assign(api_.CreateToken(*request, audit), response);
                      });
   }
 
@@ -289,11 +287,7 @@ class AdminService final : public Admin::Service {
                              ExplainPolicyResponse* response) override {
     return gate_.Run(ctx, "/threatmesh.v1.Admin/ExplainPolicy", ROLE_ADMIN,
                      [&](const Caller&, AuditEntry& audit) {
-                       absl::StatusOr<ExplainPolicyResponse> r =
-                           api_.ExplainPolicy(*request, audit);
-                       if (!r.ok()) return r.status();
-                       *response = std::move(*r);
-                       return absl::OkStatus();
+                       return Assign(api_.ExplainPolicy(*request, audit), response);
                      });
   }
 
@@ -301,10 +295,7 @@ class AdminService final : public Admin::Service {
                          ReadAuditResponse* response) override {
     return gate_.Run(ctx, "/threatmesh.v1.Admin/ReadAudit", ROLE_ADMIN,
                      [&](const Caller&, AuditEntry& audit) {
-                       absl::StatusOr<ReadAuditResponse> r = api_.ReadAudit(*request, audit);
-                       if (!r.ok()) return r.status();
-                       *response = std::move(*r);
-                       return absl::OkStatus();
+                       return Assign(api_.ReadAudit(*request, audit), response);
                      });
   }
 
@@ -313,35 +304,24 @@ class AdminService final : public Admin::Service {
   CallGate& gate_;
 };
 
-// The server side of an Exchange stream.
-class ServerPeerStream final : public PeerStream {
+// An Exchange stream as RunExchange sees it, on either side: `Context` is the call's
+// grpc::ServerContext or grpc::ClientContext, `Stream` its reader-writer.
+template <typename Context, typename Stream>
+class GrpcPeerStream final : public PeerStream {
  public:
-  ServerPeerStream(grpc::ServerContext* ctx,
-                   grpc::ServerReaderWriter<PeerMessage, PeerMessage>* stream)
-      : ctx_(ctx), stream_(stream) {}
+  GrpcPeerStream(Context* ctx, Stream* stream) : ctx_(ctx), stream_(stream) {}
   bool Read(PeerMessage* m) override { return stream_->Read(m); }
   bool Write(const PeerMessage& m) override { return stream_->Write(m); }
   void Cancel() override { ctx_->TryCancel(); }
 
  private:
-  grpc::ServerContext* ctx_;
-  grpc::ServerReaderWriter<PeerMessage, PeerMessage>* stream_;
+  Context* ctx_;
+  Stream* stream_;
 };
-
-// The client side, for streams this node dials.
-class ClientPeerStream final : public PeerStream {
- public:
-  ClientPeerStream(grpc::ClientContext* ctx,
-                   grpc::ClientReaderWriter<PeerMessage, PeerMessage>* stream)
-      : ctx_(ctx), stream_(stream) {}
-  bool Read(PeerMessage* m) override { return stream_->Read(m); }
-  bool Write(const PeerMessage& m) override { return stream_->Write(m); }
-  void Cancel() override { ctx_->TryCancel(); }
-
- private:
-  grpc::ClientContext* ctx_;
-  grpc::ClientReaderWriter<PeerMessage, PeerMessage>* stream_;
-};
+using ServerPeerStream =
+    GrpcPeerStream<grpc::ServerContext, grpc::ServerReaderWriter<PeerMessage, PeerMessage>>;
+using ClientPeerStream =
+    GrpcPeerStream<grpc::ClientContext, grpc::ClientReaderWriter<PeerMessage, PeerMessage>>;
 
 class PeeringService final : public Peering::Service {
  public:
