@@ -4,7 +4,8 @@
 # through the CLI (publish, search, sight, a read-only token, the audit trail), shows a GREEN
 # indicator arriving at C with its verified custody chain A -> B -> C while an AMBER one stops
 # at B, and leaves the mesh running with the commands to explore and stop it.
-# Peering here is plaintext on loopback (insecure-peering); TLS peering is still to come.
+# Peering is over TLS with the self-signed certificate each node makes at init; the peer
+# handshake binds it to the node's Ed25519 key.
 # Usage: deploy/demo.sh [build-dir]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ start() {  # start NAME: init and serve a node, API and peer port on free loopba
   local n=$1
   "$tm" init --data-dir "$mesh/$n" >/dev/null
   "$tm" serve --data-dir "$mesh/$n" --listen 127.0.0.1:0 --peer-listen 127.0.0.1:0 \
-    --insecure-peering true >"$mesh/$n.out" 2>"$mesh/$n.err" &
+    >"$mesh/$n.out" 2>"$mesh/$n.err" &
   pids+=($!)
   for _ in $(seq 1 300); do
     grep -q "peers connect to" "$mesh/$n.out" 2>/dev/null && break
@@ -43,7 +44,7 @@ key() { on "$1" status --json | sed -n 's/.*"public_key":"\([^"]*\)".*/\1/p'; }
 say "three nodes, each with its own key, store and admin token"
 for n in a b c; do start $n; echo "node $n: API $(api $n), peers $(peer_port $n)"; done
 
-say "peering like WireGuard: a name, an address, a key (A dials B, B dials C)"
+say "peering like WireGuard: a name, an address, a key (A dials B, B dials C; TLS)"
 step on a peers add --name b --address "$(peer_port b)" --key "$(key b)"
 step on b peers add --name a --key "$(key a)"
 step on b peers add --name c --address "$(peer_port c)" --key "$(key c)"

@@ -558,9 +558,7 @@ absl::StatusOr<ExplainPolicyResponse> NodeApi::ExplainPolicy(const ExplainPolicy
 ListPeersResponse NodeApi::ListPeers() const {
   ListPeersResponse out;
   for (PeerConfig& p : peers_.List()) *out.add_peers() = std::move(p);
-  if (peer_states_) {
-    for (PeerState& st : peer_states_()) *out.add_states() = std::move(st);
-  }
+  if (peer_view_) peer_view_(out);
   return out;
 }
 

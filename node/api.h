@@ -103,8 +103,8 @@ class NodeApi {
   [[nodiscard]] absl::StatusOr<threatmesh::v1::ExplainPolicyResponse> ExplainPolicy(
       const threatmesh::v1::ExplainPolicyRequest& request, v1AuditEntry& audit);
   // Where ListPeers gets the live state of the peers (set by the server that runs them).
-  void SetPeerStates(std::function<std::vector<threatmesh::v1::PeerState>()> states) {
-    peer_states_ = std::move(states);
+  void SetPeerView(std::function<void(threatmesh::v1::ListPeersResponse&)> view) {
+    peer_view_ = std::move(view);
   }
   [[nodiscard]] absl::Status RemovePeer(const threatmesh::v1::RemovePeerRequest& request,
                                         v1AuditEntry& audit);
@@ -128,7 +128,7 @@ class NodeApi {
   TokenStore& tokens_;
   AuditLog& audit_;
   PeerRegistry& peers_;
-  std::function<std::vector<threatmesh::v1::PeerState>()> peer_states_;
+  std::function<void(threatmesh::v1::ListPeersResponse&)> peer_view_;
   const std::map<std::string, OutboundPolicy>* outbound_policies_ = nullptr;
   std::string peer_address_;
   const std::map<std::string, InboundPolicy>* inbound_policies_ = nullptr;

@@ -26,6 +26,7 @@
 #include "node/record_builder.h"
 #include "node/record_view.h"
 #include "node/server.h"
+#include "node/tls.h"
 #include "node/tokens.h"
 
 namespace threatmesh {
@@ -223,6 +224,10 @@ int RunInit(const po::variables_map& vm, Io& io) {
   // The first admin token, for the node's operator; more come from 'threatmesh token'.
   absl::Status token = CreateAdminTokenFile(vm);
   if (!token.ok()) return Fail(io, token);
+  // The peer port's certificate; the peer handshake binds it to the node key.
+  absl::Status cert =
+      WriteSelfSignedCertificate(PeerCertPath(dir), PeerCertKeyPath(dir), "localhost");
+  if (!cert.ok()) return Fail(io, cert);
   if (vm.count("json")) {
     io.out << "{\"public_key\":" << JsonString(key->ToText())
            << ",\"fingerprint\":" << JsonString(key->Fingerprint())
@@ -234,6 +239,7 @@ int RunInit(const po::variables_map& vm, Io& io) {
            << "key file    " << KeyFilePath(dir) << " (mode 0600; back it up)\n"
            << "admin token " << AdminTokenPath(dir)
            << " (mode 0600; the CLI reads it from there by default)\n"
+           << "peer cert   " << PeerCertPath(dir) << " (self-signed, for the peer port)\n"
            << "peer line   " << PeerAddLine(ShortHostName(), "HOST:PORT", key->ToText())
            << "\n            (for another node's operator; HOST:PORT is this node's peer-listen)\n";
   }
@@ -867,11 +873,13 @@ int RunPeers(const po::variables_map& vm, Io& io) {
       refused += StrCat(refused.empty() ? "" : ", ", reason, ": ", n);
       refused_total += n;
     }
-    return StrCat(st.connected() ? "connected" : "down (" + st.last_error() + ")", "; sent ",
-                  st.sent(), ", received ", st.received(), ", duplicates ", st.duplicates(),
-                  ", refused ", refused_total, refused.empty() ? "" : " (" + refused + ")",
-                  ", violations ", st.violations(), ", throttled ", st.throttled_ms(),
-                  " ms, its log held to ", st.cursor());
+    return StrCat(st.connected() ? "connected since " + FormatTime(st.connected_since())
+                                 : "down (" + st.last_error() + ")",
+                  "; sent ", st.sent(), ", received ", st.received(), ", duplicates ",
+                  st.duplicates(), ", refused ", refused_total,
+                  refused.empty() ? "" : " (" + refused + ")", ", violations ", st.violations(),
+                  ", throttled ", st.throttled_ms(), " ms; its log held here to ", st.cursor(),
+                  ", ours acknowledged to ", st.acked(), ", lag ", st.lag());
   };
   if (json) io.out << "{\"peers\":[";
   bool first = true;
@@ -891,8 +899,22 @@ int RunPeers(const po::variables_map& vm, Io& io) {
     }
     first = false;
   }
-  if (json) io.out << "]}\n";
   if (!json && list->peers().empty()) io.out << "no peers\n";
+  std::string refused;
+  for (const auto& [reason, n] : list->handshakes_refused()) {
+    refused += StrCat(refused.empty() ? "" : ", ", reason, ": ", n);
+  }
+  if (json) {
+    io.out << "],\"handshakes_refused\":{";
+    bool first_reason = true;
+    for (const auto& [reason, n] : list->handshakes_refused()) {
+      io.out << (first_reason ? "" : ",") << JsonString(reason) << ":" << n;
+      first_reason = false;
+    }
+    io.out << "}}\n";
+  } else if (!refused.empty()) {
+    io.out << "connections refused in the handshake: " << refused << "\n";
+  }
   return kExitOk;
 }
 

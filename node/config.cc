@@ -92,8 +92,11 @@ std::vector<OptionDoc> ServeOptionDocs() {
       {"audit-checkpoint-seconds", std::to_string(d.audit_checkpoint_interval.count()),
        "how often the node signs the head of its audit trail (1 to 86400; also at shutdown)"},
       {"peer-listen", "",
-       "host:port where peers connect; empty for none (this build peers only with "
-       "insecure-peering)"},
+       "host:port where peers connect (TLS); empty for none: the node then only dials"},
+      {"peer-tls-cert", "",
+       "PEM certificate of the peer port; empty: DATA_DIR/peer.crt, made at init (self-signed: "
+       "the handshake binds it to the node's key, no CA is involved)"},
+      {"peer-tls-key", "", "PEM private key matching peer-tls-cert; empty: DATA_DIR/peer.key"},
       {"dial-only", "false", "never listen for peers; only dial the configured ones"},
       {"insecure-peering", "false",
        "peer in plaintext with no certificate binding: for loopback tests only"},
@@ -180,6 +183,8 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
     }
   }
   config.peer_listen = get("peer-listen").value_or("");
+  config.peer_tls_cert = get("peer-tls-cert").value_or("");
+  config.peer_tls_key = get("peer-tls-key").value_or("");
   struct Number {
     const char* name;
     uint64_t min, max;
@@ -262,16 +267,16 @@ absl::Status CheckServeConfig(const ServeConfig& config) {
       return absl::InvalidArgumentError(StrCat("option peer-listen = \"", config.peer_listen,
                                                "\": expected host:port, e.g. 0.0.0.0:7421"));
     }
-    if (!config.insecure_peering) {
-      return absl::InvalidArgumentError(
-          "option peer-listen: peering over TLS is not built yet; for loopback tests set "
-          "insecure-peering = true, or leave peer-listen empty");
-    }
-    if (!IsLoopbackHost(peer_host)) {
+    if (config.insecure_peering && !IsLoopbackHost(peer_host)) {
       return absl::InvalidArgumentError(
           StrCat("option peer-listen = \"", config.peer_listen,
                  "\": insecure peering listens on loopback addresses only"));
     }
+  }
+  if (config.peer_tls_cert.empty() != config.peer_tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "options peer-tls-cert and peer-tls-key go together: set both, or neither for the "
+        "pair made at init in the data directory");
   }
   if (config.data_dir.empty()) {
     return absl::InvalidArgumentError("option data-dir is empty; give the node's data directory");

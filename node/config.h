@@ -41,8 +41,12 @@ struct ServeConfig {
   std::chrono::seconds max_clock_skew{300};
   // How often the audit chain head is signed (also at shutdown).
   std::chrono::seconds audit_checkpoint_interval{60};
-  // host:port where peers connect (the Exchange); empty: no peer port.
+  // host:port where peers connect (the Exchange, over TLS); empty: no peer port.
   std::string peer_listen;
+  // PEM certificate and key of the peer port (both ways: the node presents it when it dials,
+  // too). Empty: the pair made at init, DATA_DIR/peer.crt and DATA_DIR/peer.key.
+  std::string peer_tls_cert;
+  std::string peer_tls_key;
   // Never listen for peers; only dial the configured ones.
   bool dial_only = false;
   // Peering in plaintext, with no certificate bound in the handshake: for loopback tests only.

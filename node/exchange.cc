@@ -1,6 +1,7 @@
 #include "node/exchange.h"
 
 #include <condition_variable>
+#include <deque>
 #include <thread>
 
 #include "crypto/hash.h"
@@ -74,6 +75,11 @@ class Session {
         case PeerMessage::kSync:
           if (!sender_.joinable()) {
             const uint64_t from = m.sync().cursor();
+            {
+              std::lock_guard<std::mutex> lock(mu_);
+              acked_ = from;
+            }
+            Count([from](PeerCounters& c) { c.acked = from; });
             sender_ = std::thread([this, from] { SendLoop(from); });
           }
           break;
@@ -83,13 +89,14 @@ class Session {
         case PeerMessage::kAck: {
           std::lock_guard<std::mutex> lock(mu_);
           acked_ = std::max(acked_, m.ack().cursor());
+          Count([&](PeerCounters& c) { c.acked = acked_; });
           // The peer held us back to its rate limit: send the next batch no sooner.
           if (m.ack().pause_ms() > 0) {
             resume_at_ = std::chrono::steady_clock::now() +
                          std::chrono::milliseconds(std::min<uint32_t>(m.ack().pause_ms(), 10000));
           }
-          in_flight_ = 0;
-          for (uint64_t through : unacked_) in_flight_ += through > acked_ ? 1 : 0;
+          while (!unacked_.empty() && unacked_.front() <= acked_) unacked_.pop_front();
+          in_flight_ = static_cast<int>(unacked_.size());
           cv_.notify_all();
           break;
         }
@@ -295,10 +302,10 @@ class Session {
   std::thread sender_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool done_ = false;              // guarded by mu_
-  uint64_t acked_ = 0;             // guarded by mu_
-  std::vector<uint64_t> unacked_;  // guarded by mu_: through_seq of each batch sent
-  int in_flight_ = 0;              // guarded by mu_
+  bool done_ = false;             // guarded by mu_
+  uint64_t acked_ = 0;            // guarded by mu_
+  std::deque<uint64_t> unacked_;  // guarded by mu_: through_seq of each batch not acked
+  int in_flight_ = 0;             // guarded by mu_
   std::chrono::steady_clock::time_point resume_at_;  // guarded by mu_
 };
 
@@ -309,6 +316,19 @@ PeerMessage GoodbyeFor(const absl::Status& s) {
   return m;
 }
 
+// Why the peer closed the stream during the handshake: its goodbye, when one is still to be
+// read, else a plain UNAVAILABLE.
+absl::Status ClosedBy(PeerStream& stream) {
+  PeerMessage m;
+  while (stream.Read(&m)) {
+    if (m.has_goodbye()) {
+      return absl::Status(static_cast<absl::StatusCode>(m.goodbye().code()),
+                          StrCat("the peer refused: ", m.goodbye().reason()));
+    }
+  }
+  return absl::UnavailableError("the peer closed the stream");
+}
+
 }  // namespace
 
 uint64_t LoadPeerCursor(storage::Store& store, std::string_view name) {
@@ -316,41 +336,64 @@ uint64_t LoadPeerCursor(storage::Store& store, std::string_view name) {
   return v.ok() ? storage::DecodeSeq(*v) : 0;
 }
 
-absl::Status RunExchange(ExchangeContext& context, PeerStream& stream,
-                         std::string_view seen_cert_hash, bool dialed) {
-  PeerMessage mine;
-  *mine.mutable_hello() = MakeHello(context.node.key());
-  if (!stream.Write(mine)) return absl::UnavailableError("the peer closed the stream");
-  PeerMessage theirs;
-  if (!stream.Read(&theirs) || !theirs.has_hello()) {
-    return absl::UnavailableError("the peer sent no hello");
-  }
-  if (absl::Status s = CheckHello(theirs.hello()); !s.ok()) {
+absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dialed) {
+  // A refused handshake is logged, counted by reason (and for the peer, when it is one of
+  // ours), and told to the other side.
+  auto refuse = [&](absl::Status s, const char* reason, const PeerConfig* peer) {
+    std::fprintf(stderr, "threatmesh: peer connection refused (%s): %s\n", reason,
+                 std::string(s.message()).c_str());
+    {
+      std::lock_guard<std::mutex> lock(context.counters_mu);
+      ++context.handshakes_refused[reason];
+      if (peer != nullptr) {
+        PeerCounters& c = context.counters[peer->name()];
+        ++c.refused[StrCat("handshake: ", reason)];
+        c.last_error = std::string(s.message());
+      }
+    }
     stream.Write(GoodbyeFor(s));
     return s;
+  };
+  PeerMessage mine;
+  *mine.mutable_hello() = MakeHello(context.node.key());
+  if (!stream.Write(mine)) return ClosedBy(stream);
+  PeerMessage theirs;
+  if (!stream.Read(&theirs) || !(theirs.has_hello() || theirs.has_goodbye())) {
+    return absl::UnavailableError("the peer sent no hello");
+  }
+  if (theirs.has_goodbye()) {
+    return absl::Status(static_cast<absl::StatusCode>(theirs.goodbye().code()),
+                        StrCat("the peer refused: ", theirs.goodbye().reason()));
+  }
+  if (absl::Status s = CheckHello(theirs.hello()); !s.ok()) {
+    return refuse(s, "protocol version", nullptr);
   }
   std::optional<PeerConfig> peer = context.peers.FindByKey(theirs.hello().node_key());
   if (!peer) {
     absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(theirs.hello().node_key());
-    absl::Status s = absl::PermissionDeniedError(
-        StrCat("node ", key.ok() ? key->Fingerprint() : "?",
-               " is not a configured peer; add it with 'threatmesh peers add'"));
-    stream.Write(GoodbyeFor(s));
-    return s;
+    return refuse(absl::PermissionDeniedError(
+                      StrCat("node ", key.ok() ? key->Fingerprint() : "?",
+                             " is not a configured peer; add it with 'threatmesh peers add'")),
+                  "unknown key", nullptr);
   }
+  absl::StatusOr<std::string> seen_cert_hash = stream.SeenCertificateHash();
+  if (!seen_cert_hash.ok()) return refuse(seen_cert_hash.status(), "no certificate", &*peer);
   PeerMessage auth;
   *auth.mutable_auth() =
-      SignPeerAuth(context.node.key(), mine.hello(), theirs.hello(), seen_cert_hash);
-  if (!stream.Write(auth)) return absl::UnavailableError("the peer closed the stream");
+      SignPeerAuth(context.node.key(), mine.hello(), theirs.hello(), *seen_cert_hash);
+  if (!stream.Write(auth)) return ClosedBy(stream);
   PeerMessage their_auth;
-  if (!stream.Read(&their_auth) || !their_auth.has_auth()) {
+  if (!stream.Read(&their_auth) || !(their_auth.has_auth() || their_auth.has_goodbye())) {
     return absl::UnavailableError(StrCat("peer ", peer->name(), " sent no authentication"));
+  }
+  if (their_auth.has_goodbye()) {
+    return absl::Status(static_cast<absl::StatusCode>(their_auth.goodbye().code()),
+                        StrCat("peer ", peer->name(), " refused: ", their_auth.goodbye().reason()));
   }
   if (absl::Status s =
           VerifyPeerAuth(theirs.hello(), mine.hello(), their_auth.auth(), context.own_cert_hash);
       !s.ok()) {
-    stream.Write(GoodbyeFor(s));
-    return s;
+    return refuse(s, "certificate binding", &*peer);
   }
   // One stream per peer: the one dialed by the smaller key wins, the same on both sides.
   const bool self_smaller = std::string(context.node.key().public_key().bytes()) < peer->node_key();
@@ -368,7 +411,9 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream,
       it->second->Cancel();
     }
     context.streams[peer->name()] = &stream;
-    context.counters[peer->name()].connected = true;
+    PeerCounters& c = context.counters[peer->name()];
+    c.connected = true;
+    c.connected_since = context.node.Now();
   }
   auto outbound = context.outbound_policies.find(peer->policy());
   auto inbound = context.inbound_policies.find(peer->inbound_policy());
@@ -395,6 +440,7 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream,
     if (it != context.streams.end() && it->second == &stream) {
       context.streams.erase(it);
       context.counters[peer->name()].connected = false;
+      context.counters[peer->name()].connected_since = 0;
     }
     context.counters[peer->name()].last_error = std::string(status.message());
   }

@@ -36,6 +36,9 @@ class PeerStream {
   virtual bool Write(const threatmesh::v1::PeerMessage& message) = 0;
   // Ends the stream from this side; Read then returns false.
   virtual void Cancel() = 0;
+  // SHA-256 of the TLS certificate the other side presented (SHA-256 of nothing on insecure
+  // peering). Asked once the first message has arrived, when the connection is up.
+  virtual absl::StatusOr<std::string> SeenCertificateHash() = 0;
 };
 
 // Counters of one peer, for the operator's view.
@@ -48,6 +51,10 @@ struct PeerCounters {
   // Time spent holding the peer back to its inbound rate limit.
   uint64_t throttled_ms = 0;
   bool connected = false;
+  // Unix ms when the current stream came up.
+  int64_t connected_since = 0;
+  // This node's log position the peer has acknowledged.
+  uint64_t acked = 0;
   std::string last_error;
 };
 
@@ -65,15 +72,17 @@ struct ExchangeContext {
   std::map<std::string, PeerCounters> counters;  // by peer name; guarded by counters_mu
   // The one live stream per peer (by name); guarded by counters_mu.
   std::map<std::string, PeerStream*> streams;
+  // Connections refused in the handshake, by reason (unknown key, certificate binding,
+  // protocol version); guarded by counters_mu. A configured peer's refusals also count in its
+  // PeerCounters.
+  std::map<std::string, uint64_t> handshakes_refused;
 };
 
 // Runs one stream until it ends or the node stops: the handshake, then both directions.
-// `seen_cert_hash` is SHA-256 of the certificate the other side presented (as own_cert_hash
-// on insecure peering); `dialed` says whether this node opened the stream. When both nodes
-// dial each other, the stream dialed by the node with the smaller key is kept and the other
-// is closed (ALREADY_EXISTS), on both sides alike. Returns why the stream ended.
-absl::Status RunExchange(ExchangeContext& context, PeerStream& stream,
-                         std::string_view seen_cert_hash, bool dialed);
+// `dialed` says whether this node opened the stream. When both nodes dial each other, the
+// stream dialed by the node with the smaller key is kept and the other is closed
+// (ALREADY_EXISTS), on both sides alike. Returns why the stream ended.
+absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dialed);
 
 // The cursor (the peer's log position held durably here) of peer `name`.
 uint64_t LoadPeerCursor(storage::Store& store, std::string_view name);

@@ -25,6 +25,8 @@ int64_t SystemNowMs() {
 std::string KeyFilePath(const std::string& data_dir) { return data_dir + "/node.key"; }
 std::string StorePath(const std::string& data_dir) { return data_dir + "/store"; }
 std::string AdminTokenPath(const std::string& data_dir) { return data_dir + "/admin.token"; }
+std::string PeerCertPath(const std::string& data_dir) { return data_dir + "/peer.crt"; }
+std::string PeerCertKeyPath(const std::string& data_dir) { return data_dir + "/peer.key"; }
 
 absl::StatusOr<crypto::PublicKey> LocalNode::Init(const std::string& data_dir,
                                                   const crypto::KeyFileOptions& key_options) {

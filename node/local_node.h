@@ -40,6 +40,9 @@ std::string KeyFilePath(const std::string& data_dir);
 std::string StorePath(const std::string& data_dir);
 // The first admin token, written by 'threatmesh init' (mode 0600).
 std::string AdminTokenPath(const std::string& data_dir);
+// The peer port's self-signed certificate and its key, made by 'threatmesh init'.
+std::string PeerCertPath(const std::string& data_dir);
+std::string PeerCertKeyPath(const std::string& data_dir);
 
 class LocalNode {
  public:

@@ -5,6 +5,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -16,11 +17,14 @@
 #include <thread>
 
 #include "crypto/hash.h"
+#include "crypto/sodium.h"
 #include "crypto/str_cat.h"
 #include "node/api.h"
 #include "node/audit.h"
 #include "node/exchange.h"
+#include "node/peer_transport.h"
 #include "node/policy.h"
+#include "node/tls.h"
 #include "node/tokens.h"
 #include "threatmesh/v1/api.grpc.pb.h"
 #include "threatmesh/v1/peer.grpc.pb.h"
@@ -306,17 +310,24 @@ class AdminService final : public Admin::Service {
 
 // An Exchange stream as RunExchange sees it, on either side: `Context` is the call's
 // grpc::ServerContext or grpc::ClientContext, `Stream` its reader-writer.
+// `tls` says whether the connection is TLS (false on insecure peering).
 template <typename Context, typename Stream>
 class GrpcPeerStream final : public PeerStream {
  public:
-  GrpcPeerStream(Context* ctx, Stream* stream) : ctx_(ctx), stream_(stream) {}
+  GrpcPeerStream(Context* ctx, Stream* stream, bool tls) : ctx_(ctx), stream_(stream), tls_(tls) {}
   bool Read(PeerMessage* m) override { return stream_->Read(m); }
   bool Write(const PeerMessage& m) override { return stream_->Write(m); }
   void Cancel() override { ctx_->TryCancel(); }
+  absl::StatusOr<std::string> SeenCertificateHash() override {
+    if (!tls_) return crypto::Sha256("");
+    std::shared_ptr<const grpc::AuthContext> auth = ctx_->auth_context();
+    return threatmesh::SeenCertificateHash(auth.get());
+  }
 
  private:
   Context* ctx_;
   Stream* stream_;
+  bool tls_;
 };
 using ServerPeerStream =
     GrpcPeerStream<grpc::ServerContext, grpc::ServerReaderWriter<PeerMessage, PeerMessage>>;
@@ -325,11 +336,11 @@ using ClientPeerStream =
 
 class PeeringService final : public Peering::Service {
  public:
-  explicit PeeringService(ExchangeContext& context) : context_(context) {}
+  PeeringService(ExchangeContext& context, bool tls) : context_(context), tls_(tls) {}
   grpc::Status Exchange(grpc::ServerContext* ctx,
                         grpc::ServerReaderWriter<PeerMessage, PeerMessage>* stream) override {
-    ServerPeerStream peer(ctx, stream);
-    absl::Status s = RunExchange(context_, peer, context_.own_cert_hash, /*dialed=*/false);
+    ServerPeerStream peer(ctx, stream, tls_);
+    absl::Status s = RunExchange(context_, peer, /*dialed=*/false);
     if (!context_.stopping.load() && !absl::IsAlreadyExists(s) && !absl::IsUnavailable(s) &&
         !absl::IsCancelled(s)) {
       std::fprintf(stderr, "threatmesh: peer stream ended: %s\n", std::string(s.message()).c_str());
@@ -339,13 +350,16 @@ class PeeringService final : public Peering::Service {
 
  private:
   ExchangeContext& context_;
+  const bool tls_;
 };
 
 // Dials every configured peer that has an address, one stream each, reconnecting with
 // exponential backoff and jitter; follows peers added and removed while running.
 class Dialer {
  public:
-  explicit Dialer(ExchangeContext& context) : context_(context) {
+  // `credentials`: TLS with the node's peer certificate, or insecure.
+  Dialer(ExchangeContext& context, std::shared_ptr<grpc::ChannelCredentials> credentials, bool tls)
+      : context_(context), credentials_(std::move(credentials)), tls_(tls) {
     manager_ = std::thread([this] { Manage(); });
   }
   ~Dialer() { Stop(); }
@@ -366,9 +380,19 @@ class Dialer {
   void Manage() {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopped_) {
+      // A loop that ended (its peer was removed or changed) makes way for a new one.
+      for (const std::string& name : finished_) {
+        threads_[name].join();
+        threads_.erase(name);
+      }
+      finished_.clear();
       for (const PeerConfig& p : context_.peers.List()) {
         if (p.address().empty() || threads_.count(p.name())) continue;
-        threads_[p.name()] = std::thread([this, p] { DialLoop(p); });
+        threads_[p.name()] = std::thread([this, p] {
+          DialLoop(p);
+          std::lock_guard<std::mutex> lock(mu_);
+          finished_.push_back(p.name());
+        });
       }
       cv_.wait_for(lock, std::chrono::milliseconds(200));
     }
@@ -384,7 +408,8 @@ class Dialer {
     std::chrono::milliseconds backoff(100);
     for (;;) {
       if (!StillConfigured(peer)) return;
-      auto channel = grpc::CreateChannel(peer.address(), grpc::InsecureChannelCredentials());
+      auto channel =
+          grpc::CreateCustomChannel(peer.address(), credentials_, PeerChannelArguments());
       auto stub = Peering::NewStub(channel);
       grpc::ClientContext ctx;
       {
@@ -394,11 +419,20 @@ class Dialer {
       }
       const auto started = std::chrono::steady_clock::now();
       auto stream = stub->Exchange(&ctx);
-      ClientPeerStream peer_stream(&ctx, stream.get());
-      absl::Status s = RunExchange(context_, peer_stream, context_.own_cert_hash, /*dialed=*/true);
-      (void)s;
+      ClientPeerStream peer_stream(&ctx, stream.get(), tls_);
+      absl::Status s = RunExchange(context_, peer_stream, /*dialed=*/true);
       ctx.TryCancel();
-      stream->Finish().ok();
+      grpc::Status finished = stream->Finish();
+      if (!s.ok() && !context_.stopping.load()) {
+        // Why the stream ended, for 'threatmesh peers'; a transport failure (refused
+        // connection, TLS) shows only in the call's own status.
+        std::string why(s.message());
+        if (!finished.ok() && finished.error_code() != grpc::StatusCode::CANCELLED) {
+          why = StrCat(why, " (", finished.error_message(), ")");
+        }
+        std::lock_guard<std::mutex> lock(context_.counters_mu);
+        context_.counters[peer.name()].last_error = why;
+      }
       {
         std::lock_guard<std::mutex> lock(mu_);
         live_.erase(&ctx);
@@ -416,11 +450,14 @@ class Dialer {
   }
 
   ExchangeContext& context_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  const bool tls_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopped_ = false;                        // guarded by mu_
   std::set<grpc::ClientContext*> live_;         // guarded by mu_
   std::map<std::string, std::thread> threads_;  // guarded by mu_; joined in Stop
+  std::vector<std::string> finished_;           // guarded by mu_: loops that returned
   std::thread manager_;
 };
 
@@ -471,7 +508,7 @@ class GrpcServer final : public Server {
     if (!peers.ok()) return peers.status();
     peers_ = std::move(*peers);
     api_ = std::make_unique<NodeApi>(*node_, *tokens_, *audit_, *peers_, kVersion);
-    api_->SetPeerStates([this] { return PeerStates(); });
+    api_->SetPeerView([this](ListPeersResponse& out) { PeerView(out); });
     api_->SetPolicies(&config_.outbound_policies, &config_.inbound_policies);
     gate_ = std::make_unique<CallGate>(*api_, *audit_);
     records_ = std::make_unique<RecordsService>(*api_, *gate_, stopping_);
@@ -504,59 +541,116 @@ class GrpcServer final : public Server {
     }
     if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(true);
 
-    if (config.insecure_peering) {
-      exchange_.reset(new ExchangeContext{*node_,
-                                          *peers_,
-                                          crypto::Sha256(""),
-                                          stopping_,
-                                          config_.outbound_policies,
-                                          config_.inbound_policies,
-                                          {},
-                                          {},
-                                          {}});
-      if (!config.peer_listen.empty() && !config.dial_only) {
-        peering_ = std::make_unique<PeeringService>(*exchange_);
-        grpc::ServerBuilder peer_builder;
-        int peer_port = 0;
-        peer_builder.AddListeningPort(config.peer_listen, grpc::InsecureServerCredentials(),
-                                      &peer_port);
-        peer_builder.SetMaxReceiveMessageSize(64 << 20);
-        peer_builder.RegisterService(peering_.get());
-        peer_server_ = peer_builder.BuildAndStart();
-        if (!peer_server_ || peer_port == 0) {
-          return absl::UnavailableError(StrCat("cannot listen for peers on ", config.peer_listen,
-                                               ": the port is in use; change peer-listen"));
-        }
-        peer_address_ =
-            StrCat(config.peer_listen.substr(0, config.peer_listen.rfind(':')), ":", peer_port);
-      }
-      dialer_ = std::make_unique<Dialer>(*exchange_);
-      api_->SetPeerAddress(peer_address_);
-    }
+    if (absl::Status s = StartPeering(); !s.ok()) return s;
     address_ = StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", port);
     checkpoint_interval_ = config.audit_checkpoint_interval;
     checkpointer_ = std::thread([this] { CheckpointLoop(); });
     return absl::OkStatus();
   }
 
-  std::vector<PeerState> PeerStates() {
-    std::vector<PeerState> out;
-    if (!exchange_) return out;
+  // The peer side: the Exchange context, the peer listener (unless dial-only or no
+  // peer-listen) and the dialer. TLS with the node's peer certificate, unless insecure-peering.
+  absl::Status StartPeering() {
+    const bool tls = !config_.insecure_peering;
+    std::shared_ptr<grpc::ServerCredentials> server_credentials = grpc::InsecureServerCredentials();
+    std::shared_ptr<grpc::ChannelCredentials> channel_credentials =
+        grpc::InsecureChannelCredentials();
+    std::string own_cert_hash = crypto::Sha256("");
+    if (tls) {
+      absl::StatusOr<PeerIdentity> identity = LoadPeerIdentity();
+      if (!identity.ok()) return identity.status();
+      absl::StatusOr<std::string> hash = CertificateHash(identity->cert_pem);
+      if (!hash.ok()) {
+        return absl::InvalidArgumentError(
+            StrCat("the peer certificate ", PeerCertFile(),
+                   " holds no certificate: ", hash.status().message()));
+      }
+      own_cert_hash = *hash;
+      server_credentials = PeerServerCredentials(*identity);
+      channel_credentials = PeerChannelCredentials(*identity);
+      crypto::SecureWipe(identity->key_pem);
+    }
+    exchange_.reset(new ExchangeContext{*node_,
+                                        *peers_,
+                                        own_cert_hash,
+                                        stopping_,
+                                        config_.outbound_policies,
+                                        config_.inbound_policies,
+                                        {},
+                                        {},
+                                        {},
+                                        {}});
+    if (!config_.peer_listen.empty() && !config_.dial_only) {
+      peering_ = std::make_unique<PeeringService>(*exchange_, tls);
+      grpc::ServerBuilder peer_builder;
+      int peer_port = 0;
+      peer_builder.AddListeningPort(config_.peer_listen, server_credentials, &peer_port);
+      peer_builder.SetMaxReceiveMessageSize(64 << 20);
+      peer_builder.RegisterService(peering_.get());
+      peer_server_ = peer_builder.BuildAndStart();
+      if (!peer_server_ || peer_port == 0) {
+        return absl::UnavailableError(StrCat("cannot listen for peers on ", config_.peer_listen,
+                                             ": the port is in use; change peer-listen"));
+      }
+      peer_address_ =
+          StrCat(config_.peer_listen.substr(0, config_.peer_listen.rfind(':')), ":", peer_port);
+    }
+    dialer_ = std::make_unique<Dialer>(*exchange_, channel_credentials, tls);
+    api_->SetPeerAddress(peer_address_);
+    return absl::OkStatus();
+  }
+
+  std::string PeerCertFile() const {
+    return config_.peer_tls_cert.empty() ? PeerCertPath(config_.data_dir) : config_.peer_tls_cert;
+  }
+
+  // The peer certificate and key: the configured pair, or the one made at init (made now for
+  // a data directory initialised before nodes had one).
+  absl::StatusOr<PeerIdentity> LoadPeerIdentity() {
+    std::string cert_path = PeerCertFile();
+    std::string key_path =
+        config_.peer_tls_key.empty() ? PeerCertKeyPath(config_.data_dir) : config_.peer_tls_key;
+    if (config_.peer_tls_cert.empty() && access(cert_path.c_str(), F_OK) != 0 &&
+        access(key_path.c_str(), F_OK) != 0) {
+      absl::Status made = WriteSelfSignedCertificate(cert_path, key_path, "localhost");
+      if (!made.ok()) return made;
+      std::fprintf(stderr, "threatmesh: made a peer certificate, %s\n", cert_path.c_str());
+    }
+    PeerIdentity identity;
+    absl::StatusOr<std::string> cert = ReadFile(cert_path, "peer certificate");
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadFile(key_path, "peer certificate key");
+    if (!key.ok()) return key.status();
+    identity.cert_pem = std::move(*cert);
+    identity.key_pem = std::move(*key);
+    return identity;
+  }
+
+  // The live side of 'threatmesh peers': each peer's counters and cursors, and the refused
+  // handshakes.
+  void PeerView(ListPeersResponse& out) {
+    if (!exchange_) return;
+    const uint64_t head = node_->store().NextSeq() - 1;
     std::lock_guard<std::mutex> lock(exchange_->counters_mu);
+    for (const auto& [reason, n] : exchange_->handshakes_refused) {
+      (*out.mutable_handshakes_refused())[reason] = n;
+    }
     for (const auto& [name, c] : exchange_->counters) {
-      PeerState& st = out.emplace_back();
+      PeerState& st = *out.add_states();
       st.set_name(name);
       st.set_connected(c.connected);
+      st.set_connected_since(c.connected_since);
       st.set_sent(c.sent);
       st.set_received(c.received);
       st.set_duplicates(c.duplicates);
       for (const auto& [reason, n] : c.refused) (*st.mutable_refused())[reason] = n;
       st.set_violations(c.violations);
       st.set_cursor(LoadPeerCursor(node_->store(), name));
+      st.set_acked(c.acked);
+      st.set_lag(head > c.acked ? head - c.acked : 0);
       st.set_last_error(c.last_error);
       st.set_throttled_ms(c.throttled_ms);
     }
-    return out;
   }
 
   std::string address() const override { return address_; }

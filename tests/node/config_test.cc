@@ -62,6 +62,9 @@ TEST(ConfigTest, BadOptionsNameTheOptionAndWhatIsExpected) {
       {{"--audit-checkpoint-seconds", "0"}, "audit-checkpoint-seconds"},
       {{"--allow-insecure-remote", "maybe"}, "expected true or false"},
       {{"--tls-cert", "/x.pem"}, "tls-cert and tls-key go together"},
+      {{"--peer-tls-key", "/k.pem"}, "peer-tls-cert and peer-tls-key go together"},
+      {{"--peer-listen", "7421"}, "expected host:port"},
+      {{"--peer-listen", "0.0.0.0:7421", "--insecure-peering", "true"}, "loopback addresses only"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<ServeConfig> r = Parse(c.args);

@@ -1,9 +1,10 @@
-// Nodes peering over loopback: real `threatmesh serve` processes exchanging records
-// (insecure peering: plaintext, no certificate binding; TLS peering is still to come).
+// Nodes peering over loopback: real `threatmesh serve` processes exchanging records over TLS
+// with the certificates made at init, bound to the node keys in the handshake.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "crypto/hash.h"
@@ -11,7 +12,9 @@
 #include "node/custody.h"
 #include "node/local_node.h"
 #include "node/peer_auth.h"
+#include "node/peer_transport.h"
 #include "node/record_builder.h"
+#include "node/tls.h"
 #include "testing/serve_process.h"
 #include "testing/test_util.h"
 #include "threatmesh/v1/peer.grpc.pb.h"
@@ -26,37 +29,51 @@ struct Node {
   std::string dir;
   std::unique_ptr<ServeProcess> process;
   std::unique_ptr<NodeClient> client;
-  std::string key;  // 32 bytes
+  std::string key;                // 32 bytes
+  std::vector<std::string> args;  // of 'serve', beyond the data dir and API address
 };
 
 class MeshTest : public ::testing::Test {
  protected:
+  // Creates node `name` and serves it: peering over TLS with the certificate made at init,
+  // listening for peers unless `dial_only`.
   Node& Start(const std::string& name, bool dial_only = false,
               std::vector<std::string> extra = {}) {
     Node& n = nodes_[name];
     n.dir = dir_.Sub(name);
     std::string cmd = testing::ThreatmeshBinary() + " init --data-dir " + n.dir + " >/dev/null";
     EXPECT_EQ(std::system(cmd.c_str()), 0);
-    absl::StatusOr<std::unique_ptr<ServeProcess>> p =
-        dial_only
-            ? ServeProcess::Start(n.dir, {"--dial-only", "true", "--insecure-peering", "true"})
-            : ServeProcess::Start(n.dir, [&] {
-                std::vector<std::string> args = {"--peer-listen", "127.0.0.1:0",
-                                                 "--insecure-peering", "true"};
-                args.insert(args.end(), extra.begin(), extra.end());
-                return args;
-              }());
-    EXPECT_TRUE(p.ok()) << p.status();
+    n.args = dial_only ? std::vector<std::string>{"--dial-only", "true"}
+                       : std::vector<std::string>{"--peer-listen", "127.0.0.1:0"};
+    n.args.insert(n.args.end(), extra.begin(), extra.end());
+    Serve(n);
+    absl::StatusOr<crypto::PublicKey> key =
+        crypto::PublicKey::FromText(n.client->Status()->public_key());
+    n.key = std::string(key->bytes());
+    return n;
+  }
+
+  // Starts (or restarts) the node's process and its admin client.
+  void Serve(Node& n) {
+    absl::StatusOr<std::unique_ptr<ServeProcess>> p = ServeProcess::Start(n.dir, n.args);
+    ASSERT_TRUE(p.ok()) << p.status();
     n.process = std::move(*p);
     std::ifstream token(AdminTokenPath(n.dir));
     ClientOptions options;
     options.address = n.process->address();
     std::getline(token, options.token);
     n.client = *NodeClient::Connect(options);
-    absl::StatusOr<crypto::PublicKey> key =
-        crypto::PublicKey::FromText(n.client->Status()->public_key());
-    n.key = std::string(key->bytes());
-    return n;
+  }
+
+  // The live state of peer `peer` at node `at`.
+  PeerState StateOf(const std::string& at, const std::string& peer) {
+    absl::StatusOr<ListPeersResponse> list = nodes_[at].client->ListPeers();
+    EXPECT_TRUE(list.ok()) << list.status();
+    if (!list.ok()) return {};
+    for (const PeerState& st : list->states()) {
+      if (st.name() == peer) return st;
+    }
+    return {};
   }
 
   // `from` knows `to`; with `dial`, it dials `to` at its peer port.
@@ -101,6 +118,17 @@ class MeshTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return std::nullopt;
+  }
+
+  // A new self-signed certificate and key, for a test double.
+  PeerIdentity Identity(const std::string& name) {
+    const std::string cert = dir_.Sub(name + ".crt"), key = dir_.Sub(name + ".key");
+    EXPECT_TRUE(WriteSelfSignedCertificate(cert, key, "localhost").ok());
+    std::ifstream c(cert), k(key);
+    std::stringstream cs, ks;
+    cs << c.rdbuf();
+    ks << k.rdbuf();
+    return PeerIdentity{cs.str(), ks.str()};
   }
 
   testing::TempDir dir_;
@@ -175,15 +203,7 @@ TEST_F(MeshTest, CatchUpAfterDowntimeThenLive) {
   }
   ASSERT_EQ(nodes_["a"].client->PublishStream(bulk)->stored(), 500u);
 
-  absl::StatusOr<std::unique_ptr<ServeProcess>> p = ServeProcess::Start(
-      nodes_["c"].dir, {"--peer-listen", "127.0.0.1:0", "--insecure-peering", "true"});
-  ASSERT_TRUE(p.ok()) << p.status();
-  nodes_["c"].process = std::move(*p);
-  std::ifstream token(AdminTokenPath(nodes_["c"].dir));
-  ClientOptions options;
-  options.address = nodes_["c"].process->address();
-  std::getline(token, options.token);
-  nodes_["c"].client = *NodeClient::Connect(options);
+  Serve(nodes_["c"]);
   for (int i = 0; i < 300 && nodes_["c"].client->Status()->next_seq() < 502; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -200,16 +220,7 @@ TEST_F(MeshTest, MutualDialersKeepOneStreamAndSendEachRecordOnce) {
   Start("b");
   Peer("a", "b", true);
   Peer("b", "a", true);
-  auto state = [&](const std::string& at, const std::string& peer) {
-    PeerState out;
-    absl::StatusOr<ListPeersResponse> list = nodes_[at].client->ListPeers();
-    EXPECT_TRUE(list.ok()) << list.status();
-    if (!list.ok()) return out;
-    for (const PeerState& st : list->states()) {
-      if (st.name() == peer) out = st;
-    }
-    return out;
-  };
+  auto state = [&](const std::string& at, const std::string& peer) { return StateOf(at, peer); };
   // Both dial; once a stream is up on both sides, and a moment more for a second stream
   // that got through first to be replaced, the pair has settled on one.
   for (int i = 0; i < 300 && !(state("a", "b").connected() && state("b", "a").connected()); ++i) {
@@ -233,18 +244,6 @@ TEST_F(MeshTest, MutualDialersKeepOneStreamAndSendEachRecordOnce) {
   EXPECT_EQ(nodes_["a"].client->Status()->next_seq(), 41u);  // nothing came back
 }
 
-// The live state of `at`'s peer `peer`.
-PeerState StateOf(NodeClient& at, const std::string& peer) {
-  PeerState out;
-  absl::StatusOr<ListPeersResponse> list = at.ListPeers();
-  EXPECT_TRUE(list.ok()) << list.status();
-  if (!list.ok()) return out;
-  for (const PeerState& st : list->states()) {
-    if (st.name() == peer) out = st;
-  }
-  return out;
-}
-
 // Five nodes with cycles: every node stores the record once, its author never gets it back,
 // and no link carries it more than once in either direction.
 TEST_F(MeshTest, FiveNodesWithCyclesCarryEachRecordOncePerLink) {
@@ -262,12 +261,12 @@ TEST_F(MeshTest, FiveNodesWithCyclesCarryEachRecordOncePerLink) {
   }
   for (const auto& [x, y] : links) {
     for (const auto& [from, to] : {std::pair{x, y}, std::pair{y, x}}) {
-      EXPECT_LE(StateOf(*nodes_[from].client, to).sent(), 1u) << from << " -> " << to;
+      EXPECT_LE(StateOf(from, to).sent(), 1u) << from << " -> " << to;
     }
   }
   for (const char* peer : {"b", "c", "e"}) {
-    EXPECT_EQ(StateOf(*nodes_["a"].client, peer).received(), 0u) << "a got its record back";
-    EXPECT_EQ(StateOf(*nodes_["a"].client, peer).duplicates(), 0u);
+    EXPECT_EQ(StateOf("a", peer).received(), 0u) << "a got its record back";
+    EXPECT_EQ(StateOf("a", peer).duplicates(), 0u);
   }
 }
 
@@ -380,7 +379,7 @@ TEST_F(MeshTest, InboundRateLimitThrottlesAFlood) {
   EXPECT_EQ(held, 800u);
   // 800 records at 200/s with a bucket of 200: at least 3 s.
   EXPECT_GE(seconds, 2.5);
-  EXPECT_GT(StateOf(*nodes_["b"].client, "a").throttled_ms(), 1000u);
+  EXPECT_GT(StateOf("b", "a").throttled_ms(), 1000u);
 }
 
 // A node that only dials (behind a firewall) sends and receives over its outbound stream.
@@ -420,15 +419,7 @@ TEST_F(MeshTest, KillDuringCatchUpLosesNothingAndStoresNothingTwice) {
   ASSERT_GE(seen, 300u);
   EXPECT_LT(seen, 3000u) << "the kill came after the catch-up ended";
 
-  absl::StatusOr<std::unique_ptr<ServeProcess>> p = ServeProcess::Start(
-      nodes_["b"].dir, {"--peer-listen", "127.0.0.1:0", "--insecure-peering", "true"});
-  ASSERT_TRUE(p.ok()) << p.status();
-  nodes_["b"].process = std::move(*p);
-  std::ifstream token(AdminTokenPath(nodes_["b"].dir));
-  ClientOptions options;
-  options.address = nodes_["b"].process->address();
-  std::getline(token, options.token);
-  nodes_["b"].client = *NodeClient::Connect(options);
+  Serve(nodes_["b"]);
   uint64_t next = 0;
   for (int i = 0; i < 600 && next < 3001; ++i) {
     absl::StatusOr<StatusResponse> s = nodes_["b"].client->Status();
@@ -455,8 +446,11 @@ TEST_F(MeshTest, MaliciousPeerIsRefusedRecordByRecord) {
   add.mutable_peer()->set_node_key(m_key);
   ASSERT_TRUE(n.client->AddPeer(add).ok());
 
-  auto stub = Peering::NewStub(
-      grpc::CreateChannel(n.process->peer_address(), grpc::InsecureChannelCredentials()));
+  // Mallory speaks TLS with a certificate of its own and binds it properly: a peer that is
+  // configured, authenticated, and hostile.
+  PeerIdentity mallory_tls = Identity("mallory");
+  auto stub = Peering::NewStub(grpc::CreateCustomChannel(
+      n.process->peer_address(), PeerChannelCredentials(mallory_tls), PeerChannelArguments()));
   grpc::ClientContext ctx;
   auto stream = stub->Exchange(&ctx);
   PeerMessage hello, theirs, auth, their_auth;
@@ -464,13 +458,15 @@ TEST_F(MeshTest, MaliciousPeerIsRefusedRecordByRecord) {
   ASSERT_TRUE(stream->Write(hello));
   ASSERT_TRUE(stream->Read(&theirs));
   ASSERT_TRUE(theirs.has_hello());
-  // Insecure peering binds no certificate: both sides use the hash of nothing.
-  *auth.mutable_auth() = SignPeerAuth(mallory, hello.hello(), theirs.hello(), crypto::Sha256(""));
+  absl::StatusOr<std::string> seen = SeenCertificateHash(ctx.auth_context().get());
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  *auth.mutable_auth() = SignPeerAuth(mallory, hello.hello(), theirs.hello(), *seen);
   ASSERT_TRUE(stream->Write(auth));
   ASSERT_TRUE(stream->Read(&their_auth));
-  ASSERT_TRUE(their_auth.has_auth());
-  ASSERT_TRUE(
-      VerifyPeerAuth(theirs.hello(), hello.hello(), their_auth.auth(), crypto::Sha256("")).ok());
+  ASSERT_TRUE(their_auth.has_auth()) << their_auth.goodbye().reason();
+  ASSERT_TRUE(VerifyPeerAuth(theirs.hello(), hello.hello(), their_auth.auth(),
+                             *CertificateHash(mallory_tls.cert_pem))
+                  .ok());
 
   const int64_t now = SystemNowMs();
   auto body_by = [&](const crypto::KeyPair& author, const std::string& value, Tlp tlp) {
@@ -554,6 +550,141 @@ TEST_F(MeshTest, MaliciousPeerIsRefusedRecordByRecord) {
   honest_env.ParseFromString(honest.signed_record());
   EXPECT_TRUE(Held("n", crypto::RecordId(honest_env.payload())).has_value());
   ctx.TryCancel();
+}
+
+// Something between two nodes that terminates TLS and presents its own certificate (an
+// intercepting proxy), passing every message through unchanged: each node signs the hash of
+// the certificate it saw, which is the relay's, so each finds the other's proof bound to a
+// certificate that is not its own and refuses. Nothing crosses; both count the refusal.
+class Relay final : public Peering::Service {
+ public:
+  Relay(std::string target, PeerIdentity identity)
+      : target_(std::move(target)), identity_(std::move(identity)) {}
+  grpc::Status Exchange(grpc::ServerContext* server_ctx,
+                        grpc::ServerReaderWriter<PeerMessage, PeerMessage>* in) override {
+    auto stub = Peering::NewStub(grpc::CreateCustomChannel(
+        target_, PeerChannelCredentials(identity_), PeerChannelArguments()));
+    grpc::ClientContext ctx;
+    auto out = stub->Exchange(&ctx);
+    std::thread back([&] {
+      PeerMessage m;
+      while (out->Read(&m) && in->Write(m)) ++forwarded_;
+      server_ctx->TryCancel();
+    });
+    PeerMessage m;
+    while (in->Read(&m) && out->Write(m)) ++forwarded_;
+    ctx.TryCancel();
+    back.join();
+    out->Finish().ok();
+    return grpc::Status::OK;
+  }
+  std::atomic<int> forwarded_{0};
+
+ private:
+  std::string target_;
+  PeerIdentity identity_;
+};
+
+TEST_F(MeshTest, RelayPresentingItsOwnCertificateIsRefusedOnBothSides) {
+  Start("a");
+  Start("b");
+  PeerIdentity relay_identity = Identity("relay");
+  Relay relay(nodes_["b"].process->peer_address(), relay_identity);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", PeerServerCredentials(relay_identity), &port);
+  builder.RegisterService(&relay);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(port, 0);
+  // a dials b, as it believes, at the relay's address.
+  Peer("b", "a", false);
+  AddPeerRequest r;
+  r.mutable_peer()->set_name("b");
+  r.mutable_peer()->set_node_key(nodes_["b"].key);
+  r.mutable_peer()->set_address("127.0.0.1:" + std::to_string(port));
+  ASSERT_TRUE(nodes_["a"].client->AddPeer(r).ok());
+  const std::string id = Publish("a", "relayed.example.com", TLP_GREEN);
+
+  // Both sides refuse, each on its own check, and say why.
+  auto refusals = [&](const std::string& at) {
+    absl::StatusOr<ListPeersResponse> list = nodes_[at].client->ListPeers();
+    if (!list.ok()) return uint64_t{0};
+    auto it = list->handshakes_refused().find("certificate binding");
+    return it == list->handshakes_refused().end() ? uint64_t{0} : it->second;
+  };
+  for (int i = 0; i < 300 && (refusals("a") == 0 || refusals("b") == 0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GE(refusals("a"), 1u);
+  EXPECT_GE(refusals("b"), 1u);
+  EXPECT_GE(relay.forwarded_.load(), 4);  // the hellos and proofs did pass through it
+  PeerState b_at_a = StateOf("a", "b");
+  EXPECT_FALSE(b_at_a.connected());
+  EXPECT_NE(b_at_a.last_error().find("presents its own TLS certificate"), std::string::npos)
+      << b_at_a.last_error();
+  EXPECT_GE(b_at_a.refused().at("handshake: certificate binding"), 1u);
+  EXPECT_NE(StateOf("b", "a").last_error().find("presents its own TLS certificate"),
+            std::string::npos);
+  EXPECT_FALSE(Held("b", id).has_value());
+  EXPECT_EQ(nodes_["b"].client->Status()->next_seq(), 1u);
+  EXPECT_EQ(StateOf("a", "b").sent(), 0u);
+
+  // The same two nodes connected directly exchange at once: the refusal was the relay's doing.
+  r.mutable_peer()->set_address(nodes_["b"].process->peer_address());
+  ASSERT_TRUE(nodes_["a"]
+                  .client
+                  ->RemovePeer([] {
+                    RemovePeerRequest rm;
+                    rm.set_name("b");
+                    return rm;
+                  }())
+                  .ok());
+  ASSERT_TRUE(nodes_["a"].client->AddPeer(r).ok());
+  EXPECT_TRUE(WaitFor("b", id).has_value());
+  nodes_["a"].client.reset();
+  nodes_["b"].client.reset();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+}
+
+// A node set for insecure peering cannot reach one speaking TLS: the transport fails, the
+// dialer says so, and nothing crosses.
+TEST_F(MeshTest, PlaintextDialerCannotReachTlsPeer) {
+  Start("tls");
+  Start("plain", /*dial_only=*/true, {"--insecure-peering", "true"});
+  Link("plain", "tls");
+  const std::string id = Publish("plain", "plain.example.com", TLP_GREEN);
+  PeerState st;
+  for (int i = 0; i < 300 && st.last_error().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    st = StateOf("plain", "tls");
+  }
+  EXPECT_FALSE(st.connected());
+  EXPECT_FALSE(st.last_error().empty());
+  EXPECT_FALSE(Held("tls", id).has_value());
+}
+
+// A node that dials one which does not know its key is refused: the listener logs and counts
+// it, the dialer is told why.
+TEST_F(MeshTest, UnknownKeyIsRefusedAndCounted) {
+  Start("a");
+  Start("b");
+  Peer("a", "b", true);  // b has not added a
+  const std::string id = Publish("a", "stranger.example.com", TLP_GREEN);
+  uint64_t refused = 0;
+  for (int i = 0; i < 300 && refused == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    absl::StatusOr<ListPeersResponse> list = nodes_["b"].client->ListPeers();
+    auto it = list->handshakes_refused().find("unknown key");
+    refused = it == list->handshakes_refused().end() ? 0 : it->second;
+  }
+  EXPECT_GE(refused, 1u);
+  PeerState st;
+  for (int i = 0; i < 100 && st.last_error().empty(); ++i) {
+    st = StateOf("a", "b");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(st.last_error().find("is not a configured peer"), std::string::npos) << st.last_error();
+  EXPECT_FALSE(Held("b", id).has_value());
 }
 
 }  // namespace
