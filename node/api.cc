@@ -7,9 +7,11 @@
 
 #include "crypto/encoding.h"
 #include "crypto/str_cat.h"
+#include "node/custody.h"
 #include "node/indicator.h"
 #include "node/record_builder.h"
 #include "storage/index_keys.h"
+#include "threatmesh/v1/peer.pb.h"
 
 namespace threatmesh {
 namespace {
@@ -498,25 +500,87 @@ absl::Status NodeApi::RevokeToken(const RevokeTokenRequest& request, AuditEntry&
 
 absl::Status NodeApi::AddPeer(const AddPeerRequest& request, AuditEntry& audit) {
   audit.set_params(StrCat("name=", request.peer().name(), " address=", request.peer().address()));
-  for (auto [name, known, what] :
-       {std::tuple{
-            request.peer().policy(),
-            outbound_policies_ != nullptr && (request.peer().policy().empty() ||
-                                              outbound_policies_->count(request.peer().policy())),
-            "outbound"},
-        std::tuple{request.peer().inbound_policy(),
-                   inbound_policies_ != nullptr &&
-                       (request.peer().inbound_policy().empty() ||
-                        inbound_policies_->count(request.peer().inbound_policy())),
-                   "inbound"}}) {
-    if (outbound_policies_ != nullptr && !known) {
-      return absl::InvalidArgumentError(
-          StrCat("peer \"", request.peer().name(), "\": the configuration defines no ", what,
-                 " policy \"", name, "\" (add an [", what, ".", name,
-                 "] section, or leave the policy out for \"default\")"));
+  PeerConfig peer = request.peer();
+  peer.set_from_config(false);
+  if (policies_ != nullptr) {
+    std::shared_ptr<const PolicySet> set = policies_->Get();
+    for (auto [name, known, what] :
+         {std::tuple{peer.policy(), peer.policy().empty() || set->outbound.count(peer.policy()),
+                     "outbound"},
+          std::tuple{peer.inbound_policy(),
+                     peer.inbound_policy().empty() || set->inbound.count(peer.inbound_policy()),
+                     "inbound"}}) {
+      if (!known) {
+        return absl::InvalidArgumentError(
+            StrCat("peer \"", peer.name(), "\": the configuration defines no ", what, " policy \"",
+                   name, "\" (add an [", what, ".", name,
+                   "] section, or leave the policy out for \"default\")"));
+      }
     }
   }
-  return peers_.Add(request.peer(), node_.Now());
+  return peers_.Add(std::move(peer), node_.Now());
+}
+
+absl::StatusOr<ReloadConfigResponse> NodeApi::ReloadConfig(AuditEntry& audit) {
+  if (!control_.reload) return absl::UnimplementedError("this node runs no peers to reload");
+  absl::StatusOr<ReloadConfigResponse> r = control_.reload();
+  if (r.ok()) audit.set_params(StrCat("peers_changed=", r->peers_changed_size()));
+  return r;
+}
+
+absl::Status NodeApi::ResyncPeer(const ResyncPeerRequest& request, AuditEntry& audit) {
+  audit.set_params(StrCat("name=", request.name()));
+  if (!control_.resync) return absl::UnimplementedError("this node runs no peers to resync");
+  for (const PeerConfig& p : peers_.List()) {
+    if (p.name() == request.name()) {
+      control_.resync(request.name());
+      return absl::OkStatus();
+    }
+  }
+  return absl::NotFoundError(
+      StrCat("no peer named \"", request.name(), "\"; 'threatmesh peers list' shows them"));
+}
+
+absl::StatusOr<ListViolationsResponse> NodeApi::ListViolations(const ListViolationsRequest& request,
+                                                               AuditEntry& audit) {
+  const std::size_t limit = request.limit() == 0 ? 100 : request.limit();
+  if (limit > 1000) {
+    return absl::InvalidArgumentError(
+        StrCat("limit ", request.limit(), " is above 1000; page with next_page_token"));
+  }
+  audit.set_params(StrCat("limit=", limit));
+  // Evidence keys: record id (32 bytes) || hop count; the page token is the next key.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
+      node_.store().ScanAux(storage::kEvidence, "", request.page_token(), limit + 1);
+  if (!rows.ok()) return rows.status();
+  ListViolationsResponse out;
+  const std::string self(node_.key().public_key().bytes());
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    if (i == limit) {
+      out.set_next_page_token((*rows)[i].first);
+      break;
+    }
+    PeerRecord copy;
+    Violation& v = *out.add_violations();
+    if (!copy.ParseFromString((*rows)[i].second) ||
+        !v.mutable_record()->ParseFromString(copy.signed_record())) {
+      return absl::DataLossError("a kept violation does not parse; the store may be damaged");
+    }
+    v.set_record_id((*rows)[i].first.substr(0, 32));
+    *v.mutable_chain() = copy.chain();
+    RecordBody body;
+    body.ParseFromString(v.record().payload());
+    absl::StatusOr<ChainVerdict> verdict = CheckChain(v.record_id(), body, copy.chain(), self);
+    if (verdict.ok() && verdict->violation && verdict->offender >= 0) {
+      v.set_offender_hop(static_cast<uint32_t>(verdict->offender));
+      Hop hop;
+      Signed envelope = copy.chain().hops(verdict->offender);
+      if (hop.ParseFromString(envelope.payload())) v.set_offender_key(hop.from());
+      v.set_rule(verdict->rule);
+    }
+    AuditIds(audit, v.record_id());
+  }
+  return out;
 }
 
 absl::StatusOr<ExplainPolicyResponse> NodeApi::ExplainPolicy(const ExplainPolicyRequest& request,
@@ -536,9 +600,10 @@ absl::StatusOr<ExplainPolicyResponse> NodeApi::ExplainPolicy(const ExplainPolicy
   if (!record.ok()) return record.status();
   AuditIds(audit, *id);
   OutboundPolicy policy = *ParseOutboundPolicy(kDefaultPolicy, {});
-  if (outbound_policies_ != nullptr) {
-    auto it = outbound_policies_->find(peer->policy());
-    if (it == outbound_policies_->end()) {
+  if (policies_ != nullptr) {
+    std::shared_ptr<const PolicySet> set = policies_->Get();
+    auto it = set->outbound.find(peer->policy());
+    if (it == set->outbound.end()) {
       return absl::FailedPreconditionError(StrCat("peer ", peer->name(), " uses policy \"",
                                                   peer->policy(),
                                                   "\", which the configuration does not define"));

@@ -95,11 +95,20 @@ class NodeApi {
   // The address peers connect to, for Status; empty when the node does not listen.
   void SetPeerAddress(std::string address) { peer_address_ = std::move(address); }
   // The configured policies; AddPeer refuses a policy name that is not among them.
-  void SetPolicies(const std::map<std::string, OutboundPolicy>* outbound,
-                   const std::map<std::string, InboundPolicy>* inbound) {
-    outbound_policies_ = outbound;
-    inbound_policies_ = inbound;
-  }
+  void SetPolicies(const PolicyHolder* policies) { policies_ = policies; }
+  // What the server that runs the peers does for ReloadConfig and ResyncPeer (unset: those
+  // calls are UNIMPLEMENTED).
+  struct PeerControl {
+    std::function<absl::StatusOr<threatmesh::v1::ReloadConfigResponse>()> reload;
+    std::function<void(const std::string& name)> resync;
+  };
+  void SetPeerControl(PeerControl control) { control_ = std::move(control); }
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::ReloadConfigResponse> ReloadConfig(
+      v1AuditEntry& audit);
+  [[nodiscard]] absl::Status ResyncPeer(const threatmesh::v1::ResyncPeerRequest& request,
+                                        v1AuditEntry& audit);
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::ListViolationsResponse> ListViolations(
+      const threatmesh::v1::ListViolationsRequest& request, v1AuditEntry& audit);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::ExplainPolicyResponse> ExplainPolicy(
       const threatmesh::v1::ExplainPolicyRequest& request, v1AuditEntry& audit);
   // Where ListPeers gets the live state of the peers (set by the server that runs them).
@@ -129,9 +138,9 @@ class NodeApi {
   AuditLog& audit_;
   PeerRegistry& peers_;
   std::function<void(threatmesh::v1::ListPeersResponse&)> peer_view_;
-  const std::map<std::string, OutboundPolicy>* outbound_policies_ = nullptr;
+  const PolicyHolder* policies_ = nullptr;
+  PeerControl control_;
   std::string peer_address_;
-  const std::map<std::string, InboundPolicy>* inbound_policies_ = nullptr;
   const std::string version_;
   const int64_t started_ms_;
 };

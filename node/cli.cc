@@ -817,9 +817,11 @@ int RunAudit(const po::variables_map& vm, Io& io) {
 
 int RunPeers(const po::variables_map& vm, Io& io) {
   const std::string action = vm["action"].as<std::string>();
-  if (action != "add" && action != "list" && action != "remove") {
-    return Fail(io, absl::InvalidArgumentError(
-                        StrCat("unknown peers action \"", action, "\"; use add, list or remove")));
+  if (action != "add" && action != "list" && action != "remove" && action != "reload" &&
+      action != "resync") {
+    return Fail(io,
+                absl::InvalidArgumentError(StrCat("unknown peers action \"", action,
+                                                  "\"; use add, list, remove, reload or resync")));
   }
   const bool json = vm.count("json") > 0;
   if (action == "add") {
@@ -849,6 +851,35 @@ int RunPeers(const po::variables_map& vm, Io& io) {
   }
   absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
   if (!client.ok()) return Fail(io, client.status());
+  if (action == "reload") {
+    absl::StatusOr<v1::ReloadConfigResponse> r = (*client)->ReloadConfig();
+    if (!r.ok()) return Fail(io, r.status());
+    std::string changed, outbound;
+    for (const std::string& n : r->peers_changed()) changed += (changed.empty() ? "" : ", ") + n;
+    for (const std::string& n : r->outbound_policies()) {
+      outbound += (outbound.empty() ? "" : ", ") + n;
+    }
+    if (json) {
+      io.out << "{\"peers_changed\":" << r->peers_changed_size()
+             << ",\"outbound_policies\":" << r->outbound_policies_size() << "}\n";
+    } else {
+      io.out << "reloaded the config: outbound policies " << outbound
+             << "; peers changed: " << (changed.empty() ? "none" : changed)
+             << "; live streams restarted\n";
+    }
+    return kExitOk;
+  }
+  if (action == "resync") {
+    if (!vm.count("name")) return Fail(io, absl::InvalidArgumentError("peers resync needs NAME"));
+    v1::ResyncPeerRequest request;
+    request.set_name(vm["name"].as<std::string>());
+    if (absl::Status s = (*client)->ResyncPeer(request); !s.ok()) return Fail(io, s);
+    io.out << (json ? "{\"resync\":" + JsonString(request.name()) + "}"
+                    : "replaying both logs with " + request.name() +
+                          " from the start (records already held are dropped by id)")
+           << "\n";
+    return kExitOk;
+  }
   if (action == "remove") {
     if (!vm.count("name")) return Fail(io, absl::InvalidArgumentError("peers remove needs --name"));
     v1::RemovePeerRequest request;
@@ -914,6 +945,58 @@ int RunPeers(const po::variables_map& vm, Io& io) {
     io.out << "}}\n";
   } else if (!refused.empty()) {
     io.out << "connections refused in the handshake: " << refused << "\n";
+  }
+  return kExitOk;
+}
+
+// ---- violations ------------------------------------------------------------------------
+
+int RunViolations(const po::variables_map& vm, Io& io) {
+  v1::ListViolationsRequest request;
+  request.set_limit(vm["limit"].as<uint32_t>());
+  if (vm.count("page-token")) {
+    std::optional<std::string> token = crypto::HexDecode(vm["page-token"].as<std::string>());
+    if (!token) {
+      return Fail(io, absl::InvalidArgumentError("--page-token: expected the hex printed before"));
+    }
+    request.set_page_token(*token);
+  }
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  absl::StatusOr<v1::ListViolationsResponse> r = (*client)->ListViolations(request);
+  if (!r.ok()) return Fail(io, r.status());
+  const bool json = vm.count("json") > 0;
+  auto fingerprint = [](const std::string& key) {
+    absl::StatusOr<crypto::PublicKey> k = crypto::PublicKey::FromBytes(key);
+    return k.ok() ? k->Fingerprint() : std::string("?");
+  };
+  if (json) io.out << "{\"violations\":[";
+  bool first = true;
+  for (const v1::Violation& v : r->violations()) {
+    v1::RecordBody body;
+    body.ParseFromString(v.record().payload());
+    if (json) {
+      io.out << (first ? "" : ",") << "{\"id\":" << JsonString(crypto::HexEncode(v.record_id()))
+             << ",\"author\":" << JsonString(fingerprint(body.author()))
+             << ",\"tlp\":" << JsonString(TlpName(body.tlp()))
+             << ",\"hops\":" << v.chain().hops_size() << ",\"offender_hop\":" << v.offender_hop()
+             << ",\"offender\":" << JsonString(fingerprint(v.offender_key()))
+             << ",\"rule\":" << JsonString(v.rule()) << "}";
+    } else {
+      io.out << crypto::HexEncode(v.record_id()) << "  " << TlpName(body.tlp()) << "  by "
+             << fingerprint(body.author()) << "\n    hop " << v.offender_hop() << " signed by "
+             << fingerprint(v.offender_key()) << " broke it: " << v.rule() << "\n";
+    }
+    first = false;
+  }
+  if (json) {
+    io.out << "],\"next_page_token\":" << JsonString(crypto::HexEncode(r->next_page_token()))
+           << "}\n";
+  } else {
+    if (r->violations().empty()) io.out << "no violations\n";
+    if (!r->next_page_token().empty()) {
+      io.out << "more: --page-token " << crypto::HexEncode(r->next_page_token()) << "\n";
+    }
   }
   return kExitOk;
 }
@@ -1019,11 +1102,12 @@ std::vector<Command> Commands() {
              "role", po::value<std::string>(), "read, publish or admin (create)");
        },
        RunToken},
-      {"peers", "add, list or remove the node's peers (admin)",
+      {"peers", "add, list, remove, reload (config file) or resync the node's peers (admin)",
        "threatmesh peers add --name isac-hub --address hub.example.org:7421 --key tmpk...",
        [](po::options_description& d) {
-         d.add_options()("action", po::value<std::string>()->required(), "add, list or remove")(
-             "name", po::value<std::string>(), "the peer's local name (add, remove)")(
+         d.add_options()("action", po::value<std::string>()->required(),
+                         "add, list, remove, reload or resync")(
+             "name", po::value<std::string>(), "the peer's local name (add, remove, resync)")(
              "address", po::value<std::string>(),
              "host:port of its peer port (add; leave out for a peer that only dials in)")(
              "key", po::value<std::string>(), "its public key, tmpk... (add)")(
@@ -1031,6 +1115,13 @@ std::vector<Command> Commands() {
              "inbound-policy", po::value<std::string>(), "inbound policy (add; default: default)");
        },
        RunPeers},
+      {"violations", "list copies received that broke their author's handling (admin)",
+       "threatmesh violations --limit 20",
+       [](po::options_description& d) {
+         d.add_options()("limit", po::value<uint32_t>()->default_value(100), "at most this many")(
+             "page-token", po::value<std::string>(), "continue from a previous page (hex)");
+       },
+       RunViolations},
       {"policy", "explain whether a record goes to a peer, and why (admin)",
        "threatmesh policy explain 4f1c...e9 isac-hub",
        [](po::options_description& d) {
@@ -1101,9 +1192,8 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     po::options_description desc = OptionsFor(c);
     po::positional_options_description positional;
     if (c.name == "get" || c.name == "retract") positional.add("id", 1);
-    if (c.name == "token" || c.name == "audit" || c.name == "peers") {
-      positional.add("action", 1);
-    }
+    if (c.name == "token" || c.name == "audit") positional.add("action", 1);
+    if (c.name == "peers") positional.add("action", 1).add("name", 1);
     if (c.name == "policy") positional.add("action", 1).add("id", 1).add("peer", 1);
     po::variables_map vm;
     try {

@@ -91,6 +91,18 @@ class GrpcClient final : public NodeClient {
   absl::Status RemovePeer(const RemovePeerRequest& request) override {
     return Unary(&Admin::Stub::RemovePeer, admin_.get(), request, RemovePeerResponse()).status();
   }
+  absl::StatusOr<ReloadConfigResponse> ReloadConfig() override {
+    return Unary(&Admin::Stub::ReloadConfig, admin_.get(), ReloadConfigRequest(),
+                 ReloadConfigResponse());
+  }
+  absl::Status ResyncPeer(const ResyncPeerRequest& request) override {
+    return Unary(&Admin::Stub::ResyncPeer, admin_.get(), request, ResyncPeerResponse()).status();
+  }
+  absl::StatusOr<ListViolationsResponse> ListViolations(
+      const ListViolationsRequest& request) override {
+    return Unary(&Admin::Stub::ListViolations, admin_.get(), request, ListViolationsResponse());
+  }
+
   absl::StatusOr<ReadAuditResponse> ReadAudit(const ReadAuditRequest& request) override {
     return Unary(&Admin::Stub::ReadAudit, admin_.get(), request, ReadAuditResponse());
   }

@@ -67,6 +67,11 @@ class NodeClient {
       const threatmesh::v1::RemovePeerRequest& request) = 0;
   [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ReadAuditResponse> ReadAudit(
       const threatmesh::v1::ReadAuditRequest& request) = 0;
+  [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ReloadConfigResponse> ReloadConfig() = 0;
+  [[nodiscard]] virtual absl::Status ResyncPeer(
+      const threatmesh::v1::ResyncPeerRequest& request) = 0;
+  [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ListViolationsResponse> ListViolations(
+      const threatmesh::v1::ListViolationsRequest& request) = 0;
 };
 
 }  // namespace threatmesh

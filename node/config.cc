@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/strings/numbers.h"
+#include "crypto/keys.h"
 #include "crypto/str_cat.h"
 #include "node/peers.h"
 
@@ -56,6 +57,48 @@ bool SplitHostPort(std::string_view s, std::string& host, std::string& port) {
     host = host.substr(1, host.size() - 2);
   }
   return !host.empty() && !port.empty();
+}
+
+// A [peer.NAME] section: key (required), address, policy, inbound-policy. The policies must
+// be defined in `config`. The registry checks the name and address when it takes the peer.
+absl::StatusOr<PeerConfig> ParsePeerSection(const std::string& name, const PolicySettings& settings,
+                                            const ServeConfig& config) {
+  PeerConfig peer;
+  peer.set_name(name);
+  peer.set_from_config(true);
+  for (const auto& [setting, value] : settings) {
+    if (setting == "key") {
+      absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromText(value);
+      if (!key.ok()) {
+        return absl::InvalidArgumentError(
+            StrCat("[peer.", name, "] key: ", key.status().message()));
+      }
+      peer.set_node_key(std::string(key->bytes()));
+    } else if (setting == "address") {
+      peer.set_address(value);
+    } else if (setting == "policy") {
+      if (!config.outbound_policies.count(value)) {
+        return absl::InvalidArgumentError(StrCat("[peer.", name, "] policy = ", value,
+                                                 ": no [outbound.", value, "] section defines it"));
+      }
+      peer.set_policy(value);
+    } else if (setting == "inbound-policy") {
+      if (!config.inbound_policies.count(value)) {
+        return absl::InvalidArgumentError(StrCat("[peer.", name, "] inbound-policy = ", value,
+                                                 ": no [inbound.", value, "] section defines it"));
+      }
+      peer.set_inbound_policy(value);
+    } else {
+      return absl::InvalidArgumentError(
+          StrCat("[peer.", name, "]: unknown setting \"", setting,
+                 "\" (expected key, address, policy, inbound-policy)"));
+    }
+  }
+  if (peer.node_key().empty()) {
+    return absl::InvalidArgumentError(StrCat(
+        "[peer.", name, "] has no key: set key = tmpk... (its 'threatmesh status' shows it)"));
+  }
+  return peer;
 }
 
 }  // namespace
@@ -111,7 +154,7 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
                                                 "INI file of the options below (name = value)");
   cli.add(options);
   po::variables_map vm;
-  std::map<std::string, PolicySettings> outbound_settings, inbound_settings;
+  std::map<std::string, PolicySettings> outbound_settings, inbound_settings, peer_settings;
   try {
     po::store(po::command_line_parser(argc, argv).options(cli).run(), vm);
     *help = vm.count("help") > 0;
@@ -144,11 +187,13 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
             outbound_settings[section.substr(9)][setting] = value;
           } else if (section.starts_with("inbound.") && section.size() > 8) {
             inbound_settings[section.substr(8)][setting] = value;
+          } else if (section.starts_with("peer.") && section.size() > 5) {
+            peer_settings[section.substr(5)][setting] = value;
           } else {
             return absl::InvalidArgumentError(
                 StrCat("config file ", path, ": unknown option \"", o.string_key,
                        "\" (every option is listed in deploy/threatmesh.conf.example; policies "
-                       "go in [outbound.NAME] and [inbound.NAME] sections)"));
+                       "go in [outbound.NAME] and [inbound.NAME] sections, peers in [peer.NAME])"));
           }
         }
         po::store(parsed, vm);
@@ -164,6 +209,7 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
   }
 
   ServeConfig config;
+  config.source_args.assign(argv, argv + argc);
   auto get = [&](const char* name) -> std::optional<std::string> {
     if (!vm.count(name)) return std::nullopt;
     return vm[name].as<std::string>();
@@ -219,6 +265,11 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
     absl::StatusOr<InboundPolicy> policy = ParseInboundPolicy(name, settings);
     if (!policy.ok()) return policy.status();
     config.inbound_policies[name] = std::move(*policy);
+  }
+  for (const auto& [name, settings] : peer_settings) {
+    absl::StatusOr<PeerConfig> peer = ParsePeerSection(name, settings, config);
+    if (!peer.ok()) return peer.status();
+    config.peers.push_back(std::move(*peer));
   }
   if (absl::Status ok = CheckServeConfig(config); !ok.ok()) return ok;
   return config;

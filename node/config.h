@@ -56,6 +56,12 @@ struct ServeConfig {
   // unless the file redefines it).
   std::map<std::string, OutboundPolicy> outbound_policies;
   std::map<std::string, InboundPolicy> inbound_policies;
+  // Peers from the config file's [peer.NAME] sections (key, address, policy, inbound-policy).
+  // At start and on reload they are added to the node's peers or replace the entry of the same
+  // name; a peer that came from the file and is no longer in it is removed.
+  std::vector<threatmesh::v1::PeerConfig>
+      peers;  // The arguments the configuration was parsed from, to read it again on reload.
+  std::vector<std::string> source_args;
 };
 
 // One option as the example file documents it.

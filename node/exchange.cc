@@ -53,8 +53,13 @@ class Session {
   }
 
   absl::Status Run() {
+    {
+      std::lock_guard<std::mutex> lock(context_.counters_mu);
+      resync_ = context_.resend_all.erase(peer_.name()) > 0;
+    }
     PeerMessage sync;
-    sync.mutable_sync()->set_cursor(LoadPeerCursor(context_.node.store(), peer_.name()));
+    sync.mutable_sync()->set_cursor(resync_ ? 0
+                                            : LoadPeerCursor(context_.node.store(), peer_.name()));
     if (!writer_.Write(sync)) return absl::UnavailableError("the peer closed the stream");
     absl::Status status = ReadLoop();
     {
@@ -74,7 +79,8 @@ class Session {
       switch (m.message_case()) {
         case PeerMessage::kSync:
           if (!sender_.joinable()) {
-            const uint64_t from = m.sync().cursor();
+            // After 'peers resync', the whole log once, whatever the peer holds.
+            const uint64_t from = resync_ ? 0 : m.sync().cursor();
             {
               std::lock_guard<std::mutex> lock(mu_);
               acked_ = from;
@@ -299,6 +305,8 @@ class Session {
   double tokens_ = 0;
   std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
   uint64_t paused_ms_ = 0;
+  // This stream replays both logs from the start ('peers resync').
+  bool resync_ = false;
   std::thread sender_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -330,6 +338,12 @@ absl::Status ClosedBy(PeerStream& stream) {
 }
 
 }  // namespace
+
+void DropStream(ExchangeContext& context, const std::string& name) {
+  std::lock_guard<std::mutex> lock(context.counters_mu);
+  auto it = context.streams.find(name);
+  if (it != context.streams.end()) it->second->Cancel();
+}
 
 uint64_t LoadPeerCursor(storage::Store& store, std::string_view name) {
   absl::StatusOr<std::string> v = store.GetAux(storage::kPeers, StrCat(kCursorPrefix, name));
@@ -415,13 +429,14 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
     c.connected = true;
     c.connected_since = context.node.Now();
   }
-  auto outbound = context.outbound_policies.find(peer->policy());
-  auto inbound = context.inbound_policies.find(peer->inbound_policy());
-  if (outbound == context.outbound_policies.end() || inbound == context.inbound_policies.end()) {
-    absl::Status s = absl::FailedPreconditionError(StrCat(
-        "peer ", peer->name(), " uses policy \"",
-        outbound == context.outbound_policies.end() ? peer->policy() : peer->inbound_policy(),
-        "\", which the configuration does not define; define it or change the peer"));
+  std::shared_ptr<const PolicySet> policies = context.policies.Get();
+  auto outbound = policies->outbound.find(peer->policy());
+  auto inbound = policies->inbound.find(peer->inbound_policy());
+  if (outbound == policies->outbound.end() || inbound == policies->inbound.end()) {
+    absl::Status s = absl::FailedPreconditionError(
+        StrCat("peer ", peer->name(), " uses policy \"",
+               outbound == policies->outbound.end() ? peer->policy() : peer->inbound_policy(),
+               "\", which the configuration does not define; define it or change the peer"));
     std::fprintf(stderr, "threatmesh: %s\n", std::string(s.message()).c_str());
     {
       std::lock_guard<std::mutex> lock(context.counters_mu);

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -65,9 +66,8 @@ struct ExchangeContext {
   // peering, where the handshake binds no certificate.
   std::string own_cert_hash;
   const std::atomic<bool>& stopping;
-  // The named policies of the configuration.
-  const std::map<std::string, OutboundPolicy>& outbound_policies;
-  const std::map<std::string, InboundPolicy>& inbound_policies;
+  // The named policies in force (replaced on reload).
+  const PolicyHolder& policies;
   std::mutex counters_mu;
   std::map<std::string, PeerCounters> counters;  // by peer name; guarded by counters_mu
   // The one live stream per peer (by name); guarded by counters_mu.
@@ -76,7 +76,13 @@ struct ExchangeContext {
   // protocol version); guarded by counters_mu. A configured peer's refusals also count in its
   // PeerCounters.
   std::map<std::string, uint64_t> handshakes_refused;
+  // Peers whose next stream replays both logs from the start, whatever the cursors say
+  // ('threatmesh peers resync'); guarded by counters_mu.
+  std::set<std::string> resend_all;
 };
+
+// Ends the live stream with peer `name`, if any (it reconnects with what is configured now).
+void DropStream(ExchangeContext& context, const std::string& name);
 
 // Runs one stream until it ends or the node stops: the handshake, then both directions.
 // `dialed` says whether this node opened the stream. When both nodes dial each other, the

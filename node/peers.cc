@@ -1,5 +1,7 @@
 #include "node/peers.h"
 
+#include <set>
+
 #include "absl/strings/numbers.h"
 #include "crypto/keys.h"
 #include "crypto/str_cat.h"
@@ -35,6 +37,41 @@ absl::StatusOr<std::unique_ptr<PeerRegistry>> PeerRegistry::Load(storage::Store&
     registry->by_name_[peer.name()] = std::move(peer);
   }
   return registry;
+}
+
+absl::StatusOr<std::vector<std::string>> PeerRegistry::ApplyConfig(std::vector<PeerConfig> peers,
+                                                                   int64_t now_ms) {
+  std::vector<std::string> changed;
+  std::set<std::string> listed;
+  for (const PeerConfig& p : peers) listed.insert(p.name());
+  for (const PeerConfig& p : List()) {
+    if (p.from_config() && !listed.count(p.name())) {
+      if (absl::Status s = Remove(p.name()); !s.ok()) return s;
+      changed.push_back(p.name());
+    }
+  }
+  for (PeerConfig& p : peers) {
+    p.set_from_config(true);
+    if (p.policy().empty()) p.set_policy(std::string(kDefaultPolicy));
+    if (p.inbound_policy().empty()) p.set_inbound_policy(std::string(kDefaultPolicy));
+    std::optional<PeerConfig> current;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = by_name_.find(p.name());
+      if (it != by_name_.end()) current = it->second;
+    }
+    if (current) {
+      PeerConfig same = p;
+      same.set_added_at(current->added_at());
+      if (same.SerializeAsString() == current->SerializeAsString()) continue;
+      if (absl::Status s = Remove(p.name()); !s.ok()) return s;
+    }
+    if (absl::Status s = Add(p, now_ms); !s.ok()) {
+      return absl::Status(s.code(), StrCat("config file [peer.", p.name(), "]: ", s.message()));
+    }
+    changed.push_back(p.name());
+  }
+  return changed;
 }
 
 absl::Status PeerRegistry::Add(PeerConfig peer, int64_t now_ms) {

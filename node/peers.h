@@ -37,6 +37,12 @@ class PeerRegistry {
   [[nodiscard]] absl::Status Add(PeerConfig peer, int64_t now_ms);
   // NotFound when there is no such peer.
   [[nodiscard]] absl::Status Remove(std::string_view name);
+  // Makes the peers that come from the config file (from_config) exactly `peers`: adds the
+  // new ones, replaces those that changed, removes those no longer listed. Peers added with
+  // 'peers add' are left alone. Returns the names added, changed or removed; stops at the
+  // first peer it cannot take, naming it.
+  [[nodiscard]] absl::StatusOr<std::vector<std::string>> ApplyConfig(std::vector<PeerConfig> peers,
+                                                                     int64_t now_ms);
   std::vector<PeerConfig> List() const;
   std::optional<PeerConfig> FindByKey(std::string_view node_key) const;
 

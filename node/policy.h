@@ -12,6 +12,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -94,6 +96,33 @@ using PolicySettings = std::map<std::string, std::string>;
 // max-record-bytes, max-records-per-second.
 [[nodiscard]] absl::StatusOr<InboundPolicy> ParseInboundPolicy(std::string_view name,
                                                                const PolicySettings& settings);
+
+// The named policies of a configuration; "default" is always among them.
+struct PolicySet {
+  std::map<std::string, OutboundPolicy> outbound;
+  std::map<std::string, InboundPolicy> inbound;
+};
+
+// The policies in force, replaced whole on reload; readers keep the snapshot they took.
+// Thread-safe.
+class PolicyHolder {
+ public:
+  explicit PolicyHolder(PolicySet set)
+      : current_(std::make_shared<const PolicySet>(std::move(set))) {}
+  std::shared_ptr<const PolicySet> Get() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return current_;
+  }
+  void Set(PolicySet set) {
+    auto next = std::make_shared<const PolicySet>(std::move(set));
+    std::lock_guard<std::mutex> lock(mu_);
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const PolicySet> current_;  // guarded by mu_
+};
 
 }  // namespace threatmesh
 

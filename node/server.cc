@@ -295,6 +295,29 @@ class AdminService final : public Admin::Service {
                      });
   }
 
+  grpc::Status ReloadConfig(grpc::ServerContext* ctx, const ReloadConfigRequest*,
+                            ReloadConfigResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Admin/ReloadConfig", ROLE_ADMIN,
+                     [&](const Caller&, AuditEntry& audit) {
+                       return Assign(api_.ReloadConfig(audit), response);
+                     });
+  }
+
+  grpc::Status ResyncPeer(grpc::ServerContext* ctx, const ResyncPeerRequest* request,
+                          ResyncPeerResponse*) override {
+    return gate_.Run(
+        ctx, "/threatmesh.v1.Admin/ResyncPeer", ROLE_ADMIN,
+        [&](const Caller&, AuditEntry& audit) { return api_.ResyncPeer(*request, audit); });
+  }
+
+  grpc::Status ListViolations(grpc::ServerContext* ctx, const ListViolationsRequest* request,
+                              ListViolationsResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Admin/ListViolations", ROLE_ADMIN,
+                     [&](const Caller&, AuditEntry& audit) {
+                       return Assign(api_.ListViolations(*request, audit), response);
+                     });
+  }
+
   grpc::Status ReadAudit(grpc::ServerContext* ctx, const ReadAuditRequest* request,
                          ReadAuditResponse* response) override {
     return gate_.Run(ctx, "/threatmesh.v1.Admin/ReadAudit", ROLE_ADMIN,
@@ -509,7 +532,15 @@ class GrpcServer final : public Server {
     peers_ = std::move(*peers);
     api_ = std::make_unique<NodeApi>(*node_, *tokens_, *audit_, *peers_, kVersion);
     api_->SetPeerView([this](ListPeersResponse& out) { PeerView(out); });
-    api_->SetPolicies(&config_.outbound_policies, &config_.inbound_policies);
+    policies_ = std::make_unique<PolicyHolder>(
+        PolicySet{config_.outbound_policies, config_.inbound_policies});
+    api_->SetPolicies(policies_.get());
+    // Peers from the config file's [peer.NAME] sections.
+    if (absl::StatusOr<std::vector<std::string>> applied =
+            peers_->ApplyConfig(config_.peers, node_->Now());
+        !applied.ok()) {
+      return applied.status();
+    }
     gate_ = std::make_unique<CallGate>(*api_, *audit_);
     records_ = std::make_unique<RecordsService>(*api_, *gate_, stopping_);
     admin_ = std::make_unique<AdminService>(*api_, *gate_);
@@ -570,16 +601,10 @@ class GrpcServer final : public Server {
       channel_credentials = PeerChannelCredentials(*identity);
       crypto::SecureWipe(identity->key_pem);
     }
-    exchange_.reset(new ExchangeContext{*node_,
-                                        *peers_,
-                                        own_cert_hash,
-                                        stopping_,
-                                        config_.outbound_policies,
-                                        config_.inbound_policies,
-                                        {},
-                                        {},
-                                        {},
-                                        {}});
+    exchange_.reset(new ExchangeContext{
+        *node_, *peers_, own_cert_hash, stopping_, *policies_, {}, {}, {}, {}, {}});
+    api_->SetPeerControl(
+        {[this] { return Reload(); }, [this](const std::string& name) { Resync(name); }});
     if (!config_.peer_listen.empty() && !config_.dial_only) {
       peering_ = std::make_unique<PeeringService>(*exchange_, tls);
       grpc::ServerBuilder peer_builder;
@@ -598,6 +623,67 @@ class GrpcServer final : public Server {
     dialer_ = std::make_unique<Dialer>(*exchange_, channel_credentials, tls);
     api_->SetPeerAddress(peer_address_);
     return absl::OkStatus();
+  }
+
+  // Reads the config file again: its policies and [peer.NAME] sections replace those in
+  // force, and every live stream restarts under them (cursors are durable, so a restart
+  // costs a handshake). A config that does not parse changes nothing.
+  absl::StatusOr<ReloadConfigResponse> Reload() override {
+    std::lock_guard<std::mutex> lock(reload_mu_);
+    std::vector<const char*> argv;
+    for (const std::string& a : config_.source_args) argv.push_back(a.c_str());
+    bool help = false;
+    std::string help_text;
+    absl::StatusOr<ServeConfig> fresh =
+        ParseServeConfig(static_cast<int>(argv.size()), argv.data(), &help, &help_text);
+    if (!fresh.ok()) {
+      return absl::Status(fresh.status().code(),
+                          StrCat("reload refused, nothing changed: ", fresh.status().message()));
+    }
+    // A peer keeps its policy names; each must still be defined.
+    for (const PeerConfig& p : peers_->List()) {
+      if (p.from_config()) continue;
+      if (!fresh->outbound_policies.count(p.policy()) ||
+          !fresh->inbound_policies.count(p.inbound_policy())) {
+        return absl::FailedPreconditionError(
+            StrCat("reload refused, nothing changed: peer ", p.name(), " uses policy \"",
+                   fresh->outbound_policies.count(p.policy()) ? p.inbound_policy() : p.policy(),
+                   "\", which the new config does not define"));
+      }
+    }
+    policies_->Set(PolicySet{fresh->outbound_policies, fresh->inbound_policies});
+    absl::StatusOr<std::vector<std::string>> changed =
+        peers_->ApplyConfig(fresh->peers, node_->Now());
+    if (!changed.ok()) return changed.status();
+    config_.outbound_policies = fresh->outbound_policies;
+    config_.inbound_policies = fresh->inbound_policies;
+    config_.peers = fresh->peers;
+    ReloadConfigResponse out;
+    for (const std::string& name : *changed) out.add_peers_changed(name);
+    for (const auto& [name, p] : fresh->outbound_policies) out.add_outbound_policies(name);
+    for (const auto& [name, p] : fresh->inbound_policies) out.add_inbound_policies(name);
+    if (exchange_) {
+      std::vector<std::string> live;
+      {
+        std::lock_guard<std::mutex> counters(exchange_->counters_mu);
+        for (const auto& [name, stream] : exchange_->streams) live.push_back(name);
+      }
+      for (const std::string& name : live) DropStream(*exchange_, name);
+    }
+    std::fprintf(stderr, "threatmesh: config reloaded: %zu peers changed, %d outbound policies\n",
+                 changed->size(), out.outbound_policies_size());
+    return out;
+  }
+
+  // 'peers resync NAME': the next stream with the peer replays both logs from the start;
+  // the live one is restarted now.
+  void Resync(const std::string& name) {
+    if (!exchange_) return;
+    {
+      std::lock_guard<std::mutex> lock(exchange_->counters_mu);
+      exchange_->resend_all.insert(name);
+    }
+    DropStream(*exchange_, name);
   }
 
   std::string PeerCertFile() const {
@@ -712,6 +798,8 @@ class GrpcServer final : public Server {
   std::unique_ptr<PeeringService> peering_;
   std::unique_ptr<grpc::Server> peer_server_;
   std::unique_ptr<Dialer> dialer_;
+  std::unique_ptr<PolicyHolder> policies_;
+  std::mutex reload_mu_;  // one reload at a time
   std::string peer_address_;
   std::atomic<bool> stopping_{false};
   std::chrono::seconds checkpoint_interval_{60};
@@ -736,6 +824,7 @@ int RunServe(const ServeConfig& config, std::ostream& out, std::ostream& err) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(config);
   if (!server.ok()) {
@@ -749,7 +838,11 @@ int RunServe(const ServeConfig& config, std::ostream& out, std::ostream& err) {
   }
   out << std::flush;
   int sig = 0;
-  sigwait(&signals, &sig);
+  // SIGHUP reloads the config file's policies and peers; SIGINT and SIGTERM stop.
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    absl::StatusOr<v1::ReloadConfigResponse> r = (*server)->Reload();
+    if (!r.ok()) err << "threatmesh: SIGHUP: " << r.status().message() << "\n" << std::flush;
+  }
   out << "threatmesh: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", shutting down\n"
       << std::flush;
   (*server)->Shutdown();

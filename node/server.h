@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "node/config.h"
 #include "node/local_node.h"
+#include "threatmesh/v1/api.pb.h"
 
 namespace threatmesh {
 
@@ -30,13 +31,17 @@ class Server {
   // The address peers dial (with the port bound); empty when the node does not listen.
   virtual std::string peer_address() const = 0;
 
+  // Reads the config file again and applies its policies and peers (SIGHUP, 'threatmesh
+  // peers reload'); a config that does not parse changes nothing.
+  [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ReloadConfigResponse> Reload() = 0;
+
   // Stops taking calls, lets the calls in flight finish (subscriptions are ended), signs a
   // last audit checkpoint and closes the store.
   virtual void Shutdown() = 0;
 };
 
-// `threatmesh serve`: runs until SIGINT or SIGTERM, then shuts down and returns 0; returns 1
-// with a one-line error on `err` when the node cannot start.
+// `threatmesh serve`: reloads on SIGHUP; runs until SIGINT or SIGTERM, then shuts down and returns
+// 0; returns 1 with a one-line error on `err` when the node cannot start.
 int RunServe(const ServeConfig& config, std::ostream& out, std::ostream& err);
 
 }  // namespace threatmesh

@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "crypto/keys.h"
 #include "testing/serve_process.h"
 #include "testing/test_util.h"
 
@@ -108,6 +109,10 @@ TEST_F(CliTest, InitPrintsKeyAndRefusesASecondInit) {
       text.out, std::regex("peer line   threatmesh peers add --name [a-z0-9.-]+ --address "
                            "HOST:PORT --key tmpk[a-z2-7]{58}")))
       << text.out;
+  // The peer port's certificate, made with the key.
+  EXPECT_NE(Slurp(data_ + "/peer.crt").find("BEGIN CERTIFICATE"), std::string::npos);
+  ASSERT_EQ(::stat((data_ + "/peer.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
   Result again = RunOn("init", {});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("already initialised"), std::string::npos) << again.err;
@@ -291,6 +296,32 @@ TEST_F(CliTest, HelpListsCommandsAndExamples) {
   Result unknown = Run({"frobnicate"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("unknown command"), std::string::npos);
+}
+
+// The peer commands an operator runs: add, list, resync, reload, violations, and their
+// errors.
+TEST_F(CliTest, PeerCommands) {
+  StartNode();
+  const std::string key = crypto::KeyPair::Generate().public_key().ToText();
+  Result add = RunOn("peers", {"add", "--name", "hub", "--address", "127.0.0.1:9", "--key", key});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  Result list = RunOn("peers", {"list"});
+  EXPECT_NE(list.out.find("hub  127.0.0.1:9"), std::string::npos) << list.out;
+  Result resync = RunOn("peers", {"resync", "hub"});
+  EXPECT_EQ(resync.exit_code, 0) << resync.err;
+  EXPECT_NE(resync.out.find("replaying both logs with hub"), std::string::npos) << resync.out;
+  Result unknown = RunOn("peers", {"resync", "nobody"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no peer named \"nobody\""), std::string::npos) << unknown.err;
+  Result reload = RunOn("peers", {"reload"});
+  EXPECT_EQ(reload.exit_code, 0) << reload.err;
+  EXPECT_NE(reload.out.find("outbound policies default; peers changed: none"), std::string::npos)
+      << reload.out;
+  Result violations = RunOn("violations", {});
+  EXPECT_EQ(violations.exit_code, 0) << violations.err;
+  EXPECT_EQ(violations.out, "no violations\n");
+  Result bad = RunOn("peers", {"dance"});
+  EXPECT_NE(bad.err.find("use add, list, remove, reload or resync"), std::string::npos) << bad.err;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <regex>
 #include <sstream>
 
+#include "crypto/keys.h"
 #include "testing/test_util.h"
 
 namespace threatmesh {
@@ -71,6 +72,34 @@ TEST(ConfigTest, BadOptionsNameTheOptionAndWhatIsExpected) {
     ASSERT_FALSE(r.ok()) << c.args[0] << " " << c.args[1];
     EXPECT_NE(r.status().message().find(c.message_part), std::string::npos)
         << c.args[1] << ": " << r.status();
+  }
+}
+
+TEST(ConfigTest, PeerSectionsDefinePeers) {
+  testing::TempDir dir;
+  const std::string key = crypto::KeyPair::Generate().public_key().ToText();
+  std::ofstream(dir.Sub("p.conf")) << "[outbound.partners]\nmax-tlp = green\n"
+                                      "[peer.hub]\nkey = "
+                                   << key << "\naddress = 192.0.2.1:7421\npolicy = partners\n";
+  absl::StatusOr<ServeConfig> c = Parse({"--config", dir.Sub("p.conf")});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->peers.size(), 1u);
+  EXPECT_EQ(c->peers[0].name(), "hub");
+  EXPECT_EQ(c->peers[0].address(), "192.0.2.1:7421");
+  EXPECT_EQ(c->peers[0].policy(), "partners");
+  EXPECT_TRUE(c->peers[0].from_config());
+  const std::pair<std::string, std::string> bad[] = {
+      {"[peer.x]\naddress = 192.0.2.1:1\n", "has no key"},
+      {"[peer.x]\nkey = tmpkoops\n", "[peer.x] key"},
+      {"[peer.x]\nkey = " + key + "\npolicy = nope\n", "no [outbound.nope] section"},
+      {"[peer.x]\nkey = " + key + "\ninbound-policy = nope\n", "no [inbound.nope] section"},
+      {"[peer.x]\nkey = " + key + "\ncolour = red\n", "unknown setting \"colour\""},
+  };
+  for (const auto& [text, message] : bad) {
+    std::ofstream(dir.Sub("bad.conf")) << text;
+    absl::StatusOr<ServeConfig> r = Parse({"--config", dir.Sub("bad.conf")});
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_NE(r.status().message().find(message), std::string::npos) << r.status();
   }
 }
 

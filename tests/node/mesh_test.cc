@@ -3,10 +3,12 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "node/client.h"
 #include "node/custody.h"
@@ -549,6 +551,14 @@ TEST_F(MeshTest, MaliciousPeerIsRefusedRecordByRecord) {
   Signed honest_env;
   honest_env.ParseFromString(honest.signed_record());
   EXPECT_TRUE(Held("n", crypto::RecordId(honest_env.payload())).has_value());
+  // The AMBER copy is kept as evidence naming mallory's hop.
+  absl::StatusOr<ListViolationsResponse> violations = n.client->ListViolations({});
+  ASSERT_TRUE(violations.ok()) << violations.status();
+  ASSERT_EQ(violations->violations_size(), 1);
+  EXPECT_EQ(violations->violations(0).offender_key(), m_key);
+  EXPECT_EQ(violations->violations(0).offender_hop(), 1u);
+  EXPECT_NE(violations->violations(0).rule().find("hop limit"), std::string::npos)
+      << violations->violations(0).rule();
   ctx.TryCancel();
 }
 
@@ -685,6 +695,77 @@ TEST_F(MeshTest, UnknownKeyIsRefusedAndCounted) {
   }
   EXPECT_NE(st.last_error().find("is not a configured peer"), std::string::npos) << st.last_error();
   EXPECT_FALSE(Held("b", id).has_value());
+}
+
+// Policies and peers from the config file change without a restart: SIGHUP (or 'peers
+// reload') applies them to new records; 'peers resync' replays what the old rules held back;
+// a [peer.NAME] section removed from the file removes the peer.
+TEST_F(MeshTest, ReloadAppliesNewPoliciesAndResyncReplays) {
+  Start("b");
+  const std::string conf = dir_.Sub("a.conf");
+  Node& a = nodes_["a"];
+  a.dir = dir_.Sub("a");
+  ASSERT_EQ(
+      std::system(
+          (testing::ThreatmeshBinary() + " init --data-dir " + a.dir + " >/dev/null").c_str()),
+      0);
+  absl::StatusOr<crypto::PublicKey> b_key = crypto::PublicKey::FromBytes(nodes_["b"].key);
+  auto write_conf = [&](const std::string& max_tlp, bool with_peer) {
+    std::ofstream out(conf);
+    out << "[outbound.partners]\nmax-tlp = " << max_tlp << "\n";
+    if (with_peer) {
+      out << "[peer.b]\nkey = " << b_key->ToText()
+          << "\naddress = " << nodes_["b"].process->peer_address() << "\npolicy = partners\n";
+    }
+  };
+  write_conf("clear", true);
+  a.args = {"--config", conf};
+  Serve(a);
+  a.key = std::string(crypto::PublicKey::FromText(a.client->Status()->public_key())->bytes());
+  Peer("b", "a", false);
+  const std::string clear = Publish("a", "clear.example.com", TLP_CLEAR);
+  const std::string held_back = Publish("a", "held-back.example.com", TLP_GREEN);
+  ASSERT_TRUE(WaitFor("b", clear).has_value());
+  EXPECT_FALSE(Held("b", held_back).has_value());
+
+  write_conf("green", true);
+  a.process->Signal(SIGHUP);
+  // The stream restarts under the new policy once the node has reloaded.
+  std::string explained;
+  for (int i = 0; i < 100 && explained.find("sent") != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ExplainPolicyRequest e;
+    e.set_record_id(held_back);
+    e.set_peer("b");
+    absl::StatusOr<ExplainPolicyResponse> r = a.client->ExplainPolicy(e);
+    explained = r.ok() && r->sent() ? "sent" : "";
+  }
+  ASSERT_EQ(explained, "sent") << "SIGHUP did not apply the new policy";
+  const std::string fresh = Publish("a", "fresh.example.com", TLP_GREEN);
+  EXPECT_TRUE(WaitFor("b", fresh).has_value());
+  EXPECT_FALSE(Held("b", held_back).has_value()) << "the cursor had passed it";
+
+  ResyncPeerRequest resync;
+  resync.set_name("b");
+  ASSERT_TRUE(a.client->ResyncPeer(resync).ok());
+  EXPECT_TRUE(WaitFor("b", held_back).has_value());
+  EXPECT_EQ(nodes_["b"].client->Status()->next_seq(), 4u);  // clear, fresh, held back: once each
+
+  write_conf("green", false);
+  absl::StatusOr<ReloadConfigResponse> reloaded = a.client->ReloadConfig();
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  ASSERT_EQ(reloaded->peers_changed_size(), 1);
+  EXPECT_EQ(reloaded->peers_changed(0), "b");
+  EXPECT_EQ(a.client->ListPeers()->peers_size(), 0);
+
+  // A config that does not parse changes nothing.
+  std::ofstream(conf) << "[outbound.partners]\nmax-tlp = purple\n";
+  absl::StatusOr<ReloadConfigResponse> bad = a.client->ReloadConfig();
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("nothing changed"), std::string::npos);
+  ResyncPeerRequest unknown;
+  unknown.set_name("nobody");
+  EXPECT_EQ(a.client->ResyncPeer(unknown).code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

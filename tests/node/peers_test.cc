@@ -89,5 +89,33 @@ TEST(PeerAddLineTest, IsTheCommandToRunOnTheOtherNode) {
             "threatmesh peers add --name a --address 192.0.2.1:7421 --key tmpkxyz");
 }
 
+// The config file's peers: added, left alone when unchanged, replaced when changed, removed
+// when gone from the file; peers added with 'peers add' are never touched.
+TEST_F(PeersTest, ApplyConfigSyncsOnlyTheFilesPeers) {
+  crypto::KeyPair c = crypto::KeyPair::Generate();
+  ASSERT_TRUE(peers_->Add(Peer("manual", c), 1).ok());
+  absl::StatusOr<std::vector<std::string>> changed =
+      peers_->ApplyConfig({Peer("hub", a_), Peer("branch", b_, "")}, 2);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(changed->size(), 2u);
+  EXPECT_TRUE(peers_->FindByKey(std::string(a_.public_key().bytes()))->from_config());
+  changed = peers_->ApplyConfig({Peer("hub", a_), Peer("branch", b_, "")}, 3);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_TRUE(changed->empty()) << "nothing changed";
+  changed = peers_->ApplyConfig({Peer("hub", a_, "127.0.0.1:9999")}, 4);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(*changed, (std::vector<std::string>{"branch", "hub"}));
+  EXPECT_EQ(peers_->FindByKey(std::string(a_.public_key().bytes()))->address(), "127.0.0.1:9999");
+  EXPECT_FALSE(peers_->FindByKey(std::string(b_.public_key().bytes())).has_value());
+  EXPECT_FALSE(peers_->FindByKey(std::string(c.public_key().bytes()))->from_config());
+  // A file peer whose key is already a manual peer's is refused, naming the section.
+  changed = peers_->ApplyConfig({Peer("hub", a_), Peer("dup", c)}, 5);
+  ASSERT_FALSE(changed.ok());
+  EXPECT_NE(changed.status().message().find("[peer.dup]"), std::string::npos);
+  // And survive a restart.
+  peers_ = std::move(*PeerRegistry::Load(*store_, Self()));
+  EXPECT_TRUE(peers_->FindByKey(std::string(a_.public_key().bytes()))->from_config());
+}
+
 }  // namespace
 }  // namespace threatmesh

@@ -628,6 +628,21 @@ TEST_F(ServerTest, EveryRpcRefusesBadCallersWithExactCodes) {
          r.set_name("p");
          return c.RemovePeer(r);
        }},
+      {"ExplainPolicy", ROLE_ADMIN,
+       [&](NodeClient& c) {
+         ExplainPolicyRequest r;
+         r.set_record_id(own->id());
+         r.set_peer("p");
+         return c.ExplainPolicy(r).status();
+       }},
+      {"ReloadConfig", ROLE_ADMIN, [](NodeClient& c) { return c.ReloadConfig().status(); }},
+      {"ResyncPeer", ROLE_ADMIN,
+       [](NodeClient& c) {
+         ResyncPeerRequest r;
+         r.set_name("p");
+         return c.ResyncPeer(r);
+       }},
+      {"ListViolations", ROLE_ADMIN, [](NodeClient& c) { return c.ListViolations({}).status(); }},
   };
   auto nobody = Client("");
   auto forged = Client("tmt_" + std::string(52, 'a'));
@@ -690,6 +705,12 @@ TEST_F(ServerTest, AuditTrailRecordsEveryCallAndVerifyNamesTampering) {
   RemovePeerRequest remove;
   remove.set_name("hub");
   ASSERT_TRUE(admin_->RemovePeer(remove).ok());
+  absl::StatusOr<ReloadConfigResponse> reloaded = admin_->ReloadConfig();
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  EXPECT_EQ(reloaded->outbound_policies_size(), 1);  // "default"
+  absl::StatusOr<ListViolationsResponse> violations = admin_->ListViolations({});
+  ASSERT_TRUE(violations.ok()) << violations.status();
+  EXPECT_EQ(violations->violations_size(), 0);
   RevokeTokenRequest revoke;
   revoke.set_name("nobody");
   EXPECT_FALSE(admin_->RevokeToken(revoke).ok());
@@ -707,11 +728,11 @@ TEST_F(ServerTest, AuditTrailRecordsEveryCallAndVerifyNamesTampering) {
       reader_get = e.record_ids_size() == 1 && e.record_ids(0) == p->id();
     }
   }
-  for (const char* m :
-       {"Records/Publish", "Records/PublishStream", "Records/Get", "Records/Search",
-        "Records/Sight", "Records/Retract", "Records/Subscribe", "Admin/Status",
-        "Admin/CreateToken", "Admin/ListTokens", "Admin/RevokeToken", "Admin/ReadAudit",
-        "Admin/AddPeer", "Admin/ListPeers", "Admin/RemovePeer"}) {
+  for (const char* m : {"Records/Publish", "Records/PublishStream", "Records/Get", "Records/Search",
+                        "Records/Sight", "Records/Retract", "Records/Subscribe", "Admin/Status",
+                        "Admin/CreateToken", "Admin/ListTokens", "Admin/RevokeToken",
+                        "Admin/ReadAudit", "Admin/AddPeer", "Admin/ListPeers", "Admin/RemovePeer",
+                        "Admin/ReloadConfig", "Admin/ListViolations"}) {
     EXPECT_TRUE(methods.count(std::string("/threatmesh.v1.") + m)) << m;
   }
   EXPECT_TRUE(anonymous_failure);

@@ -86,6 +86,10 @@ int ServeProcess::Stop() {
   return Wait();
 }
 
+void ServeProcess::Signal(int signal) {
+  if (pid_ >= 0) ::kill(pid_, signal);
+}
+
 void ServeProcess::Kill() {
   if (pid_ < 0) return;
   ::kill(pid_, SIGKILL);

@@ -28,6 +28,8 @@ class ServeProcess {
   int Stop();
   // SIGKILL, then waits.
   void Kill();
+  // Sends `signal` (e.g. SIGHUP) and returns at once.
+  void Signal(int signal);
   // What the node wrote to stdout after the address line, once stopped.
   std::string RestOfStdout();
 
