@@ -154,9 +154,10 @@ absl::StatusOr<StoredRecord> NodeApi::Load(std::string_view id) {
   absl::StatusOr<CustodyChains> custody = node_.store().GetCustody(id);
   if (!custody.ok()) return custody.status();
   *out.mutable_custody() = std::move(*custody);
-  absl::StatusOr<std::optional<std::string>> retracted = node_.RetractedBy(id, out.body());
-  if (!retracted.ok()) return retracted.status();
-  if (*retracted) out.set_retracted_by(**retracted);
+  absl::StatusOr<LocalNode::Withdrawal> withdrawn = node_.WithdrawnBy(id, out.body());
+  if (!withdrawn.ok()) return withdrawn.status();
+  if (withdrawn->retracted_by) out.set_retracted_by(*withdrawn->retracted_by);
+  if (withdrawn->superseded_by) out.set_superseded_by(*withdrawn->superseded_by);
   return out;
 }
 

@@ -265,7 +265,9 @@ void PublishOptions(po::options_description& d) {
       "recipient", po::value<std::vector<std::string>>()->composing(),
       "public key that may receive a RED record (repeatable)")(
       "community", po::value<std::vector<std::string>>()->composing(),
-      "community a GREEN record may reach (repeatable)");
+      "community a GREEN record may reach (repeatable)")(
+      "supersedes", po::value<std::string>(),
+      "id of an earlier record of this node that this one replaces (64 hex)");
 }
 
 int RunPublish(const po::variables_map& vm, Io& io) {
@@ -296,6 +298,14 @@ int RunPublish(const po::variables_map& vm, Io& io) {
   if (!body.ok()) return Fail(io, body.status());
   body->clear_author();
   body->clear_created_at();
+  if (vm.count("supersedes")) {
+    std::optional<std::string> old_id = crypto::HexDecode(vm["supersedes"].as<std::string>());
+    if (!old_id || old_id->size() != 32) {
+      return Fail(
+          io, absl::InvalidArgumentError("--supersedes: expected a record id, 64 hex characters"));
+    }
+    body->set_supersedes(*old_id);
+  }
   absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
   if (!client.ok()) return Fail(io, client.status());
   v1::PublishRequest request;
@@ -335,6 +345,10 @@ int RunGet(const po::variables_map& vm, Io& io) {
   if (!r->record().retracted_by().empty()) {
     io.out << "retracted   by its author, in record "
            << crypto::HexEncode(r->record().retracted_by()) << "\n";
+  }
+  if (!r->record().superseded_by().empty()) {
+    io.out << "superseded  by its author's newer record "
+           << crypto::HexEncode(r->record().superseded_by()) << "\n";
   }
   // The custody of this copy, checked here against the node's key: who passed it to whom.
   const v1::CustodyChains& custody = r->record().custody();

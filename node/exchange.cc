@@ -282,9 +282,10 @@ class Session {
     if (!ExplainOutbound(outbound_, body, chain, self_, peer_.node_key()).allowed) {
       return std::nullopt;
     }
-    // A record its author withdrew is not passed on (the retraction itself travels).
-    absl::StatusOr<std::optional<std::string>> retracted = context_.node.RetractedBy(e.id, body);
-    if (!retracted.ok() || *retracted) return std::nullopt;
+    // A record its author withdrew (retracted or superseded) is not passed on; the
+    // retraction or the newer version travels instead.
+    absl::StatusOr<LocalNode::Withdrawal> withdrawn = context_.node.WithdrawnBy(e.id, body);
+    if (!withdrawn.ok() || withdrawn->any()) return std::nullopt;
     SignHop(chain, e.id, context_.node.key(), peer_.node_key(), context_.node.Now(),
             outbound_.name);
     PeerRecord r;

@@ -131,15 +131,19 @@ absl::StatusOr<VerifiedRecord> LocalNode::ValidateAndStore(std::string_view sign
   return record;
 }
 
-absl::StatusOr<std::optional<std::string>> LocalNode::RetractedBy(
+absl::StatusOr<LocalNode::Withdrawal> LocalNode::WithdrawnBy(
     std::string_view id, const threatmesh::v1::RecordBody& body) {
-  absl::StatusOr<std::string> retraction = store_->RetractionOf(id);
-  if (absl::IsNotFound(retraction.status())) return std::nullopt;
-  if (!retraction.ok()) return retraction.status();
-  absl::StatusOr<VerifiedRecord> r = Get(*retraction);
-  if (!r.ok()) return r.status();
-  if (r->body.author() != body.author()) return std::nullopt;
-  return *retraction;
+  absl::StatusOr<std::vector<storage::Store::Mark>> marks = store_->MarksOf(id);
+  if (!marks.ok()) return marks.status();
+  Withdrawal out;
+  for (const storage::Store::Mark& m : *marks) {
+    std::optional<std::string>& slot = m.supersedes ? out.superseded_by : out.retracted_by;
+    if (slot) continue;
+    absl::StatusOr<VerifiedRecord> r = Get(m.by);
+    if (!r.ok()) return r.status();
+    if (r->body.author() == body.author()) slot = m.by;
+  }
+  return out;
 }
 
 absl::StatusOr<VerifiedRecord> LocalNode::Get(std::string_view id) {

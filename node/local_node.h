@@ -79,10 +79,16 @@ class LocalNode {
   // A stored record, parsed (it was validated when stored).
   [[nodiscard]] absl::StatusOr<VerifiedRecord> Get(std::string_view id);
 
-  // The id of a stored retraction of record `id` (whose body is `body`) by the record's own
-  // author; nullopt when there is none. A retraction by anyone else counts for nothing.
-  [[nodiscard]] absl::StatusOr<std::optional<std::string>> RetractedBy(
-      std::string_view id, const threatmesh::v1::RecordBody& body);
+  // Whether record `id` (whose body is `body`) was withdrawn by its own author: the id of a
+  // stored retraction of it, and of a stored record superseding it. A mark by anyone else
+  // counts for nothing.
+  struct Withdrawal {
+    std::optional<std::string> retracted_by;
+    std::optional<std::string> superseded_by;
+    bool any() const { return retracted_by || superseded_by; }
+  };
+  [[nodiscard]] absl::StatusOr<Withdrawal> WithdrawnBy(std::string_view id,
+                                                       const threatmesh::v1::RecordBody& body);
 
   int64_t Now() const { return config_.clock(); }
   // The limits every record is validated against (size, clock skew).

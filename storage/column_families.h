@@ -43,8 +43,11 @@ enum ColumnFamily : int {
   kMeta,
   // SHA-256 of an API token (32 bytes) -> TokenInfo (api.proto): name, role, creation.
   kTokens,
-  // id of a retracted record -> id of the retraction naming it (written with the
-  // retraction; whether the retraction's author may retract it is checked on reading).
+  // Marks on a record, written with the record that makes them: target id (32 bytes) ||
+  // marker id (32 bytes) -> "r" for a retraction naming the target, "s" for a record that
+  // supersedes it. Whether the marker's author may mark the target (only its own author may)
+  // is checked on reading. (Stores written before supersession hold target id -> retraction
+  // id, which reads the same way.)
   kRetracted,
   kColumnFamilyCount,
 };

@@ -32,6 +32,10 @@
 namespace threatmesh::storage {
 namespace {
 
+// Marks read per record at most: a flood of forged retractions naming one record cannot make
+// reading it expensive (only its author's count, and an author needs one).
+constexpr std::size_t kMaxMarks = 64;
+
 constexpr std::string_view kMetaSchemaVersion = "schema_version";
 // Tokens start with a version byte so their layout can change without misreading old ones.
 constexpr char kTokenVersion = 1;
@@ -256,8 +260,23 @@ class RocksStore final : public Store {
            next_seq_ > seq;
   }
 
-  absl::StatusOr<std::string> RetractionOf(std::string_view id) override {
-    return GetFrom(kRetracted, id, "retraction of record");
+  absl::StatusOr<std::vector<Mark>> MarksOf(std::string_view id) override {
+    const std::string prefix(id);
+    const std::string upper = UpperBound(prefix);
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kRetracted)));
+    std::vector<Mark> out;
+    for (it->Seek(ToSlice(prefix)); it->Valid() && out.size() < kMaxMarks; it->Next()) {
+      if (it->key().size() == kIdSize) {
+        out.push_back(Mark{it->value().ToString(), false});  // the older layout
+      } else if (it->key().size() == 2 * kIdSize) {
+        out.push_back(Mark{it->key().ToString().substr(kIdSize), it->value() == "s"});
+      }
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), StrCat("reading ", dir_));
+    return out;
   }
 
   uint64_t CountOf(RecordKind kind) override {
@@ -569,7 +588,10 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
       if (k < group_kinds.size()) ++group_kinds[k];
     }
     if (r.body.has_retraction() && r.body.retraction().target().size() == kIdSize) {
-      writes[kRetracted].push_back({r.body.retraction().target(), r.id});
+      writes[kRetracted].push_back({StrCat(r.body.retraction().target(), r.id), "r"});
+    }
+    if (r.body.supersedes().size() == kIdSize) {
+      writes[kRetracted].push_back({StrCat(r.body.supersedes(), r.id), "s"});
     }
     for (IndexEntry& e : IndexEntriesFor(r.body, seq)) {
       writes[e.family].push_back({std::move(e.key), r.id});

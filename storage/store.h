@@ -160,9 +160,13 @@ class Store {
   // Records stored of one kind.
   virtual uint64_t CountOf(RecordKind kind) = 0;
 
-  // The id of a stored retraction naming record `id`; NotFound when none does. (Whether its
-  // author may retract the record is for the caller to check.)
-  [[nodiscard]] virtual absl::StatusOr<std::string> RetractionOf(std::string_view id) = 0;
+  // The stored records that retract or supersede record `id`, in id order; empty when none
+  // does. (Whether their authors may mark the record is for the caller to check.)
+  struct Mark {
+    std::string by;           // the marking record's id
+    bool supersedes = false;  // false: a retraction
+  };
+  [[nodiscard]] virtual absl::StatusOr<std::vector<Mark>> MarksOf(std::string_view id) = 0;
 
   // Side tables: single values in the families that hold no records (kPeers, kAudit,
   // kEvidence, kMeta, kTokens); any other family is InvalidArgument. They bypass the record

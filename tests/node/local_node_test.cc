@@ -82,6 +82,45 @@ TEST_F(LocalNodeTest, DuplicateIsRecognisedByIdBeforeAnySignatureCheck) {
   EXPECT_EQ(custody->chains(0).hops_size(), 1);
 }
 
+// Only the author's own retraction or newer version withdraws a record; another author's,
+// stored before or after it, neither withdraws it nor hides the author's.
+TEST_F(LocalNodeTest, OnlyTheAuthorWithdrawsARecord) {
+  crypto::KeyPair author = crypto::KeyPair::Generate();
+  crypto::KeyPair stranger = crypto::KeyPair::Generate();
+  using threatmesh::v1::INDICATOR_TYPE_DOMAIN;
+  threatmesh::v1::RecordBody target =
+      testing::IndicatorBody(author, INDICATOR_TYPE_DOMAIN, "target.example.com");
+  absl::StatusOr<VerifiedRecord> t = node_->Ingest(testing::Seal(target, author), {});
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto retraction_by = [&](const crypto::KeyPair& key, const std::string& reason) {
+    threatmesh::v1::RecordBody r = testing::IndicatorBody(key, INDICATOR_TYPE_DOMAIN, "x.example");
+    r.clear_indicator();
+    r.mutable_retraction()->set_target(t->id);
+    r.mutable_retraction()->set_reason(reason);
+    return node_->Ingest(testing::Seal(r, key), {});
+  };
+  auto newer_by = [&](const crypto::KeyPair& key, const std::string& value) {
+    threatmesh::v1::RecordBody r = testing::IndicatorBody(key, INDICATOR_TYPE_DOMAIN, value);
+    r.set_supersedes(t->id);
+    return node_->Ingest(testing::Seal(r, key), {});
+  };
+  ASSERT_TRUE(retraction_by(stranger, "first forged").ok());
+  ASSERT_TRUE(newer_by(stranger, "forged.example.com").ok());
+  absl::StatusOr<LocalNode::Withdrawal> w = node_->WithdrawnBy(t->id, target);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_FALSE(w->any());
+
+  absl::StatusOr<VerifiedRecord> real = retraction_by(author, "false positive");
+  ASSERT_TRUE(real.ok()) << real.status();
+  absl::StatusOr<VerifiedRecord> newer = newer_by(author, "target2.example.com");
+  ASSERT_TRUE(newer.ok()) << newer.status();
+  ASSERT_TRUE(retraction_by(stranger, "second forged").ok());
+  w = node_->WithdrawnBy(t->id, target);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->retracted_by, real->id);
+  EXPECT_EQ(w->superseded_by, newer->id);
+}
+
 TEST(LocalNodeOpenTest, KeyFileOfAnotherNodeIsRefused) {
   testing::TempDir dir;
   ASSERT_TRUE(LocalNode::Init(dir.Sub("a"), {}).ok());

@@ -768,5 +768,36 @@ TEST_F(MeshTest, ReloadAppliesNewPoliciesAndResyncReplays) {
   EXPECT_EQ(a.client->ResyncPeer(unknown).code(), absl::StatusCode::kNotFound);
 }
 
+// A newer version that supersedes a record travels like any record and marks the old one
+// superseded wherever both are held; a node that joins later gets the new version and not the
+// old. A supersession by anyone but the author marks nothing.
+TEST_F(MeshTest, SupersessionTravelsAndMarksTheOldVersion) {
+  Start("a");
+  Start("b");
+  Link("a", "b");
+  const std::string v1 = Publish("a", "v1.example.com", TLP_GREEN,
+                                 [](RecordBody& b) { b.mutable_handling()->set_may_relay(true); });
+  ASSERT_TRUE(WaitFor("b", v1).has_value());
+  const std::string v2 = Publish("a", "v2.example.com", TLP_GREEN, [&](RecordBody& b) {
+    b.mutable_handling()->set_may_relay(true);
+    b.set_supersedes(v1);
+  });
+  ASSERT_TRUE(WaitFor("b", v2).has_value());
+  EXPECT_EQ(Held("a", v1)->superseded_by(), v2);
+  EXPECT_EQ(Held("b", v1)->superseded_by(), v2);
+  EXPECT_TRUE(Held("b", v2)->superseded_by().empty());
+  // b's own record claiming to supersede a's: a mark by another author counts for nothing.
+  const std::string forged =
+      Publish("b", "forged.example.com", TLP_GREEN, [&](RecordBody& b) { b.set_supersedes(v2); });
+  ASSERT_TRUE(WaitFor("a", forged).has_value());
+  EXPECT_TRUE(Held("a", v2)->superseded_by().empty());
+  EXPECT_TRUE(Held("b", v2)->superseded_by().empty());
+
+  Start("c");
+  Link("b", "c");
+  ASSERT_TRUE(WaitFor("c", v2).has_value());
+  EXPECT_FALSE(Held("c", v1).has_value()) << "a superseded version was passed on";
+}
+
 }  // namespace
 }  // namespace threatmesh
