@@ -10,6 +10,7 @@
 #include "node/peer_auth.h"
 #include "node/policy.h"
 #include "node/validate.h"
+#include "node/work_pool.h"
 #include "storage/index_keys.h"
 
 namespace threatmesh {
@@ -61,6 +62,7 @@ class Session {
     sync.mutable_sync()->set_cursor(resync_ ? 0
                                             : LoadPeerCursor(context_.node.store(), peer_.name()));
     if (!writer_.Write(sync)) return absl::UnavailableError("the peer closed the stream");
+    acker_ = std::thread([this] { AckLoop(); });
     absl::Status status = ReadLoop();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -69,6 +71,7 @@ class Session {
     cv_.notify_all();
     stream_.Cancel();
     if (sender_.joinable()) sender_.join();
+    acker_.join();  // after the stream ends, its last batches get no ack: they come again
     return status;
   }
 
@@ -143,79 +146,179 @@ class Session {
     tokens_ -= 1;
   }
 
-  absl::Status Receive(const RecordBatch& batch) {
-    storage::Store& store = context_.node.store();
+  // One received batch on its way to durability: the acknowledger sends its ack once every
+  // record taken from it is durable.
+  struct PendingBatch {
+    uint64_t through = 0;
+    uint64_t paused_ms = 0;
     std::mutex mu;
     std::condition_variable cv;
-    int pending = 0;
-    absl::Status failure;
+    int pending = 0;       // guarded by mu: puts not yet done
+    absl::Status failure;  // guarded by mu
+  };
+
+  // What the checks decided for one received record.
+  enum class Outcome { kStore, kDuplicate, kUnparsable, kInvalid, kInbound, kBadChain, kViolation };
+  struct Item {
+    const PeerRecord* copy = nullptr;
+    std::string id;
+    Outcome outcome = Outcome::kStore;
+    std::optional<VerifiedRecord> record;
+  };
+
+  // Checks a batch and hands what passes to the store without waiting for durability (the
+  // acknowledger does), so the next batch is checked while this one is written. Known ids are
+  // dropped before any signature check; the signature checks run on the work pool.
+  absl::Status Receive(const RecordBatch& batch) {
+    storage::Store& store = context_.node.store();
     paused_ms_ = 0;
-    for (const PeerRecord& r : batch.records()) {
+    std::vector<Item> items(static_cast<std::size_t>(batch.records_size()));
+    for (int i = 0; i < batch.records_size(); ++i) {
       if (context_.stopping.load()) return absl::CancelledError("the node is stopping");
       Admit();
+      Item& item = items[static_cast<std::size_t>(i)];
+      item.copy = &batch.records(i);
       Signed envelope;
-      if (!envelope.ParseFromString(r.signed_record())) {
-        Count([](PeerCounters& c) { ++c.refused["unparsable record"]; });
+      if (!envelope.ParseFromString(item.copy->signed_record())) {
+        item.outcome = Outcome::kUnparsable;
         continue;
       }
-      const std::string id = crypto::RecordId(envelope.payload());
-      absl::StatusOr<bool> known = store.Contains(id);
-      if (known.ok() && *known) {
-        Count([](PeerCounters& c) { ++c.duplicates; });
-        continue;
-      }
+      item.id = crypto::RecordId(envelope.payload());
+      absl::StatusOr<bool> known = store.Contains(item.id);
+      if (known.ok() && *known) item.outcome = Outcome::kDuplicate;
+    }
+    context_.pool.Run(items.size(), [&](std::size_t i) {
+      Item& item = items[i];
+      if (item.outcome != Outcome::kStore) return;
+      const PeerRecord& r = *item.copy;
       absl::StatusOr<VerifiedRecord> record =
           ValidateRecord(r.signed_record(), context_.node.validation(), context_.node.Now());
       if (!record.ok()) {
-        Count([](PeerCounters& c) { ++c.refused["invalid record"]; });
-        continue;
+        item.outcome = Outcome::kInvalid;
+        return;
       }
-      Decision inbound =
-          ExplainInbound(inbound_, record->body, r.signed_record().size(), peer_.node_key());
-      if (!inbound.allowed) {
-        Count([](PeerCounters& c) { ++c.refused["inbound policy"]; });
-        continue;
+      if (!ExplainInbound(inbound_, record->body, r.signed_record().size(), peer_.node_key())
+               .allowed) {
+        item.outcome = Outcome::kInbound;
+        return;
       }
-      absl::StatusOr<ChainVerdict> verdict = CheckChain(id, record->body, r.chain(), self_);
+      absl::StatusOr<ChainVerdict> verdict = CheckChain(item.id, record->body, r.chain(), self_);
       if (!verdict.ok()) {
-        Count([](PeerCounters& c) { ++c.refused["bad custody chain"]; });
-        continue;
+        item.outcome = Outcome::kBadChain;
+        return;
       }
-      if (verdict->violation) {
-        // Signed evidence of a broken handling rule: kept, never served as intelligence.
-        absl::Status kept = store.PutAux(storage::kEvidence, StrCat(id, r.chain().hops_size()),
-                                         r.SerializeAsString(), /*sync=*/false);
-        Count([](PeerCounters& c) { ++c.violations; });
-        if (!kept.ok()) return kept;
-        continue;
+      if (verdict->violation) item.outcome = Outcome::kViolation;
+      item.record = std::move(*record);
+    });
+
+    auto pending = std::make_shared<PendingBatch>();
+    pending->through = batch.through_seq();
+    pending->paused_ms = paused_ms_;
+    PeerCounters delta;
+    for (Item& item : items) {
+      switch (item.outcome) {
+        case Outcome::kDuplicate:
+          ++delta.duplicates;
+          break;
+        case Outcome::kUnparsable:
+          ++delta.refused["unparsable record"];
+          break;
+        case Outcome::kInvalid:
+          ++delta.refused["invalid record"];
+          break;
+        case Outcome::kInbound:
+          ++delta.refused["inbound policy"];
+          break;
+        case Outcome::kBadChain:
+          ++delta.refused["bad custody chain"];
+          break;
+        case Outcome::kViolation: {
+          // Signed evidence of a broken handling rule: kept, never served as intelligence.
+          absl::Status kept =
+              store.PutAux(storage::kEvidence, StrCat(item.id, item.copy->chain().hops_size()),
+                           item.copy->SerializeAsString(), /*sync=*/false);
+          if (!kept.ok()) return kept;
+          ++delta.violations;
+          break;
+        }
+        case Outcome::kStore: {
+          {
+            std::lock_guard<std::mutex> lock(pending->mu);
+            ++pending->pending;
+          }
+          const CustodyChain& chain = item.copy->chain();
+          store.PutAsync(
+              storage::RecordToStore{std::move(item.id), std::move(item.record->signed_bytes),
+                                     std::move(item.record->body),
+                                     chain.hops_size() > 0 ? chain : CustodyChain()},
+              [pending](absl::StatusOr<uint64_t> seq) {
+                std::lock_guard<std::mutex> lock(pending->mu);
+                if (!seq.ok() && !absl::IsAlreadyExists(seq.status())) {
+                  pending->failure = seq.status();
+                }
+                if (--pending->pending == 0) pending->cv.notify_all();
+              });
+          ++delta.received;
+          break;
+        }
       }
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        ++pending;
-      }
-      store.PutAsync(
-          storage::RecordToStore{id, std::move(record->signed_bytes), std::move(record->body),
-                                 r.chain().hops_size() > 0 ? r.chain() : CustodyChain()},
-          [&](absl::StatusOr<uint64_t> seq) {
-            std::lock_guard<std::mutex> lock(mu);
-            if (!seq.ok() && !absl::IsAlreadyExists(seq.status())) failure = seq.status();
-            --pending;
-            cv.notify_all();
-          });
-      Count([](PeerCounters& c) { ++c.received; });
     }
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return pending == 0; });
-    if (!failure.ok()) return failure;  // the cursor stays: the batch comes again
-    // Every record of the batch is durable (or deliberately not taken): move the cursor.
-    absl::Status saved = store.PutAux(storage::kPeers, StrCat(kCursorPrefix, peer_.name()),
-                                      storage::EncodeSeq(batch.through_seq()), /*sync=*/true);
-    if (!saved.ok()) return saved;
-    PeerMessage ack;
-    ack.mutable_ack()->set_cursor(batch.through_seq());
-    ack.mutable_ack()->set_pause_ms(
-        static_cast<uint32_t>(std::min<uint64_t>(paused_ms_, UINT32_MAX)));
-    return writer_.Write(ack) ? absl::OkStatus() : absl::UnavailableError("the stream ended");
+    Count([&](PeerCounters& c) {
+      c.received += delta.received;
+      c.duplicates += delta.duplicates;
+      c.violations += delta.violations;
+      for (const auto& [reason, n] : delta.refused) c.refused[reason] += n;
+    });
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      to_ack_.push_back(std::move(pending));
+    }
+    cv_.notify_all();
+    return absl::OkStatus();
+  }
+
+  // Acknowledges received batches in order, each once its records are durable: moves the
+  // cursor held for the peer, then tells it (with any pause the rate limit asks for). A
+  // failed put ends the stream without moving the cursor, so the batch comes again.
+  void AckLoop() {
+    storage::Store& store = context_.node.store();
+    for (;;) {
+      std::shared_ptr<PendingBatch> next;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return done_ || !to_ack_.empty(); });
+        if (to_ack_.empty()) return;  // done_
+        next = to_ack_.front();
+      }
+      absl::Status failure;
+      {
+        std::unique_lock<std::mutex> lock(next->mu);
+        next->cv.wait(lock, [&] { return next->pending == 0; });
+        failure = next->failure;
+      }
+      // The records are durable (synced); the cursor needs no sync of its own: it can only
+      // be lost together with what follows it in the write-ahead log, and a lost cursor
+      // costs duplicates, which are dropped by id.
+      if (failure.ok()) {
+        failure = store.PutAux(storage::kPeers, StrCat(kCursorPrefix, peer_.name()),
+                               storage::EncodeSeq(next->through), /*sync=*/false);
+      }
+      PeerMessage ack;
+      ack.mutable_ack()->set_cursor(next->through);
+      ack.mutable_ack()->set_pause_ms(
+          static_cast<uint32_t>(std::min<uint64_t>(next->paused_ms, UINT32_MAX)));
+      if (!failure.ok() || !writer_.Write(ack)) {
+        if (!failure.ok()) {
+          Count([&](PeerCounters& c) { c.last_error = std::string(failure.message()); });
+        }
+        stream_.Cancel();
+        std::lock_guard<std::mutex> lock(mu_);
+        to_ack_.clear();
+        return;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      to_ack_.pop_front();
+    }
   }
 
   // Streams this node's log from `from` (exclusive) on, forever.
@@ -309,13 +412,15 @@ class Session {
   // This stream replays both logs from the start ('peers resync').
   bool resync_ = false;
   std::thread sender_;
+  std::thread acker_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool done_ = false;             // guarded by mu_
   uint64_t acked_ = 0;            // guarded by mu_
   std::deque<uint64_t> unacked_;  // guarded by mu_: through_seq of each batch not acked
-  int in_flight_ = 0;             // guarded by mu_
-  std::chrono::steady_clock::time_point resume_at_;  // guarded by mu_
+  std::deque<std::shared_ptr<PendingBatch>> to_ack_;  // guarded by mu_: received, not acked
+  int in_flight_ = 0;                                 // guarded by mu_
+  std::chrono::steady_clock::time_point resume_at_;   // guarded by mu_
 };
 
 PeerMessage GoodbyeFor(const absl::Status& s) {

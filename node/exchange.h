@@ -24,6 +24,7 @@
 #include "node/local_node.h"
 #include "node/peers.h"
 #include "node/policy.h"
+#include "node/work_pool.h"
 #include "threatmesh/v1/peer.pb.h"
 
 namespace threatmesh {
@@ -68,6 +69,8 @@ struct ExchangeContext {
   const std::atomic<bool>& stopping;
   // The named policies in force (replaced on reload).
   const PolicyHolder& policies;
+  // Workers for the signature checks of received batches.
+  WorkPool& pool;
   std::mutex counters_mu;
   std::map<std::string, PeerCounters> counters;  // by peer name; guarded by counters_mu
   // The one live stream per peer (by name); guarded by counters_mu.

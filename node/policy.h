@@ -62,7 +62,7 @@ struct InboundPolicy {
   // Records per second taken from the peer (a token bucket holding one second's worth);
   // beyond it the node holds the stream back, so the peer's sending window fills and it
   // slows down, and says so in its acknowledgements (pause_ms).
-  uint32_t max_records_per_second = 5000;
+  uint32_t max_records_per_second = 50000;
 };
 
 // The outcome of a policy check, with the rule that decided it.

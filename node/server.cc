@@ -601,8 +601,11 @@ class GrpcServer final : public Server {
       channel_credentials = PeerChannelCredentials(*identity);
       crypto::SecureWipe(identity->key_pem);
     }
+    // Signature checks use every core: the reading thread of each stream plus these.
+    pool_ =
+        std::make_unique<WorkPool>(std::max<unsigned>(1, std::thread::hardware_concurrency()) - 1);
     exchange_.reset(new ExchangeContext{
-        *node_, *peers_, own_cert_hash, stopping_, *policies_, {}, {}, {}, {}, {}});
+        *node_, *peers_, own_cert_hash, stopping_, *policies_, *pool_, {}, {}, {}, {}, {}});
     api_->SetPeerControl(
         {[this] { return Reload(); }, [this](const std::string& name) { Resync(name); }});
     if (!config_.peer_listen.empty() && !config_.dial_only) {
@@ -799,6 +802,7 @@ class GrpcServer final : public Server {
   std::unique_ptr<grpc::Server> peer_server_;
   std::unique_ptr<Dialer> dialer_;
   std::unique_ptr<PolicyHolder> policies_;
+  std::unique_ptr<WorkPool> pool_;
   std::mutex reload_mu_;  // one reload at a time
   std::string peer_address_;
   std::atomic<bool> stopping_{false};

@@ -22,6 +22,7 @@ class ServeProcess {
   ~ServeProcess();
 
   const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
   // The peer port's address, when started with --peer-listen.
   const std::string& peer_address() const { return peer_address_; }
   // SIGTERM, then waits: the exit code (or 128 + signal).
