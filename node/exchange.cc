@@ -24,6 +24,9 @@ constexpr std::size_t kBatchRecords = 256;
 constexpr int kWindow = 4;
 constexpr std::chrono::milliseconds kPoll{250};
 constexpr std::chrono::seconds kKeepalive{10};
+// How long the sender waits, once idle, before telling the peer about log entries it passed
+// over (none of them for the peer).
+constexpr std::chrono::milliseconds kTellSkippedEvery{500};
 
 // Serializes the writes of the two halves of a session.
 class Writer {
@@ -215,6 +218,7 @@ class Session {
     pending->through = batch.through_seq();
     pending->paused_ms = paused_ms_;
     PeerCounters delta;
+    std::vector<storage::Store::QueuedPut> puts;
     for (Item& item : items) {
       switch (item.outcome) {
         case Outcome::kDuplicate:
@@ -247,7 +251,7 @@ class Session {
             ++pending->pending;
           }
           const CustodyChain& chain = item.copy->chain();
-          store.PutAsync(
+          puts.push_back(storage::Store::QueuedPut{
               storage::RecordToStore{std::move(item.id), std::move(item.record->signed_bytes),
                                      std::move(item.record->body),
                                      chain.hops_size() > 0 ? chain : CustodyChain()},
@@ -257,12 +261,13 @@ class Session {
                   pending->failure = seq.status();
                 }
                 if (--pending->pending == 0) pending->cv.notify_all();
-              });
+              }});
           ++delta.received;
           break;
         }
       }
     }
+    store.PutAllAsync(std::move(puts));  // one group, one sync
     Count([&](PeerCounters& c) {
       c.received += delta.received;
       c.duplicates += delta.duplicates;
@@ -325,6 +330,7 @@ class Session {
   void SendLoop(uint64_t from) {
     storage::Store& store = context_.node.store();
     uint64_t pos = from;
+    uint64_t told = from;  // the through_seq of the last batch sent
     auto last_write = std::chrono::steady_clock::now();
     while (!context_.stopping.load()) {
       {
@@ -338,6 +344,20 @@ class Session {
         }
       }
       if (store.NextSeq() <= pos + 1 && !store.WaitForSeq(pos + 1, kPoll)) {
+        if (pos > told && std::chrono::steady_clock::now() - last_write > kTellSkippedEvery) {
+          // Entries passed over (none for this peer): move its cursor now that all is quiet.
+          PeerMessage m;
+          m.mutable_batch()->set_through_seq(pos);
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            unacked_.push_back(pos);
+            ++in_flight_;
+          }
+          if (!writer_.Write(m)) return;
+          told = pos;
+          last_write = std::chrono::steady_clock::now();
+          continue;
+        }
         if (std::chrono::steady_clock::now() - last_write > kKeepalive) {
           PeerMessage keepalive;
           keepalive.mutable_keepalive();
@@ -359,12 +379,17 @@ class Session {
         pos = e.seq;
       }
       batch->set_through_seq(pos);
+      // A batch with nothing for the peer only moves its cursor: that can wait for a quiet
+      // moment (above) or for a page's worth, which saves both sides a message per record
+      // that is not for the peer (such as the records it sent here).
+      if (sent == 0 && pos - told < kBatchRecords) continue;
       {
         std::lock_guard<std::mutex> lock(mu_);
         unacked_.push_back(pos);
         ++in_flight_;
       }
       if (!writer_.Write(m)) return;
+      told = pos;
       last_write = std::chrono::steady_clock::now();
       Count([sent](PeerCounters& c) { c.sent += sent; });
     }

@@ -157,6 +157,28 @@ class RocksStore final : public Store {
     if (wake) cv_.notify_one();
   }
 
+  void PutAllAsync(std::vector<QueuedPut> puts) override {
+    bool wake = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      for (QueuedPut& p : puts) {
+        if (p.record.id.size() != kIdSize || stopping_) continue;
+        queue_.push_back(PendingPut{std::move(p.record), std::move(p.done)});
+        wake = wake || queue_.size() == 1 || queue_.size() == options_.max_group_size;
+        p.done = nullptr;
+      }
+    }
+    if (wake) cv_.notify_one();
+    // The ones not queued: answered here, outside the lock.
+    for (QueuedPut& p : puts) {
+      if (!p.done) continue;
+      p.done(p.record.id.size() != kIdSize
+                 ? absl::InvalidArgumentError(
+                       StrCat("record id is ", p.record.id.size(), " bytes, expected ", kIdSize))
+                 : absl::UnavailableError("the store is closing"));
+    }
+  }
+
   absl::StatusOr<bool> Contains(std::string_view id) override {
     // A pinned read copies nothing; the records family's bloom filter answers most misses.
     rocksdb::PinnableSlice value;

@@ -107,6 +107,13 @@ class Store {
   // that no thread waits for a sync.
   using PutCallback = std::function<void(absl::StatusOr<uint64_t>)>;
   virtual void PutAsync(RecordToStore record, PutCallback done) = 0;
+  // PutAsync of several records queued at once, so that they go in one group (one sync)
+  // rather than the writer taking the first alone: for a batch received from a peer.
+  struct QueuedPut {
+    RecordToStore record;
+    PutCallback done;
+  };
+  virtual void PutAllAsync(std::vector<QueuedPut> puts) = 0;
 
   // True when a record with this id is stored. Cheap: callers use it to drop duplicates
   // before checking a signature.
