@@ -24,6 +24,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bench/bench_util.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
 #include "node/client.h"
@@ -38,12 +39,10 @@
 namespace threatmesh {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::Percentile;
+using bench::Seconds;
 using namespace threatmesh::v1;  // NOLINT
-
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
 
 double ProcessCpuSeconds() {
   rusage r;
@@ -52,50 +51,7 @@ double ProcessCpuSeconds() {
          static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
 }
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
-}
-
 std::string Domain(uint64_t i) { return "host" + std::to_string(i) + ".bench.example.com"; }
-
-RecordBody BenchBody(const crypto::KeyPair& key, uint64_t i, int64_t now) {
-  RecordBody body;
-  body.set_author(std::string(key.public_key().bytes()));
-  body.set_created_at(now - 1000);
-  body.set_tlp(TLP_GREEN);
-  body.add_labels("bench");
-  body.mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
-  body.mutable_indicator()->set_value(Domain(i));
-  body.mutable_indicator()->set_description("command and control seen in proxy logs");
-  return body;
-}
-
-// Fills the store with `n` records authored by the node, `threads` signers feeding PutAsync.
-void Prefill(LocalNode& node, uint64_t n) {
-  const int64_t now = SystemNowMs();
-  std::atomic<uint64_t> next{0}, outstanding{0};
-  auto work = [&] {
-    for (uint64_t i = next++; i < n; i = next++) {
-      std::string sealed = SealRecord(BenchBody(node.key(), i, now), node.key());
-      Signed envelope;
-      envelope.ParseFromString(sealed);
-      RecordBody body;
-      body.ParseFromString(envelope.payload());
-      while (outstanding.load() > 4096) std::this_thread::yield();
-      ++outstanding;
-      node.store().PutAsync(
-          storage::RecordToStore{crypto::Sha256(envelope.payload()), sealed, body, {}},
-          [&](absl::StatusOr<uint64_t>) { --outstanding; });
-      if (i % 100000 == 0 && i > 0) std::fprintf(stderr, "  prefilled %lu\n", (unsigned long)i);
-    }
-  };
-  std::thread a(work), b(work);
-  a.join();
-  b.join();
-  while (outstanding.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-}
 
 // The node's own write path on one thread: sign, validate, PutAsync. Records per second per
 // core used (process CPU time / wall time).
@@ -109,7 +65,7 @@ Rate SignAndPutRate(LocalNode& node, int n) {
   const double cpu0 = ProcessCpuSeconds();
   const auto t0 = Clock::now();
   for (int i = 0; i < n; ++i) {
-    RecordBody body = BenchBody(node.key(), 50'000'000 + i, 0);
+    RecordBody body = bench::BenchBody(node.key(), Domain(50'000'000 + i), 0);
     body.clear_author();
     body.clear_created_at();
     while (outstanding.load() > 2048) std::this_thread::yield();
@@ -267,7 +223,7 @@ int Run(uint64_t records) {
     std::unique_ptr<LocalNode> node = open_node();
     std::fprintf(stderr, "prefilling %lu records...\n", (unsigned long)records);
     const auto t0 = Clock::now();
-    Prefill(*node, records);
+    bench::Prefill(*node, records, Domain);
     std::fprintf(stderr, "prefilled in %.1f s\n", Seconds(t0));
   }
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(config);

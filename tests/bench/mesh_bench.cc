@@ -26,6 +26,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/bench_util.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
 #include "crypto/str_cat.h"
@@ -39,19 +40,11 @@
 namespace threatmesh {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::Percentile;
+using bench::Seconds;
 using namespace threatmesh::v1;  // NOLINT
 using testing::ServeProcess;
-
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
-}
 
 // CPU seconds (user + system) used so far by process `pid`.
 double ProcessCpu(pid_t pid) {
@@ -155,45 +148,13 @@ class Mesh {
   std::map<std::string, Node> nodes_;
 };
 
-RecordBody Body(const crypto::KeyPair& key, const std::string& value, int64_t now) {
-  RecordBody body;
-  body.set_author(std::string(key.public_key().bytes()));
-  body.set_created_at(now - 1000);
-  body.set_tlp(TLP_GREEN);
-  body.add_labels("bench");
-  body.mutable_handling()->set_may_relay(true);
-  body.mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
-  body.mutable_indicator()->set_value(value);
-  body.mutable_indicator()->set_description("command and control seen in proxy logs");
-  return body;
-}
-
-// Fills the data directory `dir` with `n` records authored by its node (two signing threads).
+// Fills the data directory `dir` with `n` records authored by its node.
 void Prefill(const std::string& dir, uint64_t n) {
   NodeConfig config;
   config.data_dir = dir;
   std::unique_ptr<LocalNode> node = std::move(*LocalNode::Open(config));
-  const int64_t now = SystemNowMs();
-  std::atomic<uint64_t> next{0}, outstanding{0};
-  auto work = [&] {
-    for (uint64_t i = next++; i < n; i = next++) {
-      std::string sealed = SealRecord(
-          Body(node->key(), "c" + std::to_string(i) + ".bench.example.com", now), node->key());
-      Signed envelope;
-      envelope.ParseFromString(sealed);
-      RecordBody body;
-      body.ParseFromString(envelope.payload());
-      while (outstanding.load() > 4096) std::this_thread::yield();
-      ++outstanding;
-      node->store().PutAsync(
-          storage::RecordToStore{crypto::Sha256(envelope.payload()), sealed, body, {}},
-          [&](absl::StatusOr<uint64_t>) { --outstanding; });
-    }
-  };
-  std::thread a(work), b(work);
-  a.join();
-  b.join();
-  while (outstanding.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  bench::Prefill(*node, n,
+                 [](uint64_t i) { return "c" + std::to_string(i) + ".bench.example.com"; });
 }
 
 int Run(uint64_t records, int seconds, int hops, int rate) {
