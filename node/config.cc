@@ -140,6 +140,9 @@ std::vector<OptionDoc> ServeOptionDocs() {
        "PEM certificate of the peer port; empty: DATA_DIR/peer.crt, made at init (self-signed: "
        "the handshake binds it to the node's key, no CA is involved)"},
       {"peer-tls-key", "", "PEM private key matching peer-tls-cert; empty: DATA_DIR/peer.key"},
+      {"peer-timeout-seconds", std::to_string(d.peer_timeout.count()),
+       "a peer silent this long is taken for dead and its stream closed (3 to 3600; "
+       "keepalives go out every third of it)"},
       {"dial-only", "false", "never listen for peers; only dial the configured ones"},
       {"insecure-peering", "false",
        "peer in plaintext with no certificate binding: for loopback tests only"},
@@ -244,6 +247,8 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
        [&](uint64_t v) { config.max_record_bytes = v; }},
       {"max-clock-skew-seconds", 0, 86400, "seconds",
        [&](uint64_t v) { config.max_clock_skew = std::chrono::seconds(v); }},
+      {"peer-timeout-seconds", 3, 3600, "seconds",
+       [&](uint64_t v) { config.peer_timeout = std::chrono::seconds(v); }},
       {"audit-checkpoint-seconds", 1, 86400, "seconds",
        [&](uint64_t v) { config.audit_checkpoint_interval = std::chrono::seconds(v); }},
   };

@@ -47,6 +47,10 @@ struct ServeConfig {
   // too). Empty: the pair made at init, DATA_DIR/peer.crt and DATA_DIR/peer.key.
   std::string peer_tls_cert;
   std::string peer_tls_key;
+  // A peer that sends nothing for this long (no record, ack or keepalive; or no handshake
+  // after connecting) is taken for dead and its stream closed; keepalives go out every third
+  // of it.
+  std::chrono::seconds peer_timeout{45};
   // Never listen for peers; only dial the configured ones.
   bool dial_only = false;
   // Peering in plaintext, with no certificate bound in the handshake: for loopback tests only.

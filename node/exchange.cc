@@ -23,7 +23,6 @@ constexpr std::string_view kCursorPrefix = "c/";
 constexpr std::size_t kBatchRecords = 256;
 constexpr int kWindow = 4;
 constexpr std::chrono::milliseconds kPoll{250};
-constexpr std::chrono::seconds kKeepalive{10};
 // How long the sender waits, once idle, before telling the peer about log entries it passed
 // over (none of them for the peer).
 constexpr std::chrono::milliseconds kTellSkippedEvery{500};
@@ -82,6 +81,7 @@ class Session {
   absl::Status ReadLoop() {
     PeerMessage m;
     while (!context_.stopping.load() && stream_.Read(&m)) {
+      last_read_ = std::chrono::steady_clock::now().time_since_epoch().count();
       switch (m.message_case()) {
         case PeerMessage::kSync:
           if (!sender_.joinable()) {
@@ -119,8 +119,14 @@ class Session {
           break;
       }
     }
-    return context_.stopping.load() ? absl::CancelledError("the node is stopping")
-                                    : absl::UnavailableError("the stream ended");
+    if (context_.stopping.load()) return absl::CancelledError("the node is stopping");
+    if (silent_.load()) {
+      return absl::DeadlineExceededError(
+          StrCat("peer ", peer_.name(), " sent nothing for ",
+                 std::chrono::duration_cast<std::chrono::seconds>(context_.peer_timeout).count(),
+                 " s (not even a keepalive); taken for dead, reconnecting"));
+    }
+    return absl::UnavailableError("the stream ended");
   }
 
   void Count(const std::function<void(PeerCounters&)>& f) {
@@ -291,7 +297,17 @@ class Session {
       std::shared_ptr<PendingBatch> next;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return done_ || !to_ack_.empty(); });
+        // Also the session's watchdog: a peer that stays silent past the timeout is cut off
+        // (this ends a read or write blocked on it, too).
+        while (!cv_.wait_for(lock, kPoll, [&] { return done_ || !to_ack_.empty(); })) {
+          const auto since = std::chrono::steady_clock::now().time_since_epoch() -
+                             std::chrono::steady_clock::duration(last_read_.load());
+          if (since > context_.peer_timeout) {
+            silent_ = true;
+            stream_.Cancel();
+            return;
+          }
+        }
         if (to_ack_.empty()) return;  // done_
         next = to_ack_.front();
       }
@@ -358,7 +374,7 @@ class Session {
           last_write = std::chrono::steady_clock::now();
           continue;
         }
-        if (std::chrono::steady_clock::now() - last_write > kKeepalive) {
+        if (std::chrono::steady_clock::now() - last_write > context_.peer_timeout / 3) {
           PeerMessage keepalive;
           keepalive.mutable_keepalive();
           if (!writer_.Write(keepalive)) return;
@@ -434,6 +450,11 @@ class Session {
   double tokens_ = 0;
   std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
   uint64_t paused_ms_ = 0;
+  // When the last message came (steady clock ticks), and whether the watchdog cut the
+  // peer off for its silence.
+  std::atomic<std::chrono::steady_clock::rep> last_read_{
+      std::chrono::steady_clock::now().time_since_epoch().count()};
+  std::atomic<bool> silent_{false};
   // This stream replays both logs from the start ('peers resync').
   bool resync_ = false;
   std::thread sender_;
@@ -481,7 +502,47 @@ uint64_t LoadPeerCursor(storage::Store& store, std::string_view name) {
   return v.ok() ? storage::DecodeSeq(*v) : 0;
 }
 
+namespace {
+
+// Cancels `stream` unless Done() is called within `timeout`: a connection that never
+// completes its handshake holds nothing for long.
+class HandshakeGuard {
+ public:
+  HandshakeGuard(PeerStream& stream, std::chrono::milliseconds timeout) {
+    thread_ = std::thread([this, &stream, timeout] {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!cv_.wait_for(lock, timeout, [&] { return done_; })) {
+        fired_ = true;
+        stream.Cancel();
+      }
+    });
+  }
+  ~HandshakeGuard() {
+    Done();
+    thread_.join();
+  }
+  // Whether the timeout passed first (and the stream was cancelled).
+  bool fired() const { return fired_.load(); }
+  void Done() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;  // guarded by mu_
+  std::atomic<bool> fired_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
 absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dialed) {
+  HandshakeGuard guard(stream, context.peer_timeout);
   // A refused handshake is logged, counted by reason (and for the peer, when it is one of
   // ours), and told to the other side.
   auto refuse = [&](absl::Status s, const char* reason, const PeerConfig* peer) {
@@ -504,7 +565,12 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
   if (!stream.Write(mine)) return ClosedBy(stream);
   PeerMessage theirs;
   if (!stream.Read(&theirs) || !(theirs.has_hello() || theirs.has_goodbye())) {
-    return absl::UnavailableError("the peer sent no hello");
+    return guard.fired()
+               ? absl::DeadlineExceededError(StrCat(
+                     "no handshake within ",
+                     std::chrono::duration_cast<std::chrono::seconds>(context.peer_timeout).count(),
+                     " s of connecting; the connection is closed"))
+               : absl::UnavailableError("the peer sent no hello");
   }
   if (theirs.has_goodbye()) {
     return absl::Status(static_cast<absl::StatusCode>(theirs.goodbye().code()),
@@ -540,6 +606,7 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
       !s.ok()) {
     return refuse(s, "certificate binding", &*peer);
   }
+  guard.Done();
   // One stream per peer: the one dialed by the smaller key wins, the same on both sides.
   const bool self_smaller = std::string(context.node.key().public_key().bytes()) < peer->node_key();
   const bool preferred = dialed == self_smaller;

@@ -14,6 +14,7 @@
 #define THREATMESH_NODE_EXCHANGE_H_
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -71,6 +72,9 @@ struct ExchangeContext {
   const PolicyHolder& policies;
   // Workers for the signature checks of received batches.
   WorkPool& pool;
+  // A peer silent this long (or without a handshake this long after connecting) is taken
+  // for dead; keepalives go out every third of it.
+  std::chrono::milliseconds peer_timeout{45000};
   std::mutex counters_mu;
   std::map<std::string, PeerCounters> counters;  // by peer name; guarded by counters_mu
   // The one live stream per peer (by name); guarded by counters_mu.

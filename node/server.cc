@@ -605,7 +605,18 @@ class GrpcServer final : public Server {
     pool_ =
         std::make_unique<WorkPool>(std::max<unsigned>(1, std::thread::hardware_concurrency()) - 1);
     exchange_.reset(new ExchangeContext{
-        *node_, *peers_, own_cert_hash, stopping_, *policies_, *pool_, {}, {}, {}, {}, {}});
+        *node_,
+        *peers_,
+        own_cert_hash,
+        stopping_,
+        *policies_,
+        *pool_,
+        std::chrono::duration_cast<std::chrono::milliseconds>(config_.peer_timeout),
+        {},
+        {},
+        {},
+        {},
+        {}});
     api_->SetPeerControl(
         {[this] { return Reload(); }, [this](const std::string& name) { Resync(name); }});
     if (!config_.peer_listen.empty() && !config_.dial_only) {

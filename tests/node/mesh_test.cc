@@ -799,5 +799,60 @@ TEST_F(MeshTest, SupersessionTravelsAndMarksTheOldVersion) {
   EXPECT_FALSE(Held("c", v1).has_value()) << "a superseded version was passed on";
 }
 
+// Keepalives and the peer timeout: a connection that never completes its handshake, and a
+// peer that goes silent after it, are both cut off once the timeout passes; a quiet but live
+// peer (keepalives only) stays connected.
+TEST_F(MeshTest, SilentPeersAreCutOffLivePeersStay) {
+  Node& n = Start("n", false, {"--peer-timeout-seconds", "3"});
+  Start("quiet", false, {"--peer-timeout-seconds", "3"});
+  Link("quiet", "n");
+  const auto linked = std::chrono::steady_clock::now();
+  crypto::KeyPair mute = crypto::KeyPair::Generate();
+  AddPeerRequest add;
+  add.mutable_peer()->set_name("mute");
+  add.mutable_peer()->set_node_key(std::string(mute.public_key().bytes()));
+  ASSERT_TRUE(n.client->AddPeer(add).ok());
+  PeerIdentity tls = Identity("mute");
+  auto connect = [&] {
+    return Peering::NewStub(grpc::CreateCustomChannel(
+        n.process->peer_address(), PeerChannelCredentials(tls), PeerChannelArguments()));
+  };
+  // Connects and says nothing at all.
+  auto stub1 = connect();
+  grpc::ClientContext ctx1;
+  auto speechless = stub1->Exchange(&ctx1);
+  // Completes the handshake, then says nothing.
+  auto stub2 = connect();
+  grpc::ClientContext ctx2;
+  auto silent = stub2->Exchange(&ctx2);
+  PeerMessage hello, theirs, auth;
+  *hello.mutable_hello() = MakeHello(mute);
+  ASSERT_TRUE(silent->Write(hello));
+  ASSERT_TRUE(silent->Read(&theirs));
+  *auth.mutable_auth() = SignPeerAuth(mute, hello.hello(), theirs.hello(),
+                                      *SeenCertificateHash(ctx2.auth_context().get()));
+  ASSERT_TRUE(silent->Write(auth));
+  const auto t0 = std::chrono::steady_clock::now();
+  PeerMessage m;
+  while (silent->Read(&m)) {
+  }  // the node's auth, sync, keepalives..., then the end
+  const double cut_after =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GE(cut_after, 2.5);
+  EXPECT_LT(cut_after, 10);
+  while (speechless->Read(&m)) {
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10);
+  PeerState st = StateOf("n", "mute");
+  EXPECT_FALSE(st.connected());
+  EXPECT_NE(st.last_error().find("sent nothing for 3 s"), std::string::npos) << st.last_error();
+  // The quiet pair exchanged only keepalives all along, for longer than the timeout, and is
+  // still up.
+  std::this_thread::sleep_until(linked + std::chrono::seconds(5));
+  EXPECT_TRUE(StateOf("n", "quiet").connected());
+  EXPECT_TRUE(StateOf("quiet", "n").connected());
+  EXPECT_EQ(StateOf("n", "quiet").last_error(), "");
+}
+
 }  // namespace
 }  // namespace threatmesh
