@@ -1,0 +1,328 @@
+#include "node/log_formats.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "absl/strings/numbers.h"
+#include "crypto/str_cat.h"
+
+namespace threatmesh {
+namespace {
+
+using threatmesh::v1::LogEvent;
+
+struct FieldName {
+  const char* zeek;
+  const char* ocsf;
+};
+
+// Zeek's names (its field documentation) -> OCSF-aligned names. Fields not listed stay in
+// the excerpt's lines but not in its events.
+constexpr FieldName kConnection[] = {
+    {"uid", "metadata.uid"},
+    {"id.orig_h", "src_endpoint.ip"},
+    {"id.orig_p", "src_endpoint.port"},
+    {"id.resp_h", "dst_endpoint.ip"},
+    {"id.resp_p", "dst_endpoint.port"},
+    {"proto", "connection_info.protocol_name"},
+};
+constexpr FieldName kDns[] = {
+    {"trans_id", "query.packet_uid"}, {"rtt", "duration"},          {"query", "query.hostname"},
+    {"qclass_name", "query.class"},   {"qtype_name", "query.type"}, {"rcode_name", "rcode"},
+    {"answers", "answers"},           {"TTLs", "answers.ttl"},
+};
+constexpr FieldName kHttp[] = {
+    {"method", "http_request.http_method"},
+    {"host", "url.hostname"},
+    {"uri", "url.path"},
+    {"referrer", "http_request.referrer"},
+    {"user_agent", "http_request.user_agent"},
+    {"request_body_len", "http_request.length"},
+    {"response_body_len", "http_response.length"},
+    {"status_code", "http_response.code"},
+    {"username", "user.name"},
+    {"password", "user.password"},
+};
+constexpr FieldName kConn[] = {
+    {"service", "app_name"},
+    {"duration", "duration"},
+    {"orig_bytes", "traffic.bytes_out"},
+    {"resp_bytes", "traffic.bytes_in"},
+    {"conn_state", "status_detail"},
+    {"orig_pkts", "traffic.packets_out"},
+    {"resp_pkts", "traffic.packets_in"},
+};
+
+struct ZeekLog {
+  const char* format;  // our name
+  const char* path;    // Zeek's #path
+  const char* class_name;
+  const FieldName* names;
+  std::size_t name_count;
+};
+constexpr ZeekLog kZeekLogs[] = {
+    {"zeek-dns", "dns", "dns_activity", kDns, std::size(kDns)},
+    {"zeek-http", "http", "http_activity", kHttp, std::size(kHttp)},
+    {"zeek-conn", "conn", "network_activity", kConn, std::size(kConn)},
+};
+
+// Zeek escapes bytes it cannot print, and the separator inside values, as \xHH.
+std::string Unescape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    int hi = 0, lo = 0;
+    auto hex = [](char c) {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] == 'x' && (hi = hex(s[i + 2])) >= 0 &&
+        (lo = hex(s[i + 3])) >= 0) {
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string_view> Split(std::string_view s, std::string_view sep) {
+  std::vector<std::string_view> out;
+  for (std::size_t start = 0;;) {
+    std::size_t at = s.find(sep, start);
+    out.push_back(
+        s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
+    if (at == std::string_view::npos) return out;
+    start = at + sep.size();
+  }
+}
+
+// Epoch seconds with a fraction ("1591367999.305988") -> ms.
+bool EpochSecondsToMs(std::string_view text, int64_t* ms) {
+  double seconds = 0;
+  if (!absl::SimpleAtod(std::string(text), &seconds) || !std::isfinite(seconds) || seconds < 0 ||
+      seconds > 1e11) {
+    return false;
+  }
+  *ms = static_cast<int64_t>(std::llround(seconds * 1000));
+  return true;
+}
+
+// "2020-06-05T14:39:59.305988Z" (Zeek's JSON with ISO 8601 times) -> ms.
+bool IsoToMs(std::string_view text, int64_t* ms) {
+  int y, mo, d, h, mi;
+  double s;
+  char z = 0;
+  const std::string t(text);
+  if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%lf%c", &y, &mo, &d, &h, &mi, &s, &z) != 7 ||
+      z != 'Z' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s < 0 || s >= 61) {
+    return false;
+  }
+  // Days from the civil date (proleptic Gregorian), after H. Hinnant's days_from_civil.
+  const int yy = y - (mo <= 2);
+  const int era = (yy >= 0 ? yy : yy - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(yy - era * 400);
+  const unsigned doy =
+      (153 * static_cast<unsigned>(mo + (mo > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const int64_t days = static_cast<int64_t>(era) * 146097 + static_cast<int64_t>(doe) - 719468;
+  *ms = (days * 86400 + h * 3600 + mi * 60) * 1000 + static_cast<int64_t>(std::llround(s * 1000));
+  return true;
+}
+
+void AddField(LogEvent& event, std::string_view name, std::string value) {
+  threatmesh::v1::EventField* f = event.add_fields();
+  f->set_name(std::string(name));
+  f->set_value(std::move(value));
+}
+
+class ZeekParser final : public LogParser {
+ public:
+  explicit ZeekParser(const ZeekLog& log) : log_(log) {
+    for (const FieldName& n : kConnection) names_[n.zeek] = n.ocsf;
+    for (std::size_t i = 0; i < log.name_count; ++i) names_[log.names[i].zeek] = log.names[i].ocsf;
+  }
+  std::string_view format() const override { return log_.format; }
+
+  ParsedLine Parse(std::string_view line) override {
+    ParsedLine out;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) return out;
+    if (line.front() == '#') {
+      Header(line);
+      return out;
+    }
+    if (!wrong_path_.empty()) return Error(wrong_path_);
+    return line.front() == '{' ? Json(line) : Tsv(line);
+  }
+
+ private:
+  static ParsedLine Error(std::string why) {
+    ParsedLine out;
+    out.kind = ParsedLine::Kind::kError;
+    out.error = std::move(why);
+    return out;
+  }
+
+  void Header(std::string_view line) {
+    if (line.starts_with("#separator ")) {
+      separator_ = Unescape(line.substr(11));
+      return;
+    }
+    std::vector<std::string_view> parts = Split(line, separator_);
+    if (parts.size() < 2) return;
+    const std::string_view key = parts[0];
+    if (key == "#set_separator") set_separator_ = Unescape(parts[1]);
+    if (key == "#empty_field") empty_ = Unescape(parts[1]);
+    if (key == "#unset_field") unset_ = Unescape(parts[1]);
+    if (key == "#path" && parts[1] != log_.path) {
+      wrong_path_ = StrCat("the file is a Zeek ", parts[1], " log, not ", log_.path,
+                           " (use --format zeek-", parts[1], ")");
+    }
+    if (key == "#fields") columns_.assign(parts.begin() + 1, parts.end());
+  }
+
+  // Adds the value of Zeek field `zeek` (already unescaped) to `event`: the time, or a named
+  // field. False with `why` when the time is bad.
+  bool Take(LogEvent& event, const std::string& zeek, std::string value, bool* has_time,
+            std::string* why) {
+    if (zeek == "ts") {
+      int64_t ms = 0;
+      if (!EpochSecondsToMs(value, &ms) && !IsoToMs(value, &ms)) {
+        *why = StrCat("the time \"", value, "\" is neither epoch seconds nor ISO 8601 UTC");
+        return false;
+      }
+      event.set_time(ms);
+      *has_time = true;
+      return true;
+    }
+    auto it = names_.find(zeek);
+    if (it != names_.end()) AddField(event, it->second, std::move(value));
+    return true;
+  }
+
+  ParsedLine Tsv(std::string_view line) {
+    if (columns_.empty()) {
+      return Error("a data line before the #fields header; is this a Zeek TSV log?");
+    }
+    std::vector<std::string_view> values = Split(line, separator_);
+    if (values.size() != columns_.size()) {
+      return Error(StrCat("has ", values.size(), " fields where the #fields header names ",
+                          columns_.size()));
+    }
+    ParsedLine out;
+    out.kind = ParsedLine::Kind::kEvent;
+    out.event.set_class_name(log_.class_name);
+    bool has_time = false;
+    std::string why;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (values[i] == unset_) continue;
+      std::string value = values[i] == empty_ ? "" : Unescape(values[i]);
+      if (set_separator_ != ",") {
+        std::string joined;
+        for (std::string_view part : Split(value, set_separator_)) {
+          joined += (joined.empty() ? "" : ",") + std::string(part);
+        }
+        value = joined;
+      }
+      if (!Take(out.event, columns_[i], std::move(value), &has_time, &why)) return Error(why);
+    }
+    if (!has_time) return Error("no ts (time) field");
+    return out;
+  }
+
+  static std::string JsonText(const google::protobuf::Value& v) {
+    switch (v.kind_case()) {
+      case google::protobuf::Value::kStringValue:
+        return v.string_value();
+      case google::protobuf::Value::kNumberValue: {
+        const double d = v.number_value();
+        if (std::floor(d) == d && std::fabs(d) < 1e15)
+          return std::to_string(static_cast<int64_t>(d));
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%.6f", d);
+        return buf;
+      }
+      case google::protobuf::Value::kBoolValue:
+        return v.bool_value() ? "true" : "false";
+      case google::protobuf::Value::kListValue: {
+        std::string joined;
+        for (const google::protobuf::Value& e : v.list_value().values()) {
+          joined += (joined.empty() ? "" : ",") + JsonText(e);
+        }
+        return joined;
+      }
+      default:
+        return "";
+    }
+  }
+
+  ParsedLine Json(std::string_view line) {
+    google::protobuf::Struct object;
+    if (!google::protobuf::util::JsonStringToMessage(std::string(line), &object).ok()) {
+      return Error("not a JSON object");
+    }
+    ParsedLine out;
+    out.kind = ParsedLine::Kind::kEvent;
+    out.event.set_class_name(log_.class_name);
+    bool has_time = false;
+    std::string why;
+    // In key order, so that events come out the same whatever order the writer used.
+    std::map<std::string, const google::protobuf::Value*> sorted;
+    for (const auto& [key, value] : object.fields()) sorted[key] = &value;
+    for (const auto& [key, value] : sorted) {
+      if (value->kind_case() == google::protobuf::Value::kNullValue) continue;
+      if (key == "ts" && value->kind_case() == google::protobuf::Value::kNumberValue) {
+        out.event.set_time(static_cast<int64_t>(std::llround(value->number_value() * 1000)));
+        has_time = true;
+        continue;
+      }
+      if (!Take(out.event, key, JsonText(*value), &has_time, &why)) return Error(why);
+    }
+    if (!has_time) return Error("no ts (time) field");
+    return out;
+  }
+
+  const ZeekLog& log_;
+  std::map<std::string, std::string> names_;
+  std::string separator_ = "\t";
+  std::string set_separator_ = ",";
+  std::string empty_ = "(empty)";
+  std::string unset_ = "-";
+  std::vector<std::string> columns_;
+  std::string wrong_path_;
+};
+
+}  // namespace
+
+std::vector<std::string> LogFormatNames() {
+  std::vector<std::string> out;
+  for (const ZeekLog& z : kZeekLogs) out.push_back(z.format);
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<LogParser>> MakeLogParser(std::string_view format) {
+  for (const ZeekLog& z : kZeekLogs) {
+    if (format == z.format) return std::make_unique<ZeekParser>(z);
+  }
+  std::string known;
+  for (const std::string& n : LogFormatNames()) known += (known.empty() ? "" : ", ") + n;
+  return absl::InvalidArgumentError(
+      StrCat("unknown log format \"", format, "\"; this build reads ", known));
+}
+
+const std::string* EventFieldValue(const LogEvent& event, std::string_view name) {
+  for (const threatmesh::v1::EventField& f : event.fields()) {
+    if (f.name() == name) return &f.value();
+  }
+  return nullptr;
+}
+
+}  // namespace threatmesh

@@ -1,0 +1,59 @@
+// Parsers that turn log lines into normalized events (proto LogEvent) with OCSF-aligned field
+// names: DNS activity (query.hostname, query.type, rcode, src_endpoint.ip/port,
+// dst_endpoint.ip/port, answers), HTTP activity (http_request.http_method, url.hostname,
+// url.path, http_request.user_agent, http_response.code) and network activity (connection
+// 5-tuple, traffic bytes). One parser per source format; a parser keeps the state a format
+// needs across lines (Zeek's header). Times are UTC milliseconds.
+//
+// Formats so far: zeek-dns, zeek-http, zeek-conn (the TSV logs with their #fields header, and
+// JSON lines; either per line).
+//
+// Not thread-safe: one parser per file.
+#ifndef THREATMESH_NODE_LOG_FORMATS_H_
+#define THREATMESH_NODE_LOG_FORMATS_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "threatmesh/v1/record.pb.h"
+
+namespace threatmesh {
+
+// What one line gave.
+struct ParsedLine {
+  enum class Kind {
+    kEvent,    // `event` holds it
+    kSkipped,  // a header, comment or blank line: nothing to report
+    kError,    // `error` says why; the line is reported with its number, never dropped silently
+  };
+  Kind kind = Kind::kSkipped;
+  threatmesh::v1::LogEvent event;
+  std::string error;
+};
+
+class LogParser {
+ public:
+  virtual ~LogParser() = default;
+  // The format's name, as in LogExcerpt.source_format.
+  virtual std::string_view format() const = 0;
+  // The offset from UTC of the times in the source, in minutes (0 for formats written in UTC).
+  virtual int utc_offset_minutes() const { return 0; }
+  // One line, without its line ending.
+  virtual ParsedLine Parse(std::string_view line) = 0;
+};
+
+// The names MakeLogParser takes.
+std::vector<std::string> LogFormatNames();
+
+// InvalidArgument naming the known formats when `format` is not one.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<LogParser>> MakeLogParser(std::string_view format);
+
+// The value of field `name` of `event`, or nullptr.
+const std::string* EventFieldValue(const threatmesh::v1::LogEvent& event, std::string_view name);
+
+}  // namespace threatmesh
+
+#endif  // THREATMESH_NODE_LOG_FORMATS_H_

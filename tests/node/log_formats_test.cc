@@ -1,0 +1,178 @@
+#include "node/log_formats.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace threatmesh {
+namespace {
+
+using threatmesh::v1::LogEvent;
+
+// A Zeek dns.log as Zeek writes it (TSV, tab separators, its header and footer), with an
+// IPv6 query, an escaped byte, unset and empty fields, and a broken line. 1795168800 is
+// 2026-11-20T10:00:00Z.
+constexpr char kDnsTsv[] =
+    "#separator \\x09\n"
+    "#set_separator\t,\n"
+    "#empty_field\t(empty)\n"
+    "#unset_field\t-\n"
+    "#path\tdns\n"
+    "#open\t2026-11-20-10-00-00\n"
+    "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\ttrans_id\trtt\tquery\t"
+    "qclass\tqclass_name\tqtype\tqtype_name\trcode\trcode_name\tAA\tTC\tRD\tRA\tZ\tanswers\tTTLs\t"
+    "rejected\n"
+    "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tcount\tinterval\tstring\tcount\tstring\t"
+    "count\tstring\tcount\tstring\tbool\tbool\tbool\tbool\tcount\tvector[string]\t"
+    "vector[interval]\tbool\n"
+    "1795168800.123456\tCHhAvVGS1DHFjwGM9\t10.0.0.5\t53124\t10.0.0.53\t53\tudp\t4711\t0.001234\t"
+    "c2.evil-example.com\t1\tC_INTERNET\t1\tA\t0\tNOERROR\tF\tF\tT\tT\t0\t"
+    "203.0.113.7,203.0.113.8\t60.000000,60.000000\tF\n"
+    "1795168801.5\tCx\tfd00::5\t40000\tfd00::53\t53\tudp\t12\t-\tweird\\x09name.example\t1\t"
+    "C_INTERNET\t28\tAAAA\t3\tNXDOMAIN\tF\tF\tT\tT\t0\t-\t-\tF\n"
+    "1795168802\tCy\t10.0.0.6\t1\t10.0.0.53\t53\tudp\t13\t-\t(empty)\t-\t-\t-\t-\t-\t-\tF\tF\tT\t"
+    "F\t0\t-\t-\tF\n"
+    "this line is broken\n"
+    "yesterday\tCz\t10.0.0.6\t1\t10.0.0.53\t53\tudp\t13\t-\tx.example\t-\t-\t-\t-\t-\t-\tF\tF\tT\t"
+    "F\t0\t-\t-\tF\n"
+    "#close\t2026-11-20-11-00-00\n";
+
+struct Parsed {
+  std::vector<LogEvent> events;
+  std::vector<std::pair<int, std::string>> errors;  // line number, reason
+};
+
+Parsed ParseAll(LogParser& parser, const std::string& text) {
+  Parsed out;
+  std::istringstream in(text);
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    ParsedLine p = parser.Parse(line);
+    if (p.kind == ParsedLine::Kind::kEvent) out.events.push_back(p.event);
+    if (p.kind == ParsedLine::Kind::kError) out.errors.emplace_back(number, p.error);
+  }
+  return out;
+}
+
+std::string Field(const LogEvent& e, const char* name) {
+  const std::string* v = EventFieldValue(e, name);
+  return v ? *v : "<absent>";
+}
+
+TEST(LogFormatsTest, ZeekDnsTsvFieldByField) {
+  std::unique_ptr<LogParser> parser = *MakeLogParser("zeek-dns");
+  Parsed p = ParseAll(*parser, kDnsTsv);
+  ASSERT_EQ(p.events.size(), 3u);
+  const LogEvent& a = p.events[0];
+  EXPECT_EQ(a.class_name(), "dns_activity");
+  EXPECT_EQ(a.time(), 1795168800123);
+  EXPECT_EQ(Field(a, "metadata.uid"), "CHhAvVGS1DHFjwGM9");
+  EXPECT_EQ(Field(a, "src_endpoint.ip"), "10.0.0.5");
+  EXPECT_EQ(Field(a, "src_endpoint.port"), "53124");
+  EXPECT_EQ(Field(a, "dst_endpoint.ip"), "10.0.0.53");
+  EXPECT_EQ(Field(a, "dst_endpoint.port"), "53");
+  EXPECT_EQ(Field(a, "connection_info.protocol_name"), "udp");
+  EXPECT_EQ(Field(a, "query.hostname"), "c2.evil-example.com");
+  EXPECT_EQ(Field(a, "query.type"), "A");
+  EXPECT_EQ(Field(a, "query.class"), "C_INTERNET");
+  EXPECT_EQ(Field(a, "rcode"), "NOERROR");
+  EXPECT_EQ(Field(a, "answers"), "203.0.113.7,203.0.113.8");
+  EXPECT_EQ(Field(a, "duration"), "0.001234");
+  EXPECT_EQ(Field(a, "AA"), "<absent>");  // not mapped: kept in the lines only
+
+  const LogEvent& b = p.events[1];  // IPv6, an escaped tab, unset fields
+  EXPECT_EQ(b.time(), 1795168801500);
+  EXPECT_EQ(Field(b, "src_endpoint.ip"), "fd00::5");
+  EXPECT_EQ(Field(b, "query.hostname"), "weird\tname.example");
+  EXPECT_EQ(Field(b, "query.type"), "AAAA");
+  EXPECT_EQ(Field(b, "rcode"), "NXDOMAIN");
+  EXPECT_EQ(Field(b, "duration"), "<absent>");
+  EXPECT_EQ(Field(b, "answers"), "<absent>");
+
+  const LogEvent& c = p.events[2];  // an empty query, whole-second time
+  EXPECT_EQ(c.time(), 1795168802000);
+  EXPECT_EQ(Field(c, "query.hostname"), "");
+  EXPECT_EQ(Field(c, "rcode"), "<absent>");
+
+  ASSERT_EQ(p.errors.size(), 2u);
+  EXPECT_EQ(p.errors[0].first, 12);
+  EXPECT_EQ(p.errors[0].second, "has 1 fields where the #fields header names 24");
+  EXPECT_EQ(p.errors[1].first, 13);
+  EXPECT_NE(p.errors[1].second.find("the time \"yesterday\""), std::string::npos);
+}
+
+TEST(LogFormatsTest, ZeekJsonLines) {
+  std::unique_ptr<LogParser> parser = *MakeLogParser("zeek-dns");
+  Parsed p = ParseAll(
+      *parser,
+      "{\"ts\":1795168803.25,\"uid\":\"Cj\",\"id.orig_h\":\"192.168.1.9\",\"id.orig_p\":5353,"
+      "\"id.resp_h\":\"192.168.1.1\",\"id.resp_p\":53,\"proto\":\"udp\",\"query\":\"json.example\","
+      "\"qtype_name\":\"A\",\"rcode_name\":\"NOERROR\",\"answers\":[\"198.51.100.1\","
+      "\"198.51.100.2\"],\"rtt\":null,\"AA\":false}\n"
+      "{\"ts\":\"2026-11-20T10:00:04.500000Z\",\"query\":\"iso.example\"}\n"
+      "{\"ts\":1795168805, \"query\": \n"
+      "{\"query\":\"no-time.example\"}\n");
+  ASSERT_EQ(p.events.size(), 2u);
+  const LogEvent& a = p.events[0];
+  EXPECT_EQ(a.time(), 1795168803250);
+  EXPECT_EQ(Field(a, "src_endpoint.ip"), "192.168.1.9");
+  EXPECT_EQ(Field(a, "src_endpoint.port"), "5353");
+  EXPECT_EQ(Field(a, "dst_endpoint.port"), "53");
+  EXPECT_EQ(Field(a, "query.hostname"), "json.example");
+  EXPECT_EQ(Field(a, "answers"), "198.51.100.1,198.51.100.2");
+  EXPECT_EQ(Field(a, "duration"), "<absent>");  // null
+  EXPECT_EQ(p.events[1].time(), 1795168804500);
+  ASSERT_EQ(p.errors.size(), 2u);
+  EXPECT_EQ(p.errors[0], (std::pair<int, std::string>{3, "not a JSON object"}));
+  EXPECT_EQ(p.errors[1], (std::pair<int, std::string>{4, "no ts (time) field"}));
+}
+
+TEST(LogFormatsTest, ZeekHttpAndConnMapTheirFields) {
+  std::unique_ptr<LogParser> http = *MakeLogParser("zeek-http");
+  Parsed h = ParseAll(*http,
+                      "#path\thttp\n"
+                      "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tmethod\thost\t"
+                      "uri\tuser_agent\tstatus_code\tusername\tpassword\n"
+                      "1795168800.0\tCh\t10.0.0.7\t50000\t198.51.100.20\t80\tGET\tevil.example\t"
+                      "/dl?id=7&token=s3cret\tcurl/8.4.0\t200\tbob\thunter2\n");
+  ASSERT_EQ(h.events.size(), 1u) << (h.errors.empty() ? "" : h.errors[0].second);
+  EXPECT_EQ(h.events[0].class_name(), "http_activity");
+  EXPECT_EQ(Field(h.events[0], "http_request.http_method"), "GET");
+  EXPECT_EQ(Field(h.events[0], "url.hostname"), "evil.example");
+  EXPECT_EQ(Field(h.events[0], "url.path"), "/dl?id=7&token=s3cret");
+  EXPECT_EQ(Field(h.events[0], "http_request.user_agent"), "curl/8.4.0");
+  EXPECT_EQ(Field(h.events[0], "http_response.code"), "200");
+  EXPECT_EQ(Field(h.events[0], "user.name"), "bob");
+  EXPECT_EQ(Field(h.events[0], "user.password"), "hunter2");  // for the sanitizer to remove
+
+  std::unique_ptr<LogParser> conn = *MakeLogParser("zeek-conn");
+  Parsed c = ParseAll(*conn,
+                      "#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\t"
+                      "duration\torig_bytes\tresp_bytes\tconn_state\n"
+                      "1795168800.0\t10.0.0.8\t44321\t203.0.113.9\t443\ttcp\tssl\t12.5\t1400\t"
+                      "88000\tSF\n");
+  ASSERT_EQ(c.events.size(), 1u);
+  EXPECT_EQ(c.events[0].class_name(), "network_activity");
+  EXPECT_EQ(Field(c.events[0], "app_name"), "ssl");
+  EXPECT_EQ(Field(c.events[0], "traffic.bytes_out"), "1400");
+  EXPECT_EQ(Field(c.events[0], "traffic.bytes_in"), "88000");
+  EXPECT_EQ(Field(c.events[0], "status_detail"), "SF");
+}
+
+TEST(LogFormatsTest, WrongFileAndUnknownFormatAreExplained) {
+  std::unique_ptr<LogParser> http = *MakeLogParser("zeek-http");
+  Parsed p = ParseAll(*http, std::string(kDnsTsv));
+  EXPECT_TRUE(p.events.empty());
+  ASSERT_FALSE(p.errors.empty());
+  EXPECT_EQ(p.errors[0].second, "the file is a Zeek dns log, not http (use --format zeek-dns)");
+  std::unique_ptr<LogParser> dns = *MakeLogParser("zeek-dns");
+  Parsed headless = ParseAll(*dns, "1795168800.0\tx\n");
+  ASSERT_EQ(headless.errors.size(), 1u);
+  EXPECT_NE(headless.errors[0].second.find("before the #fields header"), std::string::npos);
+  absl::StatusOr<std::unique_ptr<LogParser>> none = MakeLogParser("bind9");
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(none.status().message().find("zeek-dns, zeek-http, zeek-conn"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace threatmesh
