@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
   systemd  # systemd-analyze, which checks deploy/threatmesh.service in a test
+  tzdata   # time zones, for logs written in local time (BIND query logs)
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "absl/strings/numbers.h"
+#include "absl/time/time.h"
 #include "crypto/str_cat.h"
 
 namespace threatmesh {
@@ -143,6 +144,14 @@ void AddField(LogEvent& event, std::string_view name, std::string value) {
   f->set_value(std::move(value));
 }
 
+// Splits a request target "/path?query" into url.path and url.query_string.
+void AddTarget(LogEvent& event, std::string_view target) {
+  const std::size_t q = target.find('?');
+  AddField(event, "url.path", std::string(target.substr(0, q)));
+  if (q != std::string_view::npos)
+    AddField(event, "url.query_string", std::string(target.substr(q + 1)));
+}
+
 class ZeekParser final : public LogParser {
  public:
   explicit ZeekParser(const ZeekLog& log) : log_(log) {
@@ -204,7 +213,12 @@ class ZeekParser final : public LogParser {
       return true;
     }
     auto it = names_.find(zeek);
-    if (it != names_.end()) AddField(event, it->second, std::move(value));
+    if (it == names_.end()) return true;
+    if (it->second == "url.path") {
+      AddTarget(event, value);
+    } else {
+      AddField(event, it->second, std::move(value));
+    }
     return true;
   }
 
@@ -300,17 +314,222 @@ class ZeekParser final : public LogParser {
   std::string wrong_path_;
 };
 
+// The combined access log of nginx and Apache:
+//   host ident user [10/Oct/2026:13:55:36 -0700] "GET /a?b HTTP/1.1" status bytes "referer" "agent"
+// (the common log format, without the last two, is read too). Quoted fields may hold \" and
+// \\ (Apache) or \xHH (nginx).
+class CombinedParser final : public LogParser {
+ public:
+  explicit CombinedParser(const char* format) : format_(format) {}
+  std::string_view format() const override { return format_; }
+  int utc_offset_minutes() const override { return offset_minutes_; }
+
+  ParsedLine Parse(std::string_view line) override {
+    ParsedLine out;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) return out;
+    std::string_view rest = line;
+    std::string host, ident, user, time, request, status, bytes, referer, agent;
+    if (!Token(rest, &host) || !Token(rest, &ident) || !Token(rest, &user)) {
+      return Error("expected host, ident and user before the time");
+    }
+    if (!Bracketed(rest, &time)) return Error("expected the time in [brackets]");
+    if (!Quoted(rest, &request)) return Error("expected the request in quotes");
+    if (!Token(rest, &status) || !Token(rest, &bytes)) return Error("expected status and size");
+    const bool combined = Quoted(rest, &referer) && Quoted(rest, &agent);
+    absl::Time t;
+    std::string why;
+    if (!absl::ParseTime("%d/%b/%Y:%H:%M:%S %z", time, &t, &why)) {
+      return Error(StrCat("the time [", time, "] is not dd/Mon/yyyy:HH:MM:SS +zzzz"));
+    }
+    if (!offset_seen_) {
+      offset_seen_ = true;
+      const std::size_t sign = time.find_last_of("+-");
+      int hhmm = 0;
+      if (sign != std::string::npos && absl::SimpleAtoi(time.substr(sign + 1), &hhmm)) {
+        offset_minutes_ = (time[sign] == '-' ? -1 : 1) * (hhmm / 100 * 60 + hhmm % 100);
+      }
+    }
+    int code = 0;
+    if (!absl::SimpleAtoi(status, &code) || code < 100 || code > 999) {
+      return Error(StrCat("the status \"", status, "\" is not an HTTP status code"));
+    }
+    out.kind = ParsedLine::Kind::kEvent;
+    LogEvent& e = out.event;
+    e.set_class_name("http_activity");
+    e.set_time(absl::ToUnixMillis(t));
+    AddField(e, "src_endpoint.ip", host);
+    if (user != "-") AddField(e, "user.name", user);
+    std::vector<std::string_view> parts = Split(request, " ");
+    if (parts.size() == 3) {
+      AddField(e, "http_request.http_method", std::string(parts[0]));
+      AddTarget(e, parts[1]);
+      AddField(e, "http_request.version", std::string(parts[2]));
+    } else if (request != "-") {
+      AddField(e, "http_request.raw", request);  // scanners' junk is evidence too
+    }
+    AddField(e, "http_response.code", status);
+    if (bytes != "-") AddField(e, "http_response.length", bytes);
+    if (combined) {
+      if (referer != "-") AddField(e, "http_request.referrer", referer);
+      if (agent != "-") AddField(e, "http_request.user_agent", agent);
+    }
+    return out;
+  }
+
+ private:
+  static ParsedLine Error(std::string why) {
+    ParsedLine out;
+    out.kind = ParsedLine::Kind::kError;
+    out.error = std::move(why);
+    return out;
+  }
+  static void SkipSpaces(std::string_view& rest) {
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  }
+  static bool Token(std::string_view& rest, std::string* out) {
+    SkipSpaces(rest);
+    const std::size_t end = rest.find(' ');
+    *out = std::string(rest.substr(0, end));
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
+    return !out->empty();
+  }
+  static bool Bracketed(std::string_view& rest, std::string* out) {
+    SkipSpaces(rest);
+    if (rest.empty() || rest.front() != '[') return false;
+    const std::size_t end = rest.find(']');
+    if (end == std::string_view::npos) return false;
+    *out = std::string(rest.substr(1, end - 1));
+    rest.remove_prefix(end + 1);
+    return true;
+  }
+  static bool Quoted(std::string_view& rest, std::string* out) {
+    SkipSpaces(rest);
+    if (rest.empty() || rest.front() != '"') return false;
+    std::string raw;
+    std::size_t i = 1;
+    for (; i < rest.size() && rest[i] != '"'; ++i) {
+      if (rest[i] == '\\' && i + 1 < rest.size() && (rest[i + 1] == '"' || rest[i + 1] == '\\')) {
+        ++i;
+      }
+      raw.push_back(rest[i]);
+    }
+    if (i >= rest.size()) return false;
+    *out = Unescape(raw);
+    rest.remove_prefix(i + 1);
+    return true;
+  }
+
+  const char* format_;
+  bool offset_seen_ = false;
+  int offset_minutes_ = 0;
+};
+
+// BIND 9 query log lines (the "queries" category), with or without the category prefix, the
+// client object address and a view:
+//   20-Nov-2026 11:00:00.123 queries: info: client @0x7f3a2c0a1b40 10.0.0.5#53124
+//   (c2.example.com): view internal: query: c2.example.com IN A +E(0)K (10.0.0.53)
+// Times are local, in `zone`.
+class BindQueryParser final : public LogParser {
+ public:
+  explicit BindQueryParser(absl::TimeZone zone) : zone_(zone) {}
+  std::string_view format() const override { return "bind-query"; }
+  int utc_offset_minutes() const override { return offset_minutes_; }
+
+  ParsedLine Parse(std::string_view line) override {
+    ParsedLine out;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) return out;
+    std::vector<std::string_view> words = Split(line, " ");
+    if (words.size() < 2) return Error("expected a date and a time first");
+    absl::Time t;
+    std::string why;
+    if (!absl::ParseTime("%d-%b-%Y %H:%M:%E*S", StrCat(words[0], " ", words[1]), zone_, &t, &why)) {
+      return Error(
+          StrCat("the time \"", words[0], " ", words[1], "\" is not dd-Mon-yyyy HH:MM:SS.mmm"));
+    }
+    std::size_t i = 2;
+    auto skip = [&](std::string_view w) {
+      if (i < words.size() && words[i] == w) ++i;
+    };
+    skip("queries:");
+    skip("info:");
+    if (i >= words.size() || words[i] != "client") return Error("not a query log line (no client)");
+    ++i;
+    if (i < words.size() && words[i].starts_with("@0x")) ++i;
+    if (i >= words.size()) return Error("no client address");
+    const std::string_view client = words[i++];
+    const std::size_t hash = client.rfind('#');
+    if (hash == std::string_view::npos) return Error("the client is not address#port");
+    // Then "(name):", an optional "view NAME:", "query:", name, class, type, flags, "(server)".
+    if (i < words.size() && words[i].starts_with("(")) ++i;
+    if (i + 1 < words.size() && words[i] == "view") i += 2;
+    if (i >= words.size() || words[i] != "query:") return Error("no \"query:\" after the client");
+    ++i;
+    if (i + 2 >= words.size()) return Error("the query is cut short");
+    out.kind = ParsedLine::Kind::kEvent;
+    LogEvent& e = out.event;
+    e.set_class_name("dns_activity");
+    e.set_time(absl::ToUnixMillis(t));
+    if (!offset_seen_) {
+      offset_seen_ = true;
+      offset_minutes_ = zone_.At(t).offset / 60;
+    }
+    AddField(e, "src_endpoint.ip", std::string(client.substr(0, hash)));
+    AddField(e, "src_endpoint.port", std::string(client.substr(hash + 1)));
+    AddField(e, "query.hostname", std::string(words[i]));
+    AddField(e, "query.class", std::string(words[i + 1]));
+    AddField(e, "query.type", std::string(words[i + 2]));
+    if (i + 3 < words.size() && !words[i + 3].starts_with("(")) {
+      AddField(e, "query.flags", std::string(words[i + 3]));
+    }
+    const std::string_view last = words.back();
+    if (last.size() > 2 && last.front() == '(' && last.back() == ')') {
+      AddField(e, "dst_endpoint.ip", std::string(last.substr(1, last.size() - 2)));
+    }
+    return out;
+  }
+
+ private:
+  static ParsedLine Error(std::string why) {
+    ParsedLine out;
+    out.kind = ParsedLine::Kind::kError;
+    out.error = std::move(why);
+    return out;
+  }
+  absl::TimeZone zone_;
+  bool offset_seen_ = false;
+  int offset_minutes_ = 0;
+};
+
 }  // namespace
 
 std::vector<std::string> LogFormatNames() {
-  std::vector<std::string> out;
+  std::vector<std::string> out = {"bind-query", "nginx-combined", "apache-combined"};
   for (const ZeekLog& z : kZeekLogs) out.push_back(z.format);
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<LogParser>> MakeLogParser(std::string_view format) {
+absl::StatusOr<std::unique_ptr<LogParser>> MakeLogParser(std::string_view format,
+                                                         const LogParserOptions& options) {
   for (const ZeekLog& z : kZeekLogs) {
     if (format == z.format) return std::make_unique<ZeekParser>(z);
+  }
+  if (format == "nginx-combined") return std::make_unique<CombinedParser>("nginx-combined");
+  if (format == "apache-combined") return std::make_unique<CombinedParser>("apache-combined");
+  if (format == "bind-query") {
+    if (options.timezone.empty()) {
+      return absl::FailedPreconditionError(
+          "bind-query logs give local times without a zone: say which with --timezone (an "
+          "IANA name such as Europe/Berlin, or UTC)");
+    }
+    absl::TimeZone zone;
+    if (!absl::LoadTimeZone(options.timezone, &zone)) {
+      return absl::InvalidArgumentError(
+          StrCat("unknown time zone \"", options.timezone,
+                 "\"; give an IANA name such as Europe/Berlin, America/New_York or UTC"));
+    }
+    return std::make_unique<BindQueryParser>(zone);
   }
   std::string known;
   for (const std::string& n : LogFormatNames()) known += (known.empty() ? "" : ", ") + n;

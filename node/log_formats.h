@@ -6,7 +6,9 @@
 // needs across lines (Zeek's header). Times are UTC milliseconds.
 //
 // Formats so far: zeek-dns, zeek-http, zeek-conn (the TSV logs with their #fields header, and
-// JSON lines; either per line).
+// JSON lines; either per line); nginx-combined and apache-combined (the combined access log,
+// whose times carry their offset); bind-query (BIND 9 query log, local times: needs a time
+// zone).
 //
 // Not thread-safe: one parser per file.
 #ifndef THREATMESH_NODE_LOG_FORMATS_H_
@@ -48,8 +50,16 @@ class LogParser {
 // The names MakeLogParser takes.
 std::vector<std::string> LogFormatNames();
 
-// InvalidArgument naming the known formats when `format` is not one.
-[[nodiscard]] absl::StatusOr<std::unique_ptr<LogParser>> MakeLogParser(std::string_view format);
+struct LogParserOptions {
+  // The zone of a source that writes local times without one: an IANA name
+  // ("Europe/Berlin", "UTC"). Ignored by formats whose times carry a zone.
+  std::string timezone;
+};
+
+// InvalidArgument naming the known formats when `format` is not one, or when `timezone` is
+// not a known zone; FailedPrecondition when the format needs a time zone and none is given.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<LogParser>> MakeLogParser(
+    std::string_view format, const LogParserOptions& options = {});
 
 // The value of field `name` of `event`, or nullptr.
 const std::string* EventFieldValue(const threatmesh::v1::LogEvent& event, std::string_view name);

@@ -139,7 +139,8 @@ TEST(LogFormatsTest, ZeekHttpAndConnMapTheirFields) {
   EXPECT_EQ(h.events[0].class_name(), "http_activity");
   EXPECT_EQ(Field(h.events[0], "http_request.http_method"), "GET");
   EXPECT_EQ(Field(h.events[0], "url.hostname"), "evil.example");
-  EXPECT_EQ(Field(h.events[0], "url.path"), "/dl?id=7&token=s3cret");
+  EXPECT_EQ(Field(h.events[0], "url.path"), "/dl");
+  EXPECT_EQ(Field(h.events[0], "url.query_string"), "id=7&token=s3cret");
   EXPECT_EQ(Field(h.events[0], "http_request.user_agent"), "curl/8.4.0");
   EXPECT_EQ(Field(h.events[0], "http_response.code"), "200");
   EXPECT_EQ(Field(h.events[0], "user.name"), "bob");
@@ -171,7 +172,103 @@ TEST(LogFormatsTest, WrongFileAndUnknownFormatAreExplained) {
   EXPECT_NE(headless.errors[0].second.find("before the #fields header"), std::string::npos);
   absl::StatusOr<std::unique_ptr<LogParser>> none = MakeLogParser("bind9");
   EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(none.status().message().find("zeek-dns, zeek-http, zeek-conn"), std::string::npos);
+  EXPECT_NE(none.status().message().find("bind-query, nginx-combined, apache-combined, zeek-dns"),
+            std::string::npos)
+      << none.status();
+}
+
+// nginx and Apache combined logs: times with their offset, IPv6 clients, escaped quotes
+// (Apache's \" and nginx's \x22), empty fields, a common-format line, scanner junk and a
+// broken line.
+TEST(LogFormatsTest, CombinedAccessLogFieldByField) {
+  std::unique_ptr<LogParser> parser = *MakeLogParser("nginx-combined");
+  Parsed p = ParseAll(
+      *parser,
+      "10.0.0.7 - bob [20/Nov/2026:11:00:00 +0100] \"GET /dl?id=7&token=s3cret HTTP/1.1\" 200 "
+      "5120 \"http://ref.example/\" \"Mozilla/5.0 (X11; Linux x86_64)\"\n"
+      "2001:db8::7 - - [20/Nov/2026:05:00:01 -0500] \"POST /login HTTP/2.0\" 302 - \"-\" "
+      "\"say \\\"hi\\\" \\x22there\\x22\"\n"
+      "192.0.2.9 - - [20/Nov/2026:10:00:02 +0000] \"\\x16\\x03\\x01\" 400 157 \"-\" \"-\"\n"
+      "192.0.2.10 - - [20/Nov/2026:10:00:03 +0000] \"GET / HTTP/1.0\" 200 10\n"
+      "192.0.2.11 - - [yesterday] \"GET / HTTP/1.0\" 200 10\n"
+      "192.0.2.12 - - [20/Nov/2026:10:00:04 +0000] \"GET / HTTP/1.0\" OK 10\n");
+  ASSERT_EQ(p.events.size(), 4u);
+  EXPECT_EQ(parser->utc_offset_minutes(), 60);
+  const LogEvent& a = p.events[0];
+  EXPECT_EQ(a.class_name(), "http_activity");
+  EXPECT_EQ(a.time(), 1795168800000);  // 11:00 +01:00 = 10:00 UTC
+  EXPECT_EQ(Field(a, "src_endpoint.ip"), "10.0.0.7");
+  EXPECT_EQ(Field(a, "user.name"), "bob");
+  EXPECT_EQ(Field(a, "http_request.http_method"), "GET");
+  EXPECT_EQ(Field(a, "url.path"), "/dl");
+  EXPECT_EQ(Field(a, "url.query_string"), "id=7&token=s3cret");
+  EXPECT_EQ(Field(a, "http_request.version"), "HTTP/1.1");
+  EXPECT_EQ(Field(a, "http_response.code"), "200");
+  EXPECT_EQ(Field(a, "http_response.length"), "5120");
+  EXPECT_EQ(Field(a, "http_request.referrer"), "http://ref.example/");
+  EXPECT_EQ(Field(a, "http_request.user_agent"), "Mozilla/5.0 (X11; Linux x86_64)");
+  const LogEvent& b = p.events[1];
+  EXPECT_EQ(b.time(), 1795168801000);  // 05:00:01 -05:00
+  EXPECT_EQ(Field(b, "src_endpoint.ip"), "2001:db8::7");
+  EXPECT_EQ(Field(b, "user.name"), "<absent>");
+  EXPECT_EQ(Field(b, "http_response.length"), "<absent>");
+  EXPECT_EQ(Field(b, "http_request.referrer"), "<absent>");
+  EXPECT_EQ(Field(b, "http_request.user_agent"), "say \"hi\" \"there\"");
+  EXPECT_EQ(Field(p.events[2], "http_request.raw"), "\x16\x03\x01");
+  EXPECT_EQ(Field(p.events[2], "http_request.http_method"), "<absent>");
+  EXPECT_EQ(Field(p.events[3], "http_request.user_agent"), "<absent>");  // common format
+  ASSERT_EQ(p.errors.size(), 2u);
+  EXPECT_EQ(p.errors[0].first, 5);
+  EXPECT_EQ(p.errors[0].second, "the time [yesterday] is not dd/Mon/yyyy:HH:MM:SS +zzzz");
+  EXPECT_EQ(p.errors[1].first, 6);
+  EXPECT_EQ(p.errors[1].second, "the status \"OK\" is not an HTTP status code");
+}
+
+// BIND 9 query logs: local times made UTC with the zone given (here across the format's
+// variants: category prefix, client object, view, IPv6), and no zone refused up front.
+TEST(LogFormatsTest, BindQueryLogNeedsItsZone) {
+  absl::StatusOr<std::unique_ptr<LogParser>> no_zone = MakeLogParser("bind-query");
+  EXPECT_EQ(no_zone.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(no_zone.status().message().find("--timezone"), std::string::npos);
+  LogParserOptions bad;
+  bad.timezone = "Mars/Olympus";
+  EXPECT_EQ(MakeLogParser("bind-query", bad).status().code(), absl::StatusCode::kInvalidArgument);
+
+  LogParserOptions berlin;
+  berlin.timezone = "Europe/Berlin";  // UTC+1 in November
+  std::unique_ptr<LogParser> parser = *MakeLogParser("bind-query", berlin);
+  Parsed p =
+      ParseAll(*parser,
+               "20-Nov-2026 11:00:00.123 queries: info: client @0x7f3a2c0a1b40 10.0.0.5#53124 "
+               "(c2.evil-example.com): query: c2.evil-example.com IN A +E(0)K (10.0.0.53)\n"
+               "20-Nov-2026 11:00:01.000 client fd00::5#40000 (x.example): view internal: query: "
+               "x.example IN AAAA + (fd00::53)\n"
+               "20-Nov-2026 11:00:02.000 general: info: zone example/IN: loaded serial 7\n"
+               "20-Nov-2026 11:00:03.000 client 10.0.0.6 (y.example): query: y.example IN A + "
+               "(10.0.0.53)\n"
+               "Nov 20 11:00:04 resolver named[99]: client 10.0.0.6#1 (z): query: z IN A +\n");
+  ASSERT_EQ(p.events.size(), 2u);
+  EXPECT_EQ(parser->utc_offset_minutes(), 60);
+  const LogEvent& a = p.events[0];
+  EXPECT_EQ(a.class_name(), "dns_activity");
+  EXPECT_EQ(a.time(), 1795168800123);
+  EXPECT_EQ(Field(a, "src_endpoint.ip"), "10.0.0.5");
+  EXPECT_EQ(Field(a, "src_endpoint.port"), "53124");
+  EXPECT_EQ(Field(a, "query.hostname"), "c2.evil-example.com");
+  EXPECT_EQ(Field(a, "query.class"), "IN");
+  EXPECT_EQ(Field(a, "query.type"), "A");
+  EXPECT_EQ(Field(a, "query.flags"), "+E(0)K");
+  EXPECT_EQ(Field(a, "dst_endpoint.ip"), "10.0.0.53");
+  const LogEvent& b = p.events[1];
+  EXPECT_EQ(b.time(), 1795168801000);
+  EXPECT_EQ(Field(b, "src_endpoint.ip"), "fd00::5");
+  EXPECT_EQ(Field(b, "query.type"), "AAAA");
+  EXPECT_EQ(Field(b, "dst_endpoint.ip"), "fd00::53");
+  ASSERT_EQ(p.errors.size(), 3u);
+  EXPECT_EQ(p.errors[0], (std::pair<int, std::string>{3, "not a query log line (no client)"}));
+  EXPECT_EQ(p.errors[1], (std::pair<int, std::string>{4, "the client is not address#port"}));
+  EXPECT_EQ(p.errors[2].first, 5);
+  EXPECT_NE(p.errors[2].second.find("is not dd-Mon-yyyy"), std::string::npos);
 }
 
 }  // namespace
