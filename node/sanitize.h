@@ -1,0 +1,84 @@
+// Sanitization of parsed log events and their raw lines before anything is signed:
+//   - internal addresses (configured ranges; RFC 1918, RFC 6598 shared, loopback, link-local
+//     and IPv6 ULA, loopback, link-local by default) -> Crypto-PAn pseudonyms, prefix
+//     preserving (crypto/cryptopan.h);
+//   - internal host and domain names (names under configured suffixes) and user names ->
+//     keyed HMAC-SHA256 pseudonyms (crypto/pseudonym.h);
+//   - secrets -> removed: passwords, cookies, Authorization headers, URL query strings.
+// Each transformed field is noted once in the manifest (field, method, algorithm, key id),
+// which goes into the excerpt record. The raw line gets the same replacements, plus any
+// internal address literal the parser did not name.
+//
+// Not thread-safe: one per excerpt.
+#ifndef THREATMESH_NODE_SANITIZE_H_
+#define THREATMESH_NODE_SANITIZE_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "crypto/cryptopan.h"
+#include "crypto/pseudonym.h"
+#include "threatmesh/v1/record.pb.h"
+
+namespace threatmesh {
+
+// An address range: the network address in network byte order (4 or 16 bytes) and a prefix
+// length.
+struct AddressRange {
+  std::string network;
+  int prefix = 0;
+  bool Contains(std::string_view address) const;
+};
+
+// "10.0.0.0/8", "fd00::/8". InvalidArgument naming the text otherwise.
+[[nodiscard]] absl::StatusOr<AddressRange> ParseAddressRange(std::string_view text);
+
+// The ranges sanitized when none are configured.
+std::vector<AddressRange> DefaultInternalRanges();
+
+struct SanitizeOptions {
+  std::vector<AddressRange> internal_ranges = DefaultInternalRanges();
+  // Names equal to or under these suffixes are internal, e.g. "corp.example".
+  std::vector<std::string> internal_suffixes;
+};
+
+class Sanitizer {
+ public:
+  // `addresses` and `names` must outlive the sanitizer.
+  Sanitizer(SanitizeOptions options, const crypto::CryptoPan& addresses,
+            const crypto::Pseudonyms& names)
+      : options_(std::move(options)), addresses_(addresses), names_(names) {}
+
+  // Sanitizes `event` in place and its raw `line`, returning the sanitized line.
+  std::string Sanitize(threatmesh::v1::LogEvent& event, std::string_view line);
+
+  // Whether `address` (text) is in an internal range.
+  bool IsInternalAddress(std::string_view address) const;
+  // Whether `name` is an internal name (under a configured suffix).
+  bool IsInternalName(std::string_view name) const;
+
+  // One step per transformed field and method, in field order.
+  std::vector<threatmesh::v1::SanitizationStep> Manifest() const;
+
+ private:
+  // The replacement of one field value, or nullopt to leave it; notes the step.
+  std::optional<std::string> Transform(const std::string& field, const std::string& value);
+  // `text` with every internal address and name in it replaced; sets *addresses / *names
+  // when it replaced one (either may be null).
+  std::string Scan(std::string_view text, bool* addresses, bool* names) const;
+  std::string Note(const std::string& field, const char* method, const char* algorithm,
+                   const std::string& key_id, std::string replacement);
+
+  SanitizeOptions options_;
+  const crypto::CryptoPan& addresses_;
+  const crypto::Pseudonyms& names_;
+  std::map<std::string, threatmesh::v1::SanitizationStep> manifest_;  // by field, method
+};
+
+}  // namespace threatmesh
+
+#endif  // THREATMESH_NODE_SANITIZE_H_

@@ -1,0 +1,148 @@
+#include "node/sanitize.h"
+
+#include <gtest/gtest.h>
+
+#include "node/log_formats.h"
+
+namespace threatmesh {
+namespace {
+
+using threatmesh::v1::LogEvent;
+
+class SanitizeTest : public ::testing::Test {
+ protected:
+  SanitizeTest()
+      : pan_(*crypto::CryptoPan::Create(std::string(32, 'p'))),
+        names_(*crypto::Pseudonyms::Create(std::string(32, 'n'))) {
+    options_.internal_suffixes = {"corp.example"};
+  }
+
+  // Parses `text` with `format` and sanitizes every line into an excerpt.
+  threatmesh::v1::LogExcerpt Excerpt(const char* format, const std::string& text,
+                                     Sanitizer& sanitizer) {
+    LogParserOptions parser_options;
+    parser_options.timezone = "UTC";
+    std::unique_ptr<LogParser> parser = *MakeLogParser(format, parser_options);
+    threatmesh::v1::LogExcerpt excerpt;
+    std::size_t start = 0;
+    while (start < text.size()) {
+      std::size_t end = text.find('\n', start);
+      const std::string line = text.substr(start, end - start);
+      start = end == std::string::npos ? text.size() : end + 1;
+      ParsedLine p = parser->Parse(line);
+      if (p.kind != ParsedLine::Kind::kEvent) continue;
+      excerpt.add_lines(sanitizer.Sanitize(p.event, line));
+      *excerpt.add_events() = p.event;
+    }
+    for (auto& step : sanitizer.Manifest()) *excerpt.add_manifest() = step;
+    return excerpt;
+  }
+
+  crypto::CryptoPan pan_;
+  crypto::Pseudonyms names_;
+  SanitizeOptions options_;
+};
+
+// Three real formats with internal addresses (IPv4 and IPv6), internal names, users, a
+// password, a cookie and query strings: none of them survives anywhere in the serialized
+// excerpt, the external indicators do, and the manifest names every transformed field.
+TEST_F(SanitizeTest, NothingInternalOrSecretSurvivesTheSerializedExcerpt) {
+  Sanitizer sanitizer(options_, pan_, names_);
+  threatmesh::v1::LogExcerpt dns =
+      Excerpt("bind-query",
+              "20-Nov-2026 10:00:00.123 client @0x7f3a2c0a1b40 10.0.0.5#53124 (DB01.corp.example): "
+              "query: DB01.corp.example IN A + (fd00::53)\n"
+              "20-Nov-2026 10:00:01.000 client 192.168.7.20#5000 (c2.evil-example.com): query: "
+              "c2.evil-example.com IN A + (10.0.0.53)\n",
+              sanitizer);
+  threatmesh::v1::LogExcerpt http = Excerpt(
+      "zeek-http",
+      "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tmethod\thost\turi\t"
+      "referrer\tuser_agent\tstatus_code\tusername\tpassword\n"
+      "1795168800.0\tCh\t10.0.0.7\t50000\t203.0.113.20\t80\tGET\tevil.example\t"
+      "/dl?id=7&token=s3cret\thttp://wiki.corp.example/page?session=abc123\tcurl/8.4.0\t200\t"
+      "bobby\thunter2\n",
+      sanitizer);
+  threatmesh::v1::LogExcerpt web =
+      Excerpt("nginx-combined",
+              "172.16.4.4 - alice [20/Nov/2026:10:00:00 +0000] \"GET /login?user=alice&pw=letmein "
+              "HTTP/1.1\" 200 10 \"-\" \"Mozilla/5.0\"\n",
+              sanitizer);
+  LogEvent with_cookie;
+  with_cookie.set_time(1);
+  auto* cookie = with_cookie.add_fields();
+  cookie->set_name("http_request.cookie");
+  cookie->set_value("SID=31d4d96e407aad42");
+  const std::string cookie_line = sanitizer.Sanitize(with_cookie, "Cookie: SID=31d4d96e407aad42");
+
+  const std::string all = dns.SerializeAsString() + http.SerializeAsString() +
+                          web.SerializeAsString() + with_cookie.SerializeAsString() + cookie_line;
+  for (const char* secret :
+       {"10.0.0.5", "10.0.0.53", "fd00::53", "192.168.7.20", "10.0.0.7", "172.16.4.4",
+        "DB01.corp.example", "db01.corp.example", "wiki.corp.example", "corp.example", "bobby",
+        "alice", "hunter2", "token=s3cret", "s3cret", "session=abc123", "letmein",
+        "31d4d96e407aad42"}) {
+    EXPECT_EQ(all.find(secret), std::string::npos) << secret << " survived";
+  }
+  // What is worth sharing stays: external addresses, names, the user agent.
+  for (const char* kept : {"c2.evil-example.com", "203.0.113.20", "evil.example", "curl/8.4.0",
+                           "/dl", "Mozilla/5.0"}) {
+    EXPECT_NE(all.find(kept), std::string::npos) << kept << " was lost";
+  }
+  // Same input, same pseudonym: the client of both DNS lines' server is one address.
+  EXPECT_EQ(*EventFieldValue(dns.events(1), "dst_endpoint.ip"), *pan_.AnonymizeText("10.0.0.53"));
+  EXPECT_EQ(*EventFieldValue(dns.events(0), "query.hostname"),
+            names_.Of("host", "db01.corp.example"));
+  EXPECT_EQ(EventFieldValue(http.events(0), "user.password"), nullptr);  // removed, not blank
+  EXPECT_EQ(EventFieldValue(http.events(0), "url.query_string"), nullptr);
+
+  std::map<std::pair<std::string, std::string>, std::string> manifest;  // (field, method) -> key
+  for (const auto& step : sanitizer.Manifest()) {
+    manifest[{step.field(), step.method()}] = step.key_id();
+  }
+  const std::string prefix = "anonymize-prefix-preserving";
+  auto key_of = [&](const std::string& field, const std::string& method) {
+    auto it = manifest.find({field, method});
+    return it == manifest.end() ? std::string("<no step>") : it->second;
+  };
+  EXPECT_EQ(key_of("src_endpoint.ip", prefix), pan_.key_id());
+  EXPECT_EQ(key_of("dst_endpoint.ip", prefix), pan_.key_id());
+  EXPECT_EQ(key_of("query.hostname", "pseudonymize"), names_.key_id());
+  EXPECT_EQ(key_of("user.name", "pseudonymize"), names_.key_id());
+  for (const char* removed :
+       {"user.password", "url.query_string", "http_request.cookie", "http_request.referrer"}) {
+    EXPECT_TRUE(manifest.count({removed, "remove"})) << removed;
+  }
+  // The referrer lost its query string and had its internal host pseudonymized: two steps.
+  EXPECT_EQ(key_of("http_request.referrer", "pseudonymize"), names_.key_id());
+  for (const auto& [key, id] : manifest) {
+    EXPECT_NE(key.first, "url.hostname") << "evil.example is not internal";
+  }
+}
+
+TEST_F(SanitizeTest, RangesAndNames) {
+  Sanitizer s(options_, pan_, names_);
+  for (const char* internal : {"10.1.2.3", "172.31.255.255", "192.168.0.1", "100.64.0.1",
+                               "127.0.0.1", "169.254.1.1", "fd12::1", "::1", "fe80::1"}) {
+    EXPECT_TRUE(s.IsInternalAddress(internal)) << internal;
+  }
+  for (const char* external : {"172.32.0.1", "8.8.8.8", "2001:db8::1", "not-an-address"}) {
+    EXPECT_FALSE(s.IsInternalAddress(external)) << external;
+  }
+  EXPECT_TRUE(s.IsInternalName("corp.example"));
+  EXPECT_TRUE(s.IsInternalName("A.B.Corp.Example."));
+  EXPECT_FALSE(s.IsInternalName("notcorp.example"));
+  EXPECT_FALSE(s.IsInternalName("corp.example.evil"));
+  EXPECT_EQ(ParseAddressRange("10.0.0.0/33").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseAddressRange("10.0.0.0").status().code(), absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<AddressRange> custom = ParseAddressRange("198.51.100.0/24");
+  ASSERT_TRUE(custom.ok());
+  SanitizeOptions only;
+  only.internal_ranges = {*custom};
+  Sanitizer narrow(only, pan_, names_);
+  EXPECT_TRUE(narrow.IsInternalAddress("198.51.100.77"));
+  EXPECT_FALSE(narrow.IsInternalAddress("10.0.0.1"));
+}
+
+}  // namespace
+}  // namespace threatmesh
