@@ -60,6 +60,9 @@ class Sanitizer {
   bool IsInternalAddress(std::string_view address) const;
   // Whether `name` is an internal name (under a configured suffix).
   bool IsInternalName(std::string_view name) const;
+  // `text` with every internal address and name in it replaced; sets *addresses / *names
+  // when it replaced one (either may be null).
+  std::string Scan(std::string_view text, bool* addresses, bool* names) const;
 
   // One step per transformed field and method, in field order.
   std::vector<threatmesh::v1::SanitizationStep> Manifest() const;
@@ -67,9 +70,6 @@ class Sanitizer {
  private:
   // The replacement of one field value, or nullopt to leave it; notes the step.
   std::optional<std::string> Transform(const std::string& field, const std::string& value);
-  // `text` with every internal address and name in it replaced; sets *addresses / *names
-  // when it replaced one (either may be null).
-  std::string Scan(std::string_view text, bool* addresses, bool* names) const;
   std::string Note(const std::string& field, const char* method, const char* algorithm,
                    const std::string& key_id, std::string replacement);
 

@@ -1,0 +1,118 @@
+#include "node/excerpt_check.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "node/log_formats.h"
+
+namespace threatmesh {
+namespace {
+
+using threatmesh::v1::RecordBody;
+
+// A sanitized excerpt of two BIND query log lines, as ingest would make it.
+RecordBody GoodExcerpt() {
+  const crypto::CryptoPan pan = *crypto::CryptoPan::Create(std::string(32, 'p'));
+  const crypto::Pseudonyms names = *crypto::Pseudonyms::Create(std::string(32, 'n'));
+  SanitizeOptions options;
+  options.internal_suffixes = {"corp.example"};
+  Sanitizer sanitizer(options, pan, names);
+  LogParserOptions zone;
+  zone.timezone = "UTC";
+  std::unique_ptr<LogParser> parser = *MakeLogParser("bind-query", zone);
+  RecordBody body;
+  body.set_tlp(threatmesh::v1::TLP_AMBER);
+  auto* x = body.mutable_log_excerpt();
+  x->set_source_format("bind-query");
+  x->set_window_start(1795168800000);  // 2026-11-20T10:00:00Z
+  x->set_window_end(1795172400000);    // an hour later
+  x->set_contact("soc@example.org");
+  for (const char* line :
+       {"20-Nov-2026 10:00:00.123 client 10.0.0.5#53124 (db01.corp.example): query: "
+        "db01.corp.example IN A + (10.0.0.53)",
+        "20-Nov-2026 10:05:00.000 client 10.0.0.6#5000 (c2.evil-example.com): query: "
+        "c2.evil-example.com IN A + (10.0.0.53)"}) {
+    ParsedLine p = parser->Parse(line);
+    x->add_lines(sanitizer.Sanitize(p.event, line));
+    *x->add_events() = p.event;
+  }
+  for (const auto& step : sanitizer.Manifest()) *x->add_manifest() = step;
+  return body;
+}
+
+ExcerptCheckOptions Options() {
+  ExcerptCheckOptions o;
+  o.internal.internal_suffixes = {"corp.example"};
+  return o;
+}
+
+// The item `name` of the checklist of `body`.
+threatmesh::v1::ChecklistItem ItemOf(const RecordBody& body, const std::string& name,
+                                     const ExcerptCheckOptions& options = Options()) {
+  for (const auto& item : CheckExcerpt(body, options)) {
+    if (item.item() == name) return item;
+  }
+  ADD_FAILURE() << "no item " << name;
+  return {};
+}
+
+TEST(ExcerptCheckTest, ASanitizedExcerptPassesEveryItem) {
+  std::vector<threatmesh::v1::ChecklistItem> items = CheckExcerpt(GoodExcerpt(), Options());
+  ASSERT_EQ(items.size(), 9u);
+  for (const auto& item : items) EXPECT_TRUE(item.passed()) << item.item() << ": " << item.reason();
+  EXPECT_TRUE(AllPassed(items));
+}
+
+// Each item fails on its own fault, with a reason that says what to do.
+TEST(ExcerptCheckTest, EachItemFailsOnItsFault) {
+  struct Case {
+    std::string item;
+    std::function<void(RecordBody&, ExcerptCheckOptions&)> spoil;
+    std::string reason_part;
+  };
+  const std::vector<Case> cases = {
+      {"tlp", [](RecordBody& b, auto&) { b.clear_tlp(); }, "--tlp"},
+      {"window", [](RecordBody& b, auto&) { b.mutable_log_excerpt()->set_window_end(1); },
+       "--window"},
+      {"events-in-window",
+       [](RecordBody& b, auto&) { b.mutable_log_excerpt()->set_window_end(1795169000000); },
+       "1 events outside the window"},
+      {"time-zone",
+       [](RecordBody& b, auto&) { b.mutable_log_excerpt()->set_original_utc_offset_minutes(9999); },
+       "offset out of range"},
+      {"manifest", [](RecordBody& b, auto&) { b.mutable_log_excerpt()->clear_manifest(); },
+       "query.hostname"},
+      {"pii-scan",
+       [](RecordBody& b, auto&) { b.mutable_log_excerpt()->add_lines("from 192.168.1.1"); },
+       "internal address in line 3"},
+      {"pii-scan",
+       [](RecordBody& b, auto&) { b.mutable_log_excerpt()->add_lines("mail bob@corp.example"); },
+       "e-mail address"},
+      {"pii-scan",
+       [](RecordBody& b, auto&) { b.mutable_log_excerpt()->add_lines("GET /x?password=hunter2"); },
+       "credential"},
+      {"pii-scan",
+       [](RecordBody& b, auto&) { b.mutable_log_excerpt()->add_lines("to fs1.corp.example"); },
+       "internal name"},
+      {"contact", [](RecordBody& b, auto&) { b.mutable_log_excerpt()->clear_contact(); },
+       "--contact"},
+      {"author", [](RecordBody& b, auto&) { b.set_author("short"); }, "5 bytes"},
+      {"size", [](RecordBody&, ExcerptCheckOptions& o) { o.max_record_bytes = 100; },
+       "over the record limit"},
+  };
+  for (const Case& c : cases) {
+    RecordBody body = GoodExcerpt();
+    ExcerptCheckOptions options = Options();
+    ASSERT_TRUE(ItemOf(body, c.item, options).passed()) << c.item;
+    c.spoil(body, options);
+    threatmesh::v1::ChecklistItem item = ItemOf(body, c.item, options);
+    EXPECT_FALSE(item.passed()) << c.item;
+    EXPECT_NE(item.reason().find(c.reason_part), std::string::npos)
+        << c.item << ": " << item.reason();
+    EXPECT_FALSE(AllPassed(CheckExcerpt(body, options))) << c.item;
+  }
+}
+
+}  // namespace
+}  // namespace threatmesh
