@@ -2,8 +2,9 @@
 # The main job: installs the dependencies, builds threatmesh, and runs a local mesh of three
 # nodes in a line, A - B - C, on loopback with temporary data directories. It drives node A
 # through the CLI (publish, search, sight, a read-only token, the audit trail), shows a GREEN
-# indicator arriving at C with its verified custody chain A -> B -> C while an AMBER one stops
-# at B, and leaves the mesh running with the commands to explore and stop it.
+# indicator and a sanitized log excerpt arriving at C with their verified custody chains
+# A -> B -> C while an AMBER indicator stops at B, and leaves the mesh running with the
+# commands to explore and stop it.
 # Peering is over TLS with the self-signed certificate each node makes at init; the peer
 # handshake binds it to the node's Ed25519 key.
 # Usage: deploy/demo.sh [build-dir]   (default: build)
@@ -59,9 +60,26 @@ amber=$(on a publish --type cidr --value 203.0.113.77/24 --tlp amber --label apt
 echo "amber: $amber"
 step on a sight --type ipv4 --value 203.0.113.9 --count 3 --tlp green
 
+say "a log excerpt from A's resolver: parsed, sanitized (internal addresses and names), checked"
+head -c 32 /dev/urandom >"$mesh/sanitize.key"
+cat >"$mesh/query.log" <<'LOG'
+20-Nov-2026 11:00:00.123 queries: info: client @0x7f3a2c0a1b40 10.0.0.5#53124 (db01.corp.example): query: db01.corp.example IN A +E(0)K (10.0.0.53)
+20-Nov-2026 11:00:01.456 queries: info: client @0x7f3a2c0a1b40 10.0.0.5#53125 (c2.evil-example.com): query: c2.evil-example.com IN A +E(0)K (10.0.0.53)
+20-Nov-2026 11:00:02.789 queries: info: client @0x7f3a2c0a1b40 192.168.7.20#40001 (c2.evil-example.com): query: c2.evil-example.com IN AAAA +E(0)K (10.0.0.53)
+LOG
+step "$tm" ingest-log "$mesh/query.log" --format bind-query --timezone Europe/Berlin \
+  --sanitize-key "$mesh/sanitize.key" --internal-suffix corp.example --tlp green \
+  --contact soc@a.example --out "$mesh/excerpt.json"
+excerpt=$(on a publish --excerpt "$mesh/excerpt.json" --may-relay --json \
+  | sed -n 's/.*"id":"\([0-9a-f]\{64\}\)".*/\1/p')
+echo "log excerpt: $excerpt"
+
 say "the GREEN record at C, two hops away, with its custody chain checked"
 for _ in $(seq 1 100); do on c get "$green" >/dev/null 2>&1 && break; sleep 0.1; done
 step on c get "$green"
+say "the log excerpt at C too: sanitized lines, OCSF-aligned events, its manifest"
+for _ in $(seq 1 100); do on c get "$excerpt" >/dev/null 2>&1 && break; sleep 0.1; done
+step on c get "$excerpt"
 say "AMBER goes to direct peers only: B has it, C does not"
 step on b search --ip 203.0.113.5
 step on c search --ip 203.0.113.5

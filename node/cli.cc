@@ -1,6 +1,7 @@
 #include "node/cli.h"
 
 #include <fcntl.h>
+#include <google/protobuf/util/json_util.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -13,6 +14,7 @@
 #include <sstream>
 
 #include "crypto/encoding.h"
+#include "crypto/hash.h"
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
 #include "node/api.h"
@@ -20,11 +22,14 @@
 #include "node/client.h"
 #include "node/config.h"
 #include "node/custody.h"
+#include "node/excerpt_check.h"
 #include "node/indicator.h"
 #include "node/local_node.h"
+#include "node/log_formats.h"
 #include "node/peers.h"
 #include "node/record_builder.h"
 #include "node/record_view.h"
+#include "node/sanitize.h"
 #include "node/server.h"
 #include "node/tls.h"
 #include "node/tokens.h"
@@ -249,9 +254,12 @@ int RunInit(const po::variables_map& vm, Io& io) {
 // ---- publish ---------------------------------------------------------------------------
 
 void PublishOptions(po::options_description& d) {
-  d.add_options()("type", po::value<std::string>()->required(),
+  d.add_options()("type", po::value<std::string>(),
                   ("indicator type: " + IndicatorTypeNames()).c_str())(
-      "value", po::value<std::string>()->required(), "indicator value (normalized on publish)")(
+      "value", po::value<std::string>(), "indicator value (normalized on publish)")(
+      "excerpt", po::value<std::string>(),
+      "instead of an indicator: a log excerpt file from 'threatmesh ingest-log', published "
+      "only if its checklist passes (with --tlp, --may-relay, --max-hops...)")(
       "tlp", po::value<std::string>()->default_value("amber"),
       "TLP 2.0 label: clear, green, amber, amber+strict, red")(
       "label", po::value<std::vector<std::string>>()->composing(), "tag (repeatable)")(
@@ -270,7 +278,15 @@ void PublishOptions(po::options_description& d) {
       "id of an earlier record of this node that this one replaces (64 hex)");
 }
 
+int RunPublishExcerpt(const po::variables_map& vm, Io& io);
+
 int RunPublish(const po::variables_map& vm, Io& io) {
+  if (vm.count("excerpt")) return RunPublishExcerpt(vm, io);
+  if (!vm.count("type") || !vm.count("value")) {
+    io.err << "threatmesh: error: publish needs --type and --value (an indicator) or --excerpt "
+              "FILE; see 'threatmesh publish --help'\n";
+    return kExitUsage;
+  }
   IndicatorSpec spec;
   spec.type = vm["type"].as<std::string>();
   spec.value = vm["value"].as<std::string>();
@@ -1015,6 +1031,251 @@ int RunViolations(const po::variables_map& vm, Io& io) {
   return kExitOk;
 }
 
+// ---- log excerpts ------------------------------------------------------------------------
+
+// The sanitization keys from --sanitize-key: a file of 32 bytes, raw or as 64 hex digits. The
+// Crypto-PAn key is those bytes (so addresses map as in any Crypto-PAn implementation given the
+// same key); the name key is derived from them.
+struct SanitizeKeys {
+  std::unique_ptr<crypto::CryptoPan> addresses;
+  std::unique_ptr<crypto::Pseudonyms> names;
+};
+
+absl::StatusOr<SanitizeKeys> LoadSanitizeKeys(const po::variables_map& vm) {
+  if (!vm.count("sanitize-key")) {
+    return absl::InvalidArgumentError(
+        "--sanitize-key FILE is needed: 32 secret bytes, e.g. made with 'head -c 32 "
+        "/dev/urandom > sanitize.key'; keep it, so that pseudonyms stay the same across "
+        "excerpts");
+  }
+  const std::string path = vm["sanitize-key"].as<std::string>();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(StrCat("cannot read the sanitize key ", path));
+  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  crypto::ScopedWipe wipe(key);
+  std::string trimmed = key;
+  crypto::ScopedWipe wipe_trimmed(trimmed);
+  while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == '\r')) trimmed.pop_back();
+  if (trimmed.size() == 64) {
+    if (std::optional<std::string> raw = crypto::HexDecode(trimmed)) trimmed = *raw;
+  }
+  if (trimmed.size() != 32) {
+    return absl::InvalidArgumentError(StrCat(
+        "the sanitize key ", path, " must hold 32 bytes (or 64 hex digits), not ", trimmed.size()));
+  }
+  absl::StatusOr<crypto::CryptoPan> pan = crypto::CryptoPan::Create(trimmed);
+  std::string name_key =
+      crypto::Sha256(StrCat(std::string_view("threatmesh/sanitize-names/v1\0", 29), trimmed));
+  crypto::ScopedWipe wipe_name(name_key);
+  absl::StatusOr<crypto::Pseudonyms> names = crypto::Pseudonyms::Create(name_key);
+  if (!pan.ok()) return pan.status();
+  if (!names.ok()) return names.status();
+  SanitizeKeys keys;
+  keys.addresses = std::make_unique<crypto::CryptoPan>(std::move(*pan));
+  keys.names = std::make_unique<crypto::Pseudonyms>(std::move(*names));
+  return keys;
+}
+
+absl::StatusOr<SanitizeOptions> InternalOptions(const po::variables_map& vm) {
+  SanitizeOptions options;
+  if (vm.count("internal-range")) {
+    options.internal_ranges.clear();
+    for (const std::string& r : vm["internal-range"].as<std::vector<std::string>>()) {
+      absl::StatusOr<AddressRange> range = ParseAddressRange(r);
+      if (!range.ok()) return range.status();
+      options.internal_ranges.push_back(*range);
+    }
+  }
+  if (vm.count("internal-suffix")) {
+    options.internal_suffixes = vm["internal-suffix"].as<std::vector<std::string>>();
+  }
+  return options;
+}
+
+void InternalOptionsDesc(po::options_description& d) {
+  d.add_options()("internal-suffix", po::value<std::vector<std::string>>()->composing(),
+                  "internal DNS suffix, e.g. corp.example (repeatable)")(
+      "internal-range", po::value<std::vector<std::string>>()->composing(),
+      "internal address range (repeatable; default RFC 1918, shared, loopback, link-local, "
+      "ULA)");
+}
+
+absl::StatusOr<v1::RecordBody> ReadExcerptFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(StrCat("cannot read excerpt file ", path));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  v1::RecordBody body;
+  if (!google::protobuf::util::JsonStringToMessage(text, &body).ok() || !body.has_log_excerpt()) {
+    return absl::InvalidArgumentError(
+        StrCat(path, " is not an excerpt written by 'threatmesh ingest-log'"));
+  }
+  return body;
+}
+
+// Prints the checklist; true when every item passed.
+bool PrintChecklist(const std::vector<v1::ChecklistItem>& items, std::ostream& out) {
+  for (const v1::ChecklistItem& item : items) {
+    out << (item.passed() ? "pass  " : "FAIL  ") << item.item() << ": " << item.reason() << "\n";
+  }
+  return AllPassed(items);
+}
+
+int RunIngestLog(const po::variables_map& vm, Io& io) {
+  LogParserOptions parser_options;
+  if (vm.count("timezone")) parser_options.timezone = vm["timezone"].as<std::string>();
+  absl::StatusOr<std::unique_ptr<LogParser>> parser =
+      MakeLogParser(vm["format"].as<std::string>(), parser_options);
+  if (!parser.ok()) return Fail(io, parser.status());
+  absl::StatusOr<SanitizeKeys> keys = LoadSanitizeKeys(vm);
+  if (!keys.ok()) return Fail(io, keys.status());
+  absl::StatusOr<SanitizeOptions> internal = InternalOptions(vm);
+  if (!internal.ok()) return Fail(io, internal.status());
+  int64_t window_start = 0, window_end = 0;
+  if (vm.count("window")) {
+    const std::string w = vm["window"].as<std::string>();
+    const std::size_t dots = w.find("..");
+    absl::StatusOr<int64_t> from = ParseTime(w.substr(0, dots));
+    absl::StatusOr<int64_t> to = dots == std::string::npos
+                                     ? absl::StatusOr<int64_t>(absl::InvalidArgumentError("no .."))
+                                     : ParseTime(w.substr(dots + 2));
+    if (!from.ok() || !to.ok() || *to <= *from) {
+      return Fail(io, absl::InvalidArgumentError(
+                          "--window: expected START..END in UTC, e.g. "
+                          "2026-11-20T10:00:00Z..2026-11-20T11:00:00Z, END after START"));
+    }
+    window_start = *from;
+    window_end = *to;
+  }
+  const std::string path = vm["file"].as<std::string>();
+  std::ifstream in(path);
+  if (!in) return Fail(io, absl::NotFoundError(StrCat("cannot read log file ", path)));
+  Sanitizer sanitizer(*internal, *keys->addresses, *keys->names);
+  v1::RecordBody body;
+  v1::LogExcerpt* x = body.mutable_log_excerpt();
+  x->set_source_format(std::string((*parser)->format()));
+  uint64_t number = 0, errors = 0, outside = 0;
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  std::string line;
+  while (std::getline(in, line)) {
+    ++number;
+    ParsedLine p = (*parser)->Parse(line);
+    if (p.kind == ParsedLine::Kind::kError) {
+      if (++errors <= 20) io.err << path << ":" << number << ": " << p.error << "\n";
+      continue;
+    }
+    if (p.kind != ParsedLine::Kind::kEvent) continue;
+    if (window_end > 0 && (p.event.time() < window_start || p.event.time() >= window_end)) {
+      ++outside;
+      continue;
+    }
+    first = std::min(first, p.event.time());
+    last = std::max(last, p.event.time());
+    x->add_lines(sanitizer.Sanitize(p.event, line));
+    *x->add_events() = std::move(p.event);
+    if (number % 1000000 == 0) io.err << "ingest-log: " << number << " lines read\n";
+  }
+  if (errors > 20) io.err << "... and " << errors - 20 << " more lines that do not parse\n";
+  if (x->events_size() == 0) {
+    return Fail(
+        io, absl::InvalidArgumentError(StrCat("no event of ", path, " as ", (*parser)->format(),
+                                              window_end > 0 ? " inside --window" : "", " (",
+                                              number, " lines read, ", errors, " did not parse)")));
+  }
+  x->set_window_start(window_end > 0 ? window_start : first);
+  x->set_window_end(window_end > 0 ? window_end : last + 1);
+  x->set_original_utc_offset_minutes((*parser)->utc_offset_minutes());
+  if (vm.count("contact")) x->set_contact(vm["contact"].as<std::string>());
+  if (vm.count("collection-method")) {
+    x->set_collection_method(vm["collection-method"].as<std::string>());
+  }
+  for (v1::SanitizationStep& step : sanitizer.Manifest()) *x->add_manifest() = std::move(step);
+  if (vm.count("tlp")) {
+    absl::StatusOr<v1::Tlp> tlp = ParseTlp(vm["tlp"].as<std::string>());
+    if (!tlp.ok()) return Fail(io, tlp.status());
+    body.set_tlp(*tlp);
+  }
+  ExcerptCheckOptions check;
+  check.internal = *internal;
+  std::vector<v1::ChecklistItem> items = CheckExcerpt(body, check);
+  for (const v1::ChecklistItem& item : items) *x->add_checklist() = item;
+  std::string json;
+  google::protobuf::util::JsonPrintOptions print;
+  print.add_whitespace = true;
+  (void)google::protobuf::util::MessageToJsonString(body, &json, print);
+  if (vm.count("out")) {
+    std::ofstream out(vm["out"].as<std::string>());
+    out << json;
+    if (!out)
+      return Fail(io, absl::UnavailableError("cannot write " + vm["out"].as<std::string>()));
+  } else {
+    io.out << json;
+  }
+  io.err << "ingest-log: " << x->events_size() << " events from " << number << " lines (" << errors
+         << " did not parse, " << outside << " outside the window); " << x->manifest_size()
+         << " sanitization steps\n";
+  const bool passed = PrintChecklist(items, io.err);
+  io.err << (passed ? "ready to publish: threatmesh publish --excerpt FILE\n"
+                    : "not ready: fix the failed items, then check again\n");
+  return kExitOk;
+}
+
+int RunCheck(const po::variables_map& vm, Io& io) {
+  absl::StatusOr<v1::RecordBody> body = ReadExcerptFile(vm["file"].as<std::string>());
+  if (!body.ok()) return Fail(io, body.status());
+  absl::StatusOr<SanitizeOptions> internal = InternalOptions(vm);
+  if (!internal.ok()) return Fail(io, internal.status());
+  ExcerptCheckOptions check;
+  check.internal = *internal;
+  return PrintChecklist(CheckExcerpt(*body, check), io.out) ? kExitOk : kExitError;
+}
+
+int RunPublishExcerpt(const po::variables_map& vm, Io& io) {
+  absl::StatusOr<v1::RecordBody> body = ReadExcerptFile(vm["excerpt"].as<std::string>());
+  if (!body.ok()) return Fail(io, body.status());
+  // The handling given here wins over the file's.
+  if (!vm["tlp"].defaulted() || body->tlp() == v1::TLP_UNSPECIFIED) {
+    absl::StatusOr<v1::Tlp> tlp = ParseTlp(vm["tlp"].as<std::string>());
+    if (!tlp.ok()) return Fail(io, tlp.status());
+    body->set_tlp(*tlp);
+  }
+  if (vm["may-relay"].as<bool>()) body->mutable_handling()->set_may_relay(true);
+  if (vm["max-hops"].as<uint32_t>() > 0) {
+    body->mutable_handling()->set_max_hops(vm["max-hops"].as<uint32_t>());
+  }
+  absl::StatusOr<SanitizeOptions> internal = InternalOptions(vm);
+  if (!internal.ok()) return Fail(io, internal.status());
+  ExcerptCheckOptions check;
+  check.internal = *internal;
+  std::vector<v1::ChecklistItem> items = CheckExcerpt(*body, check);
+  if (!AllPassed(items)) {
+    std::string failed;
+    for (const v1::ChecklistItem& item : items) {
+      if (!item.passed())
+        failed += StrCat(failed.empty() ? "" : "; ", item.item(), ": ", item.reason());
+    }
+    return Fail(io, absl::FailedPreconditionError(StrCat(
+                        "the excerpt fails its release checklist, nothing published: ", failed)));
+  }
+  body->mutable_log_excerpt()->clear_checklist();
+  for (const v1::ChecklistItem& item : items) *body->mutable_log_excerpt()->add_checklist() = item;
+  body->clear_author();
+  body->clear_created_at();
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  v1::PublishRequest request;
+  *request.mutable_body() = std::move(*body);
+  absl::StatusOr<v1::PublishResponse> published = (*client)->Publish(request);
+  if (!published.ok()) return Fail(io, published.status());
+  if (vm.count("json")) {
+    io.out << "{\"id\":" << JsonString(crypto::HexEncode(published->id()))
+           << ",\"seq\":" << published->seq() << "}\n";
+  } else {
+    io.out << "published log excerpt " << crypto::HexEncode(published->id()) << " (seq "
+           << published->seq() << ")\n";
+  }
+  return kExitOk;
+}
+
 // ---- policy ----------------------------------------------------------------------------
 
 int RunPolicy(const po::variables_map& vm, Io& io) {
@@ -1064,7 +1325,9 @@ int RunServeCommand(int argc, char** argv, Io& io) {
 }
 
 // Whether a command talks to a running node (and so takes --node, --token...).
-bool IsClientCommand(const std::string& name) { return name != "init" && name != "serve"; }
+bool IsClientCommand(const std::string& name) {
+  return name != "init" && name != "serve" && name != "ingest-log" && name != "check";
+}
 
 std::vector<Command> Commands() {
   auto id_option = [](po::options_description& d) {
@@ -1080,6 +1343,34 @@ std::vector<Command> Commands() {
        "--confidence 80",
        PublishOptions, RunPublish},
       {"get", "show one record by id", "threatmesh get 4f1c...e9 --json", id_option, RunGet},
+      {"ingest-log",
+       "parse and sanitize a log file into an excerpt for review (offline; no node needed)",
+       "threatmesh ingest-log --format bind-query --timezone Europe/Berlin --sanitize-key "
+       "sanitize.key --window 2026-11-20T10:00:00Z..2026-11-20T11:00:00Z --tlp amber --contact "
+       "soc@example.org --internal-suffix corp.example query.log --out excerpt.json",
+       [](po::options_description& d) {
+         d.add_options()("file", po::value<std::string>()->required(), "the log file")(
+             "format", po::value<std::string>()->required(),
+             "bind-query, nginx-combined, apache-combined, zeek-dns, zeek-http, zeek-conn")(
+             "timezone", po::value<std::string>(),
+             "IANA zone of a log written in local time without a zone (bind-query)")(
+             "sanitize-key", po::value<std::string>(), "file of 32 secret bytes (or 64 hex)")(
+             "window", po::value<std::string>(), "START..END in UTC; events outside are left out")(
+             "tlp", po::value<std::string>(),
+             "TLP 2.0 label: clear, green, amber, amber+strict, red")(
+             "contact", po::value<std::string>(), "whom to ask about the excerpt")(
+             "collection-method", po::value<std::string>(), "how the log was collected")(
+             "out", po::value<std::string>(), "write the excerpt here (default: standard output)");
+         InternalOptionsDesc(d);
+       },
+       RunIngestLog},
+      {"check", "run the release checklist on an excerpt file (offline)",
+       "threatmesh check excerpt.json --internal-suffix corp.example",
+       [](po::options_description& d) {
+         d.add_options()("file", po::value<std::string>()->required(), "the excerpt file");
+         InternalOptionsDesc(d);
+       },
+       RunCheck},
       {"search", "query the node (one query per call, paged, optionally filtered)",
        "threatmesh search --type domain --value example.com | --domain-suffix example.com | "
        "--ip 10.1.2.3 | --author tmpk... | --tag apt29 | --kind indicator [--max-tlp amber]",
@@ -1206,6 +1497,7 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     po::options_description desc = OptionsFor(c);
     po::positional_options_description positional;
     if (c.name == "get" || c.name == "retract") positional.add("id", 1);
+    if (c.name == "ingest-log" || c.name == "check") positional.add("file", 1);
     if (c.name == "token" || c.name == "audit") positional.add("action", 1);
     if (c.name == "peers") positional.add("action", 1).add("name", 1);
     if (c.name == "policy") positional.add("action", 1).add("id", 1).add("peer", 1);

@@ -193,6 +193,31 @@ std::string RecordText(const VerifiedRecord& record) {
   if (!b.supersedes().empty()) {
     StrAppend(&out, "supersedes  ", crypto::HexEncode(b.supersedes()), "\n");
   }
+  if (b.has_log_excerpt()) {
+    const threatmesh::v1::LogExcerpt& x = b.log_excerpt();
+    StrAppend(&out, "window      ", FormatTime(x.window_start()), " .. ",
+              FormatTime(x.window_end()), " (source UTC offset ", x.original_utc_offset_minutes(),
+              " min)\n");
+    if (!x.contact().empty()) StrAppend(&out, "contact     ", x.contact(), "\n");
+    for (const threatmesh::v1::SanitizationStep& step : x.manifest()) {
+      StrAppend(&out, "sanitized   ", step.field(), ": ", step.method(),
+                step.algorithm().empty() ? "" : " " + step.algorithm(),
+                step.key_id().empty() ? "" : " key " + step.key_id(), "\n");
+    }
+    int passed = 0;
+    for (const threatmesh::v1::ChecklistItem& item : x.checklist()) passed += item.passed();
+    if (x.checklist_size() > 0) {
+      StrAppend(&out, "checklist   ", passed, " of ", x.checklist_size(), " items passed\n");
+    }
+    constexpr int kShown = 10;
+    for (int i = 0; i < x.lines_size() && i < kShown; ++i) {
+      StrAppend(&out, "line ", i + 1, std::string(i + 1 < 10 ? 6 : 5, ' '), x.lines(i), "\n");
+    }
+    if (x.lines_size() > kShown) {
+      StrAppend(&out, "            ... ", x.lines_size() - kShown,
+                " more lines (--json for all)\n");
+    }
+  }
   return out;
 }
 

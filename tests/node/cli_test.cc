@@ -324,5 +324,74 @@ TEST_F(CliTest, PeerCommands) {
   EXPECT_NE(bad.err.find("use add, list, remove, reload or resync"), std::string::npos) << bad.err;
 }
 
+// A log file through ingest-log, check and publish: the sanitized excerpt is published and
+// searchable; one that fails its checklist (no contact) is refused and stores nothing.
+TEST_F(CliTest, IngestCheckAndPublishALogExcerpt) {
+  StartNode();
+  {
+    std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
+    key << std::string(32, 'k');
+    std::ofstream log(dir_.Sub("query.log"));
+    log << "20-Nov-2026 11:00:00.123 client 10.0.0.5#53124 (db01.corp.example): query: "
+           "db01.corp.example IN A + (10.0.0.53)\n"
+           "20-Nov-2026 11:00:01.456 client 10.0.0.5#53125 (c2.evil-example.com): query: "
+           "c2.evil-example.com IN A + (10.0.0.53)\n"
+           "garbage\n";
+  }
+  const std::vector<std::string> common = {dir_.Sub("query.log"),
+                                           "--format",
+                                           "bind-query",
+                                           "--timezone",
+                                           "Europe/Berlin",
+                                           "--sanitize-key",
+                                           dir_.Sub("sanitize.key"),
+                                           "--tlp",
+                                           "green",
+                                           "--internal-suffix",
+                                           "corp.example"};
+  std::vector<std::string> no_zone = {"ingest-log",     dir_.Sub("query.log"),
+                                      "--format",       "bind-query",
+                                      "--sanitize-key", dir_.Sub("sanitize.key")};
+  Result refused = Run(no_zone);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("--timezone"), std::string::npos) << refused.err;
+
+  std::vector<std::string> args = {"ingest-log"};
+  args.insert(args.end(), common.begin(), common.end());
+  args.insert(args.end(), {"--out", dir_.Sub("no-contact.json")});
+  Result ingest = Run(args);
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  EXPECT_NE(ingest.err.find("query.log:3: expected a date and a time first"), std::string::npos)
+      << ingest.err;
+  EXPECT_NE(ingest.err.find("FAIL  contact"), std::string::npos) << ingest.err;
+  args.pop_back();
+  args.insert(args.end(), {dir_.Sub("excerpt.json"), "--contact", "soc@example.org"});
+  ASSERT_EQ(Run(args).exit_code, 0);
+  const std::string excerpt = Slurp(dir_.Sub("excerpt.json"));
+  for (const char* secret : {"10.0.0.5", "10.0.0.53", "db01", "corp.example"}) {
+    EXPECT_EQ(excerpt.find(secret), std::string::npos) << secret;
+  }
+  EXPECT_NE(excerpt.find("c2.evil-example.com"), std::string::npos);
+
+  Result check = Run({"check", dir_.Sub("no-contact.json")});
+  EXPECT_EQ(check.exit_code, 1);
+  EXPECT_NE(check.out.find("FAIL  contact: no contact"), std::string::npos) << check.out;
+  EXPECT_EQ(Run({"check", dir_.Sub("excerpt.json")}).exit_code, 0);
+
+  const long before = StoredCount();
+  Result bad = RunOn("publish", {"--excerpt", dir_.Sub("no-contact.json")});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("fails its release checklist, nothing published: contact"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_EQ(StoredCount(), before);
+  Result good = RunOn("publish", {"--excerpt", dir_.Sub("excerpt.json"), "--json"});
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_EQ(StoredCount(), before + 1);
+  Result found = RunOn("search", {"--kind", "log-excerpt"});
+  EXPECT_EQ(found.exit_code, 0) << found.err;
+  EXPECT_NE(found.out.find("log-excerpt"), std::string::npos) << found.out;
+}
+
 }  // namespace
 }  // namespace threatmesh
