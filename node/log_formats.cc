@@ -138,6 +138,14 @@ bool IsoToMs(std::string_view text, int64_t* ms) {
   return true;
 }
 
+// A line that does not parse, and why.
+ParsedLine LineError(std::string why) {
+  ParsedLine out;
+  out.kind = ParsedLine::Kind::kError;
+  out.error = std::move(why);
+  return out;
+}
+
 void AddField(LogEvent& event, std::string_view name, std::string value) {
   threatmesh::v1::EventField* f = event.add_fields();
   f->set_name(std::string(name));
@@ -168,18 +176,11 @@ class ZeekParser final : public LogParser {
       Header(line);
       return out;
     }
-    if (!wrong_path_.empty()) return Error(wrong_path_);
+    if (!wrong_path_.empty()) return LineError(wrong_path_);
     return line.front() == '{' ? Json(line) : Tsv(line);
   }
 
  private:
-  static ParsedLine Error(std::string why) {
-    ParsedLine out;
-    out.kind = ParsedLine::Kind::kError;
-    out.error = std::move(why);
-    return out;
-  }
-
   void Header(std::string_view line) {
     if (line.starts_with("#separator ")) {
       separator_ = Unescape(line.substr(11));
@@ -224,12 +225,12 @@ class ZeekParser final : public LogParser {
 
   ParsedLine Tsv(std::string_view line) {
     if (columns_.empty()) {
-      return Error("a data line before the #fields header; is this a Zeek TSV log?");
+      return LineError("a data line before the #fields header; is this a Zeek TSV log?");
     }
     std::vector<std::string_view> values = Split(line, separator_);
     if (values.size() != columns_.size()) {
-      return Error(StrCat("has ", values.size(), " fields where the #fields header names ",
-                          columns_.size()));
+      return LineError(StrCat("has ", values.size(), " fields where the #fields header names ",
+                              columns_.size()));
     }
     ParsedLine out;
     out.kind = ParsedLine::Kind::kEvent;
@@ -246,9 +247,9 @@ class ZeekParser final : public LogParser {
         }
         value = joined;
       }
-      if (!Take(out.event, columns_[i], std::move(value), &has_time, &why)) return Error(why);
+      if (!Take(out.event, columns_[i], std::move(value), &has_time, &why)) return LineError(why);
     }
-    if (!has_time) return Error("no ts (time) field");
+    if (!has_time) return LineError("no ts (time) field");
     return out;
   }
 
@@ -281,7 +282,7 @@ class ZeekParser final : public LogParser {
   ParsedLine Json(std::string_view line) {
     google::protobuf::Struct object;
     if (!google::protobuf::util::JsonStringToMessage(std::string(line), &object).ok()) {
-      return Error("not a JSON object");
+      return LineError("not a JSON object");
     }
     ParsedLine out;
     out.kind = ParsedLine::Kind::kEvent;
@@ -298,9 +299,9 @@ class ZeekParser final : public LogParser {
         has_time = true;
         continue;
       }
-      if (!Take(out.event, key, JsonText(*value), &has_time, &why)) return Error(why);
+      if (!Take(out.event, key, JsonText(*value), &has_time, &why)) return LineError(why);
     }
-    if (!has_time) return Error("no ts (time) field");
+    if (!has_time) return LineError("no ts (time) field");
     return out;
   }
 
@@ -331,16 +332,16 @@ class CombinedParser final : public LogParser {
     std::string_view rest = line;
     std::string host, ident, user, time, request, status, bytes, referer, agent;
     if (!Token(rest, &host) || !Token(rest, &ident) || !Token(rest, &user)) {
-      return Error("expected host, ident and user before the time");
+      return LineError("expected host, ident and user before the time");
     }
-    if (!Bracketed(rest, &time)) return Error("expected the time in [brackets]");
-    if (!Quoted(rest, &request)) return Error("expected the request in quotes");
-    if (!Token(rest, &status) || !Token(rest, &bytes)) return Error("expected status and size");
+    if (!Bracketed(rest, &time)) return LineError("expected the time in [brackets]");
+    if (!Quoted(rest, &request)) return LineError("expected the request in quotes");
+    if (!Token(rest, &status) || !Token(rest, &bytes)) return LineError("expected status and size");
     const bool combined = Quoted(rest, &referer) && Quoted(rest, &agent);
     absl::Time t;
     std::string why;
     if (!absl::ParseTime("%d/%b/%Y:%H:%M:%S %z", time, &t, &why)) {
-      return Error(StrCat("the time [", time, "] is not dd/Mon/yyyy:HH:MM:SS +zzzz"));
+      return LineError(StrCat("the time [", time, "] is not dd/Mon/yyyy:HH:MM:SS +zzzz"));
     }
     if (!offset_seen_) {
       offset_seen_ = true;
@@ -352,7 +353,7 @@ class CombinedParser final : public LogParser {
     }
     int code = 0;
     if (!absl::SimpleAtoi(status, &code) || code < 100 || code > 999) {
-      return Error(StrCat("the status \"", status, "\" is not an HTTP status code"));
+      return LineError(StrCat("the status \"", status, "\" is not an HTTP status code"));
     }
     out.kind = ParsedLine::Kind::kEvent;
     LogEvent& e = out.event;
@@ -378,12 +379,6 @@ class CombinedParser final : public LogParser {
   }
 
  private:
-  static ParsedLine Error(std::string why) {
-    ParsedLine out;
-    out.kind = ParsedLine::Kind::kError;
-    out.error = std::move(why);
-    return out;
-  }
   static void SkipSpaces(std::string_view& rest) {
     while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
   }
@@ -441,11 +436,11 @@ class BindQueryParser final : public LogParser {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) return out;
     std::vector<std::string_view> words = Split(line, " ");
-    if (words.size() < 2) return Error("expected a date and a time first");
+    if (words.size() < 2) return LineError("expected a date and a time first");
     absl::Time t;
     std::string why;
     if (!absl::ParseTime("%d-%b-%Y %H:%M:%E*S", StrCat(words[0], " ", words[1]), zone_, &t, &why)) {
-      return Error(
+      return LineError(
           StrCat("the time \"", words[0], " ", words[1], "\" is not dd-Mon-yyyy HH:MM:SS.mmm"));
     }
     std::size_t i = 2;
@@ -454,19 +449,21 @@ class BindQueryParser final : public LogParser {
     };
     skip("queries:");
     skip("info:");
-    if (i >= words.size() || words[i] != "client") return Error("not a query log line (no client)");
+    if (i >= words.size() || words[i] != "client")
+      return LineError("not a query log line (no client)");
     ++i;
     if (i < words.size() && words[i].starts_with("@0x")) ++i;
-    if (i >= words.size()) return Error("no client address");
+    if (i >= words.size()) return LineError("no client address");
     const std::string_view client = words[i++];
     const std::size_t hash = client.rfind('#');
-    if (hash == std::string_view::npos) return Error("the client is not address#port");
+    if (hash == std::string_view::npos) return LineError("the client is not address#port");
     // Then "(name):", an optional "view NAME:", "query:", name, class, type, flags, "(server)".
     if (i < words.size() && words[i].starts_with("(")) ++i;
     if (i + 1 < words.size() && words[i] == "view") i += 2;
-    if (i >= words.size() || words[i] != "query:") return Error("no \"query:\" after the client");
+    if (i >= words.size() || words[i] != "query:")
+      return LineError("no \"query:\" after the client");
     ++i;
-    if (i + 2 >= words.size()) return Error("the query is cut short");
+    if (i + 2 >= words.size()) return LineError("the query is cut short");
     out.kind = ParsedLine::Kind::kEvent;
     LogEvent& e = out.event;
     e.set_class_name("dns_activity");
@@ -491,12 +488,6 @@ class BindQueryParser final : public LogParser {
   }
 
  private:
-  static ParsedLine Error(std::string why) {
-    ParsedLine out;
-    out.kind = ParsedLine::Kind::kError;
-    out.error = std::move(why);
-    return out;
-  }
   absl::TimeZone zone_;
   bool offset_seen_ = false;
   int offset_minutes_ = 0;
