@@ -168,6 +168,21 @@ class Session {
 
   // What the checks decided for one received record.
   enum class Outcome { kStore, kDuplicate, kUnparsable, kInvalid, kInbound, kBadChain, kViolation };
+  // The reason a refused record is counted under; nullptr when it was not refused.
+  static const char* RefusalReason(Outcome outcome) {
+    switch (outcome) {
+      case Outcome::kUnparsable:
+        return "unparsable record";
+      case Outcome::kInvalid:
+        return "invalid record";
+      case Outcome::kInbound:
+        return "inbound policy";
+      case Outcome::kBadChain:
+        return "bad custody chain";
+      default:
+        return nullptr;
+    }
+  }
   struct Item {
     const PeerRecord* copy = nullptr;
     std::string id;
@@ -226,21 +241,13 @@ class Session {
     PeerCounters delta;
     std::vector<storage::Store::QueuedPut> puts;
     for (Item& item : items) {
+      if (const char* reason = RefusalReason(item.outcome)) {
+        ++delta.refused[reason];
+        continue;
+      }
       switch (item.outcome) {
         case Outcome::kDuplicate:
           ++delta.duplicates;
-          break;
-        case Outcome::kUnparsable:
-          ++delta.refused["unparsable record"];
-          break;
-        case Outcome::kInvalid:
-          ++delta.refused["invalid record"];
-          break;
-        case Outcome::kInbound:
-          ++delta.refused["inbound policy"];
-          break;
-        case Outcome::kBadChain:
-          ++delta.refused["bad custody chain"];
           break;
         case Outcome::kViolation: {
           // Signed evidence of a broken handling rule: kept, never served as intelligence.
@@ -271,6 +278,8 @@ class Session {
           ++delta.received;
           break;
         }
+        default:  // refusals, counted above
+          break;
       }
     }
     store.PutAllAsync(std::move(puts));  // one group, one sync
