@@ -728,6 +728,11 @@ TEST_F(MeshTest, ReloadAppliesNewPoliciesAndResyncReplays) {
   ASSERT_TRUE(WaitFor("b", clear).has_value());
   EXPECT_FALSE(Held("b", held_back).has_value());
 
+  // b's cursor of a's log moves past the record held back (told once a is quiet).
+  for (int i = 0; i < 100 && StateOf("b", "a").cursor() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(StateOf("b", "a").cursor(), 2u);
   write_conf("green", true);
   a.process->Signal(SIGHUP);
   // The stream restarts under the new policy once the node has reloaded.
