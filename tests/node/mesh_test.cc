@@ -185,8 +185,8 @@ TEST_F(MeshTest, LineHonoursTlpAndHandling) {
   EXPECT_EQ(nodes_["c"].client->Status()->next_seq(), 3u);  // green and the marker
 }
 
-// C is down while A publishes; when it comes back it catches up from its cursor, then gets
-// new records live.
+// C is down while A publishes 10,000 records; when it comes back it catches up from its
+// cursor, with each record once, then gets new records live.
 TEST_F(MeshTest, CatchUpAfterDowntimeThenLive) {
   Start("a");
   Start("c");
@@ -197,22 +197,22 @@ TEST_F(MeshTest, CatchUpAfterDowntimeThenLive) {
   ASSERT_EQ(nodes_["c"].process->Stop(), 0);
 
   std::vector<PublishRequest> bulk;
-  for (int i = 0; i < 500; ++i) {
+  for (int i = 0; i < 10000; ++i) {
     PublishRequest& r = bulk.emplace_back();
     r.mutable_body()->set_tlp(TLP_GREEN);
     r.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
     r.mutable_body()->mutable_indicator()->set_value("bulk" + std::to_string(i) + ".example.com");
   }
-  ASSERT_EQ(nodes_["a"].client->PublishStream(bulk)->stored(), 500u);
+  ASSERT_EQ(nodes_["a"].client->PublishStream(bulk)->stored(), 10000u);
 
   Serve(nodes_["c"]);
-  for (int i = 0; i < 300 && nodes_["c"].client->Status()->next_seq() < 502; ++i) {
+  for (int i = 0; i < 300 && nodes_["c"].client->Status()->next_seq() < 10002; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  EXPECT_EQ(nodes_["c"].client->Status()->next_seq(), 502u);  // 501 records, each once
+  EXPECT_EQ(nodes_["c"].client->Status()->next_seq(), 10002u);  // 10,001 records, each once
   const std::string live = Publish("a", "live.example.com", TLP_GREEN);
   EXPECT_TRUE(WaitFor("c", live).has_value());
-  EXPECT_EQ(nodes_["c"].client->Status()->next_seq(), 503u);
+  EXPECT_EQ(nodes_["c"].client->Status()->next_seq(), 10003u);
 }
 
 // Both nodes dial each other: one stream survives, the same on both sides, and each record
@@ -401,13 +401,13 @@ TEST_F(MeshTest, DialOnlyNodeSendsAndReceives) {
 TEST_F(MeshTest, KillDuringCatchUpLosesNothingAndStoresNothingTwice) {
   Start("a");
   std::vector<PublishRequest> bulk;
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < 8000; ++i) {
     PublishRequest& r = bulk.emplace_back();
     r.mutable_body()->set_tlp(TLP_GREEN);
     r.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
     r.mutable_body()->mutable_indicator()->set_value("k" + std::to_string(i) + ".example.com");
   }
-  ASSERT_EQ(nodes_["a"].client->PublishStream(bulk)->stored(), 3000u);
+  ASSERT_EQ(nodes_["a"].client->PublishStream(bulk)->stored(), 8000u);
   Start("b");
   Link("b", "a");  // b dials a and catches up
   uint64_t seen = 0;
@@ -419,19 +419,19 @@ TEST_F(MeshTest, KillDuringCatchUpLosesNothingAndStoresNothingTwice) {
   nodes_["b"].client.reset();
   nodes_["b"].process->Kill();
   ASSERT_GE(seen, 300u);
-  EXPECT_LT(seen, 3000u) << "the kill came after the catch-up ended";
+  EXPECT_LT(seen, 8000u) << "the kill came after the catch-up ended";
 
   Serve(nodes_["b"]);
   uint64_t next = 0;
-  for (int i = 0; i < 600 && next < 3001; ++i) {
+  for (int i = 0; i < 600 && next < 8001; ++i) {
     absl::StatusOr<StatusResponse> s = nodes_["b"].client->Status();
     next = s.ok() ? s->next_seq() : 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  EXPECT_EQ(next, 3001u);  // 3000 records, none twice (the feed has no gap and no repeat)
+  EXPECT_EQ(next, 8001u);  // 8000 records, none twice (the feed has no gap and no repeat)
   SearchRequest last;
   last.mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
-  last.mutable_indicator()->set_value("k2999.example.com");
+  last.mutable_indicator()->set_value("k7999.example.com");
   EXPECT_EQ(nodes_["b"].client->Search(last)->records_size(), 1);
 }
 
