@@ -8,7 +8,8 @@
 // Formats so far: zeek-dns, zeek-http, zeek-conn (the TSV logs with their #fields header, and
 // JSON lines; either per line); nginx-combined and apache-combined (the combined access log,
 // whose times carry their offset); bind-query (BIND 9 query log, local times: needs a time
-// zone).
+// zone); syslog-5424 (RFC 5424, times with their offset) and syslog-3164 (the BSD form, with
+// or without <PRI>, local times without a year: needs a time zone).
 //
 // Not thread-safe: one parser per file.
 #ifndef THREATMESH_NODE_LOG_FORMATS_H_
@@ -54,6 +55,9 @@ struct LogParserOptions {
   // The zone of a source that writes local times without one: an IANA name
   // ("Europe/Berlin", "UTC"). Ignored by formats whose times carry a zone.
   std::string timezone;
+  // Now (Unix ms; 0: the clock), for formats that give no year (syslog-3164): a time is put
+  // in the year that makes it at most a day ahead of now.
+  int64_t now_ms = 0;
 };
 
 // InvalidArgument naming the known formats when `format` is not one, or when `timezone` is

@@ -172,8 +172,9 @@ TEST(LogFormatsTest, WrongFileAndUnknownFormatAreExplained) {
   EXPECT_NE(headless.errors[0].second.find("before the #fields header"), std::string::npos);
   absl::StatusOr<std::unique_ptr<LogParser>> none = MakeLogParser("bind9");
   EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(none.status().message().find("bind-query, nginx-combined, apache-combined, zeek-dns"),
-            std::string::npos)
+  EXPECT_NE(
+      none.status().message().find("bind-query, nginx-combined, apache-combined, syslog-5424"),
+      std::string::npos)
       << none.status();
 }
 
@@ -269,6 +270,95 @@ TEST(LogFormatsTest, BindQueryLogNeedsItsZone) {
   EXPECT_EQ(p.errors[1], (std::pair<int, std::string>{4, "the client is not address#port"}));
   EXPECT_EQ(p.errors[2].first, 5);
   EXPECT_NE(p.errors[2].second.find("is not dd-Mon-yyyy"), std::string::npos);
+}
+
+// RFC 5424 syslog: priority split into facility and severity, times with their offset,
+// nil values, structured data with an escaped bracket, the BOM before the message; broken
+// lines reported.
+TEST(LogFormatsTest, Syslog5424FieldByField) {
+  std::unique_ptr<LogParser> parser = *MakeLogParser("syslog-5424");
+  Parsed p = ParseAll(
+      *parser,
+      "<34>1 2026-11-20T10:00:00.003Z host.corp.example su 1234 ID47 - 'su root' failed for "
+      "lonvick on /dev/pts/8\n"
+      "<165>1 2026-11-20T11:00:00.000+01:00 mymachine.example.com evntslog - ID47 "
+      "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\"][examplePriority@32473 "
+      "class=\"high\"] \xEF\xBB\xBF"
+      "An application event log entry\n"
+      "<13>1 2026-11-20T10:00:01Z h a - - [x@1 k=\"a\\]b\"] msg\n"
+      "<13>1 - host app - - - no time\n"
+      "no priority at all\n"
+      "<999>1 2026-11-20T10:00:01Z h a - - - x\n"
+      "<13>1 2026-11-20T10:00:01Z h a - - [x@1 k=\"open\n");
+  ASSERT_EQ(p.events.size(), 3u);
+  const LogEvent& a = p.events[0];
+  EXPECT_EQ(a.class_name(), "syslog");
+  EXPECT_EQ(a.time(), 1795168800003);
+  EXPECT_EQ(Field(a, "facility"), "4");
+  EXPECT_EQ(Field(a, "severity_id"), "2");
+  EXPECT_EQ(Field(a, "device.hostname"), "host.corp.example");
+  EXPECT_EQ(Field(a, "process.name"), "su");
+  EXPECT_EQ(Field(a, "process.pid"), "1234");
+  EXPECT_EQ(Field(a, "message_id"), "ID47");
+  EXPECT_EQ(Field(a, "structured_data"), "<absent>");
+  EXPECT_EQ(Field(a, "message"), "'su root' failed for lonvick on /dev/pts/8");
+  const LogEvent& b = p.events[1];
+  EXPECT_EQ(b.time(), 1795168800000);  // 11:00 +01:00
+  EXPECT_EQ(Field(b, "facility"), "20");
+  EXPECT_EQ(Field(b, "severity_id"), "5");
+  EXPECT_EQ(Field(b, "process.pid"), "<absent>");
+  EXPECT_EQ(Field(b, "structured_data"),
+            "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\"][examplePriority@32473 "
+            "class=\"high\"]");
+  EXPECT_EQ(Field(b, "message"), "An application event log entry");
+  EXPECT_EQ(Field(p.events[2], "structured_data"), "[x@1 k=\"a\\]b\"]");
+  EXPECT_EQ(Field(p.events[2], "message"), "msg");
+  EXPECT_EQ(parser->utc_offset_minutes(), 0);
+  ASSERT_EQ(p.errors.size(), 4u);
+  EXPECT_EQ(p.errors[0],
+            (std::pair<int, std::string>{4, "the time \"-\" is not RFC 3339 with a zone"}));
+  EXPECT_EQ(p.errors[1],
+            (std::pair<int, std::string>{5, "an RFC 5424 line starts with <priority>"}));
+  EXPECT_EQ(p.errors[2], (std::pair<int, std::string>{6, "the <priority> is not 0 to 191"}));
+  EXPECT_EQ(p.errors[3], (std::pair<int, std::string>{7, "the structured data is cut short"}));
+}
+
+// BSD syslog (RFC 3164) as files hold it: local times without a year or zone, read in the
+// zone given and the year that is not in the future; the tag and pid split off.
+TEST(LogFormatsTest, Syslog3164NeedsItsZoneAndFindsTheYear) {
+  EXPECT_EQ(MakeLogParser("syslog-3164").status().code(), absl::StatusCode::kFailedPrecondition);
+  LogParserOptions options;
+  options.timezone = "Europe/Berlin";
+  options.now_ms = 1795176000000;  // 2026-11-20T12:00:00Z
+  std::unique_ptr<LogParser> parser = *MakeLogParser("syslog-3164", options);
+  Parsed p = ParseAll(*parser,
+                      "<13>Nov 20 11:00:04 resolver named[99]: client 10.0.0.6#1 (z): query: z "
+                      "IN A +\n"
+                      "Nov  3 09:15:00 fw kernel: DROP IN=eth0 SRC=10.0.0.9\n"
+                      "Dec 31 23:59:59 h cron[1]: last year\n"
+                      "Foo 20 11:00:04 h x: y\n"
+                      "Nov 20 11:00:04\n");
+  ASSERT_EQ(p.events.size(), 3u);
+  const LogEvent& a = p.events[0];
+  EXPECT_EQ(a.time(), 1795168804000);  // 11:00:04 CET
+  EXPECT_EQ(Field(a, "facility"), "1");
+  EXPECT_EQ(Field(a, "severity_id"), "5");
+  EXPECT_EQ(Field(a, "device.hostname"), "resolver");
+  EXPECT_EQ(Field(a, "process.name"), "named");
+  EXPECT_EQ(Field(a, "process.pid"), "99");
+  EXPECT_EQ(Field(a, "message"), "client 10.0.0.6#1 (z): query: z IN A +");
+  const LogEvent& b = p.events[1];
+  EXPECT_EQ(b.time(), 1793693700000);
+  EXPECT_EQ(Field(b, "facility"), "<absent>");
+  EXPECT_EQ(Field(b, "process.name"), "kernel");
+  EXPECT_EQ(Field(b, "process.pid"), "<absent>");
+  EXPECT_EQ(Field(b, "message"), "DROP IN=eth0 SRC=10.0.0.9");
+  EXPECT_EQ(p.events[2].time(), 1767221999000);  // 2025-12-31 23:59:59 CET
+  EXPECT_EQ(parser->utc_offset_minutes(), 60);
+  ASSERT_EQ(p.errors.size(), 2u);
+  EXPECT_EQ(p.errors[0].first, 4);
+  EXPECT_NE(p.errors[0].second.find("is not Mmm dd hh:mm:ss"), std::string::npos);
+  EXPECT_EQ(p.errors[1], (std::pair<int, std::string>{5, "expected Mmm dd hh:mm:ss first"}));
 }
 
 }  // namespace
