@@ -1123,8 +1123,17 @@ bool PrintChecklist(const std::vector<v1::ChecklistItem>& items, std::ostream& o
 int RunIngestLog(const po::variables_map& vm, Io& io) {
   LogParserOptions parser_options;
   if (vm.count("timezone")) parser_options.timezone = vm["timezone"].as<std::string>();
-  absl::StatusOr<std::unique_ptr<LogParser>> parser =
-      MakeLogParser(vm["format"].as<std::string>(), parser_options);
+  std::string format = vm["format"].as<std::string>();
+  if (format == "auto") {
+    std::ifstream head(vm["file"].as<std::string>());
+    std::vector<std::string> first;
+    for (std::string line; first.size() < 50 && std::getline(head, line);) first.push_back(line);
+    absl::StatusOr<std::string> detected = DetectLogFormat(first);
+    if (!detected.ok()) return Fail(io, detected.status());
+    format = *detected;
+    io.err << "ingest-log: the format is " << format << "\n";
+  }
+  absl::StatusOr<std::unique_ptr<LogParser>> parser = MakeLogParser(format, parser_options);
   if (!parser.ok()) return Fail(io, parser.status());
   absl::StatusOr<SanitizeKeys> keys = LoadSanitizeKeys(vm);
   if (!keys.ok()) return Fail(io, keys.status());
@@ -1352,7 +1361,7 @@ std::vector<Command> Commands() {
          d.add_options()("file", po::value<std::string>()->required(), "the log file")(
              "format", po::value<std::string>()->required(),
              "bind-query, nginx-combined, apache-combined, syslog-5424, syslog-3164, zeek-dns, "
-             "zeek-http, zeek-conn")(
+             "zeek-http, zeek-conn, or auto (told from the first 50 lines)")(
              "timezone", po::value<std::string>(),
              "IANA zone of a log written in local time without a zone (bind-query, "
              "syslog-3164)")("sanitize-key", po::value<std::string>(),

@@ -683,6 +683,41 @@ absl::StatusOr<std::unique_ptr<LogParser>> MakeLogParser(std::string_view format
       StrCat("unknown log format \"", format, "\"; this build reads ", known));
 }
 
+absl::StatusOr<std::string> DetectLogFormat(const std::vector<std::string>& lines) {
+  LogParserOptions options;
+  options.timezone = "UTC";  // for reading only: the real zone is the caller's to give
+  std::string best;
+  std::size_t best_events = 0, best_fields = 0, best_data = 0;
+  for (const std::string& format : LogFormatNames()) {
+    if (format == "apache-combined") continue;  // read the same way as nginx-combined
+    std::unique_ptr<LogParser> parser = *MakeLogParser(format, options);
+    std::size_t events = 0, fields = 0, data = 0;
+    for (const std::string& line : lines) {
+      ParsedLine p = parser->Parse(line);
+      if (p.kind == ParsedLine::Kind::kSkipped) continue;
+      ++data;
+      if (p.kind == ParsedLine::Kind::kEvent) {
+        ++events;
+        fields += static_cast<std::size_t>(p.event.fields_size());
+      }
+    }
+    if (events > best_events || (events == best_events && events > 0 && fields > best_fields)) {
+      best = format;
+      best_events = events;
+      best_fields = fields;
+      best_data = data;
+    }
+  }
+  if (best.empty() || best_events * 2 <= best_data) {
+    std::string known;
+    for (const std::string& n : LogFormatNames()) known += (known.empty() ? "" : ", ") + n;
+    return absl::InvalidArgumentError(StrCat("cannot tell the log's format from its first ",
+                                             lines.size(), " lines; give --format, one of ",
+                                             known));
+  }
+  return best;
+}
+
 const std::string* EventFieldValue(const LogEvent& event, std::string_view name) {
   for (const threatmesh::v1::EventField& f : event.fields()) {
     if (f.name() == name) return &f.value();

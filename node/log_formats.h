@@ -65,6 +65,12 @@ struct LogParserOptions {
 [[nodiscard]] absl::StatusOr<std::unique_ptr<LogParser>> MakeLogParser(
     std::string_view format, const LogParserOptions& options = {});
 
+// The format of a log from its first lines: each known parser reads them, and the one that
+// turns the most of them into events (then the most named fields) wins; it must read more
+// than half of the lines that are not headers. nginx-combined stands for both combined
+// formats. InvalidArgument, naming the formats, when none fits.
+[[nodiscard]] absl::StatusOr<std::string> DetectLogFormat(const std::vector<std::string>& lines);
+
 // The value of field `name` of `event`, or nullptr.
 const std::string* EventFieldValue(const threatmesh::v1::LogEvent& event, std::string_view name);
 

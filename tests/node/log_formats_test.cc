@@ -361,5 +361,37 @@ TEST(LogFormatsTest, Syslog3164NeedsItsZoneAndFindsTheYear) {
   EXPECT_EQ(p.errors[1], (std::pair<int, std::string>{5, "expected Mmm dd hh:mm:ss first"}));
 }
 
+// --format auto: each format is told from a few of its lines, Zeek JSON logs by their
+// fields; a file of no known format is refused.
+TEST(LogFormatsTest, DetectsTheFormatFromTheFirstLines) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"20-Nov-2026 11:00:00.123 client 10.0.0.5#53124 (x.example): query: x.example IN A + "
+        "(10.0.0.53)"},
+       "bind-query"},
+      {{"10.0.0.7 - - [20/Nov/2026:11:00:00 +0100] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\""},
+       "nginx-combined"},
+      {{"<34>1 2026-11-20T10:00:00.003Z host su - - - hello"}, "syslog-5424"},
+      {{"Nov 20 11:00:04 resolver named[99]: hello", "Nov 20 11:00:05 resolver named[99]: again"},
+       "syslog-3164"},
+      {{"#separator \\x09", "#path\tconn", "#fields\tts\tid.orig_h\tconn_state",
+        "1795168800.0\t10.0.0.8\tSF"},
+       "zeek-conn"},
+      {{"{\"ts\":1795168800.0,\"query\":\"x.example\",\"qtype_name\":\"A\",\"rcode_name\":"
+        "\"NOERROR\"}"},
+       "zeek-dns"},
+      {{"{\"ts\":1795168800.0,\"method\":\"GET\",\"host\":\"x.example\",\"uri\":\"/\","
+        "\"user_agent\":\"curl\"}"},
+       "zeek-http"},
+  };
+  for (const auto& [lines, want] : cases) {
+    absl::StatusOr<std::string> got = DetectLogFormat(lines);
+    ASSERT_TRUE(got.ok()) << want << ": " << got.status();
+    EXPECT_EQ(*got, want);
+  }
+  absl::StatusOr<std::string> none = DetectLogFormat({"just some text", "and more text"});
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(none.status().message().find("give --format"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace threatmesh
