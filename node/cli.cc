@@ -1166,7 +1166,7 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
   int64_t first = INT64_MAX, last = INT64_MIN;
   std::string line;
   while (std::getline(in, line)) {
-    ++number;
+    if (++number % 1000000 == 0) io.err << "ingest-log: " << number << " lines read\n";
     ParsedLine p = (*parser)->Parse(line);
     if (p.kind == ParsedLine::Kind::kError) {
       if (++errors <= 20) io.err << path << ":" << number << ": " << p.error << "\n";
@@ -1181,7 +1181,6 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
     last = std::max(last, p.event.time());
     x->add_lines(sanitizer.Sanitize(p.event, line));
     *x->add_events() = std::move(p.event);
-    if (number % 1000000 == 0) io.err << "ingest-log: " << number << " lines read\n";
   }
   if (errors > 20) io.err << "... and " << errors - 20 << " more lines that do not parse\n";
   if (x->events_size() == 0) {
