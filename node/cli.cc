@@ -1359,12 +1359,12 @@ std::vector<Command> Commands() {
        [](po::options_description& d) {
          d.add_options()("file", po::value<std::string>()->required(), "the log file")(
              "format", po::value<std::string>()->required(),
-             "bind-query, nginx-combined, apache-combined, syslog-5424, syslog-3164, zeek-dns, "
-             "zeek-http, zeek-conn, or auto (told from the first 50 lines)")(
-             "timezone", po::value<std::string>(),
-             "IANA zone of a log written in local time without a zone (bind-query, "
-             "syslog-3164)")("sanitize-key", po::value<std::string>(),
-                             "file of 32 secret bytes (or 64 hex)")(
+             "bind-query, nginx-combined, apache-combined, syslog-5424, syslog-3164, "
+             "windows-dns, zeek-dns, zeek-http, zeek-conn, or auto (told from the first 50 "
+             "lines)")("timezone", po::value<std::string>(),
+                       "IANA zone of a log written in local time without a zone (bind-query, "
+                       "syslog-3164, windows-dns)")("sanitize-key", po::value<std::string>(),
+                                                    "file of 32 secret bytes (or 64 hex)")(
              "window", po::value<std::string>(), "START..END in UTC; events outside are left out")(
              "tlp", po::value<std::string>(),
              "TLP 2.0 label: clear, green, amber, amber+strict, red")(

@@ -9,7 +9,8 @@
 // JSON lines; either per line); nginx-combined and apache-combined (the combined access log,
 // whose times carry their offset); bind-query (BIND 9 query log, local times: needs a time
 // zone); syslog-5424 (RFC 5424, times with their offset) and syslog-3164 (the BSD form, with
-// or without <PRI>, local times without a year: needs a time zone).
+// or without <PRI>, local times without a year: needs a time zone); windows-dns (the Windows
+// DNS server debug log, local times: needs a time zone).
 //
 // Not thread-safe: one parser per file.
 #ifndef THREATMESH_NODE_LOG_FORMATS_H_

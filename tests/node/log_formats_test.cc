@@ -393,5 +393,64 @@ TEST(LogFormatsTest, DetectsTheFormatFromTheFirstLines) {
   EXPECT_NE(none.status().message().find("give --format"), std::string::npos);
 }
 
+// The Windows DNS server debug log: packet lines in the 12-hour and the 24-hour form, local
+// times read in the zone given, the name decoded from its (n)label form; the file's header
+// skipped, a broken name reported.
+TEST(LogFormatsTest, WindowsDnsDebugLogFieldByField) {
+  EXPECT_EQ(MakeLogParser("windows-dns").status().code(), absl::StatusCode::kFailedPrecondition);
+  LogParserOptions options;
+  options.timezone = "Europe/Berlin";
+  std::unique_ptr<LogParser> parser = *MakeLogParser("windows-dns", options);
+  Parsed p = ParseAll(
+      *parser,
+      "DNS Server log file creation at 11/20/2026 10:59:00 AM\n"
+      "Log file wrap at 11/20/2026 10:59:00 AM\n"
+      "\n"
+      "Message logging key (for packets - other items use a subset of these fields):\n"
+      "11/20/2026 11:00:00 AM 0A3C PACKET  000000D0ED6A4E70 UDP Rcv 10.0.0.5        c0f2   Q "
+      "[0001   D   NOERROR] A      (3)www(7)example(3)com(0)\n"
+      "11/20/2026 11:00:00 AM 0A3C PACKET  000000D0ED6A4E70 UDP Snd 10.0.0.5        c0f2 R Q "
+      "[8081   DR  NOERROR] A      (3)www(7)example(3)com(0)\n"
+      "11/20/2026 1:05:07 PM 0A3C PACKET  000000D0ED6A4E71 TCP Rcv fd00::5          0007   Q "
+      "[0001   D   NXDOMAIN] AAAA   (2)c2(12)evil-example(3)com(0)\n"
+      "11/20/2026 13:05:07 0A3C PACKET  000000D0ED6A4E72 UDP Rcv 10.0.0.6  0008   Q [0001   D   "
+      "NOERROR] A (1)x(0)\n"
+      "11/20/2026 13:05:08 0A3C PACKET  000000D0ED6A4E73 UDP Rcv 10.0.0.6  0009   Q [0001   D   "
+      "NOERROR] A (9)x(0)\n");
+  ASSERT_EQ(p.events.size(), 4u);
+  EXPECT_EQ(parser->utc_offset_minutes(), 60);
+  const LogEvent& a = p.events[0];
+  EXPECT_EQ(a.class_name(), "dns_activity");
+  EXPECT_EQ(a.time(), 1795168800000);  // 11:00 CET
+  EXPECT_EQ(Field(a, "src_endpoint.ip"), "10.0.0.5");
+  EXPECT_EQ(Field(a, "connection_info.protocol_name"), "udp");
+  EXPECT_EQ(Field(a, "connection_info.direction"), "inbound");
+  EXPECT_EQ(Field(a, "query.packet_uid"), "c0f2");
+  EXPECT_EQ(Field(a, "activity"), "query");
+  EXPECT_EQ(Field(a, "rcode"), "NOERROR");
+  EXPECT_EQ(Field(a, "query.type"), "A");
+  EXPECT_EQ(Field(a, "query.hostname"), "www.example.com");
+  const LogEvent& b = p.events[1];
+  EXPECT_EQ(Field(b, "dst_endpoint.ip"), "10.0.0.5");
+  EXPECT_EQ(Field(b, "src_endpoint.ip"), "<absent>");
+  EXPECT_EQ(Field(b, "activity"), "response");
+  const LogEvent& c = p.events[2];
+  EXPECT_EQ(c.time(), 1795176307000);  // 1:05:07 PM CET
+  EXPECT_EQ(Field(c, "src_endpoint.ip"), "fd00::5");
+  EXPECT_EQ(Field(c, "connection_info.protocol_name"), "tcp");
+  EXPECT_EQ(Field(c, "rcode"), "NXDOMAIN");
+  EXPECT_EQ(Field(c, "query.hostname"), "c2.evil-example.com");
+  EXPECT_EQ(p.events[3].time(), 1795176307000);  // the 24-hour form
+  EXPECT_EQ(Field(p.events[3], "query.hostname"), "x");
+  ASSERT_EQ(p.errors.size(), 1u);
+  EXPECT_EQ(p.errors[0].first, 9);
+  EXPECT_EQ(p.errors[0].second, "the name \"(9)x(0)\" is not (n)label form");
+  absl::StatusOr<std::string> detected = DetectLogFormat(
+      {"11/20/2026 11:00:00 AM 0A3C PACKET  000000D0ED6A4E70 UDP Rcv 10.0.0.5 c0f2   Q [0001   D"
+       "   NOERROR] A (3)www(7)example(3)com(0)"});
+  ASSERT_TRUE(detected.ok()) << detected.status();
+  EXPECT_EQ(*detected, "windows-dns");
+}
+
 }  // namespace
 }  // namespace threatmesh
