@@ -317,15 +317,37 @@ class ZeekParser final : public LogParser {
   std::string wrong_path_;
 };
 
+// A parser that reports the UTC offset of the first event it read (the source's offset, kept
+// in the excerpt so local times can be shown).
+class OffsetNotingParser : public LogParser {
+ public:
+  int utc_offset_minutes() const override { return offset_minutes_; }
+
+ protected:
+  bool offset_noted() const { return offset_noted_; }
+  void NoteOffset(int minutes) {
+    if (offset_noted_) return;
+    offset_noted_ = true;
+    offset_minutes_ = minutes;
+  }
+  // The offset of `zone` at `t`.
+  void NoteOffset(const absl::TimeZone& zone, absl::Time t) {
+    if (!offset_noted_) NoteOffset(zone.At(t).offset / 60);
+  }
+
+ private:
+  bool offset_noted_ = false;
+  int offset_minutes_ = 0;
+};
+
 // The combined access log of nginx and Apache:
 //   host ident user [10/Oct/2026:13:55:36 -0700] "GET /a?b HTTP/1.1" status bytes "referer" "agent"
 // (the common log format, without the last two, is read too). Quoted fields may hold \" and
 // \\ (Apache) or \xHH (nginx).
-class CombinedParser final : public LogParser {
+class CombinedParser final : public OffsetNotingParser {
  public:
   explicit CombinedParser(const char* format) : format_(format) {}
   std::string_view format() const override { return format_; }
-  int utc_offset_minutes() const override { return offset_minutes_; }
 
   ParsedLine Parse(std::string_view line) override {
     ParsedLine out;
@@ -345,12 +367,11 @@ class CombinedParser final : public LogParser {
     if (!absl::ParseTime("%d/%b/%Y:%H:%M:%S %z", time, &t, &why)) {
       return LineError(StrCat("the time [", time, "] is not dd/Mon/yyyy:HH:MM:SS +zzzz"));
     }
-    if (!offset_seen_) {
-      offset_seen_ = true;
+    if (!offset_noted()) {
       const std::size_t sign = time.find_last_of("+-");
       int hhmm = 0;
       if (sign != std::string::npos && absl::SimpleAtoi(time.substr(sign + 1), &hhmm)) {
-        offset_minutes_ = (time[sign] == '-' ? -1 : 1) * (hhmm / 100 * 60 + hhmm % 100);
+        NoteOffset((time[sign] == '-' ? -1 : 1) * (hhmm / 100 * 60 + hhmm % 100));
       }
     }
     int code = 0;
@@ -418,8 +439,6 @@ class CombinedParser final : public LogParser {
   }
 
   const char* format_;
-  bool offset_seen_ = false;
-  int offset_minutes_ = 0;
 };
 
 // BIND 9 query log lines (the "queries" category), with or without the category prefix, the
@@ -427,11 +446,10 @@ class CombinedParser final : public LogParser {
 //   20-Nov-2026 11:00:00.123 queries: info: client @0x7f3a2c0a1b40 10.0.0.5#53124
 //   (c2.example.com): view internal: query: c2.example.com IN A +E(0)K (10.0.0.53)
 // Times are local, in `zone`.
-class BindQueryParser final : public LogParser {
+class BindQueryParser final : public OffsetNotingParser {
  public:
   explicit BindQueryParser(absl::TimeZone zone) : zone_(zone) {}
   std::string_view format() const override { return "bind-query"; }
-  int utc_offset_minutes() const override { return offset_minutes_; }
 
   ParsedLine Parse(std::string_view line) override {
     ParsedLine out;
@@ -470,10 +488,7 @@ class BindQueryParser final : public LogParser {
     LogEvent& e = out.event;
     e.set_class_name("dns_activity");
     e.set_time(absl::ToUnixMillis(t));
-    if (!offset_seen_) {
-      offset_seen_ = true;
-      offset_minutes_ = zone_.At(t).offset / 60;
-    }
+    NoteOffset(zone_, t);
     AddField(e, "src_endpoint.ip", std::string(client.substr(0, hash)));
     AddField(e, "src_endpoint.port", std::string(client.substr(hash + 1)));
     AddField(e, "query.hostname", std::string(words[i]));
@@ -491,8 +506,6 @@ class BindQueryParser final : public LogParser {
 
  private:
   absl::TimeZone zone_;
-  bool offset_seen_ = false;
-  int offset_minutes_ = 0;
 };
 
 // Syslog, RFC 5424:
@@ -501,12 +514,11 @@ class BindQueryParser final : public LogParser {
 //   <13>Nov 20 11:00:04 host.example named[99]: message
 // RFC 5424 times carry their offset; RFC 3164 times are local, without a year or a zone: they
 // are read in `zone`, in the year that puts them no more than a day ahead of `now`.
-class SyslogParser final : public LogParser {
+class SyslogParser final : public OffsetNotingParser {
  public:
   SyslogParser(bool rfc5424, absl::TimeZone zone, absl::Time now)
       : rfc5424_(rfc5424), zone_(zone), now_(now) {}
   std::string_view format() const override { return rfc5424_ ? "syslog-5424" : "syslog-3164"; }
-  int utc_offset_minutes() const override { return offset_minutes_; }
 
   ParsedLine Parse(std::string_view line) override {
     ParsedLine out;
@@ -547,15 +559,15 @@ class SyslogParser final : public LogParser {
       return StrCat("the time \"", w[1], "\" is not RFC 3339 with a zone");
     }
     e.set_time(absl::ToUnixMillis(t));
-    if (!offset_seen_) {
-      offset_seen_ = true;
+    if (!offset_noted()) {
       const std::string ts(w[1]);
       const std::size_t sign = ts.find_last_of("+-");
-      if (ts.back() != 'Z' && sign != std::string::npos && sign > 10) {
-        int h = 0, m = 0;
-        if (std::sscanf(ts.c_str() + sign + 1, "%d:%d", &h, &m) == 2) {
-          offset_minutes_ = (ts[sign] == '-' ? -1 : 1) * (h * 60 + m);
-        }
+      int h = 0, m = 0;
+      if (ts.back() != 'Z' && sign != std::string::npos && sign > 10 &&
+          std::sscanf(ts.c_str() + sign + 1, "%d:%d", &h, &m) == 2) {
+        NoteOffset((ts[sign] == '-' ? -1 : 1) * (h * 60 + m));
+      } else {
+        NoteOffset(0);
       }
     }
     const char* names[] = {"device.hostname", "process.name", "process.pid", "message_id"};
@@ -603,10 +615,7 @@ class SyslogParser final : public LogParser {
     }
     if (!parsed) return StrCat("the time \"", stamp, "\" is not Mmm dd hh:mm:ss");
     e.set_time(absl::ToUnixMillis(t));
-    if (!offset_seen_) {
-      offset_seen_ = true;
-      offset_minutes_ = zone_.At(t).offset / 60;
-    }
+    NoteOffset(zone_, t);
     std::string_view rest = line.substr(16);
     const std::size_t space = rest.find(' ');
     if (space == std::string_view::npos) return "no host after the time";
@@ -639,8 +648,6 @@ class SyslogParser final : public LogParser {
   const bool rfc5424_;
   const absl::TimeZone zone_;
   const absl::Time now_;
-  bool offset_seen_ = false;
-  int offset_minutes_ = 0;
 };
 
 // The Windows DNS server debug log ("DNS debug logging" to a file), packet lines such as
@@ -649,11 +656,10 @@ class SyslogParser final : public LogParser {
 // (one line). Times are local, in the server's regional format: M/D/YYYY with a 12-hour
 // clock (the en-US default) or a 24-hour one. Other lines (the header, non-packet events)
 // are skipped.
-class WindowsDnsParser final : public LogParser {
+class WindowsDnsParser final : public OffsetNotingParser {
  public:
   explicit WindowsDnsParser(absl::TimeZone zone) : zone_(zone) {}
   std::string_view format() const override { return "windows-dns"; }
-  int utc_offset_minutes() const override { return offset_minutes_; }
 
   ParsedLine Parse(std::string_view line) override {
     ParsedLine out;
@@ -715,10 +721,7 @@ class WindowsDnsParser final : public LogParser {
     LogEvent& e = out.event;
     e.set_class_name("dns_activity");
     e.set_time(absl::ToUnixMillis(t));
-    if (!offset_seen_) {
-      offset_seen_ = true;
-      offset_minutes_ = zone_.At(t).offset / 60;
-    }
+    NoteOffset(zone_, t);
     std::string proto(protocol);
     for (char& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     AddField(e, "connection_info.protocol_name", proto);
@@ -736,8 +739,6 @@ class WindowsDnsParser final : public LogParser {
 
  private:
   absl::TimeZone zone_;
-  bool offset_seen_ = false;
-  int offset_minutes_ = 0;
 };
 
 }  // namespace
