@@ -357,6 +357,18 @@ class Session {
     uint64_t pos = from;
     uint64_t told = from;  // the through_seq of the last batch sent
     auto last_write = std::chrono::steady_clock::now();
+    // Sends a batch through `pos`, counted in the window until acknowledged.
+    auto send = [&](const PeerMessage& m) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        unacked_.push_back(pos);
+        ++in_flight_;
+      }
+      if (!writer_.Write(m)) return false;
+      told = pos;
+      last_write = std::chrono::steady_clock::now();
+      return true;
+    };
     while (!context_.stopping.load()) {
       {
         std::unique_lock<std::mutex> lock(mu_);
@@ -373,14 +385,7 @@ class Session {
           // Entries passed over (none for this peer): move its cursor now that all is quiet.
           PeerMessage m;
           m.mutable_batch()->set_through_seq(pos);
-          {
-            std::lock_guard<std::mutex> lock(mu_);
-            unacked_.push_back(pos);
-            ++in_flight_;
-          }
-          if (!writer_.Write(m)) return;
-          told = pos;
-          last_write = std::chrono::steady_clock::now();
+          if (!send(m)) return;
           continue;
         }
         if (std::chrono::steady_clock::now() - last_write > context_.peer_timeout / 3) {
@@ -408,14 +413,7 @@ class Session {
       // moment (above) or for a page's worth, which saves both sides a message per record
       // that is not for the peer (such as the records it sent here).
       if (sent == 0 && pos - told < kBatchRecords) continue;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        unacked_.push_back(pos);
-        ++in_flight_;
-      }
-      if (!writer_.Write(m)) return;
-      told = pos;
-      last_write = std::chrono::steady_clock::now();
+      if (!send(m)) return;
       Count([sent](PeerCounters& c) { c.sent += sent; });
     }
   }
