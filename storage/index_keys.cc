@@ -21,9 +21,15 @@ std::string_view UrlHost(std::string_view url) {
   return rest.substr(0, rest.find(':'));
 }
 
-// True for a name that the domain index should hold: has a dot, is not an IPv4 literal.
+// A dotted name that is not an address. Most names have a character no address text can
+// have, which spares the parse.
 bool IsDomainName(std::string_view host) {
-  return host.find('.') != std::string_view::npos && !ParseIp(host).has_value();
+  if (host.find('.') == std::string_view::npos) return false;
+  const bool may_be_address = std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' ||
+           c == ':';
+  });
+  return !may_be_address || !ParseIp(host).has_value();
 }
 
 }  // namespace
@@ -133,13 +139,19 @@ std::optional<RecordKind> KindOf(const RecordBody& body) {
 }
 
 std::vector<IndexEntry> IndexEntriesFor(const RecordBody& body, uint64_t seq) {
-  std::vector<IndexEntry> out;
+  std::vector<IndexEntry> out = IndexPrefixesFor(body);
   // Every entry is prefix || sequence -> id: entries under one prefix come out in commit
   // order, and a new entry usually lands right after the previous one with its prefix,
   // which keeps the memtable insert cheap.
   const std::string seq_key = EncodeSeq(seq);
+  for (IndexEntry& e : out) e.key.append(seq_key);
+  return out;
+}
+
+std::vector<IndexEntry> IndexPrefixesFor(const RecordBody& body) {
+  std::vector<IndexEntry> out;
   auto add = [&](ColumnFamily family, std::string prefix) {
-    prefix.append(seq_key);
+    prefix.reserve(prefix.size() + 8);  // room for the sequence
     out.push_back({family, std::move(prefix)});
   };
   auto add_domain = [&](std::string_view host) {

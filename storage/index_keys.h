@@ -71,6 +71,10 @@ struct IndexEntry {
 // `seq` is the record's log sequence.
 std::vector<IndexEntry> IndexEntriesFor(const threatmesh::v1::RecordBody& body, uint64_t seq);
 
+// The same entries with keys that lack the sequence; a key is its prefix || EncodeSeq(seq).
+// The store computes these before a put reaches its writer, which only appends sequences.
+std::vector<IndexEntry> IndexPrefixesFor(const threatmesh::v1::RecordBody& body);
+
 }  // namespace threatmesh::storage
 
 #endif  // THREATMESH_STORAGE_INDEX_KEYS_H_

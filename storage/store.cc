@@ -16,7 +16,6 @@
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
-#include <deque>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -90,10 +89,47 @@ class StderrLogger final : public rocksdb::Logger {
   }
 };
 
+// Records are counted per kind, from the first kind on.
+constexpr std::size_t kFirstKind = static_cast<std::size_t>(RecordKind::kIndicator);
+constexpr int kKindSlots = 4;
+
+// A put as the writer needs it. Everything derived from the body (index keys without their
+// sequence, marks, the custody value, the kind) is computed in the caller's thread, where the
+// body is still in cache, and the body is freed there; the writer appends sequences.
 struct PendingPut {
-  RecordToStore record;
+  std::string id;
+  std::string signed_bytes;
+  std::string custody;  // serialized CustodyChains; empty for a record authored here
+  std::vector<IndexEntry> index;
+  std::vector<std::pair<std::string, std::string_view>> marks;  // kRetracted key -> value
+  int kind_slot = -1;  // index into the per-kind counts, or -1
   Store::PutCallback done;
 };
+
+PendingPut Prepare(RecordToStore record, Store::PutCallback done) {
+  PendingPut p;
+  p.index = IndexPrefixesFor(record.body);
+  if (record.chain.hops_size() > 0) {
+    threatmesh::v1::CustodyChains chains;
+    *chains.add_chains() = std::move(record.chain);
+    p.custody = chains.SerializeAsString();
+  }
+  if (std::optional<RecordKind> kind = KindOf(record.body)) {
+    const int k = static_cast<int>(*kind) - static_cast<int>(kFirstKind);
+    if (k >= 0 && k < kKindSlots) p.kind_slot = k;
+  }
+  const threatmesh::v1::RecordBody& body = record.body;
+  if (body.has_retraction() && body.retraction().target().size() == kIdSize) {
+    p.marks.emplace_back(StrCat(body.retraction().target(), record.id), "r");
+  }
+  if (body.supersedes().size() == kIdSize) {
+    p.marks.emplace_back(StrCat(body.supersedes(), record.id), "s");
+  }
+  p.id = std::move(record.id);
+  p.signed_bytes = std::move(record.signed_bytes);
+  p.done = std::move(done);
+  return p;
+}
 
 class RocksStore final : public Store {
  public:
@@ -141,15 +177,16 @@ class RocksStore final : public Store {
           StrCat("record id is ", record.id.size(), " bytes, expected ", kIdSize)));
       return;
     }
+    PendingPut prepared = Prepare(std::move(record), std::move(done));
     bool wake;
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (stopping_) {
         lock.unlock();
-        done(absl::UnavailableError("the store is closing"));
+        prepared.done(absl::UnavailableError("the store is closing"));
         return;
       }
-      queue_.push_back(PendingPut{std::move(record), std::move(done)});
+      queue_.push_back(std::move(prepared));
       // The writer drains the queue each round, so it needs a wake-up only for the first
       // put, or when a lingering writer has a whole group.
       wake = queue_.size() == 1 || queue_.size() == options_.max_group_size;
@@ -158,24 +195,29 @@ class RocksStore final : public Store {
   }
 
   void PutAllAsync(std::vector<QueuedPut> puts) override {
+    std::vector<PendingPut> prepared;
+    prepared.reserve(puts.size());
+    for (QueuedPut& p : puts) {
+      if (p.record.id.size() != kIdSize) {
+        p.done(absl::InvalidArgumentError(
+            StrCat("record id is ", p.record.id.size(), " bytes, expected ", kIdSize)));
+        continue;
+      }
+      prepared.push_back(Prepare(std::move(p.record), std::move(p.done)));
+    }
     bool wake = false;
+    std::size_t queued = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      for (QueuedPut& p : puts) {
-        if (p.record.id.size() != kIdSize || stopping_) continue;
-        queue_.push_back(PendingPut{std::move(p.record), std::move(p.done)});
+      for (; queued < prepared.size() && !stopping_; ++queued) {
+        queue_.push_back(std::move(prepared[queued]));
         wake = wake || queue_.size() == 1 || queue_.size() == options_.max_group_size;
-        p.done = nullptr;
       }
     }
     if (wake) cv_.notify_one();
-    // The ones not queued: answered here, outside the lock.
-    for (QueuedPut& p : puts) {
-      if (!p.done) continue;
-      p.done(p.record.id.size() != kIdSize
-                 ? absl::InvalidArgumentError(
-                       StrCat("record id is ", p.record.id.size(), " bytes, expected ", kIdSize))
-                 : absl::UnavailableError("the store is closing"));
+    // The ones not queued (the store is closing): answered here, outside the lock.
+    for (std::size_t i = queued; i < prepared.size(); ++i) {
+      prepared[i].done(absl::UnavailableError("the store is closing"));
     }
   }
 
@@ -474,9 +516,8 @@ class RocksStore final : public Store {
   bool stopping_ = false;              // guarded by mu_
   uint64_t next_seq_ = 1;              // guarded by mu_; written only by the writer thread
   std::condition_variable committed_;  // signalled when next_seq_ advances
-  static constexpr std::size_t kFirstKind = static_cast<std::size_t>(RecordKind::kIndicator);
   // Records per kind, from RecordKind::kIndicator on; written only by the writer thread.
-  std::array<std::atomic<uint64_t>, 4> kind_counts_{};
+  std::array<std::atomic<uint64_t>, kKindSlots> kind_counts_{};
   absl::Status write_error_;  // writer thread only: the last failed write, until resumed
   std::thread writer_;
 };
@@ -570,55 +611,52 @@ void RocksStore::WriterLoop() {
 }
 
 void RocksStore::CommitGroup(std::span<PendingPut> group) {
-  // One key to write; values point into the group's records or into `owned`. Writes are
+  // One key to write; values point into the group's puts. Writes are
   // kept per family so that each family's keys reach its memtable together.
   struct Write {
     std::string key;
     std::string_view value;
   };
   std::array<std::vector<Write>, kColumnFamilyCount> writes;
-  std::deque<std::string> owned;  // stable addresses for values made here
   std::set<std::string_view> in_batch;
   std::vector<std::pair<PendingPut*, uint64_t>> accepted;
-  std::array<uint64_t, 4> group_kinds{};
+  std::array<uint64_t, kKindSlots> group_kinds{};
   uint64_t seq;
   {
     std::lock_guard<std::mutex> lock(mu_);
     seq = next_seq_;
   }
-  for (PendingPut& p : group) {
-    const RecordToStore& r = p.record;
-    absl::StatusOr<bool> exists = in_batch.count(r.id) ? true : Contains(r.id);
-    if (!exists.ok()) {
-      p.done(exists.status());
+  // One MultiGet answers the whole group's duplicate checks: it takes the memtables and
+  // the file versions once instead of once per put.
+  std::vector<rocksdb::Slice> ids;
+  ids.reserve(group.size());
+  for (const PendingPut& p : group) ids.push_back(ToSlice(p.id));
+  std::vector<rocksdb::PinnableSlice> found(group.size());
+  std::vector<rocksdb::Status> lookups(group.size());
+  db_->MultiGet(rocksdb::ReadOptions(), cf(kRecords), ids.size(), ids.data(), found.data(),
+                lookups.data());
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    PendingPut& p = group[i];
+    if (!lookups[i].ok() && !lookups[i].IsNotFound()) {
+      p.done(FromRocks(lookups[i], StrCat("reading ", dir_)));
       continue;
     }
-    if (*exists) {
+    if (lookups[i].ok() || in_batch.count(p.id)) {
       p.done(absl::AlreadyExistsError(
-          StrCat("record ", crypto::HexEncode(r.id), " is already stored")));
+          StrCat("record ", crypto::HexEncode(p.id), " is already stored")));
       continue;
     }
-    writes[kRecords].push_back({r.id, r.signed_bytes});
-    writes[kLog].push_back({EncodeSeq(seq), r.id});
-    if (r.chain.hops_size() > 0) {
-      threatmesh::v1::CustodyChains chains;
-      *chains.add_chains() = r.chain;
-      writes[kCustody].push_back({r.id, owned.emplace_back(chains.SerializeAsString())});
+    writes[kRecords].push_back({p.id, p.signed_bytes});
+    writes[kLog].push_back({EncodeSeq(seq), p.id});
+    if (!p.custody.empty()) writes[kCustody].push_back({p.id, p.custody});
+    if (p.kind_slot >= 0) ++group_kinds[p.kind_slot];
+    for (auto& [key, value] : p.marks) writes[kRetracted].push_back({std::move(key), value});
+    const std::string seq_key = EncodeSeq(seq);
+    for (IndexEntry& e : p.index) {
+      e.key.append(seq_key);
+      writes[e.family].push_back({std::move(e.key), p.id});
     }
-    if (std::optional<RecordKind> kind = KindOf(r.body)) {
-      const std::size_t k = static_cast<std::size_t>(*kind) - kFirstKind;
-      if (k < group_kinds.size()) ++group_kinds[k];
-    }
-    if (r.body.has_retraction() && r.body.retraction().target().size() == kIdSize) {
-      writes[kRetracted].push_back({StrCat(r.body.retraction().target(), r.id), "r"});
-    }
-    if (r.body.supersedes().size() == kIdSize) {
-      writes[kRetracted].push_back({StrCat(r.body.supersedes(), r.id), "s"});
-    }
-    for (IndexEntry& e : IndexEntriesFor(r.body, seq)) {
-      writes[e.family].push_back({std::move(e.key), r.id});
-    }
-    in_batch.insert(r.id);
+    in_batch.insert(p.id);
     accepted.emplace_back(&p, seq++);
   }
   if (accepted.empty()) return;

@@ -79,5 +79,49 @@ TEST(IndexKeysTest, IndexEntriesOfAnIndicator) {
   }
 }
 
+TEST(IndexKeysTest, PrefixesAreEntriesWithoutTheSequence) {
+  threatmesh::v1::RecordBody body;
+  body.set_author(std::string(32, 'A'));
+  body.add_labels("t1");
+  body.mutable_indicator()->set_type(threatmesh::v1::INDICATOR_TYPE_DOMAIN);
+  body.mutable_indicator()->set_value("a.example.com");
+  std::vector<IndexEntry> prefixes = IndexPrefixesFor(body);
+  std::vector<IndexEntry> entries = IndexEntriesFor(body, 42);
+  ASSERT_EQ(prefixes.size(), entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(prefixes[i].family, entries[i].family);
+    EXPECT_EQ(prefixes[i].key + EncodeSeq(42), entries[i].key);
+  }
+}
+
+// Only names go to the domain index: a URL or e-mail whose host is an address does not,
+// while a name made only of hexadecimal letters and digits does.
+TEST(IndexKeysTest, DomainIndexTakesNamesNotAddresses) {
+  struct Case {
+    threatmesh::v1::IndicatorType type;
+    std::string value;
+    int domain_entries;
+  };
+  const Case cases[] = {
+      {threatmesh::v1::INDICATOR_TYPE_URL, "http://10.1.2.3/x", 0},
+      {threatmesh::v1::INDICATOR_TYPE_URL, "http://[2001:db8::1]:8080/x", 0},
+      {threatmesh::v1::INDICATOR_TYPE_EMAIL, "a@192.0.2.1", 0},
+      {threatmesh::v1::INDICATOR_TYPE_DOMAIN, "dead.beef", 1},
+      {threatmesh::v1::INDICATOR_TYPE_DOMAIN, "cafe.0a", 1},
+      {threatmesh::v1::INDICATOR_TYPE_URL, "https://dead.be:443/", 1},
+      {threatmesh::v1::INDICATOR_TYPE_EMAIL, "a@mail.example.org", 1},
+  };
+  for (const Case& c : cases) {
+    threatmesh::v1::RecordBody body;
+    body.mutable_indicator()->set_type(c.type);
+    body.mutable_indicator()->set_value(c.value);
+    std::vector<IndexEntry> entries = IndexPrefixesFor(body);
+    EXPECT_EQ(std::count_if(entries.begin(), entries.end(),
+                            [](const IndexEntry& e) { return e.family == kIndexDomain; }),
+              c.domain_entries)
+        << c.value;
+  }
+}
+
 }  // namespace
 }  // namespace threatmesh::storage
