@@ -1,12 +1,14 @@
 #include "node/cli.h"
 
 #include <fcntl.h>
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
 #include <cctype>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -22,6 +24,7 @@
 #include "node/client.h"
 #include "node/config.h"
 #include "node/custody.h"
+#include "node/excerpt_builder.h"
 #include "node/excerpt_check.h"
 #include "node/indicator.h"
 #include "node/local_node.h"
@@ -260,6 +263,9 @@ void PublishOptions(po::options_description& d) {
       "excerpt", po::value<std::string>(),
       "instead of an indicator: a log excerpt file from 'threatmesh ingest-log', published "
       "only if its checklist passes (with --tlp, --may-relay, --max-hops...)")(
+      "indicators", po::value<std::string>(),
+      "with --excerpt: reviewed indicator proposals from 'ingest-log --emit-indicators', "
+      "published first and listed in the excerpt")(
       "tlp", po::value<std::string>()->default_value("amber"),
       "TLP 2.0 label: clear, green, amber, amber+strict, red")(
       "label", po::value<std::vector<std::string>>()->composing(), "tag (repeatable)")(
@@ -1112,6 +1118,56 @@ absl::StatusOr<v1::RecordBody> ReadExcerptFile(const std::string& path) {
   return body;
 }
 
+// The key of the small file 'ingest-log --out' writes for an excerpt in several parts.
+constexpr char kPartsKey[] = "excerpt_parts";
+
+// "excerpt.json" -> "excerpt.part-0003.json" for part index 2.
+std::string ExcerptPartPath(const std::string& out, int part) {
+  const bool json = out.size() > 5 && out.compare(out.size() - 5, 5, ".json") == 0;
+  char number[24];
+  std::snprintf(number, sizeof number, ".part-%04d.json", part + 1);
+  return StrCat(json ? out.substr(0, out.size() - 5) : out, number);
+}
+
+// The excerpt behind `path`, one body per part in part order: either an excerpt file, or the
+// list of part files 'ingest-log' writes for an excerpt in several parts (paths relative to
+// the list's directory). InvalidArgument when the parts are not one complete excerpt.
+absl::StatusOr<std::vector<v1::RecordBody>> ReadExcerptParts(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(StrCat("cannot read excerpt file ", path));
+  std::string head(64, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  std::vector<v1::RecordBody> parts;
+  if (head.find(StrCat("\"", kPartsKey, "\"")) == std::string::npos) {
+    absl::StatusOr<v1::RecordBody> body = ReadExcerptFile(path);
+    if (!body.ok()) return body.status();
+    parts.push_back(std::move(*body));
+  } else {
+    in.seekg(0);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    google::protobuf::Struct list;
+    auto it = list.fields().end();
+    if (google::protobuf::util::JsonStringToMessage(text, &list).ok()) {
+      it = list.fields().find(kPartsKey);
+    }
+    if (it == list.fields().end() || !it->second.has_list_value()) {
+      return absl::InvalidArgumentError(
+          StrCat(path, " is neither an excerpt nor a list of excerpt parts"));
+    }
+    const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+    for (const google::protobuf::Value& v : it->second.list_value().values()) {
+      absl::StatusOr<v1::RecordBody> body = ReadExcerptFile((dir / v.string_value()).string());
+      if (!body.ok()) return body.status();
+      parts.push_back(std::move(*body));
+    }
+  }
+  if (absl::Status s = CheckExcerptParts(parts); !s.ok()) {
+    return absl::InvalidArgumentError(StrCat(path, ": ", s.message()));
+  }
+  return parts;
+}
+
 // Prints the checklist; true when every item passed.
 bool PrintChecklist(const std::vector<v1::ChecklistItem>& items, std::ostream& out) {
   for (const v1::ChecklistItem& item : items) {
@@ -1124,8 +1180,9 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
   LogParserOptions parser_options;
   if (vm.count("timezone")) parser_options.timezone = vm["timezone"].as<std::string>();
   std::string format = vm["format"].as<std::string>();
+  const std::string path = vm["file"].as<std::string>();
   if (format == "auto") {
-    std::ifstream head(vm["file"].as<std::string>());
+    std::ifstream head(path);
     std::vector<std::string> first;
     for (std::string line; first.size() < 50 && std::getline(head, line);) first.push_back(line);
     absl::StatusOr<std::string> detected = DetectLogFormat(first);
@@ -1139,7 +1196,7 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
   if (!keys.ok()) return Fail(io, keys.status());
   absl::StatusOr<SanitizeOptions> internal = InternalOptions(vm);
   if (!internal.ok()) return Fail(io, internal.status());
-  int64_t window_start = 0, window_end = 0;
+  ExcerptBuilderOptions options;
   if (vm.count("window")) {
     const std::string w = vm["window"].as<std::string>();
     const std::size_t dots = w.find("..");
@@ -1152,134 +1209,320 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
                           "--window: expected START..END in UTC, e.g. "
                           "2026-11-20T10:00:00Z..2026-11-20T11:00:00Z, END after START"));
     }
-    window_start = *from;
-    window_end = *to;
+    options.window_start = *from;
+    options.window_end = *to;
   }
-  const std::string path = vm["file"].as<std::string>();
+  if (vm.count("tlp")) {
+    absl::StatusOr<v1::Tlp> tlp = ParseTlp(vm["tlp"].as<std::string>());
+    if (!tlp.ok()) return Fail(io, tlp.status());
+    options.tlp = *tlp;
+  }
+  if (vm.count("contact")) options.contact = vm["contact"].as<std::string>();
+  if (vm.count("collection-method")) {
+    options.collection_method = vm["collection-method"].as<std::string>();
+  }
+  options.max_record_bytes = vm["max-record-bytes"].as<std::size_t>();
+  if (options.max_record_bytes < kMinExcerptRecordBytes) {
+    return Fail(io, absl::InvalidArgumentError(
+                        StrCat("--max-record-bytes must be at least ", kMinExcerptRecordBytes)));
+  }
+  options.check.internal = *internal;
+  options.propose_indicators = vm.count("emit-indicators") > 0;
   std::ifstream in(path);
   if (!in) return Fail(io, absl::NotFoundError(StrCat("cannot read log file ", path)));
+
+  // Parts go to their files as they fill; without --out the excerpt must fit one record.
+  const std::string out = vm.count("out") ? vm["out"].as<std::string>() : std::string();
+  std::vector<std::string> part_files;
+  std::optional<v1::RecordBody> held;  // the first part, until it is known to be the only one
+  std::vector<std::string> failed;     // "part N: item: reason"
+  google::protobuf::util::JsonPrintOptions print;
+  print.add_whitespace = true;
+  auto write_json = [](const std::string& file, const v1::RecordBody& body) -> absl::Status {
+    std::string json;
+    google::protobuf::util::JsonPrintOptions compact;
+    (void)google::protobuf::util::MessageToJsonString(body, &json, compact);
+    std::ofstream f(file, std::ios::binary | std::ios::trunc);
+    f << json << "\n";
+    f.flush();
+    if (!f) return absl::UnavailableError(StrCat("cannot write ", file, " (is the disk full?)"));
+    return absl::OkStatus();
+  };
+  auto note_failures = [&](const v1::RecordBody& part) {
+    for (const v1::ChecklistItem& item : part.log_excerpt().checklist()) {
+      if (!item.passed()) {
+        failed.push_back(
+            StrCat("part ", part.log_excerpt().part() + 1, ": ", item.item(), ": ", item.reason()));
+      }
+    }
+  };
+  auto sink = [&](v1::RecordBody part) -> absl::Status {
+    note_failures(part);
+    if (!held && part_files.empty()) {
+      held = std::move(part);
+      return absl::OkStatus();
+    }
+    if (out.empty()) {
+      return absl::FailedPreconditionError(StrCat(
+          "the excerpt is larger than one record of ", options.max_record_bytes,
+          " bytes; give --out FILE, and it is written in parts that are published together"));
+    }
+    if (held) {
+      part_files.push_back(ExcerptPartPath(out, 0));
+      if (absl::Status s = write_json(part_files.back(), *held); !s.ok()) return s;
+      held.reset();
+    }
+    part_files.push_back(ExcerptPartPath(out, static_cast<int>(part_files.size())));
+    return write_json(part_files.back(), part);
+  };
   Sanitizer sanitizer(*internal, *keys->addresses, *keys->names);
-  v1::RecordBody body;
-  v1::LogExcerpt* x = body.mutable_log_excerpt();
-  x->set_source_format(std::string((*parser)->format()));
-  uint64_t number = 0, errors = 0, outside = 0;
-  int64_t first = INT64_MAX, last = INT64_MIN;
+  ExcerptBuilder builder(options, sanitizer, **parser, sink);
+
+  uint64_t number = 0, errors = 0;
   std::string line;
   while (std::getline(in, line)) {
-    if (++number % 1000000 == 0) io.err << "ingest-log: " << number << " lines read\n";
+    if (++number % 1000000 == 0) {
+      io.err << "ingest-log: " << number << " lines read, " << builder.events() << " events, "
+             << builder.parts() << " parts finished\n";
+    }
     ParsedLine p = (*parser)->Parse(line);
     if (p.kind == ParsedLine::Kind::kError) {
       if (++errors <= 20) io.err << path << ":" << number << ": " << p.error << "\n";
       continue;
     }
     if (p.kind != ParsedLine::Kind::kEvent) continue;
-    if (window_end > 0 && (p.event.time() < window_start || p.event.time() >= window_end)) {
-      ++outside;
-      continue;
+    if (absl::Status s = builder.Add(std::move(p.event), line); !s.ok()) {
+      return Fail(io, absl::Status(s.code(), StrCat(path, ":", number, ": ", s.message())));
     }
-    first = std::min(first, p.event.time());
-    last = std::max(last, p.event.time());
-    x->add_lines(sanitizer.Sanitize(p.event, line));
-    *x->add_events() = std::move(p.event);
   }
+  if (in.bad()) return Fail(io, absl::DataLossError(StrCat("reading ", path, " failed")));
   if (errors > 20) io.err << "... and " << errors - 20 << " more lines that do not parse\n";
-  if (x->events_size() == 0) {
-    return Fail(
-        io, absl::InvalidArgumentError(StrCat("no event of ", path, " as ", (*parser)->format(),
-                                              window_end > 0 ? " inside --window" : "", " (",
-                                              number, " lines read, ", errors, " did not parse)")));
+  if (absl::Status s = builder.Finish(); !s.ok()) {
+    return Fail(io, absl::Status(s.code(),
+                                 StrCat(path, " as ", (*parser)->format(), ": ", s.message(), "; ",
+                                        number, " lines read, ", errors, " did not parse")));
   }
-  x->set_window_start(window_end > 0 ? window_start : first);
-  x->set_window_end(window_end > 0 ? window_end : last + 1);
-  x->set_original_utc_offset_minutes((*parser)->utc_offset_minutes());
-  if (vm.count("contact")) x->set_contact(vm["contact"].as<std::string>());
-  if (vm.count("collection-method")) {
-    x->set_collection_method(vm["collection-method"].as<std::string>());
-  }
-  for (v1::SanitizationStep& step : sanitizer.Manifest()) *x->add_manifest() = std::move(step);
-  if (vm.count("tlp")) {
-    absl::StatusOr<v1::Tlp> tlp = ParseTlp(vm["tlp"].as<std::string>());
-    if (!tlp.ok()) return Fail(io, tlp.status());
-    body.set_tlp(*tlp);
-  }
-  ExcerptCheckOptions check;
-  check.internal = *internal;
-  std::vector<v1::ChecklistItem> items = CheckExcerpt(body, check);
-  for (const v1::ChecklistItem& item : items) *x->add_checklist() = item;
-  std::string json;
-  google::protobuf::util::JsonPrintOptions print;
-  print.add_whitespace = true;
-  (void)google::protobuf::util::MessageToJsonString(body, &json, print);
-  if (vm.count("out")) {
-    std::ofstream out(vm["out"].as<std::string>());
-    out << json;
-    if (!out)
-      return Fail(io, absl::UnavailableError("cannot write " + vm["out"].as<std::string>()));
+  if (held) {
+    // One part: the excerpt itself, readable.
+    std::string json;
+    (void)google::protobuf::util::MessageToJsonString(*held, &json, print);
+    if (out.empty()) {
+      io.out << json;
+    } else {
+      std::ofstream f(out, std::ios::binary | std::ios::trunc);
+      f << json;
+      f.flush();
+      if (!f) return Fail(io, absl::UnavailableError("cannot write " + out));
+    }
   } else {
-    io.out << json;
+    // Several parts: `out` lists them, and stands for the whole excerpt.
+    std::string list = StrCat("{\"", kPartsKey, "\": [");
+    for (std::size_t i = 0; i < part_files.size(); ++i) {
+      list += StrCat(i ? ", " : "",
+                     JsonString(std::filesystem::path(part_files[i]).filename().string()));
+    }
+    list += "]}\n";
+    std::ofstream f(out, std::ios::binary | std::ios::trunc);
+    f << list;
+    f.flush();
+    if (!f) return Fail(io, absl::UnavailableError("cannot write " + out));
   }
-  io.err << "ingest-log: " << x->events_size() << " events from " << number << " lines (" << errors
-         << " did not parse, " << outside << " outside the window); " << x->manifest_size()
-         << " sanitization steps\n";
-  const bool passed = PrintChecklist(items, io.err);
-  io.err << (passed ? "ready to publish: threatmesh publish --excerpt FILE\n"
-                    : "not ready: fix the failed items, then check again\n");
+  io.err << "ingest-log: " << builder.events() << " events from " << number << " lines (" << errors
+         << " did not parse, " << builder.outside_window() << " outside the window)";
+  if (builder.parts() > 1) {
+    io.err << " in " << builder.parts() << " parts listed in " << out;
+  }
+  io.err << "\n";
+  if (options.propose_indicators) {
+    const std::string file = vm["emit-indicators"].as<std::string>();
+    std::ofstream f(file, std::ios::binary | std::ios::trunc);
+    const std::vector<IndicatorProposal> proposals = builder.Proposals();
+    for (const IndicatorProposal& p : proposals) f << ProposalToJson(p) << "\n";
+    f.flush();
+    if (!f) return Fail(io, absl::UnavailableError("cannot write " + file));
+    io.err << "ingest-log: " << proposals.size() << " indicator proposals in " << file
+           << " (one per line, most seen first";
+    if (builder.proposals_dropped() > 0) {
+      io.err << "; " << builder.proposals_dropped() << " more distinct values not kept";
+    }
+    io.err << "). Review them: delete the lines not to publish, then publish them with the "
+              "excerpt: threatmesh publish --excerpt FILE --indicators "
+           << file << "\n";
+  }
+  if (held) {
+    PrintChecklist(std::vector<v1::ChecklistItem>(held->log_excerpt().checklist().begin(),
+                                                  held->log_excerpt().checklist().end()),
+                   io.err);
+  } else {
+    for (const std::string& f : failed) io.err << "FAIL  " << f << "\n";
+    if (failed.empty()) io.err << "every part passed its release checklist\n";
+  }
+  io.err << (builder.all_passed() ? "ready to publish: threatmesh publish --excerpt FILE\n"
+                                  : "not ready: fix the failed items, then check again\n");
   return kExitOk;
 }
 
 int RunCheck(const po::variables_map& vm, Io& io) {
-  absl::StatusOr<v1::RecordBody> body = ReadExcerptFile(vm["file"].as<std::string>());
-  if (!body.ok()) return Fail(io, body.status());
+  absl::StatusOr<std::vector<v1::RecordBody>> parts =
+      ReadExcerptParts(vm["file"].as<std::string>());
+  if (!parts.ok()) return Fail(io, parts.status());
   absl::StatusOr<SanitizeOptions> internal = InternalOptions(vm);
   if (!internal.ok()) return Fail(io, internal.status());
   ExcerptCheckOptions check;
   check.internal = *internal;
-  return PrintChecklist(CheckExcerpt(*body, check), io.out) ? kExitOk : kExitError;
+  bool passed = true;
+  for (const v1::RecordBody& part : *parts) {
+    if (parts->size() > 1) {
+      io.out << "part " << part.log_excerpt().part() + 1 << " of " << parts->size() << "\n";
+    }
+    passed = PrintChecklist(CheckExcerpt(part, check), io.out) && passed;
+  }
+  return passed ? kExitOk : kExitError;
+}
+
+// Reads reviewed proposals (one JSON object per line; blank lines and lines starting with
+// '#' are skipped). Every line must be a valid proposal, or nothing is published.
+absl::StatusOr<std::vector<IndicatorProposal>> ReadProposals(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(StrCat("cannot read indicator proposals ", path));
+  std::vector<IndicatorProposal> out;
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
+    absl::StatusOr<IndicatorProposal> p = ProposalFromJson(line);
+    if (!p.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat(path, ":", number, ": ", p.status().message(), "; nothing published"));
+    }
+    out.push_back(std::move(*p));
+  }
+  return out;
 }
 
 int RunPublishExcerpt(const po::variables_map& vm, Io& io) {
-  absl::StatusOr<v1::RecordBody> body = ReadExcerptFile(vm["excerpt"].as<std::string>());
-  if (!body.ok()) return Fail(io, body.status());
-  // The handling given here wins over the file's.
-  if (!vm["tlp"].defaulted() || body->tlp() == v1::TLP_UNSPECIFIED) {
-    absl::StatusOr<v1::Tlp> tlp = ParseTlp(vm["tlp"].as<std::string>());
-    if (!tlp.ok()) return Fail(io, tlp.status());
-    body->set_tlp(*tlp);
-  }
-  if (vm["may-relay"].as<bool>()) body->mutable_handling()->set_may_relay(true);
-  if (vm["max-hops"].as<uint32_t>() > 0) {
-    body->mutable_handling()->set_max_hops(vm["max-hops"].as<uint32_t>());
+  absl::StatusOr<std::vector<v1::RecordBody>> parts =
+      ReadExcerptParts(vm["excerpt"].as<std::string>());
+  if (!parts.ok()) return Fail(io, parts.status());
+  std::vector<IndicatorProposal> proposals;
+  if (vm.count("indicators")) {
+    absl::StatusOr<std::vector<IndicatorProposal>> read =
+        ReadProposals(vm["indicators"].as<std::string>());
+    if (!read.ok()) return Fail(io, read.status());
+    proposals = std::move(*read);
   }
   absl::StatusOr<SanitizeOptions> internal = InternalOptions(vm);
   if (!internal.ok()) return Fail(io, internal.status());
   ExcerptCheckOptions check;
   check.internal = *internal;
-  std::vector<v1::ChecklistItem> items = CheckExcerpt(*body, check);
-  if (!AllPassed(items)) {
-    std::string failed;
-    for (const v1::ChecklistItem& item : items) {
-      if (!item.passed())
-        failed += StrCat(failed.empty() ? "" : "; ", item.item(), ": ", item.reason());
+  const uint32_t count = static_cast<uint32_t>(parts->size());
+  // Every part is made ready and checked before anything is published.
+  for (v1::RecordBody& body : *parts) {
+    // The handling given here wins over the file's.
+    if (!vm["tlp"].defaulted() || body.tlp() == v1::TLP_UNSPECIFIED) {
+      absl::StatusOr<v1::Tlp> tlp = ParseTlp(vm["tlp"].as<std::string>());
+      if (!tlp.ok()) return Fail(io, tlp.status());
+      body.set_tlp(*tlp);
     }
-    return Fail(io, absl::FailedPreconditionError(StrCat(
-                        "the excerpt fails its release checklist, nothing published: ", failed)));
+    if (vm["may-relay"].as<bool>()) body.mutable_handling()->set_may_relay(true);
+    if (vm["max-hops"].as<uint32_t>() > 0) {
+      body.mutable_handling()->set_max_hops(vm["max-hops"].as<uint32_t>());
+    }
+    std::vector<v1::ChecklistItem> items = CheckExcerpt(body, check);
+    if (!AllPassed(items)) {
+      std::string failed;
+      for (const v1::ChecklistItem& item : items) {
+        if (!item.passed())
+          failed += StrCat(failed.empty() ? "" : "; ", item.item(), ": ", item.reason());
+      }
+      return Fail(io, absl::FailedPreconditionError(StrCat(
+                          "the excerpt",
+                          count > 1 ? StrCat(" (part ", body.log_excerpt().part() + 1, ")") : "",
+                          " fails its release checklist, nothing published: ", failed)));
+    }
+    v1::LogExcerpt* x = body.mutable_log_excerpt();
+    x->clear_checklist();
+    for (const v1::ChecklistItem& item : items) *x->add_checklist() = item;
+    x->set_part_count(count > 1 ? count : 0);
+    body.clear_author();
+    body.clear_created_at();
   }
-  body->mutable_log_excerpt()->clear_checklist();
-  for (const v1::ChecklistItem& item : items) *body->mutable_log_excerpt()->add_checklist() = item;
-  body->clear_author();
-  body->clear_created_at();
   absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
   if (!client.ok()) return Fail(io, client.status());
-  v1::PublishRequest request;
-  *request.mutable_body() = std::move(*body);
-  absl::StatusOr<v1::PublishResponse> published = (*client)->Publish(request);
-  if (!published.ok()) return Fail(io, published.status());
+  const v1::RecordBody& first = parts->front();
+  const v1::LogExcerpt& fx = first.log_excerpt();
+
+  // Reviewed indicators first: the excerpt lists their ids, signed with it.
+  std::vector<std::string> indicator_ids;
+  for (const IndicatorProposal& p : proposals) {
+    v1::PublishRequest request;
+    v1::RecordBody* body = request.mutable_body();
+    body->set_tlp(first.tlp());
+    *body->mutable_handling() = first.handling();
+    body->add_labels("log-excerpt");
+    v1::Indicator* ind = body->mutable_indicator();
+    ind->set_type(p.type);
+    ind->set_value(p.value);
+    ind->set_description(
+        StrCat("drawn from a ", fx.source_format(), " log excerpt",
+               p.field.empty() ? "" : StrCat(" (", p.field, ")"),
+               p.count > 0 ? StrCat(": ", p.count, " events from ", FormatTime(p.first_seen),
+                                    " to ", FormatTime(p.last_seen))
+                           : ""));
+    absl::StatusOr<v1::PublishResponse> published = (*client)->Publish(request);
+    if (!published.ok()) {
+      return Fail(io,
+                  absl::Status(published.status().code(),
+                               StrCat("indicator ", IndicatorTypeName(p.type), " ", p.value, ": ",
+                                      published.status().message(), " (", indicator_ids.size(),
+                                      " indicators published before it; the excerpt is not)")));
+    }
+    indicator_ids.push_back(published->id());
+    if (!vm.count("json")) {
+      io.out << "published indicator " << crypto::HexEncode(published->id()) << " "
+             << IndicatorTypeName(p.type) << " " << p.value << "\n";
+    }
+  }
+  std::string first_id;
+  std::vector<std::pair<std::string, uint64_t>> done;
+  for (v1::RecordBody& body : *parts) {
+    v1::LogExcerpt* x = body.mutable_log_excerpt();
+    if (x->part() == 0) {
+      for (const std::string& id : indicator_ids) x->add_indicator_ids(id);
+    } else {
+      x->set_first_part(first_id);
+    }
+    v1::PublishRequest request;
+    *request.mutable_body() = std::move(body);
+    absl::StatusOr<v1::PublishResponse> published = (*client)->Publish(request);
+    if (!published.ok()) {
+      return Fail(
+          io, absl::Status(
+                  published.status().code(),
+                  StrCat(count > 1 ? StrCat("part ", x->part() + 1, " of ", count, ": ") : "",
+                         published.status().message(),
+                         done.empty() ? ""
+                                      : StrCat(" (", done.size(), " parts published before it)"))));
+    }
+    if (first_id.empty()) first_id = published->id();
+    done.emplace_back(published->id(), published->seq());
+    if (!vm.count("json")) {
+      io.out << "published log excerpt " << crypto::HexEncode(published->id());
+      if (count > 1) io.out << " (part " << done.size() << " of " << count << ")";
+      io.out << " (seq " << published->seq() << ")\n";
+    }
+  }
   if (vm.count("json")) {
-    io.out << "{\"id\":" << JsonString(crypto::HexEncode(published->id()))
-           << ",\"seq\":" << published->seq() << "}\n";
-  } else {
-    io.out << "published log excerpt " << crypto::HexEncode(published->id()) << " (seq "
-           << published->seq() << ")\n";
+    io.out << "{\"id\":" << JsonString(crypto::HexEncode(done.front().first))
+           << ",\"seq\":" << done.front().second << ",\"parts\":[";
+    for (std::size_t i = 0; i < done.size(); ++i) {
+      io.out << (i ? "," : "") << JsonString(crypto::HexEncode(done[i].first));
+    }
+    io.out << "],\"indicators\":[";
+    for (std::size_t i = 0; i < indicator_ids.size(); ++i) {
+      io.out << (i ? "," : "") << JsonString(crypto::HexEncode(indicator_ids[i]));
+    }
+    io.out << "]}\n";
   }
   return kExitOk;
 }
@@ -1370,7 +1613,13 @@ std::vector<Command> Commands() {
              "TLP 2.0 label: clear, green, amber, amber+strict, red")(
              "contact", po::value<std::string>(), "whom to ask about the excerpt")(
              "collection-method", po::value<std::string>(), "how the log was collected")(
-             "out", po::value<std::string>(), "write the excerpt here (default: standard output)");
+             "out", po::value<std::string>(),
+             "write the excerpt here (default: standard output); one larger than a record is "
+             "written in parts beside it, and this file lists them")(
+             "max-record-bytes", po::value<std::size_t>()->default_value(1 << 20),
+             "record limit of the receiving nodes: each part of the excerpt fits in it")(
+             "emit-indicators", po::value<std::string>(),
+             "write indicator proposals drawn from the log to this file, for review");
          InternalOptionsDesc(d);
        },
        RunIngestLog},

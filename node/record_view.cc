@@ -154,7 +154,11 @@ std::string KindSummary(const threatmesh::v1::RecordBody& body) {
       return StrCat("retraction of ", crypto::HexEncode(body.retraction().target()));
     case threatmesh::v1::RecordBody::kLogExcerpt:
       return StrCat("log-excerpt ", body.log_excerpt().source_format(), " ",
-                    body.log_excerpt().lines_size(), " lines");
+                    body.log_excerpt().lines_size(), " lines",
+                    body.log_excerpt().part_count() > 1
+                        ? StrCat(" (part ", body.log_excerpt().part() + 1, " of ",
+                                 body.log_excerpt().part_count(), ")")
+                        : "");
     default:
       return "unknown";
   }
@@ -199,6 +203,14 @@ std::string RecordText(const VerifiedRecord& record) {
               FormatTime(x.window_end()), " (source UTC offset ", x.original_utc_offset_minutes(),
               " min)\n");
     if (!x.contact().empty()) StrAppend(&out, "contact     ", x.contact(), "\n");
+    if (x.part_count() > 1) {
+      StrAppend(&out, "part        ", x.part() + 1, " of ", x.part_count(),
+                x.first_part().empty() ? "" : ", first part " + crypto::HexEncode(x.first_part()),
+                "\n");
+    }
+    for (const std::string& id : x.indicator_ids()) {
+      StrAppend(&out, "indicator   ", crypto::HexEncode(id), " (drawn from this excerpt)\n");
+    }
     for (const threatmesh::v1::SanitizationStep& step : x.manifest()) {
       StrAppend(&out, "sanitized   ", step.field(), ": ", step.method(),
                 step.algorithm().empty() ? "" : " " + step.algorithm(),

@@ -262,4 +262,10 @@ std::vector<SanitizationStep> Sanitizer::Manifest() const {
   return out;
 }
 
+std::vector<SanitizationStep> Sanitizer::TakeManifest() {
+  std::vector<SanitizationStep> out = Manifest();
+  manifest_.clear();
+  return out;
+}
+
 }  // namespace threatmesh

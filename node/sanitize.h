@@ -66,6 +66,9 @@ class Sanitizer {
 
   // One step per transformed field and method, in field order.
   std::vector<threatmesh::v1::SanitizationStep> Manifest() const;
+  // The manifest, which then starts empty: for an excerpt written in parts, each part's
+  // manifest names the steps applied to its own events.
+  std::vector<threatmesh::v1::SanitizationStep> TakeManifest();
 
  private:
   // The replacement of one field value, or nullopt to leave it; notes the step.

@@ -4,11 +4,13 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
 #include "crypto/keys.h"
+#include "crypto/str_cat.h"
 #include "testing/serve_process.h"
 #include "testing/test_util.h"
 
@@ -391,6 +393,140 @@ TEST_F(CliTest, IngestCheckAndPublishALogExcerpt) {
   Result found = RunOn("search", {"--kind", "log-excerpt"});
   EXPECT_EQ(found.exit_code, 0) << found.err;
   EXPECT_NE(found.out.find("log-excerpt"), std::string::npos) << found.out;
+}
+
+// An access log larger than one record: ingest-log writes it in parts with a list, and
+// indicator proposals; publish takes the list and the reviewed proposals, publishes the
+// indicators, then every part linked to the first, which lists the indicators.
+TEST_F(CliTest, ALargeExcerptIsPublishedInLinkedPartsWithReviewedIndicators) {
+  StartNode();
+  constexpr int kLines = 1500;
+  {
+    std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
+    key << std::string(32, 'k');
+    std::ofstream log(dir_.Sub("access.log"));
+    for (int i = 0; i < kLines; ++i) {
+      char when[64];
+      std::snprintf(when, sizeof when, "20/Nov/2026:10:%02d:%02d +0000", i / 60 % 60, i % 60);
+      log << (i % 3   ? "10.0.0.5"
+              : i % 2 ? "203.0.113.9"
+                      : "198.51.100.4")
+          << " - - [" << when
+          << "] \"GET /login?user=bob&password=hunter2 HTTP/1.1\" 200 512 \"-\" \""
+          << (i % 3 ? "Mozilla/5.0" : "EvilBot/1.0") << "\"\n";
+    }
+  }
+  std::vector<std::string> args = {"ingest-log",
+                                   dir_.Sub("access.log"),
+                                   "--format",
+                                   "auto",
+                                   "--sanitize-key",
+                                   dir_.Sub("sanitize.key"),
+                                   "--tlp",
+                                   "green",
+                                   "--contact",
+                                   "soc@example.org",
+                                   "--max-record-bytes",
+                                   "65536"};
+  // Without --out an excerpt of several parts has nowhere to go.
+  Result no_out = Run(args);
+  EXPECT_EQ(no_out.exit_code, 1);
+  EXPECT_NE(no_out.err.find("give --out FILE"), std::string::npos) << no_out.err;
+  args.insert(args.end(),
+              {"--out", dir_.Sub("excerpt.json"), "--emit-indicators", dir_.Sub("proposed.jsonl")});
+  Result ingest = Run(args);
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(ingest.err, m, std::regex("in ([0-9]+) parts listed in")))
+      << ingest.err;
+  const int parts = std::stoi(m[1].str());
+  EXPECT_GE(parts, 3);
+  EXPECT_NE(ingest.err.find("every part passed its release checklist"), std::string::npos)
+      << ingest.err;
+  EXPECT_NE(Slurp(dir_.Sub("excerpt.json")).find("excerpt.part-0001.json"), std::string::npos);
+  for (int i = 1; i <= parts; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "excerpt.part-%04d.json", i);
+    const std::string part = Slurp(dir_.Sub(name));
+    ASSERT_FALSE(part.empty()) << name;
+    for (const char* secret : {"10.0.0.5", "hunter2", "bob"}) {
+      EXPECT_EQ(part.find(secret), std::string::npos) << name << ": " << secret;
+    }
+  }
+  Result check = Run({"check", dir_.Sub("excerpt.json")});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find(StrCat("part ", parts, " of ", parts)), std::string::npos);
+
+  // The proposals: the two external clients and both agents, never the internal client.
+  const std::string proposed = Slurp(dir_.Sub("proposed.jsonl"));
+  EXPECT_EQ(proposed.find("10.0.0.5"), std::string::npos) << proposed;
+  EXPECT_NE(proposed.find("\"value\":\"203.0.113.9\",\"count\":250"), std::string::npos)
+      << proposed;
+  EXPECT_NE(proposed.find("198.51.100.4"), std::string::npos) << proposed;
+  // The analyst keeps only the lines naming EvilBot and 203.0.113.9.
+  {
+    std::ofstream reviewed(dir_.Sub("reviewed.jsonl"));
+    std::istringstream lines(proposed);
+    reviewed << "# reviewed by the analyst\n";
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("EvilBot") != std::string::npos ||
+          line.find("203.0.113.9") != std::string::npos) {
+        reviewed << line << "\n";
+      }
+    }
+  }
+  // A missing part, or a bad proposal line, publishes nothing.
+  const long before = StoredCount();
+  std::filesystem::rename(dir_.Sub("excerpt.part-0002.json"), dir_.Sub("aside.json"));
+  Result missing = RunOn("publish", {"--excerpt", dir_.Sub("excerpt.json")});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("cannot read excerpt file"), std::string::npos) << missing.err;
+  std::filesystem::rename(dir_.Sub("aside.json"), dir_.Sub("excerpt.part-0002.json"));
+  {
+    std::ofstream bad(dir_.Sub("bad.jsonl"));
+    bad << "{\"type\":\"ipv4\",\"value\":\"999.1.1.1\"}\n";
+  }
+  Result bad = RunOn(
+      "publish", {"--excerpt", dir_.Sub("excerpt.json"), "--indicators", dir_.Sub("bad.jsonl")});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("bad.jsonl:1:"), std::string::npos) << bad.err;
+  EXPECT_EQ(StoredCount(), before);
+
+  Result published = RunOn("publish", {"--excerpt", dir_.Sub("excerpt.json"), "--indicators",
+                                       dir_.Sub("reviewed.jsonl"), "--json"});
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  EXPECT_EQ(StoredCount(), before + parts + 2);
+  ASSERT_TRUE(std::regex_search(published.out, m, std::regex("\"id\":\"([0-9a-f]{64})\"")));
+  const std::string first = m[1].str();
+  std::vector<std::string> ids;
+  const std::regex hex_id("\"([0-9a-f]{64})\"");
+  for (std::sregex_iterator it(published.out.begin(), published.out.end(), hex_id), end; it != end;
+       ++it) {
+    ids.push_back((*it)[1].str());
+  }
+  // id, the parts, then the indicators.
+  ASSERT_EQ(ids.size(), static_cast<std::size_t>(1 + parts + 2)) << published.out;
+  Result got = RunOn("get", {first, "--json"});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_NE(got.out.find(StrCat("\"part_count\":", parts)), std::string::npos) << got.out;
+  // The first part lists the published indicators (base64 in the JSON form).
+  EXPECT_NE(got.out.find("\"indicator_ids\""), std::string::npos) << got.out;
+  EXPECT_NE(got.out.find(StrCat("(part 1 of ", parts, ")")), std::string::npos) << got.out;
+  Result last = RunOn("get", {ids[parts]});
+  ASSERT_EQ(last.exit_code, 0) << last.err;
+  EXPECT_NE(last.out.find(StrCat("part        ", parts, " of ", parts, ", first part ", first)),
+            std::string::npos)
+      << last.out;
+  Result shown = RunOn("get", {first});
+  for (std::size_t i = 1 + parts; i < ids.size(); ++i) {
+    EXPECT_NE(shown.out.find(StrCat("indicator   ", ids[i], " (drawn from this excerpt)")),
+              std::string::npos)
+        << shown.out;
+  }
+  Result tagged = RunOn("search", {"--tag", "log-excerpt"});
+  EXPECT_NE(tagged.out.find("203.0.113.9"), std::string::npos) << tagged.out;
+  EXPECT_NE(tagged.out.find("EvilBot/1.0"), std::string::npos) << tagged.out;
+  EXPECT_EQ(tagged.out.find("198.51.100.4"), std::string::npos) << tagged.out;
 }
 
 }  // namespace

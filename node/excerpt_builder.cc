@@ -1,0 +1,258 @@
+#include "node/excerpt_builder.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/numbers.h"
+#include "crypto/str_cat.h"
+#include "node/indicator.h"
+#include "node/record_view.h"
+
+namespace threatmesh {
+
+namespace v1 = threatmesh::v1;
+
+namespace {
+
+// Wire bytes of a repeated field entry of `size` bytes: tag, length, payload.
+std::size_t EntryBytes(std::size_t size) {
+  return size + 1 + (size < 128 ? 1 : size < 16384 ? 2 : 3);
+}
+
+}  // namespace
+
+ExcerptBuilder::ExcerptBuilder(ExcerptBuilderOptions options, Sanitizer& sanitizer,
+                               const LogParser& parser, PartSink sink)
+    : options_(std::move(options)),
+      sanitizer_(sanitizer),
+      parser_(parser),
+      sink_(std::move(sink)) {}
+
+absl::Status ExcerptBuilder::Add(v1::LogEvent event, std::string_view line) {
+  if (options_.window_end > 0 &&
+      (event.time() < options_.window_start || event.time() >= options_.window_end)) {
+    ++outside_;
+    return absl::OkStatus();
+  }
+  if (options_.propose_indicators) Propose(event);
+  std::string sanitized = sanitizer_.Sanitize(event, line);
+  const std::size_t bytes = EntryBytes(sanitized.size()) + EntryBytes(event.ByteSizeLong());
+  const std::size_t budget =
+      std::max(options_.max_record_bytes, kMinExcerptRecordBytes) - kExcerptPartHeadroom;
+  if (bytes > budget) {
+    return absl::InvalidArgumentError(StrCat("one event is ", bytes,
+                                             " bytes sanitized, more than a part of a record of ",
+                                             options_.max_record_bytes,
+                                             " bytes can hold; raise --max-record-bytes or leave "
+                                             "the line out"));
+  }
+  if (part_bytes_ + bytes > budget) {
+    if (absl::Status s = FlushPart(); !s.ok()) return s;
+  }
+  v1::LogExcerpt* x = part_.mutable_log_excerpt();
+  if (x->events_size() == 0) {
+    part_first_ = event.time();
+    part_last_ = event.time();
+  }
+  part_first_ = std::min(part_first_, event.time());
+  part_last_ = std::max(part_last_, event.time());
+  x->add_lines(std::move(sanitized));
+  *x->add_events() = std::move(event);
+  part_bytes_ += bytes;
+  ++events_;
+  return absl::OkStatus();
+}
+
+absl::Status ExcerptBuilder::Finish() {
+  if (events_ == 0) {
+    return absl::FailedPreconditionError(StrCat("no event",
+                                                options_.window_end > 0 ? " inside the window" : "",
+                                                " (", outside_, " outside it)"));
+  }
+  if (part_.log_excerpt().events_size() == 0) return absl::OkStatus();
+  return FlushPart();
+}
+
+absl::Status ExcerptBuilder::FlushPart() {
+  v1::RecordBody body = std::move(part_);
+  part_ = v1::RecordBody();
+  part_bytes_ = 0;
+  v1::LogExcerpt* x = body.mutable_log_excerpt();
+  x->set_source_format(std::string(parser_.format()));
+  x->set_window_start(options_.window_end > 0 ? options_.window_start : part_first_);
+  x->set_window_end(options_.window_end > 0 ? options_.window_end : part_last_ + 1);
+  x->set_original_utc_offset_minutes(parser_.utc_offset_minutes());
+  x->set_contact(options_.contact);
+  x->set_collection_method(options_.collection_method);
+  x->set_part(static_cast<uint32_t>(parts_));
+  for (v1::SanitizationStep& step : sanitizer_.TakeManifest()) *x->add_manifest() = std::move(step);
+  body.set_tlp(options_.tlp);
+  ExcerptCheckOptions check = options_.check;
+  check.max_record_bytes = options_.max_record_bytes;
+  for (v1::ChecklistItem& item : CheckExcerpt(body, check)) {
+    all_passed_ = all_passed_ && item.passed();
+    *x->add_checklist() = std::move(item);
+  }
+  ++parts_;
+  return sink_(std::move(body));
+}
+
+void ExcerptBuilder::Propose(const v1::LogEvent& event) {
+  const int64_t t = event.time();
+  if (const std::string* ip = EventFieldValue(event, "src_endpoint.ip")) {
+    if (!ip->empty() && !sanitizer_.IsInternalAddress(*ip)) {
+      const bool v6 = ip->find(':') != std::string::npos;
+      Note(v6 ? v1::INDICATOR_TYPE_IPV6 : v1::INDICATOR_TYPE_IPV4, *ip, "src_endpoint.ip", t);
+    }
+  }
+  if (const std::string* name = EventFieldValue(event, "query.hostname")) {
+    if (!name->empty() && !sanitizer_.IsInternalName(*name)) {
+      Note(v1::INDICATOR_TYPE_DOMAIN, *name, "query.hostname", t);
+    }
+  }
+  if (const std::string* host = EventFieldValue(event, "url.hostname")) {
+    if (!host->empty() && !sanitizer_.IsInternalName(*host) &&
+        !sanitizer_.IsInternalAddress(*host)) {
+      const std::string* path = EventFieldValue(event, "url.path");
+      Note(v1::INDICATOR_TYPE_URL, StrCat("http://", *host, path ? *path : std::string("/")),
+           "url.hostname,url.path", t);
+    }
+  }
+  if (const std::string* agent = EventFieldValue(event, "http_request.user_agent")) {
+    if (!agent->empty() && *agent != "-") {
+      Note(v1::INDICATOR_TYPE_USER_AGENT, *agent, "http_request.user_agent", t);
+    }
+  }
+}
+
+void ExcerptBuilder::Note(v1::IndicatorType type, const std::string& raw, const char* field,
+                          int64_t time) {
+  auto key = std::make_pair(static_cast<int>(type), raw);
+  auto it = proposals_.find(key);
+  if (it == proposals_.end()) {
+    absl::StatusOr<std::string> value = NormalizeIndicator(type, raw);
+    if (!value.ok()) return;  // not a valid indicator of its type: nothing to propose
+    if (proposals_.size() >= options_.max_proposals) {
+      ++proposals_dropped_;
+      return;
+    }
+    IndicatorProposal p;
+    p.type = type;
+    p.value = *value;
+    p.field = field;
+    p.first_seen = time;
+    p.last_seen = time;
+    it = proposals_.emplace(std::move(key), std::move(p)).first;
+  }
+  IndicatorProposal& p = it->second;
+  ++p.count;
+  p.first_seen = std::min(p.first_seen, time);
+  p.last_seen = std::max(p.last_seen, time);
+}
+
+std::vector<IndicatorProposal> ExcerptBuilder::Proposals() const {
+  // Raw values that normalize alike (a name in two cases) become one proposal.
+  std::map<std::pair<int, std::string>, IndicatorProposal> merged;
+  for (const auto& [key, p] : proposals_) {
+    auto [it, added] = merged.emplace(std::make_pair(static_cast<int>(p.type), p.value), p);
+    if (added) continue;
+    it->second.count += p.count;
+    it->second.first_seen = std::min(it->second.first_seen, p.first_seen);
+    it->second.last_seen = std::max(it->second.last_seen, p.last_seen);
+  }
+  std::vector<IndicatorProposal> out;
+  out.reserve(merged.size());
+  for (auto& [key, p] : merged) out.push_back(std::move(p));
+  std::stable_sort(
+      out.begin(), out.end(),
+      [](const IndicatorProposal& a, const IndicatorProposal& b) { return a.count > b.count; });
+  return out;
+}
+
+absl::Status CheckExcerptParts(std::vector<v1::RecordBody>& parts) {
+  if (parts.empty()) return absl::InvalidArgumentError("no excerpt given");
+  for (const v1::RecordBody& p : parts) {
+    if (!p.has_log_excerpt()) return absl::InvalidArgumentError("a part is not a log excerpt");
+  }
+  std::stable_sort(parts.begin(), parts.end(),
+                   [](const v1::RecordBody& a, const v1::RecordBody& b) {
+                     return a.log_excerpt().part() < b.log_excerpt().part();
+                   });
+  const std::size_t n = parts.size();
+  const v1::LogExcerpt& first = parts.front().log_excerpt();
+  for (std::size_t i = 0; i < n; ++i) {
+    const v1::LogExcerpt& x = parts[i].log_excerpt();
+    const uint32_t count = x.part_count();
+    if (count != 0 && count != n) {
+      return absl::InvalidArgumentError(
+          StrCat("part ", x.part() + 1, " says the excerpt has ", count, " parts, but ", n,
+                 " were given; give every part file of the excerpt, once"));
+    }
+    if (x.part() != i) {
+      return absl::InvalidArgumentError(StrCat("part ", i + 1, " of ", n, " is ",
+                                               x.part() < i ? "given twice" : "missing",
+                                               "; give every part file of the excerpt, once"));
+    }
+    if (x.source_format() != first.source_format()) {
+      return absl::InvalidArgumentError(StrCat("part ", i + 1, " is from a ", x.source_format(),
+                                               " log, part 1 from a ", first.source_format(),
+                                               " log: not one excerpt"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string ProposalToJson(const IndicatorProposal& p) {
+  return StrCat("{\"type\":", JsonString(IndicatorTypeName(p.type)),
+                ",\"value\":", JsonString(p.value), ",\"count\":", p.count,
+                ",\"first_seen\":", JsonString(FormatTime(p.first_seen)),
+                ",\"last_seen\":", JsonString(FormatTime(p.last_seen)),
+                ",\"field\":", JsonString(p.field), "}");
+}
+
+absl::StatusOr<IndicatorProposal> ProposalFromJson(std::string_view line) {
+  google::protobuf::Struct object;
+  if (!google::protobuf::util::JsonStringToMessage(std::string(line), &object).ok()) {
+    return absl::InvalidArgumentError("not a JSON object");
+  }
+  auto text = [&](const char* name) -> const std::string* {
+    auto it = object.fields().find(name);
+    if (it == object.fields().end() || !it->second.has_string_value()) return nullptr;
+    return &it->second.string_value();
+  };
+  const std::string* type_name = text("type");
+  const std::string* value = text("value");
+  if (!type_name || !value) {
+    return absl::InvalidArgumentError("needs \"type\" and \"value\" strings");
+  }
+  absl::StatusOr<v1::IndicatorType> type = ParseIndicatorType(*type_name);
+  if (!type.ok()) return type.status();
+  absl::StatusOr<std::string> normalized = NormalizeIndicator(*type, *value);
+  if (!normalized.ok()) return normalized.status();
+  IndicatorProposal p;
+  p.type = *type;
+  p.value = *normalized;
+  if (const std::string* field = text("field")) p.field = *field;
+  if (auto it = object.fields().find("count"); it != object.fields().end()) {
+    const double c = it->second.number_value();
+    if (!it->second.has_number_value() || c < 0 || c > 1e15 || c != static_cast<uint64_t>(c)) {
+      return absl::InvalidArgumentError("\"count\" must be a whole number");
+    }
+    p.count = static_cast<uint64_t>(c);
+  }
+  for (auto [name, out] :
+       {std::pair{"first_seen", &p.first_seen}, std::pair{"last_seen", &p.last_seen}}) {
+    const std::string* t = text(name);
+    if (!t) continue;
+    absl::StatusOr<int64_t> ms = ParseTime(*t);
+    if (!ms.ok())
+      return absl::InvalidArgumentError(StrCat("\"", name, "\": ", ms.status().message()));
+    *out = *ms;
+  }
+  return p;
+}
+
+}  // namespace threatmesh
