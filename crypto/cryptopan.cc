@@ -23,18 +23,23 @@ struct CryptoPan::Cipher {
 
   ~Cipher() { EVP_CIPHER_CTX_free(keyed); }
 
-  Block Encrypt(const Block& in) const {
-    Block out{};
+  // AES-128 (ECB: each block on its own) of `blocks` blocks of `in` into `out`. A copy of the
+  // keyed context per call keeps one CryptoPan usable from several threads.
+  void Encrypt(const unsigned char* in, unsigned char* out, std::size_t blocks) const {
     EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
     int n = 0;
+    const int bytes = static_cast<int>(blocks * 16);
     if (ctx == nullptr || EVP_CIPHER_CTX_copy(ctx, keyed) != 1 ||
-        EVP_EncryptUpdate(ctx, out.data(), &n, in.data(), static_cast<int>(in.size())) != 1 ||
-        n != 16) {
+        EVP_EncryptUpdate(ctx, out, &n, in, bytes) != 1 || n != bytes) {
       // Only an allocation failure gets here; an address must never pass through unchanged.
       std::fprintf(stderr, "threatmesh: fatal: AES failed in Crypto-PAn\n");
       std::abort();
     }
     EVP_CIPHER_CTX_free(ctx);
+  }
+  Block Encrypt(const Block& in) const {
+    Block out{};
+    Encrypt(in.data(), out.data(), 1);
     return out;
   }
 };
@@ -75,15 +80,21 @@ std::string CryptoPan::Anonymize(std::string_view address) const {
   const auto* in = reinterpret_cast<const unsigned char*>(address.data());
   std::string out(address);
   // Bit i of the pseudonym is bit i of the address flipped by the first bit of
-  // AES_K(the address's first i bits, then the pad's bits from i on).
+  // AES_K(the address's first i bits, then the pad's bits from i on). The inputs depend on
+  // the address only, so all of them are encrypted in one call.
+  std::array<Block, 128> inputs;
+  std::array<Block, 128> outputs;
   Block input = cipher_->pad;
   for (std::size_t i = 0; i < bits; ++i) {
-    if (cipher_->Encrypt(input)[0] & 0x80)
-      out[i / 8] = static_cast<char>(out[i / 8] ^ (0x80 >> (i % 8)));
+    inputs[i] = input;
     // The next input takes one more bit of the address in place of the pad's.
     const unsigned char mask = static_cast<unsigned char>(0x80 >> (i % 8));
     input[i / 8] =
         static_cast<unsigned char>(bit(in, i) ? (input[i / 8] | mask) : (input[i / 8] & ~mask));
+  }
+  cipher_->Encrypt(inputs[0].data(), outputs[0].data(), bits);
+  for (std::size_t i = 0; i < bits; ++i) {
+    if (outputs[i][0] & 0x80) out[i / 8] = static_cast<char>(out[i / 8] ^ (0x80 >> (i % 8)));
   }
   return out;
 }

@@ -1238,10 +1238,8 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
   std::vector<std::string> failed;     // "part N: item: reason"
   google::protobuf::util::JsonPrintOptions print;
   print.add_whitespace = true;
-  auto write_json = [](const std::string& file, const v1::RecordBody& body) -> absl::Status {
-    std::string json;
-    google::protobuf::util::JsonPrintOptions compact;
-    (void)google::protobuf::util::MessageToJsonString(body, &json, compact);
+  auto write_json = [](const std::string& file, v1::RecordBody body) -> absl::Status {
+    const std::string json = ExcerptPartJson(std::move(body));
     std::ofstream f(file, std::ios::binary | std::ios::trunc);
     f << json << "\n";
     f.flush();
@@ -1269,11 +1267,11 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
     }
     if (held) {
       part_files.push_back(ExcerptPartPath(out, 0));
-      if (absl::Status s = write_json(part_files.back(), *held); !s.ok()) return s;
+      if (absl::Status s = write_json(part_files.back(), std::move(*held)); !s.ok()) return s;
       held.reset();
     }
     part_files.push_back(ExcerptPartPath(out, static_cast<int>(part_files.size())));
-    return write_json(part_files.back(), part);
+    return write_json(part_files.back(), std::move(part));
   };
   Sanitizer sanitizer(*internal, *keys->addresses, *keys->names);
   ExcerptBuilder builder(options, sanitizer, **parser, sink);
@@ -1333,6 +1331,10 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
     io.err << " in " << builder.parts() << " parts listed in " << out;
   }
   io.err << "\n";
+  if (builder.utf8_repaired() > 0) {
+    io.err << "ingest-log: " << builder.utf8_repaired()
+           << " events had bytes that are not UTF-8; each was replaced by U+FFFD\n";
+  }
   if (options.propose_indicators) {
     const std::string file = vm["emit-indicators"].as<std::string>();
     std::ofstream f(file, std::ios::binary | std::ios::trunc);

@@ -39,6 +39,12 @@ absl::Status ExcerptBuilder::Add(v1::LogEvent event, std::string_view line) {
   }
   if (options_.propose_indicators) Propose(event);
   std::string sanitized = sanitizer_.Sanitize(event, line);
+  // Records hold text as protobuf strings, which must be UTF-8.
+  bool repaired = MakeValidUtf8(sanitized);
+  for (v1::EventField& f : *event.mutable_fields()) {
+    repaired = MakeValidUtf8(*f.mutable_value()) || repaired;
+  }
+  utf8_repaired_ += repaired;
   const std::size_t bytes = EntryBytes(sanitized.size()) + EntryBytes(event.ByteSizeLong());
   const std::size_t budget =
       std::max(options_.max_record_bytes, kMinExcerptRecordBytes) - kExcerptPartHeadroom;
@@ -130,8 +136,9 @@ void ExcerptBuilder::Propose(const v1::LogEvent& event) {
 
 void ExcerptBuilder::Note(v1::IndicatorType type, const std::string& raw, const char* field,
                           int64_t time) {
-  auto key = std::make_pair(static_cast<int>(type), raw);
-  auto it = proposals_.find(key);
+  proposal_key_.assign(1, static_cast<char>(type));
+  proposal_key_.append(raw);
+  auto it = proposals_.find(proposal_key_);
   if (it == proposals_.end()) {
     absl::StatusOr<std::string> value = NormalizeIndicator(type, raw);
     if (!value.ok()) return;  // not a valid indicator of its type: nothing to propose
@@ -145,7 +152,7 @@ void ExcerptBuilder::Note(v1::IndicatorType type, const std::string& raw, const 
     p.field = field;
     p.first_seen = time;
     p.last_seen = time;
-    it = proposals_.emplace(std::move(key), std::move(p)).first;
+    it = proposals_.emplace(proposal_key_, std::move(p)).first;
   }
   IndicatorProposal& p = it->second;
   ++p.count;
@@ -203,6 +210,150 @@ absl::Status CheckExcerptParts(std::vector<v1::RecordBody>& parts) {
     }
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// Appends `s` as a JSON string literal.
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t clean = 0;  // start of the run not yet appended
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.substr(clean, i - clean));
+    clean = i + 1;
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      default:
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+    }
+  }
+  out.append(s.substr(clean));
+  out.push_back('"');
+}
+
+std::string PrintJson(const google::protobuf::Message& m) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  (void)google::protobuf::util::MessageToJsonString(m, &json, options);
+  return json;
+}
+
+}  // namespace
+
+std::string ExcerptPartJson(v1::RecordBody part) {
+  v1::LogExcerpt excerpt = std::move(*part.mutable_log_excerpt());
+  part.clear_log_excerpt();
+  google::protobuf::RepeatedPtrField<std::string> lines;
+  google::protobuf::RepeatedPtrField<v1::LogEvent> events;
+  lines.Swap(excerpt.mutable_lines());
+  events.Swap(excerpt.mutable_events());
+  std::string body = PrintJson(part);     // "{...}" without the excerpt
+  std::string rest = PrintJson(excerpt);  // "{...}" without lines and events
+  std::string out;
+  std::size_t bytes = body.size() + rest.size() + 64;
+  for (const std::string& line : lines) bytes += line.size() + 8;
+  for (const v1::LogEvent& e : events) bytes += e.ByteSizeLong() * 2 + 64;
+  out.reserve(bytes);
+  out.append(body, 0, body.size() - 1);
+  if (body.size() > 2) out.push_back(',');
+  out.append("\"logExcerpt\":{\"lines\":[");
+  for (int i = 0; i < lines.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendJsonString(out, lines.Get(i));
+  }
+  out.append("],\"events\":[");
+  for (int i = 0; i < events.size(); ++i) {
+    const v1::LogEvent& e = events.Get(i);
+    out.append(i > 0 ? ",{\"time\":\"" : "{\"time\":\"");
+    out.append(std::to_string(e.time()));
+    out.append("\",\"className\":");
+    AppendJsonString(out, e.class_name());
+    out.append(",\"fields\":[");
+    for (int f = 0; f < e.fields_size(); ++f) {
+      out.append(f > 0 ? ",{\"name\":" : "{\"name\":");
+      AppendJsonString(out, e.fields(f).name());
+      out.append(",\"value\":");
+      AppendJsonString(out, e.fields(f).value());
+      out.push_back('}');
+    }
+    out.append("]}");
+  }
+  out.push_back(']');
+  if (rest.size() > 2) {
+    out.push_back(',');
+    out.append(rest, 1, std::string::npos);  // its fields and its closing brace
+  } else {
+    out.push_back('}');
+  }
+  out.push_back('}');
+  return out;
+}
+
+bool MakeValidUtf8(std::string& text) {
+  // Fast path: plain ASCII, as most log lines are.
+  bool ascii = true;
+  for (char c : text) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+  if (ascii) return false;
+  std::string out;
+  out.reserve(text.size() + 8);
+  bool changed = false;
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    std::size_t len = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      len = 1;
+      cp = c;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      cp = c & 0x07;
+    }
+    bool ok = len > 0 && i + len <= n;
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      ok = (p[i + k] & 0xc0) == 0x80;
+      cp = (cp << 6) | (p[i + k] & 0x3f);
+    }
+    // No overlong forms, no surrogates, nothing past U+10FFFF.
+    ok = ok && !(len == 3 && cp < 0x800) && !(len == 4 && (cp < 0x10000 || cp > 0x10ffff)) &&
+         !(cp >= 0xd800 && cp <= 0xdfff);
+    if (ok) {
+      out.append(text, i, len);
+      i += len;
+    } else {
+      out.append("\xef\xbf\xbd");  // U+FFFD
+      changed = true;
+      ++i;
+    }
+  }
+  if (changed) text = std::move(out);
+  return changed;
 }
 
 std::string ProposalToJson(const IndicatorProposal& p) {

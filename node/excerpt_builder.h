@@ -23,6 +23,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -88,6 +89,8 @@ class ExcerptBuilder {
   uint64_t events() const { return events_; }
   uint64_t outside_window() const { return outside_; }
   int parts() const { return parts_; }
+  // Events whose line or fields had bytes that are not UTF-8 (each replaced by U+FFFD).
+  uint64_t utf8_repaired() const { return utf8_repaired_; }
   // Every part passed its checklist.
   bool all_passed() const { return all_passed_; }
   // The proposals, most frequent first (ties by type, then value).
@@ -111,9 +114,11 @@ class ExcerptBuilder {
   int64_t part_last_ = 0;
   uint64_t events_ = 0;
   uint64_t outside_ = 0;
+  uint64_t utf8_repaired_ = 0;
   int parts_ = 0;
   bool all_passed_ = true;
-  std::map<std::pair<int, std::string>, IndicatorProposal> proposals_;
+  std::unordered_map<std::string, IndicatorProposal> proposals_;  // type byte || raw value
+  std::string proposal_key_;                                      // reused for lookups
   uint64_t proposals_dropped_ = 0;
 };
 
@@ -121,6 +126,16 @@ class ExcerptBuilder {
 // part_count n or not yet set (0), one source format. InvalidArgument naming the
 // missing, repeated or disagreeing part otherwise. Sorts `parts` by part.
 [[nodiscard]] absl::Status CheckExcerptParts(std::vector<threatmesh::v1::RecordBody>& parts);
+
+// The excerpt file form of a part, as protobuf's JSON mapping prints it (one line, field
+// names in lowerCamelCase) and as ReadExcerpt-style parsers read it back; written mostly by
+// hand, since printing a megabyte of lines and events through the generic printer is the
+// slowest step of an ingest. Takes `part` apart.
+std::string ExcerptPartJson(threatmesh::v1::RecordBody part);
+
+// `text` made valid UTF-8 (as protobuf string fields must be): every byte that does not
+// start or continue a well-formed sequence becomes U+FFFD. Returns whether it changed.
+bool MakeValidUtf8(std::string& text);
 
 // A proposal as one line of JSON, and back (InvalidArgument naming the problem).
 std::string ProposalToJson(const IndicatorProposal& proposal);

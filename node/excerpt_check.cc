@@ -1,7 +1,5 @@
 #include "node/excerpt_check.h"
 
-#include <regex>
-
 #include "crypto/str_cat.h"
 #include "node/log_formats.h"
 
@@ -19,23 +17,65 @@ ChecklistItem Item(const char* name, bool passed, std::string reason) {
   return item;
 }
 
-// A pseudonym as crypto::Pseudonyms makes them: kind, '-', 16 base32 characters.
-const std::regex& PseudonymPattern() {
-  static const std::regex re("\\b(host|user)-[a-z2-7]{16}\\b");
-  return re;
+bool IsWordChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsDomainChar(char c) { return IsLetter(c) || (c >= '0' && c <= '9') || c == '.' || c == '-'; }
+bool IsLocalChar(char c) { return IsDomainChar(c) || c == '_' || c == '%' || c == '+'; }
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-// Credential-like text and e-mail addresses.
-const std::regex& CredentialPattern() {
-  static const std::regex re(
-      "(password|passwd|pwd|secret|token|api_?key|session)=[^&\\s\"]+|authorization:|bearer "
-      "[a-z0-9._-]{8,}|cookie:\\s*[^\\s]",
-      std::regex::icase);
-  return re;
+// Whether `text` at `pos` starts with `word` (lower case), in any case.
+bool StartsWithNoCase(std::string_view text, std::size_t pos, std::string_view word) {
+  if (text.size() - pos < word.size()) return false;
+  for (std::size_t k = 0; k < word.size(); ++k) {
+    if (Lower(text[pos + k]) != word[k]) return false;
+  }
+  return true;
 }
-const std::regex& EmailPattern() {
-  static const std::regex re("[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}");
-  return re;
+
+// The length of a credential match starting at `pos`, or 0.
+std::size_t CredentialAt(std::string_view text, std::size_t pos) {
+  static constexpr std::string_view kKeys[] = {"password", "passwd",  "pwd",    "secret",
+                                               "token",    "api_key", "apikey", "session"};
+  for (std::string_view key : kKeys) {
+    if (!StartsWithNoCase(text, pos, key)) continue;
+    std::size_t end = pos + key.size();
+    if (end >= text.size() || text[end] != '=') continue;
+    std::size_t value = ++end;
+    while (end < text.size() && text[end] != '&' && text[end] != '"' && !IsSpace(text[end])) ++end;
+    if (end > value) return end - pos;
+  }
+  if (StartsWithNoCase(text, pos, "authorization:")) return 14;
+  if (StartsWithNoCase(text, pos, "bearer ")) {
+    std::size_t end = pos + 7;
+    while (end < text.size() && (IsLetter(text[end]) || (text[end] >= '0' && text[end] <= '9') ||
+                                 text[end] == '.' || text[end] == '_' || text[end] == '-')) {
+      ++end;
+    }
+    if (end - pos - 7 >= 8) return end - pos;
+  }
+  if (StartsWithNoCase(text, pos, "cookie:")) {
+    std::size_t end = pos + 7;
+    while (end < text.size() && IsSpace(text[end])) ++end;
+    if (end < text.size()) return end + 1 - pos;
+  }
+  return 0;
+}
+
+// Whether an e-mail address has its '@' at `at`.
+bool EmailAt(std::string_view text, std::size_t at) {
+  if (at == 0 || !IsLocalChar(text[at - 1])) return false;
+  std::size_t end = at + 1;
+  while (end < text.size() && IsDomainChar(text[end])) ++end;
+  // Some '.' after at least one domain character, followed by two letters.
+  for (std::size_t p = at + 2; p + 2 < end; ++p) {
+    if (text[p] == '.' && IsLetter(text[p + 1]) && IsLetter(text[p + 2])) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -82,7 +122,7 @@ std::vector<ChecklistItem> CheckExcerpt(const threatmesh::v1::RecordBody& body,
   std::string missing;
   for (const threatmesh::v1::LogEvent& e : x.events()) {
     for (const threatmesh::v1::EventField& f : e.fields()) {
-      if (!std::regex_search(f.value(), PseudonymPattern())) continue;
+      if (!HasPseudonym(f.value())) continue;
       bool listed = false;
       for (const auto& step : x.manifest()) {
         listed = listed || (step.field() == f.name() && step.method() == "pseudonymize");
@@ -106,24 +146,24 @@ std::vector<ChecklistItem> CheckExcerpt(const threatmesh::v1::RecordBody& body,
   const crypto::Pseudonyms no_names = *crypto::Pseudonyms::Create(std::string(32, '\0'));
   Sanitizer scanner(options.internal, no_addresses, no_names);
   std::string found;
-  auto scan = [&](const std::string& text, const std::string& where) {
+  // `where` is made only for a finding: it names the line or the event field.
+  auto scan = [&](const std::string& text, const auto& where) {
     if (!found.empty()) return;
-    std::smatch m;
-    if (std::regex_search(text, m, EmailPattern())) {
-      found = StrCat("an e-mail address in ", where);
-    } else if (std::regex_search(text, m, CredentialPattern())) {
-      found = StrCat("a credential (\"", m.str().substr(0, 12), "...\") in ", where);
+    if (std::string what = FindEmailOrCredential(text); !what.empty()) {
+      found = StrCat(what, " in ", where());
     } else {
       bool addresses = false, names = false;
-      (void)scanner.Scan(text, &addresses, &names);
-      if (addresses) found = StrCat("an internal address in ", where);
-      if (names) found = StrCat("an internal name in ", where);
+      if (scanner.HasInternal(text, &addresses, &names)) {
+        found = StrCat(addresses ? "an internal address in " : "an internal name in ", where());
+      }
     }
   };
-  for (int i = 0; i < x.lines_size(); ++i) scan(x.lines(i), StrCat("line ", i + 1));
-  for (int i = 0; i < x.events_size(); ++i) {
+  for (int i = 0; i < x.lines_size() && found.empty(); ++i) {
+    scan(x.lines(i), [&] { return StrCat("line ", i + 1); });
+  }
+  for (int i = 0; i < x.events_size() && found.empty(); ++i) {
     for (const threatmesh::v1::EventField& f : x.events(i).fields()) {
-      scan(f.value(), StrCat("event ", i + 1, " ", f.name()));
+      scan(f.value(), [&] { return StrCat("event ", i + 1, " ", f.name()); });
     }
   }
   out.push_back(found.empty() ? Item("pii-scan", true, "nothing internal or secret in clear")
@@ -151,6 +191,45 @@ bool AllPassed(const std::vector<ChecklistItem>& items) {
     if (!i.passed()) return false;
   }
   return true;
+}
+
+std::string FindEmailOrCredential(std::string_view text) {
+  for (std::size_t at = text.find('@'); at != std::string_view::npos; at = text.find('@', at + 1)) {
+    if (EmailAt(text, at)) return "an e-mail address";
+  }
+  for (std::size_t pos = 0; pos < text.size(); ++pos) {
+    // Every rule starts with one of these letters, in either case.
+    const char first = Lower(text[pos]);
+    if (first != 'p' && first != 's' && first != 't' && first != 'a' && first != 'b' &&
+        first != 'c') {
+      continue;
+    }
+    if (std::size_t n = CredentialAt(text, pos); n > 0) {
+      return StrCat("a credential (\"", text.substr(pos, std::min<std::size_t>(n, 12)), "...\")");
+    }
+  }
+  return "";
+}
+
+bool HasPseudonym(std::string_view text) {
+  constexpr std::size_t kLength = 5 + 16;
+  for (std::size_t pos = text.find('-'); pos != std::string_view::npos;
+       pos = text.find('-', pos + 1)) {
+    if (pos < 4) continue;
+    const std::size_t start = pos - 4;
+    const std::string_view kind = text.substr(start, 4);
+    if (kind != "host" && kind != "user") continue;
+    if (start > 0 && IsWordChar(text[start - 1])) continue;
+    if (text.size() - start < kLength) continue;
+    bool base32 = true;
+    for (std::size_t k = pos + 1; k < start + kLength && base32; ++k) {
+      base32 = (text[k] >= 'a' && text[k] <= 'z') || (text[k] >= '2' && text[k] <= '7');
+    }
+    if (!base32) continue;
+    if (start + kLength < text.size() && IsWordChar(text[start + kLength])) continue;
+    return true;
+  }
+  return false;
 }
 
 }  // namespace threatmesh

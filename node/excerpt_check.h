@@ -8,6 +8,7 @@
 #define THREATMESH_NODE_EXCERPT_CHECK_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "node/sanitize.h"
@@ -30,6 +31,18 @@ std::vector<threatmesh::v1::ChecklistItem> CheckExcerpt(const threatmesh::v1::Re
 
 // Whether every item passed.
 bool AllPassed(const std::vector<threatmesh::v1::ChecklistItem>& items);
+
+// The PII scan's text rules, one pass each, ASCII case-insensitive where noted:
+//   an e-mail address   local@domain.tld: [A-Za-z0-9._%+-]+ @ [A-Za-z0-9.-]+ . 2+ letters
+//   a credential        (password|passwd|pwd|secret|token|api_key|apikey|session)=value
+//                       (value up to &, white space or "), "authorization:", "bearer "
+//                       with a token of 8+ [a-z0-9._-], "cookie:" with a value (any case)
+// What the first match is, e.g. "an e-mail address" or "a credential (\"password=hu...\")",
+// or empty when there is none.
+std::string FindEmailOrCredential(std::string_view text);
+// Whether `text` holds a pseudonym as the sanitizer makes them: "host-" or "user-" and 16
+// base32 characters [a-z2-7], as a whole word.
+bool HasPseudonym(std::string_view text);
 
 }  // namespace threatmesh
 

@@ -19,22 +19,38 @@ constexpr char kRemoved[] = "[removed]";
 
 // The address in network byte order (4 or 16 bytes), or empty when `text` is not one.
 std::string AddressBytes(std::string_view text) {
-  if (text.empty() || text.size() > INET6_ADDRSTRLEN) return "";
-  const std::string t(text);
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return "";
+  char t[INET6_ADDRSTRLEN];
+  std::memcpy(t, text.data(), text.size());
+  t[text.size()] = '\0';
   unsigned char buf[16];
-  if (inet_pton(AF_INET, t.c_str(), buf) == 1) return std::string(reinterpret_cast<char*>(buf), 4);
-  if (inet_pton(AF_INET6, t.c_str(), buf) == 1) {
+  // Text with a colon can only be IPv6, without one only IPv4: digits and three dots, which
+  // spares the parse for the many numbers and hex words of a log line.
+  if (text.find(':') == std::string_view::npos) {
+    int dots = 0;
+    for (char c : text) {
+      if (c == '.') {
+        ++dots;
+      } else if (c < '0' || c > '9') {
+        return "";
+      }
+    }
+    if (dots == 3 && inet_pton(AF_INET, t, buf) == 1) {
+      return std::string(reinterpret_cast<char*>(buf), 4);
+    }
+  } else if (inet_pton(AF_INET6, t, buf) == 1) {
     return std::string(reinterpret_cast<char*>(buf), 16);
   }
   return "";
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+bool EqualsNoCase(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
+    if (c != lower[i]) return false;
   }
-  return out;
+  return true;
 }
 
 // Fields whose values are removed outright.
@@ -61,11 +77,43 @@ std::string ReplaceRuns(std::string_view line, Allowed allowed, Replace replace)
     std::size_t j = i;
     while (j < line.size() && allowed(line[j])) ++j;
     std::string_view run = line.substr(i, j - i);
-    std::optional<std::string> r = replace(run);
-    out += r ? *r : std::string(run);
+    if (std::optional<std::string> r = replace(run)) {
+      out += *r;
+    } else {
+      out.append(run);
+    }
     i = j;
   }
   return out;
+}
+
+// Whether `visit` is true for some whole run of `allowed` characters in `line`.
+template <typename Allowed, typename Visit>
+bool AnyRun(std::string_view line, Allowed allowed, Visit visit) {
+  for (std::size_t i = 0; i < line.size();) {
+    if (!allowed(line[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < line.size() && allowed(line[j])) ++j;
+    if (visit(line.substr(i, j - i))) return true;
+    i = j;
+  }
+  return false;
+}
+
+bool IsAddressChar(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+         c == '.';
+}
+bool IsNameChar(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+         c == '-' || c == '_';
+}
+std::string_view WithoutTrailingDots(std::string_view s) {
+  while (!s.empty() && s.back() == '.') s.remove_suffix(1);
+  return s;
 }
 
 }  // namespace
@@ -113,13 +161,25 @@ bool Sanitizer::IsInternalAddress(std::string_view address) const {
 }
 
 bool Sanitizer::IsInternalName(std::string_view name) const {
-  std::string n = Lower(name);
-  while (!n.empty() && n.back() == '.') n.pop_back();
-  for (const std::string& suffix : options_.internal_suffixes) {
-    const std::string s = Lower(suffix);
-    if (n == s || (n.size() > s.size() && n.ends_with(s) && n[n.size() - s.size() - 1] == '.')) {
-      return true;
-    }
+  const std::string_view n = WithoutTrailingDots(name);
+  for (const std::string& s : lower_suffixes_) {
+    if (n.size() < s.size() || !EqualsNoCase(n.substr(n.size() - s.size()), s)) continue;
+    if (n.size() == s.size() || n[n.size() - s.size() - 1] == '.') return true;
+  }
+  return false;
+}
+
+bool Sanitizer::HasInternal(std::string_view text, bool* addresses, bool* names) const {
+  if (AnyRun(text, IsAddressChar,
+             [&](std::string_view run) { return IsInternalAddress(WithoutTrailingDots(run)); })) {
+    if (addresses) *addresses = true;
+    return true;
+  }
+  if (!lower_suffixes_.empty() && AnyRun(text, IsNameChar, [&](std::string_view run) {
+        return IsInternalName(WithoutTrailingDots(run));
+      })) {
+    if (names) *names = true;
+    return true;
   }
   return false;
 }
@@ -138,14 +198,14 @@ std::optional<std::string> Sanitizer::Transform(const std::string& field,
                                                 const std::string& value) {
   if (IsSecretField(field)) return Note(field, "remove", "", "", kRemoved);
   if (field == "user.name") {
-    return Note(field, "pseudonymize", "hmac-sha256", names_.key_id(), names_.Of("user", value));
+    return Note(field, "pseudonymize", "hmac-sha256", names_.key_id(), Pseudonym("user", value));
   }
   if (field.ends_with(".ip") && IsInternalAddress(value)) {
     return Note(field, "anonymize-prefix-preserving", "crypto-pan-aes128", addresses_.key_id(),
-                *addresses_.AnonymizeText(value));
+                Address(value));
   }
   if (IsNameField(field) && IsInternalName(value)) {
-    return Note(field, "pseudonymize", "hmac-sha256", names_.key_id(), names_.Of("host", value));
+    return Note(field, "pseudonymize", "hmac-sha256", names_.key_id(), Pseudonym("host", value));
   }
   if (field == "answers") {  // addresses and names, comma separated
     std::string out;
@@ -156,11 +216,11 @@ std::optional<std::string> Sanitizer::Transform(const std::string& field,
       std::string entry = value.substr(start, comma == std::string::npos ? comma : comma - start);
       if (IsInternalAddress(entry)) {
         entry = Note(field, "anonymize-prefix-preserving", "crypto-pan-aes128", addresses_.key_id(),
-                     *addresses_.AnonymizeText(entry));
+                     Address(entry));
         changed = true;
       } else if (IsInternalName(entry)) {
         entry = Note("answers.name", "pseudonymize", "hmac-sha256", names_.key_id(),
-                     names_.Of("host", entry));
+                     Pseudonym("host", entry));
         changed = true;
       }
       out += (start == 0 ? "" : ",") + entry;
@@ -175,35 +235,43 @@ std::optional<std::string> Sanitizer::Transform(const std::string& field,
   return std::nullopt;
 }
 
+std::string Sanitizer::Cached(char kind, std::string_view value,
+                              const std::function<std::string()>& make) const {
+  std::string key(1, kind);
+  key.append(value);
+  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  if (cache_.size() >= kCacheEntries) cache_.clear();
+  std::string made = make();
+  cache_.emplace(std::move(key), made);
+  return made;
+}
+
+std::string Sanitizer::Address(std::string_view text) const {
+  return Cached('a', text, [&] { return *addresses_.AnonymizeText(text); });
+}
+
+std::string Sanitizer::Pseudonym(std::string_view kind, std::string_view value) const {
+  return Cached(kind == "user" ? 'u' : 'h', value, [&] { return names_.Of(kind, value); });
+}
+
 std::string Sanitizer::Scan(std::string_view text, bool* addresses, bool* names) const {
   // Every internal address literal, then every internal name.
-  std::string out = ReplaceRuns(
-      text,
-      [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-               c == ':' || c == '.';
-      },
-      [&](std::string_view run) -> std::optional<std::string> {
+  std::string out =
+      ReplaceRuns(text, IsAddressChar, [&](std::string_view run) -> std::optional<std::string> {
         std::string_view candidate = run;
         while (!candidate.empty() && candidate.back() == '.') candidate.remove_suffix(1);
         if (!IsInternalAddress(candidate)) return std::nullopt;
         if (addresses) *addresses = true;
-        return *addresses_.AnonymizeText(candidate) + std::string(run.substr(candidate.size()));
+        return Address(candidate) + std::string(run.substr(candidate.size()));
       });
   if (options_.internal_suffixes.empty()) return out;
-  return ReplaceRuns(
-      out,
-      [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-               c == '.' || c == '-' || c == '_';
-      },
-      [&](std::string_view run) -> std::optional<std::string> {
-        std::string_view name = run;
-        while (!name.empty() && name.back() == '.') name.remove_suffix(1);
-        if (!IsInternalName(name)) return std::nullopt;
-        if (names) *names = true;
-        return names_.Of("host", name) + std::string(run.substr(name.size()));
-      });
+  return ReplaceRuns(out, IsNameChar, [&](std::string_view run) -> std::optional<std::string> {
+    std::string_view name = run;
+    while (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    if (!IsInternalName(name)) return std::nullopt;
+    if (names) *names = true;
+    return Pseudonym("host", name) + std::string(run.substr(name.size()));
+  });
 }
 
 std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {

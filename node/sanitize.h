@@ -13,10 +13,12 @@
 #ifndef THREATMESH_NODE_SANITIZE_H_
 #define THREATMESH_NODE_SANITIZE_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -51,7 +53,14 @@ class Sanitizer {
   // `addresses` and `names` must outlive the sanitizer.
   Sanitizer(SanitizeOptions options, const crypto::CryptoPan& addresses,
             const crypto::Pseudonyms& names)
-      : options_(std::move(options)), addresses_(addresses), names_(names) {}
+      : options_(std::move(options)), addresses_(addresses), names_(names) {
+    for (const std::string& suffix : options_.internal_suffixes) {
+      std::string lower = suffix;
+      for (char& c : lower) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+      while (!lower.empty() && lower.back() == '.') lower.pop_back();
+      lower_suffixes_.push_back(std::move(lower));
+    }
+  }
 
   // Sanitizes `event` in place and its raw `line`, returning the sanitized line.
   std::string Sanitize(threatmesh::v1::LogEvent& event, std::string_view line);
@@ -63,6 +72,10 @@ class Sanitizer {
   // `text` with every internal address and name in it replaced; sets *addresses / *names
   // when it replaced one (either may be null).
   std::string Scan(std::string_view text, bool* addresses, bool* names) const;
+
+  // Whether `text` holds an internal address or name, as Scan would find them, without
+  // making the replacement; sets *addresses or *names (either may be null) for what it found.
+  bool HasInternal(std::string_view text, bool* addresses, bool* names) const;
 
   // One step per transformed field and method, in field order.
   std::vector<threatmesh::v1::SanitizationStep> Manifest() const;
@@ -76,7 +89,17 @@ class Sanitizer {
   std::string Note(const std::string& field, const char* method, const char* algorithm,
                    const std::string& key_id, std::string replacement);
 
+  // The pseudonym of an address (text) or a name, remembered: logs repeat their clients
+  // and names, and a Crypto-PAn address costs 32 or 128 AES blocks.
+  std::string Address(std::string_view text) const;
+  std::string Pseudonym(std::string_view kind, std::string_view value) const;
+  std::string Cached(char kind, std::string_view value,
+                     const std::function<std::string()>& make) const;
+  static constexpr std::size_t kCacheEntries = 1 << 16;  // then it starts over
+
   SanitizeOptions options_;
+  std::vector<std::string> lower_suffixes_;  // the internal suffixes, lower case, no final dot
+  mutable std::unordered_map<std::string, std::string> cache_;  // kind || value -> pseudonym
   const crypto::CryptoPan& addresses_;
   const crypto::Pseudonyms& names_;
   std::map<std::string, threatmesh::v1::SanitizationStep> manifest_;  // by field, method

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <random>
+#include <regex>
 
 #include "node/log_formats.h"
 
@@ -111,6 +113,72 @@ TEST(ExcerptCheckTest, EachItemFailsOnItsFault) {
     EXPECT_NE(item.reason().find(c.reason_part), std::string::npos)
         << c.item << ": " << item.reason();
     EXPECT_FALSE(AllPassed(CheckExcerpt(body, options))) << c.item;
+  }
+}
+
+// The scan's text rules, case by case; and on generated text, the same answers as the rules
+// written as regular expressions (the scanner itself uses none, for speed).
+TEST(ExcerptCheckTest, ScanRulesFindEmailsCredentialsAndPseudonyms) {
+  struct Case {
+    std::string text;
+    std::string found;  // the start of FindEmailOrCredential's answer
+  };
+  const Case cases[] = {
+      {"mail from bob@example.org today", "an e-mail address"},
+      {"a@b.co", "an e-mail address"},
+      {"@example.org", ""},
+      {"bob@localhost", ""},
+      {"bob@example.c0m", ""},
+      {"bob@.org", ""},
+      {"GET /x?Password=hunter2 HTTP/1.1", "a credential (\"Password=hun...\")"},
+      {"pwd=a", "a credential (\"pwd=a...\")"},
+      {"pwd=&x=1", ""},
+      {"api_key=XYZ", "a credential"},
+      {"apikey=XYZ", "a credential"},
+      {"session= x", ""},
+      {"Authorization: Basic Zm9v", "a credential (\"Authorizatio...\")"},
+      {"BEARER abcdefgh", "a credential"},
+      {"bearer abc", ""},
+      {"Cookie:   sid=1", "a credential"},
+      {"cookie:   ", ""},
+      {"nothing to see at 203.0.113.9", ""},
+  };
+  for (const Case& c : cases) {
+    const std::string found = FindEmailOrCredential(c.text);
+    if (c.found.empty()) {
+      EXPECT_EQ(found, "") << c.text;
+    } else {
+      EXPECT_EQ(found.substr(0, c.found.size()), c.found) << c.text;
+    }
+  }
+  for (const char* yes :
+       {"host-abcdefghijklmnop", "x user-abcdefgh23456722.corp", "(host-aaaaaaaaaaaaaaaa)"}) {
+    EXPECT_TRUE(HasPseudonym(yes)) << yes;
+  }
+  for (const char* no :
+       {"host-abcdefghijklmno", "xhost-abcdefghijklmnop", "host-abcdefghijklmnopq",
+        "host-abcdefghijklmno1", "node-abcdefghijklmnop", "host-ABCDEFGHIJKLMNOP"}) {
+    EXPECT_FALSE(HasPseudonym(no)) << no;
+  }
+
+  const std::regex email("[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}");
+  const std::regex credential(
+      "(password|passwd|pwd|secret|token|api_?key|session)=[^&\\s\"]+|authorization:|bearer "
+      "[a-z0-9._-]{8,}|cookie:\\s*[^\\s]",
+      std::regex::icase);
+  const std::regex pseudonym("\\b(host|user)-[a-z2-7]{16}\\b");
+  const std::string pieces[] = {"a",        "Z",     "7",        ".",       "-",
+                                "_",        "@",     " ",        "\t",      "=",
+                                "&",        "\"",    ":",        "x.org",   "ab",
+                                "password", "Token", "cookie",   "Bearer ", "authorization",
+                                "host-",    "user-", "abcdefgh", "2345",    "b@c.de"};
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    for (int n = rng() % 8; n >= 0; --n) text += pieces[rng() % std::size(pieces)];
+    const bool want = std::regex_search(text, email) || std::regex_search(text, credential);
+    EXPECT_EQ(!FindEmailOrCredential(text).empty(), want) << text;
+    EXPECT_EQ(HasPseudonym(text), std::regex_search(text, pseudonym)) << text;
   }
 }
 
