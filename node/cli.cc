@@ -1345,7 +1345,8 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
     io.err << "ingest-log: " << proposals.size() << " indicator proposals in " << file
            << " (one per line, most seen first";
     if (builder.proposals_dropped() > 0) {
-      io.err << "; " << builder.proposals_dropped() << " more distinct values not kept";
+      io.err << "; the first " << options.max_proposals << " distinct values are kept, and "
+             << builder.proposals_dropped() << " later sightings of other values were not counted";
     }
     io.err << "). Review them: delete the lines not to publish, then publish them with the "
               "excerpt: threatmesh publish --excerpt FILE --indicators "

@@ -140,12 +140,12 @@ void ExcerptBuilder::Note(v1::IndicatorType type, const std::string& raw, const 
   proposal_key_.append(raw);
   auto it = proposals_.find(proposal_key_);
   if (it == proposals_.end()) {
-    absl::StatusOr<std::string> value = NormalizeIndicator(type, raw);
-    if (!value.ok()) return;  // not a valid indicator of its type: nothing to propose
     if (proposals_.size() >= options_.max_proposals) {
       ++proposals_dropped_;
       return;
     }
+    absl::StatusOr<std::string> value = NormalizeIndicator(type, raw);
+    if (!value.ok()) return;  // not a valid indicator of its type: nothing to propose
     IndicatorProposal p;
     p.type = type;
     p.value = *value;

@@ -95,7 +95,7 @@ class ExcerptBuilder {
   bool all_passed() const { return all_passed_; }
   // The proposals, most frequent first (ties by type, then value).
   std::vector<IndicatorProposal> Proposals() const;
-  // Distinct values not kept because max_proposals was reached.
+  // Values seen after max_proposals distinct ones were kept, and not counted (each time).
   uint64_t proposals_dropped() const { return proposals_dropped_; }
 
  private:
