@@ -1,0 +1,284 @@
+#include "node/proof.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "crypto/encoding.h"
+#include "crypto/hash.h"
+#include "crypto/str_cat.h"
+#include "node/custody.h"
+#include "node/record_builder.h"
+#include "testing/test_util.h"
+
+namespace threatmesh {
+namespace {
+
+using v1::CustodyChain;
+using v1::RecordBody;
+using v1::Signed;
+
+class ProofTest : public ::testing::Test {
+ protected:
+  // Nodes 0..5; node 0 is the author.
+  std::vector<crypto::KeyPair> nodes_ = [] {
+    std::vector<crypto::KeyPair> v;
+    for (int i = 0; i < 6; ++i) v.push_back(crypto::KeyPair::Generate());
+    return v;
+  }();
+  std::string Key(int i) { return std::string(nodes_[i].public_key().bytes()); }
+
+  Signed Record(v1::Tlp tlp = v1::TLP_GREEN, bool may_relay = true) {
+    RecordBody body =
+        testing::IndicatorBody(nodes_[0], v1::INDICATOR_TYPE_DOMAIN, "c2.evil-example.com");
+    body.set_tlp(tlp);
+    body.mutable_handling()->set_may_relay(may_relay);
+    Signed s;
+    EXPECT_TRUE(s.ParseFromString(SealRecord(body, nodes_[0])));
+    return s;
+  }
+  static std::string Id(const Signed& s) { return crypto::Sha256(s.payload()); }
+
+  // The chain along `path` (node indexes, starting at the author).
+  CustodyChain Chain(const std::string& id, const std::vector<int>& path) {
+    CustodyChain chain;
+    for (std::size_t i = 0; i + 1 < path.size(); ++i) {
+      SignHop(chain, id, nodes_[path[i]], Key(path[i + 1]),
+              testing::kTestNowMs + static_cast<int64_t>(i) * 1000, "partners");
+    }
+    return chain;
+  }
+
+  // A bundle of `record` held by the last node of `path`.
+  ProofMaterial Material(const Signed& record, const std::vector<int>& path) {
+    ProofMaterial m;
+    m.record = record;
+    m.chains.push_back(Chain(Id(record), path));
+    m.names = {{Key(0), "isac-hub"}, {Key(1), "bank-a"}};
+    return m;
+  }
+  std::string Export(const ProofMaterial& m, int holder) {
+    return ExportProofBundle(m, nodes_[holder], testing::kTestNowMs + 60000);
+  }
+
+  static bool Names(const ProofResult& r, const std::string& element) {
+    return std::any_of(r.failures.begin(), r.failures.end(),
+                       [&](const ProofFailure& f) { return f.element == element; });
+  }
+  static std::string Failures(const ProofResult& r) {
+    std::string out;
+    for (const ProofFailure& f : r.failures) out += f.element + ": " + f.message + "\n";
+    return out;
+  }
+};
+
+TEST_F(ProofTest, BundlesOfOneTwoAndFourHopsVerifyWithTheirStory) {
+  const Signed record = Record();
+  for (const std::vector<int>& path :
+       std::vector<std::vector<int>>{{0, 1}, {0, 1, 2}, {0, 1, 2, 3, 4}}) {
+    const int holder = path.back();
+    ProofResult r = VerifyProofBundle(Export(Material(record, path), holder));
+    ASSERT_EQ(r.verdict, ProofResult::Verdict::kValid) << Failures(r);
+    EXPECT_EQ(r.record_id, Id(record));
+    EXPECT_EQ(r.kind, "record");
+    // Title, author, one line per hop, held by.
+    ASSERT_EQ(r.story.size(), path.size() - 1 + 3);
+    EXPECT_NE(
+        r.story[1].find("authored by " + nodes_[0].public_key().Fingerprint() + " (isac-hub)"),
+        std::string::npos)
+        << r.story[1];
+    EXPECT_NE(
+        r.story[2].find("sent by " + nodes_[0].public_key().Fingerprint() + " (isac-hub) to " +
+                        nodes_[1].public_key().Fingerprint() + " (bank-a)"),
+        std::string::npos)
+        << r.story[2];
+    EXPECT_NE(r.story.back().find("held by " + nodes_[holder].public_key().Fingerprint()),
+              std::string::npos);
+    EXPECT_NE(r.story.back().find("not retracted or superseded"), std::string::npos);
+  }
+  // The author's own copy: an empty chain, held by the author.
+  ProofMaterial own;
+  own.record = record;
+  own.chains.emplace_back();
+  ProofResult r = VerifyProofBundle(Export(own, 0));
+  EXPECT_EQ(r.verdict, ProofResult::Verdict::kValid) << Failures(r);
+  // The same claimed by another holder fails.
+  r = VerifyProofBundle(Export(own, 1));
+  EXPECT_EQ(r.verdict, ProofResult::Verdict::kInvalid);
+  EXPECT_TRUE(Names(r, "chains[0]")) << Failures(r);
+}
+
+// Changing one byte anywhere in a signed element fails, naming that element.
+TEST_F(ProofTest, OneChangedByteInAnySignedElementIsFoundAndNamed) {
+  const Signed record = Record();
+  ProofMaterial m = Material(record, {0, 1, 2, 3, 4});
+  RecordBody retraction;
+  retraction.set_author(Key(0));
+  retraction.set_created_at(testing::kTestNowMs + 5000);
+  retraction.set_tlp(v1::TLP_GREEN);
+  retraction.mutable_retraction()->set_target(Id(record));
+  retraction.mutable_retraction()->set_reason("false positive");
+  Signed mark;
+  ASSERT_TRUE(mark.ParseFromString(SealRecord(retraction, nodes_[0])));
+  m.marks.push_back(mark);
+  const std::string bundle = Export(m, 4);
+  ProofResult clean = VerifyProofBundle(bundle);
+  ASSERT_EQ(clean.verdict, ProofResult::Verdict::kValid) << Failures(clean);
+  EXPECT_NE(clean.story.back().find("withdrawn"), std::string::npos);
+  EXPECT_NE(clean.story[clean.story.size() - 2].find("retracted by its author"), std::string::npos);
+
+  struct Element {
+    std::string bytes;  // as it appears in the file, hex
+    std::string name;   // the element a failure must name
+  };
+  std::vector<Element> elements = {
+      {crypto::HexEncode(record.payload()), "record"},
+      {crypto::HexEncode(record.signature()), "record"},
+      {crypto::HexEncode(mark.payload()), "marks[0]"},
+      {crypto::HexEncode(mark.signature()), "marks[0]"},
+      {crypto::HexEncode(Key(4)), "holder"},
+  };
+  for (int j = 0; j < m.chains[0].hops_size(); ++j) {
+    const std::string name = StrCat("chains[0][", j, "]");
+    elements.push_back({crypto::HexEncode(m.chains[0].hops(j).payload()), name});
+    elements.push_back({crypto::HexEncode(m.chains[0].hops(j).signature()), name});
+  }
+  const std::size_t sig_at = bundle.find("\"signature\": \"") + 14;
+  elements.push_back({bundle.substr(sig_at, 128), "signature"});
+  int mutations = 0;
+  for (const Element& e : elements) {
+    const std::size_t at =
+        e.name == "holder" ? bundle.find("\"holder\": \"") + 11 : bundle.find(e.bytes);
+    ASSERT_NE(at, std::string::npos) << e.name;
+    const std::size_t bytes = e.bytes.size() / 2;
+    // Many positions across the element: every byte of short ones, a spread of long ones.
+    const std::size_t step = std::max<std::size_t>(1, bytes / 24);
+    for (std::size_t b = 0; b < bytes; b += step) {
+      std::string changed = bundle;
+      char& digit = changed[at + 2 * b + 1];
+      digit = digit == '0' ? '1' : '0';
+      ProofResult r = VerifyProofBundle(changed);
+      ++mutations;
+      EXPECT_NE(r.verdict, ProofResult::Verdict::kValid) << e.name << " byte " << b;
+      EXPECT_TRUE(Names(r, e.name)) << e.name << " byte " << b << ":\n" << Failures(r);
+    }
+  }
+  EXPECT_GT(mutations, 200);
+  // The export time is covered by the holder's signature.
+  std::string later = bundle;
+  const std::size_t t = later.find("\"exported_at\": \"") + 16;
+  later[t + 3] = later[t + 3] == '7' ? '8' : '7';  // another year
+  ProofResult r = VerifyProofBundle(later);
+  EXPECT_EQ(r.verdict, ProofResult::Verdict::kInvalid);
+  EXPECT_TRUE(Names(r, "signature")) << Failures(r);
+}
+
+TEST_F(ProofTest, SkippedSwappedOrRedirectedHopsFail) {
+  const Signed record = Record();
+  const std::string id = Id(record);
+  ProofMaterial m = Material(record, {0, 1, 2, 3, 4});
+  CustodyChain full = m.chains[0];
+  struct Case {
+    std::string what;
+    CustodyChain chain;
+    std::string element;
+  };
+  std::vector<Case> cases;
+  {
+    CustodyChain skip;
+    for (int j : {0, 2, 3}) *skip.add_hops() = full.hops(j);
+    cases.push_back({"hop 1 skipped", skip, "chains[0][1]"});
+  }
+  {
+    CustodyChain swap = full;
+    swap.mutable_hops()->SwapElements(1, 2);
+    cases.push_back({"hops 1 and 2 swapped", swap, "chains[0][1]"});
+  }
+  {
+    // Node 1 signs a hop to node 5 instead of node 2: its own signature is valid, but the
+    // chain no longer continues.
+    CustodyChain redirected = Chain(id, {0, 1, 5});
+    for (int j : {2, 3}) *redirected.add_hops() = full.hops(j);
+    cases.push_back({"hop 1 sent to another node", redirected, "chains[0][2]"});
+  }
+  for (const Case& c : cases) {
+    ProofMaterial changed = m;
+    changed.chains[0] = c.chain;
+    ProofResult r = VerifyProofBundle(Export(changed, 4));
+    EXPECT_EQ(r.verdict, ProofResult::Verdict::kInvalid) << c.what;
+    EXPECT_TRUE(Names(r, c.element)) << c.what << ":\n" << Failures(r);
+  }
+}
+
+// A relay that passed on an AMBER record is named by its own signed hop.
+TEST_F(ProofTest, AViolationBundleProvesTheViolationAndNamesTheRelay) {
+  const Signed record = Record(v1::TLP_AMBER, false);
+  ProofMaterial m = Material(record, {0, 1, 2});
+  m.kind = "violation";
+  ProofResult r = VerifyProofBundle(Export(m, 2));
+  ASSERT_EQ(r.verdict, ProofResult::Verdict::kValid) << Failures(r);
+  bool named = false;
+  for (const std::string& line : r.story) {
+    named = named || (line.find("VIOLATION") != std::string::npos &&
+                      line.find("hop 1, signed by " + nodes_[1].public_key().Fingerprint()) !=
+                          std::string::npos);
+  }
+  EXPECT_TRUE(named);
+  // As a record bundle, the same copy is invalid, naming the hop and the relay's key.
+  m.kind = "record";
+  r = VerifyProofBundle(Export(m, 2));
+  ASSERT_EQ(r.verdict, ProofResult::Verdict::kInvalid);
+  ASSERT_TRUE(Names(r, "chains[0][1]")) << Failures(r);
+  EXPECT_EQ(r.failures.back().key, Key(1));
+  // A "violation" bundle of a copy that broke nothing proves nothing.
+  ProofMaterial fine = Material(Record(), {0, 1, 2});
+  fine.kind = "violation";
+  r = VerifyProofBundle(Export(fine, 2));
+  EXPECT_EQ(r.verdict, ProofResult::Verdict::kInvalid);
+  EXPECT_TRUE(Names(r, "chains[0]")) << Failures(r);
+}
+
+TEST_F(ProofTest, OnlyTheAuthorWithdrawsARecord) {
+  const Signed record = Record();
+  ProofMaterial m = Material(record, {0, 1});
+  RecordBody retraction;
+  retraction.set_author(Key(3));
+  retraction.set_created_at(testing::kTestNowMs);
+  retraction.set_tlp(v1::TLP_GREEN);
+  retraction.mutable_retraction()->set_target(Id(record));
+  Signed mark;
+  ASSERT_TRUE(mark.ParseFromString(SealRecord(retraction, nodes_[3])));
+  m.marks.push_back(mark);
+  ProofResult r = VerifyProofBundle(Export(m, 1));
+  EXPECT_EQ(r.verdict, ProofResult::Verdict::kInvalid);
+  ASSERT_TRUE(Names(r, "marks[0]")) << Failures(r);
+  EXPECT_EQ(r.failures.back().key, Key(3));
+}
+
+TEST_F(ProofTest, AFileThatIsNotABundleIsUnusable) {
+  const std::string good = Export(Material(Record(), {0, 1}), 1);
+  struct Case {
+    std::string text;
+    std::string element;
+  };
+  std::string no_holder = good;
+  no_holder.replace(no_holder.find("\"holder\""), 8, "\"holdr\"");
+  std::string short_sig = good;
+  short_sig.erase(short_sig.find("\"signature\": \"") + 14, 2);
+  std::string other_format = good;
+  other_format.replace(other_format.find("threatmesh-proof/1"), 18, "threatmesh-proof/9");
+  const Case cases[] = {
+      {"not json", "file"},
+      {no_holder, "holder"},
+      {short_sig, "signature"},
+      {other_format, "format"},
+  };
+  for (const Case& c : cases) {
+    ProofResult r = VerifyProofBundle(c.text);
+    EXPECT_EQ(r.verdict, ProofResult::Verdict::kUnusable) << c.element;
+    EXPECT_TRUE(Names(r, c.element)) << c.element << ":\n" << Failures(r);
+  }
+}
+
+}  // namespace
+}  // namespace threatmesh
