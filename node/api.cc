@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <tuple>
 
 #include "crypto/encoding.h"
 #include "crypto/str_cat.h"
 #include "node/custody.h"
 #include "node/indicator.h"
+#include "node/proof.h"
 #include "node/record_builder.h"
 #include "storage/index_keys.h"
 #include "threatmesh/v1/peer.pb.h"
@@ -581,6 +583,76 @@ absl::StatusOr<ListViolationsResponse> NodeApi::ListViolations(const ListViolati
     }
     AuditIds(audit, v.record_id());
   }
+  return out;
+}
+
+absl::StatusOr<ExportProofResponse> NodeApi::ExportProof(const ExportProofRequest& request,
+                                                         AuditEntry& audit) {
+  absl::StatusOr<std::string> id = CheckId(request.record_id(), "record_id");
+  if (!id.ok()) return id.status();
+  audit.set_params(
+      StrCat("record=", crypto::HexEncode(*id), request.violation() ? " violation" : ""));
+  ProofMaterial m;
+  if (request.violation()) {
+    m.kind = "violation";
+    absl::StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
+        node_.store().ScanAux(storage::kEvidence, *id, "", 1000);
+    if (!rows.ok()) return rows.status();
+    for (const auto& [key, value] : *rows) {
+      PeerRecord copy;
+      if (!copy.ParseFromString(value)) {
+        return absl::DataLossError("a kept violation does not parse; the store may be damaged");
+      }
+      if (m.chains.empty() && !m.record.ParseFromString(copy.signed_record())) {
+        return absl::DataLossError("a kept violation does not parse; the store may be damaged");
+      }
+      m.chains.push_back(copy.chain());
+    }
+    if (m.chains.empty()) {
+      return absl::NotFoundError(StrCat("no violation is kept for record ", crypto::HexEncode(*id),
+                                        "; 'threatmesh violations' lists them"));
+    }
+  } else {
+    absl::StatusOr<VerifiedRecord> record = node_.Get(*id);
+    if (!record.ok()) return record.status();
+    if (!m.record.ParseFromString(record->signed_bytes)) {
+      return absl::DataLossError("the stored record does not parse; the store may be damaged");
+    }
+    absl::StatusOr<CustodyChains> chains = node_.store().GetCustody(*id);
+    if (!chains.ok()) return chains.status();
+    for (const CustodyChain& c : chains->chains()) m.chains.push_back(c);
+    absl::StatusOr<LocalNode::Withdrawal> marks = node_.WithdrawnBy(*id, record->body);
+    if (!marks.ok()) return marks.status();
+    for (const std::optional<std::string>& mark_id : {marks->retracted_by, marks->superseded_by}) {
+      if (!mark_id) continue;
+      absl::StatusOr<VerifiedRecord> mark = node_.Get(*mark_id);
+      if (!mark.ok()) return mark.status();
+      m.marks.emplace_back().ParseFromString(mark->signed_bytes);
+    }
+  }
+  // The names this node gives the keys involved: its peers', and its own.
+  std::set<std::string> involved;
+  RecordBody body;
+  body.ParseFromString(m.record.payload());
+  involved.insert(body.author());
+  for (const CustodyChain& c : m.chains) {
+    for (const Signed& s : c.hops()) {
+      Hop hop;
+      if (hop.ParseFromString(s.payload())) {
+        involved.insert(hop.from());
+        involved.insert(hop.to());
+      }
+    }
+  }
+  const std::string self(node_.key().public_key().bytes());
+  for (const PeerConfig& p : peers_.List()) {
+    if (involved.count(p.node_key()) && p.node_key() != self) {
+      m.names.emplace_back(p.node_key(), p.name());
+    }
+  }
+  AuditIds(audit, *id);
+  ExportProofResponse out;
+  out.set_bundle(ExportProofBundle(m, node_.key(), node_.Now()));
   return out;
 }
 

@@ -30,6 +30,7 @@
 #include "node/local_node.h"
 #include "node/log_formats.h"
 #include "node/peers.h"
+#include "node/proof.h"
 #include "node/record_builder.h"
 #include "node/record_view.h"
 #include "node/sanitize.h"
@@ -987,6 +988,65 @@ int RunPeers(const po::variables_map& vm, Io& io) {
 
 // ---- violations ------------------------------------------------------------------------
 
+int RunExportProof(const po::variables_map& vm, Io& io) {
+  absl::StatusOr<std::string> id = ParseId(vm["id"].as<std::string>());
+  if (!id.ok()) return Fail(io, id.status());
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  v1::ExportProofRequest request;
+  request.set_record_id(*id);
+  request.set_violation(vm["violation"].as<bool>());
+  absl::StatusOr<v1::ExportProofResponse> r = (*client)->ExportProof(request);
+  if (!r.ok()) return Fail(io, r.status());
+  if (!vm.count("out")) {
+    io.out << r->bundle();
+    return kExitOk;
+  }
+  const std::string out = vm["out"].as<std::string>();
+  std::ofstream f(out, std::ios::binary | std::ios::trunc);
+  f << r->bundle();
+  f.flush();
+  if (!f) return Fail(io, absl::UnavailableError(StrCat("cannot write ", out)));
+  io.err << "wrote " << out << "; check it anywhere with: threatmesh verify " << out << "\n";
+  return kExitOk;
+}
+
+int RunVerify(const po::variables_map& vm, Io& io) {
+  const std::string path = vm["file"].as<std::string>();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    io.err << "threatmesh: error: cannot read " << path << "\n";
+    return kExitUsage;
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const ProofResult r = VerifyProofBundle(text);
+  const int code = r.verdict == ProofResult::Verdict::kValid     ? kExitOk
+                   : r.verdict == ProofResult::Verdict::kInvalid ? kExitError
+                                                                 : kExitUsage;
+  if (vm.count("json")) {
+    io.out << ProofResultJson(r) << "\n";
+    return code;
+  }
+  for (const std::string& line : r.story) io.out << line << "\n";
+  for (const ProofFailure& f : r.failures) {
+    io.out << "FAIL  " << f.element << ": " << f.message;
+    if (!f.key.empty()) {
+      absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(f.key);
+      io.out << " (key " << (key.ok() ? key->ToText() : crypto::HexEncode(f.key)) << ")";
+    }
+    io.out << "\n";
+  }
+  if (r.verdict == ProofResult::Verdict::kValid) {
+    io.out << (r.kind == "violation" ? "verdict: VIOLATION PROVEN, every signature verifies\n"
+                                     : "verdict: VALID, every check passed\n");
+  } else if (r.verdict == ProofResult::Verdict::kInvalid) {
+    io.out << "verdict: INVALID, " << r.failures.size() << " check(s) failed\n";
+  } else {
+    io.out << "verdict: UNUSABLE, " << path << " is not a proof bundle this verifier reads\n";
+  }
+  return code;
+}
+
 int RunViolations(const po::variables_map& vm, Io& io) {
   v1::ListViolationsRequest request;
   request.set_limit(vm["limit"].as<uint32_t>());
@@ -1580,7 +1640,8 @@ int RunServeCommand(int argc, char** argv, Io& io) {
 
 // Whether a command talks to a running node (and so takes --node, --token...).
 bool IsClientCommand(const std::string& name) {
-  return name != "init" && name != "serve" && name != "ingest-log" && name != "check";
+  return name != "init" && name != "serve" && name != "ingest-log" && name != "check" &&
+         name != "verify";
 }
 
 std::vector<Command> Commands() {
@@ -1682,6 +1743,24 @@ std::vector<Command> Commands() {
              "inbound-policy", po::value<std::string>(), "inbound policy (add; default: default)");
        },
        RunPeers},
+      {"export-proof",
+       "write a signed proof bundle of a record (or, with --violation, of the evidence kept "
+       "against its relays) for an auditor",
+       "threatmesh export-proof 4f1c...e9 --out proof.json",
+       [](po::options_description& d) {
+         d.add_options()("id", po::value<std::string>()->required(), "record id (64 hex)")(
+             "violation", po::bool_switch(), "the violations kept for the record")(
+             "out", po::value<std::string>(), "write the bundle here (default: standard output)");
+       },
+       RunExportProof},
+      {"verify",
+       "check a proof bundle offline: no node, no network, no data directory (exit 0 valid, 1 "
+       "invalid, 2 unusable)",
+       "threatmesh verify proof.json [--json]",
+       [](po::options_description& d) {
+         d.add_options()("file", po::value<std::string>()->required(), "the bundle");
+       },
+       RunVerify},
       {"violations", "list copies received that broke their author's handling (admin)",
        "threatmesh violations --limit 20",
        [](po::options_description& d) {
@@ -1758,8 +1837,12 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     if (c.name != name) continue;
     po::options_description desc = OptionsFor(c);
     po::positional_options_description positional;
-    if (c.name == "get" || c.name == "retract") positional.add("id", 1);
-    if (c.name == "ingest-log" || c.name == "check") positional.add("file", 1);
+    if (c.name == "get" || c.name == "retract" || c.name == "export-proof") {
+      positional.add("id", 1);
+    }
+    if (c.name == "ingest-log" || c.name == "check" || c.name == "verify") {
+      positional.add("file", 1);
+    }
     if (c.name == "token" || c.name == "audit") positional.add("action", 1);
     if (c.name == "peers") positional.add("action", 1).add("name", 1);
     if (c.name == "policy") positional.add("action", 1).add("id", 1).add("peer", 1);

@@ -70,6 +70,8 @@ class NodeClient {
   [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ReloadConfigResponse> ReloadConfig() = 0;
   [[nodiscard]] virtual absl::Status ResyncPeer(
       const threatmesh::v1::ResyncPeerRequest& request) = 0;
+  [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ExportProofResponse> ExportProof(
+      const threatmesh::v1::ExportProofRequest& request) = 0;
   [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ListViolationsResponse> ListViolations(
       const threatmesh::v1::ListViolationsRequest& request) = 0;
 };

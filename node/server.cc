@@ -310,6 +310,14 @@ class AdminService final : public Admin::Service {
         [&](const Caller&, AuditEntry& audit) { return api_.ResyncPeer(*request, audit); });
   }
 
+  grpc::Status ExportProof(grpc::ServerContext* ctx, const ExportProofRequest* request,
+                           ExportProofResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Admin/ExportProof", ROLE_READ,
+                     [&](const Caller&, AuditEntry& audit) {
+                       return Assign(api_.ExportProof(*request, audit), response);
+                     });
+  }
+
   grpc::Status ListViolations(grpc::ServerContext* ctx, const ListViolationsRequest* request,
                               ListViolationsResponse* response) override {
     return gate_.Run(ctx, "/threatmesh.v1.Admin/ListViolations", ROLE_ADMIN,

@@ -395,6 +395,44 @@ TEST_F(CliTest, IngestCheckAndPublishALogExcerpt) {
   EXPECT_NE(found.out.find("log-excerpt"), std::string::npos) << found.out;
 }
 
+// export-proof at a node, verify anywhere: valid, then changed (invalid), then not a bundle
+// (unusable); a retraction shows in the story.
+TEST_F(CliTest, ExportProofAndVerifyOffline) {
+  StartNode();
+  const std::string id = PublishId({"--type", "domain", "--value", "proof.example.com"});
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(RunOn("retract", {id, "--reason", "false positive"}).exit_code, 0);
+  Result exported = RunOn("export-proof", {id, "--out", dir_.Sub("proof.json")});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  // No node, no data directory.
+  Result ok = Run({"verify", dir_.Sub("proof.json")});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("verdict: VALID"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("retracted by its author"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("copy 1: the author's own"), std::string::npos) << ok.out;
+  Result json = Run({"verify", dir_.Sub("proof.json"), "--json"});
+  EXPECT_EQ(json.exit_code, 0);
+  EXPECT_NE(json.out.find("\"verdict\":\"valid\""), std::string::npos) << json.out;
+
+  std::string text = Slurp(dir_.Sub("proof.json"));
+  const std::size_t sig = text.find("\"signature\": \"") + 15;
+  text[sig] = text[sig] == '0' ? '1' : '0';
+  {
+    std::ofstream changed(dir_.Sub("changed.json"));
+    changed << text;
+    std::ofstream junk(dir_.Sub("junk.json"));
+    junk << "{\"format\": 3}";
+  }
+  Result bad = Run({"verify", dir_.Sub("changed.json")});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("FAIL  signature"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("verdict: INVALID"), std::string::npos) << bad.out;
+  Result junk = Run({"verify", dir_.Sub("junk.json")});
+  EXPECT_EQ(junk.exit_code, 2);
+  EXPECT_NE(junk.out.find("verdict: UNUSABLE"), std::string::npos) << junk.out;
+  EXPECT_EQ(Run({"verify", dir_.Sub("absent.json")}).exit_code, 2);
+}
+
 // An access log larger than one record: ingest-log writes it in parts with a list, and
 // indicator proposals; publish takes the list and the reviewed proposals, publishes the
 // indicators, then every part linked to the first, which lists the indicators.

@@ -15,6 +15,7 @@
 #include "node/local_node.h"
 #include "node/peer_auth.h"
 #include "node/peer_transport.h"
+#include "node/proof.h"
 #include "node/record_builder.h"
 #include "node/tls.h"
 #include "testing/serve_process.h"
@@ -183,6 +184,38 @@ TEST_F(MeshTest, LineHonoursTlpAndHandling) {
   EXPECT_EQ(nodes_["a"].client->Status()->next_seq(), 6u);
   EXPECT_EQ(nodes_["b"].client->Status()->next_seq(), 6u);
   EXPECT_EQ(nodes_["c"].client->Status()->next_seq(), 3u);  // green and the marker
+}
+
+// Proof bundles of a record that crossed 1, 2 and 4 hops of a real line A-B-C-D-E, exported
+// by the node holding each copy, verify offline, with the holder's names for the keys.
+TEST_F(MeshTest, ProofBundlesOfRelayedCopiesVerify) {
+  const std::vector<std::string> line = {"a", "b", "c", "d", "e"};
+  for (const std::string& n : line) Start(n);
+  for (std::size_t i = 0; i + 1 < line.size(); ++i) Link(line[i], line[i + 1]);
+  const std::string id = Publish("a", "proof.example.com", TLP_CLEAR,
+                                 [](RecordBody& b) { b.mutable_handling()->set_may_relay(true); });
+  ASSERT_TRUE(WaitFor("e", id).has_value());
+  for (int hops : {1, 2, 4}) {
+    const std::string& holder = line[hops];
+    ExportProofRequest request;
+    request.set_record_id(id);
+    absl::StatusOr<ExportProofResponse> bundle = nodes_[holder].client->ExportProof(request);
+    ASSERT_TRUE(bundle.ok()) << bundle.status();
+    ProofResult r = VerifyProofBundle(bundle->bundle());
+    ASSERT_EQ(r.verdict, ProofResult::Verdict::kValid) << bundle->bundle();
+    EXPECT_EQ(r.record_id, id);
+    int hop_lines = 0;
+    for (const std::string& s : r.story) hop_lines += s.find(", hop ") != std::string::npos;
+    EXPECT_EQ(hop_lines, hops) << holder;
+    // The holder names its peers: the one it received the copy from.
+    const std::string& sender = line[hops - 1];
+    EXPECT_NE(bundle->bundle().find("\"name\": \"" + sender + "\""), std::string::npos)
+        << bundle->bundle();
+  }
+  // A record nobody holds has no bundle.
+  ExportProofRequest missing;
+  missing.set_record_id(std::string(32, 'x'));
+  EXPECT_EQ(nodes_["a"].client->ExportProof(missing).status().code(), absl::StatusCode::kNotFound);
 }
 
 // C is down while A publishes 10,000 records; when it comes back it catches up from its
@@ -559,6 +592,23 @@ TEST_F(MeshTest, MaliciousPeerIsRefusedRecordByRecord) {
   EXPECT_EQ(violations->violations(0).offender_hop(), 1u);
   EXPECT_NE(violations->violations(0).rule().find("hop limit"), std::string::npos)
       << violations->violations(0).rule();
+  // The evidence, exported, convinces a third party offline and names the relay.
+  ExportProofRequest proof;
+  proof.set_record_id(violations->violations(0).record_id());
+  proof.set_violation(true);
+  absl::StatusOr<ExportProofResponse> bundle = n.client->ExportProof(proof);
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  ProofResult checked = VerifyProofBundle(bundle->bundle());
+  EXPECT_EQ(checked.verdict, ProofResult::Verdict::kValid);
+  EXPECT_EQ(checked.kind, "violation");
+  absl::StatusOr<crypto::PublicKey> relay = crypto::PublicKey::FromBytes(m_key);
+  ASSERT_TRUE(relay.ok());
+  bool named = false;
+  for (const std::string& line : checked.story) {
+    named = named || (line.find("VIOLATION") != std::string::npos &&
+                      line.find(relay->Fingerprint()) != std::string::npos);
+  }
+  EXPECT_TRUE(named);
   ctx.TryCancel();
 }
 
