@@ -1744,8 +1744,7 @@ std::vector<Command> Commands() {
        },
        RunPeers},
       {"export-proof",
-       "write a signed proof bundle of a record (or, with --violation, of the evidence kept "
-       "against its relays) for an auditor",
+       "write a signed proof bundle of a record, or of its kept violations, for auditors",
        "threatmesh export-proof 4f1c...e9 --out proof.json",
        [](po::options_description& d) {
          d.add_options()("id", po::value<std::string>()->required(), "record id (64 hex)")(
@@ -1753,9 +1752,7 @@ std::vector<Command> Commands() {
              "out", po::value<std::string>(), "write the bundle here (default: standard output)");
        },
        RunExportProof},
-      {"verify",
-       "check a proof bundle offline: no node, no network, no data directory (exit 0 valid, 1 "
-       "invalid, 2 unusable)",
+      {"verify", "check a proof bundle offline: no node, network or data directory needed",
        "threatmesh verify proof.json [--json]",
        [](po::options_description& d) {
          d.add_options()("file", po::value<std::string>()->required(), "the bundle");
@@ -1802,7 +1799,8 @@ void PrintUsage(std::ostream& os) {
   os << "threatmesh: a federated exchange node for threat indicators and log excerpts\n\n"
         "usage: threatmesh COMMAND [options]\n\ncommands:\n";
   for (const Command& c : Commands()) {
-    os << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << "\n";
+    os << "  " << c.name << std::string(c.name.size() < 13 ? 13 - c.name.size() : 1, ' ')
+       << c.summary << "\n";
   }
   os << "\n'threatmesh COMMAND --help' shows a command's options with an example.\n";
 }
