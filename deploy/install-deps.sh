@@ -11,6 +11,7 @@ packages=(
   clang-format
   systemd  # systemd-analyze, which checks deploy/threatmesh.service in a test
   tzdata   # time zones, for logs written in local time (BIND query logs)
+  python3 python3-nacl  # the independent proof-bundle verifier in tests/proof
 )
 
 missing=()

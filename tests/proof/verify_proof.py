@@ -1,0 +1,267 @@
+#!/usr/bin/python3
+"""An independent verifier of threatmesh proof bundles, written from docs/PROOF-FORMAT.md
+alone, with Debian's python3-nacl (Ed25519) and hashlib (SHA-256).
+
+Usage: verify_proof.py BUNDLE...
+Prints one line per bundle: "<verdict> <file> <elements at fault, comma separated>", where
+the verdict is valid, invalid or unusable. Exit 0 when every bundle was read.
+"""
+import datetime
+import hashlib
+import json
+import struct
+import sys
+
+import nacl.exceptions
+import nacl.signing
+
+FORMAT = "threatmesh-proof/1"
+ONE_HOP_TLPS = (3, 4, 5)  # AMBER, AMBER+STRICT, RED
+DEFAULT_MAX_HOPS = 8
+SKEW_MS = 5 * 60 * 1000
+
+
+class Unusable(Exception):
+    pass
+
+
+def fields(data):
+    """Decodes a protobuf message into {field number: [values]} (varints as ints,
+    length-delimited as bytes); raises ValueError on malformed input."""
+    out, i = {}, 0
+    def varint():
+        nonlocal i
+        shift = value = 0
+        while True:
+            if i >= len(data) or shift > 63:
+                raise ValueError("truncated varint")
+            b = data[i]
+            i += 1
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                return value
+    while i < len(data):
+        key = varint()
+        number, wire = key >> 3, key & 7
+        if number == 0:
+            raise ValueError("field 0")
+        if wire == 0:
+            value = varint()
+        elif wire == 2:
+            n = varint()
+            if i + n > len(data):
+                raise ValueError("truncated bytes")
+            value, i = data[i:i + n], i + n
+        elif wire == 1:
+            value, i = data[i:i + 8], i + 8
+        elif wire == 5:
+            value, i = data[i:i + 4], i + 4
+        else:
+            raise ValueError("wire type %d" % wire)
+        if i > len(data):
+            raise ValueError("truncated")
+        out.setdefault(number, []).append(value)
+    return out
+
+
+def one(f, number, default):
+    values = f.get(number)
+    return values[-1] if values else default
+
+
+def signed64(v):
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def verify(key, domain, message, signature):
+    try:
+        nacl.signing.VerifyKey(key).verify(domain.encode() + b"\0" + message, signature)
+        return True
+    except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
+        return False
+
+
+def hexfield(obj, name, size=None):
+    value = obj.get(name)
+    if not isinstance(value, str) or any(c not in "0123456789abcdef" for c in value) or len(value) % 2:
+        raise Unusable(name)
+    raw = bytes.fromhex(value)
+    if size is not None and len(raw) != size:
+        raise Unusable(name)
+    return raw
+
+
+def envelope(obj, name):
+    if not isinstance(obj, dict):
+        raise Unusable(name)
+    return hexfield(obj, "payload"), hexfield(obj, "signature", 64)
+
+
+def item(b):
+    return struct.pack(">I", len(b)) + b
+
+
+def check(text):
+    """Returns (verdict, [elements at fault])."""
+    try:
+        b = json.loads(text)
+    except ValueError:
+        return "unusable", ["file"]
+    try:
+        if not isinstance(b, dict) or b.get("format") != FORMAT:
+            raise Unusable("format")
+        kind = b.get("kind")
+        if kind not in ("record", "violation"):
+            raise Unusable("kind")
+        holder = hexfield(b, "holder", 32)
+        t = b.get("exported_at")
+        if not isinstance(t, str) or not t.endswith("Z"):
+            raise Unusable("exported_at")
+        try:
+            when = datetime.datetime.fromisoformat(t[:-1]).replace(tzinfo=datetime.timezone.utc)
+        except ValueError:
+            raise Unusable("exported_at")
+        exported_ms = round(when.timestamp() * 1000)
+        record = envelope(b.get("record"), "record")
+        if not isinstance(b.get("chains"), list) or not all(isinstance(c, list) for c in b["chains"]):
+            raise Unusable("chains")
+        chains = [[envelope(h, "chains") for h in c] for c in b["chains"]]
+        if not isinstance(b.get("marks"), list):
+            raise Unusable("marks")
+        marks = [envelope(m, "marks") for m in b["marks"]]
+        if not isinstance(b.get("keys"), list):
+            raise Unusable("keys")
+        keys = []
+        for k in b["keys"]:
+            if not isinstance(k, dict) or not isinstance(k.get("name"), str):
+                raise Unusable("keys")
+            keys.append((hexfield(k, "key", 32), k["name"].encode()))
+        signature = hexfield(b, "signature", 64)
+    except Unusable as e:
+        return "unusable", [str(e)]
+
+    faults = []
+    # 2. The holder's signature over the statement.
+    statement = holder + struct.pack(">Q", exported_ms) + item(kind.encode())
+    statement += item(record[0]) + item(record[1]) + struct.pack(">I", len(chains))
+    for c in chains:
+        statement += struct.pack(">I", len(c))
+        for p, s in c:
+            statement += item(p) + item(s)
+    statement += struct.pack(">I", len(marks))
+    for p, s in marks:
+        statement += item(p) + item(s)
+    statement += struct.pack(">I", len(keys))
+    for k, n in keys:
+        statement += item(k) + item(n)
+    if not verify(holder, "threatmesh/proof/v1", statement, signature):
+        faults.append("signature")
+
+    # 3. The record.
+    def record_body(env):
+        payload, sig = env
+        try:
+            f = fields(payload)
+        except ValueError:
+            return None
+        author = one(f, 1, b"")
+        created = signed64(one(f, 2, 0))
+        if len(author) != 32 or not verify(author, "threatmesh/record/v1", payload, sig):
+            return None
+        if created > exported_ms + SKEW_MS:
+            return None
+        return f
+    body = record_body(record)
+    if body is None:
+        return "invalid", faults + ["record"]
+    record_id = hashlib.sha256(record[0]).digest()
+    author = one(body, 1, b"")
+    tlp = one(body, 3, 0)
+    handling = fields(one(body, 4, b""))
+    max_hops = one(handling, 1, 0)
+    may_relay = one(handling, 2, 0) == 1
+    recipients = handling.get(3, [])
+    limit = 1 if tlp in ONE_HOP_TLPS else (max_hops or DEFAULT_MAX_HOPS)
+    relayable = may_relay and tlp not in ONE_HOP_TLPS
+
+    # 4 and 5. Chains and handling.
+    if not chains:
+        faults.append("chains")
+    proven = 0
+    for i, chain in enumerate(chains):
+        if not chain:
+            if holder != author:
+                faults.append("chains[%d]" % i)
+            continue
+        expected_from, prev_payload, seen, hops, sound = author, None, {author}, [], True
+        for j, (payload, sig) in enumerate(chain):
+            element = "chains[%d][%d]" % (i, j)
+            try:
+                h = fields(payload)
+            except ValueError:
+                faults.append(element)
+                sound = False
+                break
+            frm, to = one(h, 2, b""), one(h, 3, b"")
+            prev = one(h, 6, b"")
+            ok = (len(frm) == 32 and verify(frm, "threatmesh/hop/v1", payload, sig)
+                  and one(h, 1, b"") == record_id and frm == expected_from
+                  and prev == (b"" if j == 0 else hashlib.sha256(prev_payload).digest())
+                  and len(to) == 32 and to not in seen)
+            if not ok:
+                faults.append(element)
+                sound = False
+                break
+            seen.add(to)
+            hops.append(to)
+            expected_from, prev_payload = to, payload
+        if not sound:
+            continue
+        if expected_from != holder:
+            faults.append("holder")
+            continue
+        breach = None
+        for j, to in enumerate(hops):
+            if j + 1 > limit or (j > 0 and not relayable) or (tlp == 5 and to not in recipients):
+                breach = j
+                break
+        if breach is not None:
+            if kind == "violation":
+                proven += 1
+            else:
+                faults.append("chains[%d][%d]" % (i, breach))
+        elif kind == "violation":
+            faults.append("chains[%d]" % i)
+
+    # 6. Marks.
+    for k, mark in enumerate(marks):
+        f = record_body(mark)
+        if f is None or one(f, 1, b"") != author:
+            faults.append("marks[%d]" % k)
+            continue
+        retraction = fields(one(f, 19, b"")) if 19 in f else None
+        retracts = retraction is not None and one(retraction, 1, b"") == record_id
+        if not retracts and one(f, 5, b"") != record_id:
+            faults.append("marks[%d]" % k)
+    if kind == "violation" and proven == 0 and not faults:
+        faults.append("chains")
+    return ("valid" if not faults else "invalid"), faults
+
+
+def main(paths):
+    for path in paths:
+        with open(path, "rb") as f:
+            text = f.read()
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            print("unusable", path, "file")
+            continue
+        verdict, faults = check(text)
+        print(verdict, path, ",".join(faults))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
