@@ -776,15 +776,33 @@ absl::StatusOr<v1::ReadAuditResponse> ReadWholeAudit(NodeClient& client) {
 
 int RunAudit(const po::variables_map& vm, Io& io) {
   const std::string action = vm["action"].as<std::string>();
-  if (action != "show" && action != "verify") {
-    return Fail(io, absl::InvalidArgumentError(
-                        StrCat("unknown audit action \"", action, "\"; use show or verify")));
+  if (action != "show" && action != "verify" && action != "export") {
+    return Fail(io, absl::InvalidArgumentError(StrCat("unknown audit action \"", action,
+                                                      "\"; use show, verify or export")));
   }
   absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
   if (!client.ok()) return Fail(io, client.status());
   absl::StatusOr<v1::ReadAuditResponse> trail = ReadWholeAudit(**client);
   if (!trail.ok()) return Fail(io, trail.status());
   const bool json = vm.count("json") > 0;
+  if (action == "export") {
+    std::vector<v1::StoredAuditEntry> entries(trail->entries().begin(), trail->entries().end());
+    std::vector<v1::Signed> checkpoints(trail->checkpoints().begin(), trail->checkpoints().end());
+    const std::string file = ExportAuditTrail(trail->node_key(), entries, checkpoints);
+    if (!vm.count("out")) {
+      io.out << file;
+      return kExitOk;
+    }
+    const std::string out = vm["out"].as<std::string>();
+    std::ofstream f(out, std::ios::binary | std::ios::trunc);
+    f << file;
+    f.flush();
+    if (!f) return Fail(io, absl::UnavailableError(StrCat("cannot write ", out)));
+    io.err << "wrote " << entries.size() << " entries and " << checkpoints.size()
+           << " checkpoints to " << out << "; check it anywhere with: threatmesh verify " << out
+           << "\n";
+    return kExitOk;
+  }
   if (action == "verify") {
     absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(trail->node_key());
     if (!key.ok()) return Fail(io, key.status());
@@ -1019,7 +1037,11 @@ int RunVerify(const po::variables_map& vm, Io& io) {
     return kExitUsage;
   }
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const ProofResult r = VerifyProofBundle(text);
+  // An audit trail file, or a proof bundle.
+  const ProofResult r = text.find(std::string(kAuditFormat)) != std::string::npos &&
+                                text.find(std::string(kProofFormat)) == std::string::npos
+                            ? VerifyAuditTrailFile(text)
+                            : VerifyProofBundle(text);
   const int code = r.verdict == ProofResult::Verdict::kValid     ? kExitOk
                    : r.verdict == ProofResult::Verdict::kInvalid ? kExitError
                                                                  : kExitUsage;
@@ -1038,6 +1060,7 @@ int RunVerify(const po::variables_map& vm, Io& io) {
   }
   if (r.verdict == ProofResult::Verdict::kValid) {
     io.out << (r.kind == "violation" ? "verdict: VIOLATION PROVEN, every signature verifies\n"
+               : r.kind == "audit"   ? "verdict: VALID, the trail is intact\n"
                                      : "verdict: VALID, every check passed\n");
   } else if (r.verdict == ProofResult::Verdict::kInvalid) {
     io.out << "verdict: INVALID, " << r.failures.size() << " check(s) failed\n";
@@ -1773,14 +1796,16 @@ std::vector<Command> Commands() {
                                                                    "peer name");
        },
        RunPolicy},
-      {"audit", "show or verify the node's audit trail (admin)",
-       "threatmesh audit show --since 2026-11-01 --who soc-reader | threatmesh audit verify",
+      {"audit", "show, verify or export the node's audit trail (admin)",
+       "threatmesh audit show --since 2026-11-01 --who soc-reader | threatmesh audit verify | "
+       "threatmesh audit export --out trail.json",
        [](po::options_description& d) {
          d.add_options()("action", po::value<std::string>()->required(), "show or verify")(
              "since", po::value<std::string>(), "show: entries at or after this time")(
              "who", po::value<std::string>(), "show: entries of this token name")(
              "expect-key", po::value<std::string>(),
-             "verify: the node's public key as you know it (tmpk...)");
+             "verify: the node's public key as you know it (tmpk...)")(
+             "out", po::value<std::string>(), "export: write the trail here (default: stdout)");
        },
        RunAudit},
   };

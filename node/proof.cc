@@ -9,6 +9,7 @@
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/str_cat.h"
+#include "node/audit.h"
 #include "node/custody.h"
 #include "node/record_builder.h"
 #include "node/record_view.h"
@@ -428,6 +429,97 @@ ProofResult VerifyProofBundle(std::string_view json) {
     fail("chains", "no chain proves a violation");
   }
   if (r.failures.empty()) r.verdict = ProofResult::Verdict::kValid;
+  return r;
+}
+
+std::string ExportAuditTrail(std::string_view node_key,
+                             const std::vector<v1::StoredAuditEntry>& entries,
+                             const std::vector<v1::Signed>& checkpoints) {
+  std::string out = StrCat("{\n  \"format\": ", JsonString(kAuditFormat), ",\n  \"node_key\": \"",
+                           crypto::HexEncode(node_key), "\",\n  \"entries\": [");
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    out += StrCat(i ? ",\n    " : "\n    ", "{\"seq\": ", entries[i].seq(), ", \"entry\": \"",
+                  crypto::HexEncode(entries[i].entry()), "\"}");
+  }
+  out += entries.empty() ? "],\n  \"checkpoints\": [" : "\n  ],\n  \"checkpoints\": [";
+  for (std::size_t i = 0; i < checkpoints.size(); ++i) {
+    out += StrCat(i ? ",\n    " : "\n    ", EnvelopeJson(checkpoints[i]));
+  }
+  out += checkpoints.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  return out;
+}
+
+ProofResult VerifyAuditTrailFile(std::string_view json) {
+  ProofResult r;
+  r.kind = "audit";
+  google::protobuf::Struct file;
+  if (!google::protobuf::util::JsonStringToMessage(std::string(json), &file).ok()) {
+    r.failures.push_back({"file", "not a JSON object", ""});
+    return r;
+  }
+  Reader read(r.failures);
+  std::optional<std::string> format = read.Text(file, "format", "format");
+  if (format && *format != kAuditFormat) {
+    read.Fail("format", StrCat("is \"", *format, "\"; expected ", kAuditFormat));
+  }
+  std::optional<std::string> key = read.Hex(file, "node_key", "node_key", crypto::kPublicKeySize);
+  std::vector<v1::StoredAuditEntry> entries;
+  if (const google::protobuf::ListValue* list = read.List(file, "entries", "entries")) {
+    for (int i = 0; i < list->values_size(); ++i) {
+      const std::string path = StrCat("entries[", i, "]");
+      const google::protobuf::Value& v = list->values(i);
+      if (!v.has_struct_value()) {
+        read.Fail(path, "must be an object with seq and entry");
+        continue;
+      }
+      auto seq = v.struct_value().fields().find("seq");
+      std::optional<std::string> bytes = read.Hex(v.struct_value(), "entry", path + ".entry");
+      if (seq == v.struct_value().fields().end() || !seq->second.has_number_value() ||
+          seq->second.number_value() < 1) {
+        read.Fail(path + ".seq", "must be a number from 1");
+        continue;
+      }
+      if (!bytes) continue;
+      v1::StoredAuditEntry& e = entries.emplace_back();
+      e.set_seq(static_cast<uint64_t>(seq->second.number_value()));
+      e.set_entry(*bytes);
+    }
+  }
+  std::vector<v1::Signed> checkpoints;
+  if (const google::protobuf::ListValue* list = read.List(file, "checkpoints", "checkpoints")) {
+    for (int i = 0; i < list->values_size(); ++i) {
+      if (std::optional<v1::Signed> s =
+              read.Envelope(list->values(i), StrCat("checkpoints[", i, "]"))) {
+        checkpoints.push_back(*s);
+      }
+    }
+  }
+  if (!r.failures.empty()) return r;
+  r.verdict = ProofResult::Verdict::kInvalid;
+  absl::StatusOr<crypto::PublicKey> node = crypto::PublicKey::FromBytes(*key);
+  if (!node.ok()) {
+    r.failures.push_back({"node_key", "is not a valid Ed25519 public key", *key});
+    return r;
+  }
+  uint64_t unsealed = 0;
+  absl::Status ok = VerifyAuditTrail(entries, checkpoints, *node, &unsealed);
+  if (!ok.ok()) {
+    r.failures.push_back({"entries", std::string(ok.message()), *key});
+    return r;
+  }
+  r.story.push_back(StrCat("audit trail of node ", node->Fingerprint(), ": ", entries.size(),
+                           " entries, hash-chained without a gap"));
+  if (!checkpoints.empty()) {
+    v1::AuditCheckpoint head;
+    head.ParseFromString(checkpoints.back().payload());
+    r.story.push_back(StrCat(checkpoints.size(), " checkpoints signed by the node; the last, at ",
+                             FormatTime(head.at()), ", seals entries 1..", head.seq()));
+  } else {
+    r.story.push_back("no signed checkpoint yet: nothing in it is sealed by the node");
+  }
+  r.story.push_back(
+      StrCat(unsealed, " newest entries follow the last checkpoint: chained, not yet signed"));
+  r.verdict = ProofResult::Verdict::kValid;
   return r;
 }
 

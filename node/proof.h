@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "crypto/keys.h"
+#include "threatmesh/v1/api.pb.h"
 #include "threatmesh/v1/record.pb.h"
 #include "threatmesh/v1/storage.pb.h"
 
@@ -69,6 +70,18 @@ struct ProofResult {
 // of the wrong encoding); kInvalid: a check failed; kValid: every check passed, and for a
 // violation bundle, the violation is proven.
 ProofResult VerifyProofBundle(std::string_view json);
+
+inline constexpr std::string_view kAuditFormat = "threatmesh-audit/1";
+
+// The audit trail as a file: the node's key, every entry (sequence and exact bytes) and every
+// signed checkpoint; see docs/PROOF-FORMAT.md, "Audit trail files".
+std::string ExportAuditTrail(std::string_view node_key,
+                             const std::vector<threatmesh::v1::StoredAuditEntry>& entries,
+                             const std::vector<threatmesh::v1::Signed>& checkpoints);
+
+// Checks an audit trail file offline (kind "audit" in the result): the hash chain of the
+// entries, and each checkpoint's signature by the node key and the entry it seals.
+ProofResult VerifyAuditTrailFile(std::string_view json);
 
 // The result as one JSON object, for `verify --json`.
 std::string ProofResultJson(const ProofResult& result);

@@ -431,6 +431,22 @@ TEST_F(CliTest, ExportProofAndVerifyOffline) {
   EXPECT_EQ(junk.exit_code, 2);
   EXPECT_NE(junk.out.find("verdict: UNUSABLE"), std::string::npos) << junk.out;
   EXPECT_EQ(Run({"verify", dir_.Sub("absent.json")}).exit_code, 2);
+
+  // The audit trail, exported, checks offline the same way; a changed entry is found.
+  Result trail = RunOn("audit", {"export", "--out", dir_.Sub("trail.json")});
+  ASSERT_EQ(trail.exit_code, 0) << trail.err;
+  Result intact = Run({"verify", dir_.Sub("trail.json")});
+  EXPECT_EQ(intact.exit_code, 0) << intact.out;
+  EXPECT_NE(intact.out.find("verdict: VALID, the trail is intact"), std::string::npos)
+      << intact.out;
+  EXPECT_NE(intact.out.find("hash-chained without a gap"), std::string::npos) << intact.out;
+  std::string audit = Slurp(dir_.Sub("trail.json"));
+  const std::size_t entry = audit.find("\"entry\": \"") + 20;
+  audit[entry] = audit[entry] == '0' ? '1' : '0';
+  std::ofstream(dir_.Sub("trail-changed.json")) << audit;
+  Result altered = Run({"verify", dir_.Sub("trail-changed.json")});
+  EXPECT_EQ(altered.exit_code, 1) << altered.out;
+  EXPECT_NE(altered.out.find("FAIL  entries"), std::string::npos) << altered.out;
 }
 
 // An access log larger than one record: ingest-log writes it in parts with a list, and
