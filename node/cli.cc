@@ -66,6 +66,24 @@ int Fail(Io& io, const absl::Status& status) {
   return kExitError;
 }
 
+// Writes `text` to the file `path` (replacing it), or to standard output when `path` is
+// empty. Unavailable naming the file when it cannot be written whole.
+absl::Status WriteOutput(const std::string& path, std::string_view text, Io& io) {
+  if (path.empty()) {
+    io.out << text;
+    return absl::OkStatus();
+  }
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+  f.flush();
+  if (!f) return absl::UnavailableError(StrCat("cannot write ", path, " (is the disk full?)"));
+  return absl::OkStatus();
+}
+
+std::string OutPath(const po::variables_map& vm) {
+  return vm.count("out") ? vm["out"].as<std::string>() : std::string();
+}
+
 void AddDataDir(po::options_description& d) {
   d.add_options()("data-dir", po::value<std::string>()->default_value(DefaultDataDir()),
                   "node data directory (default: $THREATMESH_DATA_DIR, else "
@@ -788,16 +806,11 @@ int RunAudit(const po::variables_map& vm, Io& io) {
   if (action == "export") {
     std::vector<v1::StoredAuditEntry> entries(trail->entries().begin(), trail->entries().end());
     std::vector<v1::Signed> checkpoints(trail->checkpoints().begin(), trail->checkpoints().end());
-    const std::string file = ExportAuditTrail(trail->node_key(), entries, checkpoints);
-    if (!vm.count("out")) {
-      io.out << file;
-      return kExitOk;
-    }
-    const std::string out = vm["out"].as<std::string>();
-    std::ofstream f(out, std::ios::binary | std::ios::trunc);
-    f << file;
-    f.flush();
-    if (!f) return Fail(io, absl::UnavailableError(StrCat("cannot write ", out)));
+    const std::string out = OutPath(vm);
+    absl::Status written =
+        WriteOutput(out, ExportAuditTrail(trail->node_key(), entries, checkpoints), io);
+    if (!written.ok()) return Fail(io, written);
+    if (out.empty()) return kExitOk;
     io.err << "wrote " << entries.size() << " entries and " << checkpoints.size()
            << " checkpoints to " << out << "; check it anywhere with: threatmesh verify " << out
            << "\n";
@@ -1016,15 +1029,11 @@ int RunExportProof(const po::variables_map& vm, Io& io) {
   request.set_violation(vm["violation"].as<bool>());
   absl::StatusOr<v1::ExportProofResponse> r = (*client)->ExportProof(request);
   if (!r.ok()) return Fail(io, r.status());
-  if (!vm.count("out")) {
-    io.out << r->bundle();
-    return kExitOk;
+  const std::string out = OutPath(vm);
+  if (absl::Status written = WriteOutput(out, r->bundle(), io); !written.ok()) {
+    return Fail(io, written);
   }
-  const std::string out = vm["out"].as<std::string>();
-  std::ofstream f(out, std::ios::binary | std::ios::trunc);
-  f << r->bundle();
-  f.flush();
-  if (!f) return Fail(io, absl::UnavailableError(StrCat("cannot write ", out)));
+  if (out.empty()) return kExitOk;
   io.err << "wrote " << out << "; check it anywhere with: threatmesh verify " << out << "\n";
   return kExitOk;
 }
@@ -1321,13 +1330,8 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
   std::vector<std::string> failed;     // "part N: item: reason"
   google::protobuf::util::JsonPrintOptions print;
   print.add_whitespace = true;
-  auto write_json = [](const std::string& file, v1::RecordBody body) -> absl::Status {
-    const std::string json = ExcerptPartJson(std::move(body));
-    std::ofstream f(file, std::ios::binary | std::ios::trunc);
-    f << json << "\n";
-    f.flush();
-    if (!f) return absl::UnavailableError(StrCat("cannot write ", file, " (is the disk full?)"));
-    return absl::OkStatus();
+  auto write_json = [&io](const std::string& file, v1::RecordBody body) -> absl::Status {
+    return WriteOutput(file, ExcerptPartJson(std::move(body)) + "\n", io);
   };
   auto note_failures = [&](const v1::RecordBody& part) {
     for (const v1::ChecklistItem& item : part.log_excerpt().checklist()) {
@@ -1387,14 +1391,7 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
     // One part: the excerpt itself, readable.
     std::string json;
     (void)google::protobuf::util::MessageToJsonString(*held, &json, print);
-    if (out.empty()) {
-      io.out << json;
-    } else {
-      std::ofstream f(out, std::ios::binary | std::ios::trunc);
-      f << json;
-      f.flush();
-      if (!f) return Fail(io, absl::UnavailableError("cannot write " + out));
-    }
+    if (absl::Status written = WriteOutput(out, json, io); !written.ok()) return Fail(io, written);
   } else {
     // Several parts: `out` lists them, and stands for the whole excerpt.
     std::string list = StrCat("{\"", kPartsKey, "\": [");
@@ -1403,10 +1400,7 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
                      JsonString(std::filesystem::path(part_files[i]).filename().string()));
     }
     list += "]}\n";
-    std::ofstream f(out, std::ios::binary | std::ios::trunc);
-    f << list;
-    f.flush();
-    if (!f) return Fail(io, absl::UnavailableError("cannot write " + out));
+    if (absl::Status written = WriteOutput(out, list, io); !written.ok()) return Fail(io, written);
   }
   io.err << "ingest-log: " << builder.events() << " events from " << number << " lines (" << errors
          << " did not parse, " << builder.outside_window() << " outside the window)";
