@@ -1046,11 +1046,7 @@ int RunVerify(const po::variables_map& vm, Io& io) {
     return kExitUsage;
   }
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // An audit trail file, or a proof bundle.
-  const ProofResult r = text.find(std::string(kAuditFormat)) != std::string::npos &&
-                                text.find(std::string(kProofFormat)) == std::string::npos
-                            ? VerifyAuditTrailFile(text)
-                            : VerifyProofBundle(text);
+  const ProofResult r = VerifyOfflineFile(text);
   const int code = r.verdict == ProofResult::Verdict::kValid     ? kExitOk
                    : r.verdict == ProofResult::Verdict::kInvalid ? kExitError
                                                                  : kExitUsage;

@@ -93,11 +93,14 @@ absl::Status MayForward(const RecordBody& body, const CustodyChain& chain, std::
 }
 
 absl::StatusOr<ChainVerdict> CheckChain(std::string_view record_id, const RecordBody& body,
-                                        const CustodyChain& chain, std::string_view self) {
+                                        const CustodyChain& chain, std::string_view self,
+                                        int* unsound_hop) {
   const std::string id = ShortId(record_id);
   auto unsound = [&](int i, auto&&... what) {
+    if (unsound_hop) *unsound_hop = i;
     return absl::InvalidArgumentError(StrCat("record ", id, ": custody hop ", i, " ", what...));
   };
+  if (unsound_hop) *unsound_hop = -1;
   if (chain.hops_size() == 0) {
     return absl::InvalidArgumentError(
         StrCat("record ", id, " arrived without a custody chain; every copy carries one"));
@@ -134,6 +137,7 @@ absl::StatusOr<ChainVerdict> CheckChain(std::string_view record_id, const Record
     expected_from = hop.to();
   }
   if (expected_from != self) {
+    if (unsound_hop) *unsound_hop = chain.hops_size();
     return absl::InvalidArgumentError(StrCat("record ", id,
                                              ": the last custody hop is addressed to node ",
                                              Fingerprint(expected_from), ", not to this node"));

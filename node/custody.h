@@ -65,11 +65,14 @@ struct ChainVerdict {
 // (hop limit, relaying, RED recipients). A chain that is not sound (bad signature, broken
 // link, wrong record, not addressed to `self`) is InvalidArgument naming the hop and the
 // fault: nothing in it can be attributed. A sound chain that breaks the handling is a
-// verdict with violation set.
+// verdict with violation set. When the chain is not sound and `unsound_hop` is given, it
+// receives the index of the hop at fault, or the number of hops when only the last hop's
+// receiver is not `self` (-1 for an empty chain).
 [[nodiscard]] absl::StatusOr<ChainVerdict> CheckChain(std::string_view record_id,
                                                       const threatmesh::v1::RecordBody& body,
                                                       const threatmesh::v1::CustodyChain& chain,
-                                                      std::string_view self);
+                                                      std::string_view self,
+                                                      int* unsound_hop = nullptr);
 
 }  // namespace threatmesh
 

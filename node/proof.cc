@@ -188,13 +188,43 @@ std::string ExportProofBundle(const ProofMaterial& m, const crypto::KeyPair& hol
   return out;
 }
 
-ProofResult VerifyProofBundle(std::string_view json) {
-  ProofResult r;
+namespace {
+
+// The file as a JSON object, or nullopt with the failure noted in `r`.
+std::optional<google::protobuf::Struct> ParseFile(std::string_view json, ProofResult& r) {
   google::protobuf::Struct file;
   if (!google::protobuf::util::JsonStringToMessage(std::string(json), &file).ok()) {
     r.failures.push_back({"file", "not a JSON object", ""});
-    return r;
+    return std::nullopt;
   }
+  return file;
+}
+
+ProofResult VerifyBundle(const google::protobuf::Struct& file);
+ProofResult VerifyAuditFile(const google::protobuf::Struct& file);
+
+}  // namespace
+
+ProofResult VerifyProofBundle(std::string_view json) {
+  ProofResult r;
+  std::optional<google::protobuf::Struct> file = ParseFile(json, r);
+  return file ? VerifyBundle(*file) : r;
+}
+
+ProofResult VerifyOfflineFile(std::string_view json) {
+  ProofResult r;
+  std::optional<google::protobuf::Struct> file = ParseFile(json, r);
+  if (!file) return r;
+  auto format = file->fields().find("format");
+  const bool audit = format != file->fields().end() && format->second.has_string_value() &&
+                     format->second.string_value() == kAuditFormat;
+  return audit ? VerifyAuditFile(*file) : VerifyBundle(*file);
+}
+
+namespace {
+
+ProofResult VerifyBundle(const google::protobuf::Struct& file) {
+  ProofResult r;
   // 1. Read every field; any problem makes the file unusable.
   Reader read(r.failures);
   ProofMaterial m;
@@ -316,57 +346,27 @@ ProofResult VerifyProofBundle(std::string_view json) {
       }
       continue;
     }
-    bool sound = true;
-    std::string previous_to, previous_payload;
-    std::vector<std::string> steps;
-    for (int j = 0; j < chain.hops_size() && sound; ++j) {
-      const std::string hop_path = StrCat(path, "[", j, "]");
-      const v1::Signed& envelope = chain.hops(j);
-      v1::Hop hop;
-      absl::StatusOr<crypto::PublicKey> from;
-      if (!hop.ParseFromString(envelope.payload()) ||
-          !(from = crypto::PublicKey::FromBytes(hop.from())).ok()) {
-        fail(hop_path, "its payload is not a hop with a sender key");
-        sound = false;
-      } else if (!crypto::Verify(*from, crypto::kHopDomain, envelope.payload(),
-                                 envelope.signature())) {
-        fail(hop_path, "its signature does not verify under its sender's key", hop.from());
-        sound = false;
-      } else if (hop.record_id() != record->id) {
-        fail(hop_path, "is signed for another record", hop.from());
-        sound = false;
-      } else if (j == 0 && hop.from() != body.author()) {
-        fail(hop_path, "the first hop is not sent by the author", hop.from());
-        sound = false;
-      } else if (j > 0 && hop.from() != previous_to) {
-        fail(hop_path,
-             StrCat("does not continue hop ", j - 1, ": it is sent by ", name(hop.from()),
-                    ", but hop ", j - 1, " went to ", name(previous_to),
-                    " (a hop skipped, swapped or foreign)"),
-             hop.from());
-        sound = false;
-      } else if (j > 0 && hop.prev_hop() != crypto::Sha256(previous_payload)) {
-        fail(hop_path, StrCat("does not name hop ", j - 1, " as its previous hop"), hop.from());
-        sound = false;
+    // The node's own chain check decides; a chain that is not sound is pinned to its hop and
+    // that hop's sender, or to the holder when only the last receiver differs.
+    int bad_hop = -1;
+    absl::StatusOr<ChainVerdict> verdict = CheckChain(record->id, body, chain, *holder, &bad_hop);
+    if (!verdict.ok()) {
+      if (bad_hop == chain.hops_size()) {
+        fail("holder", StrCat("chain ", i, ": ", verdict.status().message()), *holder);
+      } else {
+        v1::Hop hop;
+        const bool parsed = bad_hop >= 0 && hop.ParseFromString(chain.hops(bad_hop).payload());
+        fail(bad_hop >= 0 ? StrCat(path, "[", bad_hop, "]") : path,
+             std::string(verdict.status().message()), parsed ? hop.from() : "");
       }
-      if (!sound) break;
+      continue;
+    }
+    std::vector<std::string> steps;
+    for (const v1::Signed& envelope : chain.hops()) {
+      v1::Hop hop;
+      hop.ParseFromString(envelope.payload());  // CheckChain parsed it already
       steps.push_back(StrCat("sent by ", name(hop.from()), " to ", name(hop.to()), " at ",
                              FormatTime(hop.at()), " under policy \"", hop.policy(), "\""));
-      previous_to = hop.to();
-      previous_payload = envelope.payload();
-    }
-    if (!sound) continue;
-    if (previous_to != *holder) {
-      fail("holder",
-           StrCat("chain ", i, " ends at ", name(previous_to), ", not at the holder ",
-                  name(*holder)),
-           *holder);
-      continue;
-    }
-    absl::StatusOr<ChainVerdict> verdict = CheckChain(record->id, body, chain, *holder);
-    if (!verdict.ok()) {
-      fail(path, std::string(verdict.status().message()));
-      continue;
     }
     for (std::size_t s = 0; s < steps.size(); ++s) {
       r.story.push_back(StrCat("copy ", i + 1, ", hop ", s, ": ", steps[s]));
@@ -432,6 +432,8 @@ ProofResult VerifyProofBundle(std::string_view json) {
   return r;
 }
 
+}  // namespace
+
 std::string ExportAuditTrail(std::string_view node_key,
                              const std::vector<v1::StoredAuditEntry>& entries,
                              const std::vector<v1::Signed>& checkpoints) {
@@ -449,14 +451,11 @@ std::string ExportAuditTrail(std::string_view node_key,
   return out;
 }
 
-ProofResult VerifyAuditTrailFile(std::string_view json) {
+namespace {
+
+ProofResult VerifyAuditFile(const google::protobuf::Struct& file) {
   ProofResult r;
   r.kind = "audit";
-  google::protobuf::Struct file;
-  if (!google::protobuf::util::JsonStringToMessage(std::string(json), &file).ok()) {
-    r.failures.push_back({"file", "not a JSON object", ""});
-    return r;
-  }
   Reader read(r.failures);
   std::optional<std::string> format = read.Text(file, "format", "format");
   if (format && *format != kAuditFormat) {
@@ -522,6 +521,8 @@ ProofResult VerifyAuditTrailFile(std::string_view json) {
   r.verdict = ProofResult::Verdict::kValid;
   return r;
 }
+
+}  // namespace
 
 std::string ProofResultJson(const ProofResult& r) {
   const char* verdict = r.verdict == ProofResult::Verdict::kValid     ? "valid"

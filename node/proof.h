@@ -79,9 +79,10 @@ std::string ExportAuditTrail(std::string_view node_key,
                              const std::vector<threatmesh::v1::StoredAuditEntry>& entries,
                              const std::vector<threatmesh::v1::Signed>& checkpoints);
 
-// Checks an audit trail file offline (kind "audit" in the result): the hash chain of the
-// entries, and each checkpoint's signature by the node key and the entry it seals.
-ProofResult VerifyAuditTrailFile(std::string_view json);
+// Checks a proof bundle, or an audit trail file (kind "audit" in the result: the hash chain
+// of the entries, and each checkpoint's signature by the node key and the entry it seals),
+// told apart by its "format" member: what `threatmesh verify` runs.
+ProofResult VerifyOfflineFile(std::string_view json);
 
 // The result as one JSON object, for `verify --json`.
 std::string ProofResultJson(const ProofResult& result);

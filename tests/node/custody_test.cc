@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "crypto/hash.h"
+#include "crypto/str_cat.h"
 #include "testing/test_util.h"
 
 namespace threatmesh {
@@ -172,11 +173,20 @@ TEST_F(CustodyTest, UnsoundChainsAreRefusedNamingTheHop) {
        1, "already in its chain"},
   };
   for (const Case& c : cases) {
-    absl::StatusOr<ChainVerdict> v = CheckChain(id, body, c.chain(), Key(c.self));
+    const CustodyChain chain = c.chain();
+    int bad_hop = -2;
+    absl::StatusOr<ChainVerdict> v = CheckChain(id, body, chain, Key(c.self), &bad_hop);
     ASSERT_FALSE(v.ok()) << c.name;
     EXPECT_TRUE(absl::IsInvalidArgument(v.status())) << c.name;
     EXPECT_NE(v.status().message().find(c.message_part), std::string::npos)
         << c.name << ": " << v.status();
+    // The hop at fault is given by index: the one the message names, the chain's length when
+    // only the last receiver is wrong, -1 for an empty chain.
+    const std::string named = bad_hop == -1                  ? "without a custody chain"
+                              : bad_hop == chain.hops_size() ? "addressed to node"
+                                                             : StrCat("hop ", bad_hop, " ");
+    EXPECT_NE(v.status().message().find(named), std::string::npos)
+        << c.name << ": " << bad_hop << " " << v.status();
   }
 }
 
