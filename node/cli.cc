@@ -1246,7 +1246,12 @@ absl::StatusOr<std::vector<v1::RecordBody>> ReadExcerptParts(const std::string& 
     const std::filesystem::path dir = std::filesystem::path(path).parent_path();
     for (const google::protobuf::Value& v : it->second.list_value().values()) {
       absl::StatusOr<v1::RecordBody> body = ReadExcerptFile((dir / v.string_value()).string());
-      if (!body.ok()) return body.status();
+      if (!body.ok()) {
+        return absl::Status(body.status().code(),
+                            StrCat(body.status().message(), ", listed in ", path,
+                                   ": keep every part file that ingest-log wrote beside the "
+                                   "list, or run ingest-log again"));
+      }
       parts.push_back(std::move(*body));
     }
   }
