@@ -35,6 +35,10 @@ std::optional<storage::RecordKind> StoreKind(RecordKind kind) {
       return storage::RecordKind::kSighting;
     case RECORD_KIND_RETRACTION:
       return storage::RecordKind::kRetraction;
+    case RECORD_KIND_KEY_ROTATION:
+      return storage::RecordKind::kKeyRotation;
+    case RECORD_KIND_KEY_REVOCATION:
+      return storage::RecordKind::kKeyRevocation;
     default:
       return std::nullopt;
   }
@@ -50,6 +54,10 @@ RecordKind ApiKind(const RecordBody& body) {
       return RECORD_KIND_SIGHTING;
     case RecordBody::kRetraction:
       return RECORD_KIND_RETRACTION;
+    case RecordBody::kKeyRotation:
+      return RECORD_KIND_KEY_ROTATION;
+    case RecordBody::kKeyRevocation:
+      return RECORD_KIND_KEY_REVOCATION;
     default:
       return RECORD_KIND_UNSPECIFIED;
   }
@@ -160,6 +168,7 @@ absl::StatusOr<StoredRecord> NodeApi::Load(std::string_view id) {
   if (!withdrawn.ok()) return withdrawn.status();
   if (withdrawn->retracted_by) out.set_retracted_by(*withdrawn->retracted_by);
   if (withdrawn->superseded_by) out.set_superseded_by(*withdrawn->superseded_by);
+  if (withdrawn->distrusted_by) out.set_distrusted_by(*withdrawn->distrusted_by);
   return out;
 }
 
@@ -463,8 +472,9 @@ StatusResponse NodeApi::Status() const {
   StatusResponse out;
   out.set_public_key(node_.key().public_key().ToText());
   out.set_fingerprint(node_.key().public_key().Fingerprint());
-  for (RecordKind kind : {RECORD_KIND_INDICATOR, RECORD_KIND_LOG_EXCERPT, RECORD_KIND_SIGHTING,
-                          RECORD_KIND_RETRACTION}) {
+  for (RecordKind kind :
+       {RECORD_KIND_INDICATOR, RECORD_KIND_LOG_EXCERPT, RECORD_KIND_SIGHTING,
+        RECORD_KIND_RETRACTION, RECORD_KIND_KEY_ROTATION, RECORD_KIND_KEY_REVOCATION}) {
     KindCount* c = out.add_counts();
     c->set_kind(kind);
     c->set_count(node_.store().CountOf(*StoreKind(kind)));
@@ -649,6 +659,22 @@ absl::StatusOr<ExportProofResponse> NodeApi::ExportProof(const ExportProofReques
     if (involved.count(p.node_key()) && p.node_key() != self) {
       m.names.emplace_back(p.node_key(), p.name());
     }
+  }
+  // The rotations and revocations of every key involved, so the verifier judges each
+  // signature by what this node knows of its key.
+  involved.insert(self);
+  for (const Signed& mark : m.marks) {
+    RecordBody mb;
+    if (mb.ParseFromString(mark.payload())) involved.insert(mb.author());
+  }
+  std::set<std::string> statements;
+  for (const std::string& key : involved) {
+    for (std::string& s : node_.keys().StatementsAbout(key)) statements.insert(std::move(s));
+  }
+  for (const std::string& sid : statements) {
+    absl::StatusOr<VerifiedRecord> st = node_.Get(sid);
+    if (!st.ok()) return st.status();
+    m.key_statements.emplace_back().ParseFromString(st->signed_bytes);
   }
   AuditIds(audit, *id);
   ExportProofResponse out;

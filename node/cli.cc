@@ -273,6 +273,83 @@ int RunInit(const po::variables_map& vm, Io& io) {
   return kExitOk;
 }
 
+// ---- key -------------------------------------------------------------------------------
+
+// 'key rotate' and 'key revoke' work on the data directory of a stopped node: the store's
+// lock refuses them while the node serves.
+int RunKey(const po::variables_map& vm, Io& io) {
+  const std::string action = vm["action"].as<std::string>();
+  const std::string dir = vm["data-dir"].as<std::string>();
+  if (action == "rotate") {
+    NodeConfig config;
+    config.data_dir = dir;
+    absl::StatusOr<std::string> pass = ReadPassphrase(vm);
+    if (!pass.ok()) return Fail(io, pass.status());
+    config.passphrase = *pass;
+    crypto::KeyFileOptions key_options;
+    key_options.passphrase = *pass;  // the new key file is sealed like the old one
+    crypto::SecureWipe(*pass);
+    absl::StatusOr<crypto::PublicKey> key = LocalNode::RotateKey(config, key_options);
+    crypto::SecureWipe(config.passphrase);
+    crypto::SecureWipe(key_options.passphrase);
+    if (!key.ok()) return Fail(io, key.status());
+    if (vm.count("json")) {
+      io.out << "{\"public_key\":" << JsonString(key->ToText())
+             << ",\"fingerprint\":" << JsonString(key->Fingerprint()) << "}\n";
+    } else {
+      io.out << "rotated     the node now signs with a new key; the old secret is gone\n"
+             << "public key  " << key->ToText() << "\n"
+             << "fingerprint " << key->Fingerprint() << "\n"
+             << "peers       know the node by its old key and follow the signed rotation it\n"
+             << "            shows them when it connects; new peers add it with:\n"
+             << "peer line   " << PeerAddLine(ShortHostName(), "HOST:PORT", key->ToText()) << "\n";
+    }
+    return kExitOk;
+  }
+  if (action == "revoke") {
+    if (!vm.count("since")) {
+      return Fail(io, absl::InvalidArgumentError(
+                          "--since is required: from when the old key may have been in other "
+                          "hands (records it signed dated before then stay valid)"));
+    }
+    absl::StatusOr<int64_t> since = ParseTime(vm["since"].as<std::string>());
+    if (!since.ok()) return Fail(io, since.status());
+    absl::StatusOr<std::unique_ptr<LocalNode>> node = OpenNode(vm);
+    if (!node.ok()) return Fail(io, node.status());
+    std::string key;
+    if (vm.count("key")) {
+      absl::StatusOr<crypto::PublicKey> k =
+          crypto::PublicKey::FromText(vm["key"].as<std::string>());
+      if (!k.ok()) return Fail(io, k.status());
+      key = std::string(k->bytes());
+    } else {
+      std::optional<std::string> previous =
+          (*node)->keys().RotatedFrom((*node)->key().public_key().bytes());
+      if (!previous) {
+        return Fail(io, absl::FailedPreconditionError(
+                            "this node never rotated its key, so it has no old key to revoke; "
+                            "run 'threatmesh key rotate' first (stopped node), then revoke"));
+      }
+      key = *previous;
+    }
+    absl::StatusOr<std::string> id =
+        (*node)->RevokeKey(key, *since, vm.count("reason") ? vm["reason"].as<std::string>() : "");
+    if (!id.ok()) return Fail(io, id.status());
+    absl::StatusOr<crypto::PublicKey> k = crypto::PublicKey::FromBytes(key);
+    if (vm.count("json")) {
+      io.out << "{\"id\":\"" << crypto::HexEncode(*id)
+             << "\",\"revoked\":" << JsonString(k->ToText()) << "}\n";
+    } else {
+      io.out << "revoked     " << k->Fingerprint() << " from " << FormatTime(*since) << " on\n"
+             << "record      " << crypto::HexEncode(*id) << "\n"
+             << "            (it reaches peers like any record once the node serves again)\n";
+    }
+    return kExitOk;
+  }
+  return Fail(io, absl::InvalidArgumentError(
+                      StrCat("unknown action \"", action, "\"; use rotate or revoke")));
+}
+
 // ---- publish ---------------------------------------------------------------------------
 
 void PublishOptions(po::options_description& d) {
@@ -391,6 +468,10 @@ int RunGet(const po::variables_map& vm, Io& io) {
     io.out << "superseded  by its author's newer record "
            << crypto::HexEncode(r->record().superseded_by()) << "\n";
   }
+  if (!r->record().distrusted_by().empty()) {
+    io.out << "distrusted  its author's key may not sign at its time, by key statement "
+           << crypto::HexEncode(r->record().distrusted_by()) << "\n";
+  }
   // The custody of this copy, checked here against the node's key: who passed it to whom.
   const v1::CustodyChains& custody = r->record().custody();
   if (custody.chains_size() == 0 || custody.chains(0).hops_size() == 0) {
@@ -445,11 +526,15 @@ absl::StatusOr<v1::RecordKind> ParseKind(const std::string& kind) {
       {"indicator", v1::RECORD_KIND_INDICATOR},
       {"log-excerpt", v1::RECORD_KIND_LOG_EXCERPT},
       {"sighting", v1::RECORD_KIND_SIGHTING},
-      {"retraction", v1::RECORD_KIND_RETRACTION}};
+      {"retraction", v1::RECORD_KIND_RETRACTION},
+      {"key-rotation", v1::RECORD_KIND_KEY_ROTATION},
+      {"key-revocation", v1::RECORD_KIND_KEY_REVOCATION}};
   auto it = kKinds.find(kind);
   if (it == kKinds.end()) {
     return absl::InvalidArgumentError(
-        StrCat("unknown kind \"", kind, "\"; use indicator, log-excerpt, sighting or retraction"));
+        StrCat("unknown kind \"", kind,
+               "\"; use indicator, log-excerpt, sighting, retraction, key-rotation or "
+               "key-revocation"));
   }
   return it->second;
 }
@@ -496,7 +581,8 @@ void SearchOptions(po::options_description& d) {
       "since", po::value<std::string>(), "with --author: created at or after")(
       "until", po::value<std::string>(), "with --author: created before")(
       "tag", po::value<std::string>(), "records carrying this label")(
-      "kind", po::value<std::string>(), "indicator, log-excerpt, sighting or retraction")(
+      "kind", po::value<std::string>(),
+      "indicator, log-excerpt, sighting, retraction, key-rotation or key-revocation")(
       "limit", po::value<uint32_t>()->default_value(storage::kDefaultLimit), "records per page")(
       "page-token", po::value<std::string>()->default_value(""),
       "continuation token printed by the previous page");
@@ -676,13 +762,14 @@ int RunStatus(const po::variables_map& vm, Io& io) {
   if (!client.ok()) return Fail(io, client.status());
   absl::StatusOr<v1::StatusResponse> s = (*client)->Status();
   if (!s.ok()) return Fail(io, s.status());
-  static const char* kKindNames[] = {"", "indicator", "log-excerpt", "sighting", "retraction"};
+  static const char* kKindNames[] = {"",           "indicator",    "log-excerpt",   "sighting",
+                                     "retraction", "key-rotation", "key-revocation"};
   if (vm.count("json")) {
     io.out << "{\"public_key\":" << JsonString(s->public_key())
            << ",\"fingerprint\":" << JsonString(s->fingerprint()) << ",\"counts\":{";
     bool first = true;
     for (const v1::KindCount& c : s->counts()) {
-      io.out << (first ? "" : ",") << JsonString(kKindNames[c.kind() % 5]) << ":" << c.count();
+      io.out << (first ? "" : ",") << JsonString(kKindNames[c.kind() % 7]) << ":" << c.count();
       first = false;
     }
     io.out << "},\"store_bytes\":" << s->store_bytes()
@@ -694,7 +781,7 @@ int RunStatus(const po::variables_map& vm, Io& io) {
   io.out << "public key    " << s->public_key() << "\n"
          << "fingerprint   " << s->fingerprint() << "\n";
   for (const v1::KindCount& c : s->counts()) {
-    std::string name = kKindNames[c.kind() % 5];
+    std::string name = kKindNames[c.kind() % 7];
     io.out << name << std::string(14 - name.size(), ' ') << c.count() << "\n";
   }
   io.out << "store         " << s->store_bytes() << " bytes\n"
@@ -1659,7 +1746,7 @@ int RunServeCommand(int argc, char** argv, Io& io) {
 // Whether a command talks to a running node (and so takes --node, --token...).
 bool IsClientCommand(const std::string& name) {
   return name != "init" && name != "serve" && name != "ingest-log" && name != "check" &&
-         name != "verify";
+         name != "verify" && name != "key";
 }
 
 std::vector<Command> Commands() {
@@ -1669,6 +1756,18 @@ std::vector<Command> Commands() {
   return {
       {"init", "create a node: a new key, an empty store and an admin token in --data-dir",
        "threatmesh init --data-dir /var/lib/threatmesh", nullptr, RunInit},
+      {"key", "rotate the node's key, or revoke a key it rotated away from (node stopped)",
+       "threatmesh key rotate --data-dir /var/lib/threatmesh | threatmesh key revoke --since "
+       "2026-11-20T08:00:00Z --reason \"laptop stolen\"",
+       [](po::options_description& d) {
+         d.add_options()("action", po::value<std::string>()->required(), "rotate or revoke")(
+             "since", po::value<std::string>(),
+             "revoke: from when the key may have been in other hands (UTC)")(
+             "reason", po::value<std::string>(), "revoke: why, for people")(
+             "key", po::value<std::string>(),
+             "revoke: the key (tmpk...); default: the one the node last rotated away from");
+       },
+       RunKey},
       {"serve", "run the node: the local gRPC API, until SIGINT or SIGTERM",
        "threatmesh serve --config /etc/threatmesh/threatmesh.conf", nullptr, nullptr},
       {"publish", "sign and store an indicator authored by the node",
@@ -1861,7 +1960,7 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     if (c.name == "ingest-log" || c.name == "check" || c.name == "verify") {
       positional.add("file", 1);
     }
-    if (c.name == "token" || c.name == "audit") positional.add("action", 1);
+    if (c.name == "token" || c.name == "audit" || c.name == "key") positional.add("action", 1);
     if (c.name == "peers") positional.add("action", 1).add("name", 1);
     if (c.name == "policy") positional.add("action", 1).add("id", 1).add("peer", 1);
     po::variables_map vm;

@@ -4,6 +4,7 @@
 
 #include "crypto/hash.h"
 #include "crypto/str_cat.h"
+#include "node/key_table.h"
 #include "node/validate.h"
 
 namespace threatmesh {
@@ -94,7 +95,7 @@ absl::Status MayForward(const RecordBody& body, const CustodyChain& chain, std::
 
 absl::StatusOr<ChainVerdict> CheckChain(std::string_view record_id, const RecordBody& body,
                                         const CustodyChain& chain, std::string_view self,
-                                        int* unsound_hop) {
+                                        const KeyTable* keys, int* unsound_hop) {
   const std::string id = ShortId(record_id);
   auto unsound = [&](int i, auto&&... what) {
     if (unsound_hop) *unsound_hop = i;
@@ -114,7 +115,12 @@ absl::StatusOr<ChainVerdict> CheckChain(std::string_view record_id, const Record
     Hop& hop = hops.emplace_back();
     if (!hop.ParseFromString(envelope.payload())) return unsound(i, "does not parse");
     if (hop.record_id() != record_id) return unsound(i, "is for another record");
-    if (hop.from() != expected_from) {
+    // Hop 0 of a record whose author has rotated its key comes from the node's new key.
+    const bool successor = i == 0 && hop.from() != expected_from &&
+                           ((body.kind_case() == RecordBody::kKeyRotation &&
+                             hop.from() == body.key_rotation().new_key()) ||
+                            (keys != nullptr && keys->Succeeds(expected_from, hop.from())));
+    if (hop.from() != expected_from && !successor) {
       return unsound(i, i == 0 ? "is not sent by the record's author"
                                : "is not sent by the receiver of the hop before");
     }
@@ -123,6 +129,12 @@ absl::StatusOr<ChainVerdict> CheckChain(std::string_view record_id, const Record
     if (!crypto::Verify(*from, crypto::kHopDomain, envelope.payload(), envelope.signature())) {
       return unsound(i, "does not carry a valid signature of its sender ", from->Fingerprint());
     }
+    if (keys != nullptr) {
+      if (absl::Status s = keys->CheckKeyAt(hop.from(), hop.at()); !s.ok()) {
+        return unsound(i, "cannot be trusted: ", s.message());
+      }
+    }
+    if (successor) seen.insert(hop.from());
     if (hop.prev_hop() != prev_hash) {
       return unsound(i, i == 0 ? "links to a previous hop, but it is the first"
                                : "does not link to the hop before (prev_hop mismatch)");

@@ -22,6 +22,8 @@
 
 namespace threatmesh {
 
+class KeyTable;
+
 // The hop limit a record's handling allows: handling.max_hops, or when that is 0 the TLP's
 // default: 1 for AMBER, AMBER+STRICT and RED, kDefaultMaxHops for CLEAR and GREEN. AMBER,
 // AMBER+STRICT and RED never allow more than 1, whatever max_hops says.
@@ -67,11 +69,14 @@ struct ChainVerdict {
 // fault: nothing in it can be attributed. A sound chain that breaks the handling is a
 // verdict with violation set. When the chain is not sound and `unsound_hop` is given, it
 // receives the index of the hop at fault, or the number of hops when only the last hop's
-// receiver is not `self` (-1 for an empty chain).
+// receiver is not `self` (-1 for an empty chain). With `keys`, hop 0 may also be sent by a
+// key the author's key rotated to (as may the new key of a KeyRotation record), and a hop
+// whose sender's key may no longer sign at its time is unsound (node/key_table.h).
 [[nodiscard]] absl::StatusOr<ChainVerdict> CheckChain(std::string_view record_id,
                                                       const threatmesh::v1::RecordBody& body,
                                                       const threatmesh::v1::CustodyChain& chain,
                                                       std::string_view self,
+                                                      const KeyTable* keys = nullptr,
                                                       int* unsound_hop = nullptr);
 
 }  // namespace threatmesh

@@ -7,6 +7,7 @@
 #include "crypto/hash.h"
 #include "crypto/str_cat.h"
 #include "node/custody.h"
+#include "node/key_table.h"
 #include "node/peer_auth.h"
 #include "node/policy.h"
 #include "node/validate.h"
@@ -190,6 +191,31 @@ class Session {
     std::optional<VerifiedRecord> record;
   };
 
+  // Decides on one received record that is not known here: valid, admitted by the inbound
+  // policy, with a sound chain that respects its handling.
+  void Check(Item& item) {
+    const PeerRecord& r = *item.copy;
+    absl::StatusOr<VerifiedRecord> record =
+        ValidateRecord(r.signed_record(), context_.node.validation(), context_.node.Now());
+    if (!record.ok()) {
+      item.outcome = Outcome::kInvalid;
+      return;
+    }
+    if (!ExplainInbound(inbound_, record->body, r.signed_record().size(), peer_.node_key())
+             .allowed) {
+      item.outcome = Outcome::kInbound;
+      return;
+    }
+    absl::StatusOr<ChainVerdict> verdict =
+        CheckChain(item.id, record->body, r.chain(), self_, &context_.node.keys());
+    if (!verdict.ok()) {
+      item.outcome = Outcome::kBadChain;
+      return;
+    }
+    if (verdict->violation) item.outcome = Outcome::kViolation;
+    item.record = std::move(*record);
+  }
+
   // Checks a batch and hands what passes to the store without waiting for durability (the
   // acknowledger does), so the next batch is checked while this one is written. Known ids are
   // dropped before any signature check; the signature checks run on the work pool.
@@ -212,28 +238,26 @@ class Session {
       if (known.ok() && *known) item.outcome = Outcome::kDuplicate;
     }
     context_.pool.Run(items.size(), [&](std::size_t i) {
-      Item& item = items[i];
-      if (item.outcome != Outcome::kStore) return;
-      const PeerRecord& r = *item.copy;
-      absl::StatusOr<VerifiedRecord> record =
-          ValidateRecord(r.signed_record(), context_.node.validation(), context_.node.Now());
-      if (!record.ok()) {
-        item.outcome = Outcome::kInvalid;
-        return;
-      }
-      if (!ExplainInbound(inbound_, record->body, r.signed_record().size(), peer_.node_key())
-               .allowed) {
-        item.outcome = Outcome::kInbound;
-        return;
-      }
-      absl::StatusOr<ChainVerdict> verdict = CheckChain(item.id, record->body, r.chain(), self_);
-      if (!verdict.ok()) {
-        item.outcome = Outcome::kBadChain;
-        return;
-      }
-      if (verdict->violation) item.outcome = Outcome::kViolation;
-      item.record = std::move(*record);
+      if (items[i].outcome == Outcome::kStore) Check(items[i]);
     });
+    // Key statements take effect at once. Another record of the same batch may depend on
+    // one (a revocation signed by the key a rotation names, a hop sent by the new key) or be
+    // forbidden by one (signed by the old key after the rotation): the batch is checked again.
+    bool learned = false;
+    for (Item& item : items) {
+      if (item.outcome == Outcome::kStore && IsKeyStatement(item.record->body)) {
+        context_.node.Learn(item.id, item.record->body);
+        learned = true;
+      }
+    }
+    if (learned) {
+      for (Item& item : items) {
+        if (item.outcome == Outcome::kDuplicate || item.outcome == Outcome::kUnparsable) continue;
+        item.outcome = Outcome::kStore;
+        item.record.reset();
+        Check(item);
+      }
+    }
 
     auto pending = std::make_shared<PendingBatch>();
     pending->through = batch.through_seq();
@@ -433,6 +457,8 @@ class Session {
     if (!ExplainOutbound(outbound_, body, chain, self_, peer_.node_key()).allowed) {
       return std::nullopt;
     }
+    // The peer authored it under a key it has since rotated away from.
+    if (context_.node.keys().Succeeds(body.author(), peer_.node_key())) return std::nullopt;
     // A record its author withdrew (retracted or superseded) is not passed on; the
     // retraction or the newer version travels instead.
     absl::StatusOr<LocalNode::Withdrawal> withdrawn = context_.node.WithdrawnBy(e.id, body);
@@ -494,6 +520,57 @@ absl::Status ClosedBy(PeerStream& stream) {
     }
   }
   return absl::UnavailableError("the peer closed the stream");
+}
+
+// A peer configured here by an earlier key that it has since rotated away from: its hello
+// carries the rotations, each checked as a record, from that key to the one it announces.
+// They are taken into the key table (the records themselves come later through the
+// exchange, like any record). The peer's configuration is kept; for this stream it is
+// known by its new key. NotFound when no configured peer is at the start of the rotations.
+absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerHello& hello) {
+  struct Step {
+    std::string id;
+    RecordBody body;
+  };
+  std::vector<Step> steps;
+  for (int i = 0; i < hello.rotations_size(); ++i) {
+    absl::StatusOr<VerifiedRecord> r =
+        ValidateRecord(hello.rotations(i), context.node.validation(), context.node.Now());
+    if (!r.ok()) {
+      return absl::PermissionDeniedError(
+          StrCat("the peer's key rotation ", i + 1, " does not verify: ", r.status().message()));
+    }
+    if (r->body.kind_case() != RecordBody::kKeyRotation) {
+      return absl::InvalidArgumentError(
+          StrCat("the peer's key rotation ", i + 1, " is not a key rotation record"));
+    }
+    if (!steps.empty() && steps.back().body.key_rotation().new_key() != r->body.author()) {
+      return absl::InvalidArgumentError(StrCat("the peer's key rotation ", i + 1,
+                                               " does not start from the key the one before "
+                                               "rotated to"));
+    }
+    steps.push_back(Step{std::move(r->id), std::move(r->body)});
+  }
+  if (steps.back().body.key_rotation().new_key() != hello.node_key()) {
+    return absl::InvalidArgumentError(
+        "the peer's key rotations do not end at the key it announces");
+  }
+  for (const Step& step : steps) {
+    std::optional<PeerConfig> peer = context.peers.FindByKey(step.body.author());
+    if (!peer) continue;
+    for (const Step& s : steps) context.node.Learn(s.id, s.body);
+    absl::StatusOr<crypto::PublicKey> was = crypto::PublicKey::FromBytes(peer->node_key());
+    absl::StatusOr<crypto::PublicKey> now = crypto::PublicKey::FromBytes(hello.node_key());
+    std::fprintf(stderr, "threatmesh: peer %s rotated its key from %s to %s\n",
+                 peer->name().c_str(), was.ok() ? was->Fingerprint().c_str() : "?",
+                 now.ok() ? now->Fingerprint().c_str() : "?");
+    peer->set_node_key(hello.node_key());
+    return *peer;
+  }
+  absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(hello.node_key());
+  return absl::NotFoundError(StrCat("node ", key.ok() ? key->Fingerprint() : "?",
+                                    " is not a configured peer under its key or an earlier "
+                                    "one; add it with 'threatmesh peers add'"));
 }
 
 }  // namespace
@@ -568,7 +645,14 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
     return s;
   };
   PeerMessage mine;
-  *mine.mutable_hello() = MakeHello(context.node.key());
+  std::vector<std::string> rotations;
+  for (const std::string& id :
+       context.node.keys().RotationsTo(context.node.key().public_key().bytes())) {
+    if (absl::StatusOr<std::string> bytes = context.node.store().Get(id); bytes.ok()) {
+      rotations.push_back(std::move(*bytes));
+    }
+  }
+  *mine.mutable_hello() = MakeHello(context.node.key(), std::move(rotations));
   if (!stream.Write(mine)) return ClosedBy(stream);
   PeerMessage theirs;
   if (!stream.Read(&theirs) || !(theirs.has_hello() || theirs.has_goodbye())) {
@@ -587,6 +671,15 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
     return refuse(s, "protocol version", nullptr);
   }
   std::optional<PeerConfig> peer = context.peers.FindByKey(theirs.hello().node_key());
+  if (!peer && theirs.hello().rotations_size() > 0) {
+    absl::StatusOr<PeerConfig> rotated = FollowRotations(context, theirs.hello());
+    if (!rotated.ok()) {
+      return refuse(rotated.status(),
+                    absl::IsNotFound(rotated.status()) ? "unknown key" : "bad key rotation",
+                    nullptr);
+    }
+    peer = std::move(*rotated);
+  }
   if (!peer) {
     absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(theirs.hello().node_key());
     return refuse(absl::PermissionDeniedError(

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 
 #include "crypto/hash.h"
@@ -58,22 +59,142 @@ absl::StatusOr<crypto::PublicKey> LocalNode::Init(const std::string& data_dir,
 }
 
 absl::StatusOr<std::unique_ptr<LocalNode>> LocalNode::Open(const NodeConfig& config) {
+  return OpenNode(config, /*rotating=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<LocalNode>> LocalNode::OpenNode(const NodeConfig& config,
+                                                               bool rotating) {
   absl::StatusOr<crypto::KeyPair> key =
       crypto::LoadKeyFile(KeyFilePath(config.data_dir), config.passphrase);
   if (!key.ok()) return key.status();
   absl::StatusOr<std::unique_ptr<storage::Store>> store =
       storage::Store::Open(StorePath(config.data_dir), storage::StoreOptions());
   if (!store.ok()) return store.status();
+  // The key statements held, rotations first (a revocation may be signed by a key that
+  // another key rotated to).
+  auto keys = std::make_unique<KeyTable>();
+  for (storage::RecordKind kind :
+       {storage::RecordKind::kKeyRotation, storage::RecordKind::kKeyRevocation}) {
+    storage::PageRequest page;
+    page.limit = storage::kMaxLimit;
+    do {
+      absl::StatusOr<storage::Page> ids = (*store)->FindByKind(kind, page);
+      if (!ids.ok()) return ids.status();
+      for (const std::string& id : ids->ids) {
+        absl::StatusOr<std::string> bytes = (*store)->Get(id);
+        threatmesh::v1::Signed envelope;
+        threatmesh::v1::RecordBody body;
+        if (!bytes.ok() || !envelope.ParseFromString(*bytes) ||
+            !body.ParseFromString(envelope.payload())) {
+          return absl::DataLossError(StrCat("stored key statement ", ShortId(id),
+                                            " cannot be read; the store is damaged, restore it "
+                                            "from a backup"));
+        }
+        (void)keys->Add(id, body);  // a conflict was refused when it arrived
+      }
+      page.token = ids->next_token;
+    } while (!page.token.empty());
+  }
+  const std::string own(key->public_key().bytes());
   absl::StatusOr<std::string> stored_key = (*store)->GetMeta(kMetaNodeKey);
-  if (stored_key.ok() && *stored_key != key->public_key().bytes()) {
-    return absl::FailedPreconditionError(
-        StrCat("the key file ", KeyFilePath(config.data_dir),
-               " is not the key this store was created with; restore the original key file"));
+  if (stored_key.ok() && *stored_key != own) {
+    if (!keys->Succeeds(*stored_key, own)) {
+      return absl::FailedPreconditionError(
+          StrCat("the key file ", KeyFilePath(config.data_dir),
+                 " is not the key this store was created with; restore the original key file"));
+    }
+    // A rotation that stopped after replacing the key file: the store catches up.
+    if (absl::Status s = (*store)->PutMeta(kMetaNodeKey, own); !s.ok()) return s;
+  }
+  if (!rotating && keys->ForbiddenBy(own, std::numeric_limits<int64_t>::max())) {
+    return absl::FailedPreconditionError(StrCat(
+        "this node's key ", key->public_key().Fingerprint(),
+        " was rotated or revoked (the store holds the statement), but the key file ",
+        KeyFilePath(config.data_dir),
+        " still holds it: a 'threatmesh key rotate' was interrupted; run it again to finish"));
   }
   NodeConfig kept = config;
   crypto::SecureWipe(kept.passphrase);  // the key is loaded; the node keeps no passphrase
+  kept.validation.keys = keys.get();
   return std::unique_ptr<LocalNode>(
-      new LocalNode(std::move(kept), std::move(*key), std::move(*store)));
+      new LocalNode(std::move(kept), std::move(*key), std::move(*store), std::move(keys)));
+}
+
+absl::StatusOr<crypto::PublicKey> LocalNode::RotateKey(
+    const NodeConfig& config, const crypto::KeyFileOptions& new_key_options) {
+  absl::StatusOr<std::unique_ptr<LocalNode>> node = OpenNode(config, /*rotating=*/true);
+  if (!node.ok()) return node.status();
+  const std::string key_path = KeyFilePath(config.data_dir);
+  const std::string next_path = key_path + ".next";
+  const std::string old_key((*node)->key().public_key().bytes());
+  std::error_code ec;
+  // An earlier run that stored its rotation but did not replace the key file left the new
+  // key beside it: finish with that key.
+  if (std::filesystem::exists(next_path, ec)) {
+    absl::StatusOr<crypto::KeyPair> next =
+        crypto::LoadKeyFile(next_path, new_key_options.passphrase);
+    if (next.ok() && (*node)->keys().Succeeds(old_key, next->public_key().bytes())) {
+      if (std::rename(next_path.c_str(), key_path.c_str()) != 0) {
+        return absl::UnavailableError(
+            StrCat("cannot rename ", next_path, " to ", key_path, ": ", std::strerror(errno)));
+      }
+      (void)(*node)->store().PutMeta(kMetaNodeKey, next->public_key().bytes());
+      return next->public_key();
+    }
+    // Never used: the rotation it was made for did not happen.
+    std::filesystem::remove(next_path, ec);
+  }
+  if (std::optional<std::string> by =
+          (*node)->keys().ForbiddenBy(old_key, std::numeric_limits<int64_t>::max())) {
+    return absl::FailedPreconditionError(
+        StrCat("this node's key was already rotated or revoked (record ", ShortId(*by),
+               ") and the new key is missing: restore ", next_path, " from a backup"));
+  }
+  crypto::KeyPair next = crypto::KeyPair::Generate();
+  if (absl::Status s = crypto::SaveKeyFile(next_path, next, new_key_options); !s.ok()) return s;
+  absl::StatusOr<VerifiedRecord> rotation =
+      (*node)->ValidateAndStore(SealRotation((*node)->key(), next, (*node)->Now()), {});
+  if (!rotation.ok()) {
+    std::filesystem::remove(next_path, ec);
+    return rotation.status();
+  }
+  (*node)->Learn(rotation->id, rotation->body);
+  if (std::rename(next_path.c_str(), key_path.c_str()) != 0) {
+    return absl::UnavailableError(StrCat("the rotation is stored but ", next_path,
+                                         " could not be renamed to ", key_path, " (",
+                                         std::strerror(errno), "); run the command again"));
+  }
+  if (absl::Status s = (*node)->store().PutMeta(kMetaNodeKey, next.public_key().bytes()); !s.ok()) {
+    return s;  // the next Open repairs it from the rotation
+  }
+  return next.public_key();
+}
+
+absl::StatusOr<std::string> LocalNode::RevokeKey(std::string_view key, int64_t since_ms,
+                                                 std::string_view reason) {
+  const std::string own(key_.public_key().bytes());
+  if (key == own) {
+    return absl::FailedPreconditionError(
+        "a node does not revoke the key it signs with: rotate first ('threatmesh key rotate'), "
+        "then revoke the old key");
+  }
+  if (!keys_->Succeeds(key, own)) {
+    return absl::FailedPreconditionError(
+        "that key is not one this node rotated away from; a key is revoked by itself or by a "
+        "key it rotated to");
+  }
+  absl::StatusOr<VerifiedRecord> r =
+      ValidateAndStore(SealRevocation(key_, key, since_ms, reason, Now()), {});
+  if (!r.ok()) return r.status();
+  return r->id;
+}
+
+void LocalNode::Learn(std::string_view id, const threatmesh::v1::RecordBody& body) {
+  if (!IsKeyStatement(body)) return;
+  if (absl::Status s = keys_->Add(id, body); !s.ok()) {
+    std::fprintf(stderr, "threatmesh: key statement %s not taken: %s\n", ShortId(id).c_str(),
+                 std::string(s.message()).c_str());
+  }
 }
 
 absl::StatusOr<VerifiedRecord> LocalNode::Publish(threatmesh::v1::RecordBody body) {
@@ -91,6 +212,7 @@ void LocalNode::PublishAsync(threatmesh::v1::RecordBody body, PublishCallback do
     done(record.status());
     return;
   }
+  Learn(record->id, record->body);
   std::string id = record->id;
   store_->PutAsync(
       storage::RecordToStore{
@@ -124,6 +246,7 @@ absl::StatusOr<VerifiedRecord> LocalNode::ValidateAndStore(std::string_view sign
                                                            threatmesh::v1::CustodyChain chain) {
   absl::StatusOr<VerifiedRecord> record = ValidateRecord(signed_bytes, config_.validation, Now());
   if (!record.ok()) return record.status();
+  Learn(record->id, record->body);
   storage::RecordToStore to_store{record->id, record->signed_bytes, record->body, std::move(chain)};
   absl::StatusOr<uint64_t> seq = store_->Put(std::move(to_store));
   if (!seq.ok()) return seq.status();
@@ -143,6 +266,7 @@ absl::StatusOr<LocalNode::Withdrawal> LocalNode::WithdrawnBy(
     if (!r.ok()) return r.status();
     if (r->body.author() == body.author()) slot = m.by;
   }
+  out.distrusted_by = keys_->ForbiddenBy(body.author(), body.created_at());
   return out;
 }
 

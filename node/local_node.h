@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "crypto/key_file.h"
 #include "crypto/keys.h"
+#include "node/key_table.h"
 #include "node/validate.h"
 #include "storage/store.h"
 
@@ -51,8 +52,30 @@ class LocalNode {
       const std::string& data_dir, const crypto::KeyFileOptions& key_options);
 
   // Opens an initialised data directory (errors from the key file or the store pass
-  // through with their instructions).
+  // through with their instructions). FailedPrecondition when the store records that the
+  // node's key was rotated but the key file still holds the old key (an interrupted
+  // 'threatmesh key rotate', which finishes the job when run again).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<LocalNode>> Open(const NodeConfig& config);
+
+  // Rotates the key of the node in `config.data_dir` (which must not be serving): makes a
+  // new key, stores the KeyRotation record signed by the old key with the new key's
+  // consent, and replaces the key file (sealed with `new_key_options`); the old secret is
+  // gone afterwards. Returns the new public key. Run again after an interruption, it
+  // finishes the rotation the store records.
+  [[nodiscard]] static absl::StatusOr<crypto::PublicKey> RotateKey(
+      const NodeConfig& config, const crypto::KeyFileOptions& new_key_options);
+
+  // Stores a KeyRevocation, signed by this node's key, of `key` (one of the keys this node
+  // rotated away from) from `since_ms` on. Returns the revocation's record id.
+  [[nodiscard]] absl::StatusOr<std::string> RevokeKey(std::string_view key, int64_t since_ms,
+                                                      std::string_view reason);
+
+  // The key rotations and revocations this node holds (validation consults them).
+  const KeyTable& keys() const { return *keys_; }
+  // Takes a validated, stored (or about to be stored) record into the key table when it is
+  // a key rotation or revocation; nothing otherwise. A conflicting rotation is logged and
+  // left out.
+  void Learn(std::string_view id, const threatmesh::v1::RecordBody& body);
 
   const crypto::KeyPair& key() const { return key_; }
   storage::Store& store() { return *store_; }
@@ -82,10 +105,13 @@ class LocalNode {
   // Whether record `id` (whose body is `body`) was withdrawn by its own author: the id of a
   // stored retraction of it, and of a stored record superseding it. A mark by anyone else
   // counts for nothing.
+  // Also the id of the key rotation or revocation under which the author's key may no
+  // longer sign at the record's created_at (a record that arrived before the statement).
   struct Withdrawal {
     std::optional<std::string> retracted_by;
     std::optional<std::string> superseded_by;
-    bool any() const { return retracted_by || superseded_by; }
+    std::optional<std::string> distrusted_by;
+    bool any() const { return retracted_by || superseded_by || distrusted_by; }
   };
   [[nodiscard]] absl::StatusOr<Withdrawal> WithdrawnBy(std::string_view id,
                                                        const threatmesh::v1::RecordBody& body);
@@ -95,8 +121,15 @@ class LocalNode {
   const ValidationOptions& validation() const { return config_.validation; }
 
  private:
-  LocalNode(NodeConfig config, crypto::KeyPair key, std::unique_ptr<storage::Store> store)
-      : config_(std::move(config)), key_(std::move(key)), store_(std::move(store)) {}
+  LocalNode(NodeConfig config, crypto::KeyPair key, std::unique_ptr<storage::Store> store,
+            std::unique_ptr<KeyTable> keys)
+      : config_(std::move(config)),
+        key_(std::move(key)),
+        store_(std::move(store)),
+        keys_(std::move(keys)) {}
+
+  static absl::StatusOr<std::unique_ptr<LocalNode>> OpenNode(const NodeConfig& config,
+                                                             bool rotating);
 
   [[nodiscard]] absl::StatusOr<VerifiedRecord> ValidateAndStore(std::string_view signed_bytes,
                                                                 threatmesh::v1::CustodyChain chain);
@@ -104,6 +137,7 @@ class LocalNode {
   const NodeConfig config_;
   const crypto::KeyPair key_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<KeyTable> keys_;  // config_.validation.keys points here
 };
 
 }  // namespace threatmesh

@@ -10,12 +10,13 @@ using threatmesh::v1::PeerHello;
 
 constexpr std::size_t kChallengeSize = 32;
 
-PeerHello MakeHello(const crypto::KeyPair& key) {
+PeerHello MakeHello(const crypto::KeyPair& key, std::vector<std::string> rotations) {
   PeerHello hello;
   hello.set_version(kPeerProtocolVersion);
   hello.set_node_key(std::string(key.public_key().bytes()));
   hello.set_challenge(crypto::RandomBytes(kChallengeSize));
   hello.set_agent("threatmesh 0.1.0");
+  for (std::string& r : rotations) hello.add_rotations(std::move(r));
   return hello;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "crypto/keys.h"
@@ -16,8 +17,10 @@ namespace threatmesh {
 
 inline constexpr uint32_t kPeerProtocolVersion = 1;
 
-// This node's Hello: the version, its key and a fresh random challenge.
-threatmesh::v1::PeerHello MakeHello(const crypto::KeyPair& key);
+// This node's Hello: the version, its key, a fresh random challenge, and the Signed
+// KeyRotation records that lead to its key from earlier ones (oldest first).
+threatmesh::v1::PeerHello MakeHello(const crypto::KeyPair& key,
+                                    std::vector<std::string> rotations = {});
 
 // FailedPrecondition for a version this node does not speak; InvalidArgument for a key or
 // challenge of the wrong size.

@@ -13,10 +13,10 @@ namespace {
 using threatmesh::v1::RecordBody;
 
 const std::map<std::string, int>& KindNames() {
-  static const std::map<std::string, int> kinds = {{"indicator", RecordBody::kIndicator},
-                                                   {"log-excerpt", RecordBody::kLogExcerpt},
-                                                   {"sighting", RecordBody::kSighting},
-                                                   {"retraction", RecordBody::kRetraction}};
+  static const std::map<std::string, int> kinds = {
+      {"indicator", RecordBody::kIndicator},      {"log-excerpt", RecordBody::kLogExcerpt},
+      {"sighting", RecordBody::kSighting},        {"retraction", RecordBody::kRetraction},
+      {"key-rotation", RecordBody::kKeyRotation}, {"key-revocation", RecordBody::kKeyRevocation}};
   return kinds;
 }
 

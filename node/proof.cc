@@ -11,6 +11,7 @@
 #include "crypto/str_cat.h"
 #include "node/audit.h"
 #include "node/custody.h"
+#include "node/key_table.h"
 #include "node/record_builder.h"
 #include "node/record_view.h"
 #include "node/validate.h"
@@ -156,6 +157,13 @@ std::string ProofStatement(const ProofMaterial& m, std::string_view holder_key,
     AppendItem(out, key);
     AppendItem(out, name);
   }
+  if (m.version >= 2) {
+    AppendU32(out, static_cast<uint32_t>(m.key_statements.size()));
+    for (const v1::Signed& s : m.key_statements) {
+      AppendItem(out, s.payload());
+      AppendItem(out, s.signature());
+    }
+  }
   return out;
 }
 
@@ -183,7 +191,11 @@ std::string ExportProofBundle(const ProofMaterial& m, const crypto::KeyPair& hol
     out += StrCat(i ? ",\n    " : "\n    ", "{\"key\": \"", crypto::HexEncode(m.names[i].first),
                   "\", \"name\": ", JsonString(m.names[i].second), "}");
   }
-  out += m.names.empty() ? "],\n" : "\n  ],\n";
+  out += m.names.empty() ? "],\n  \"key_statements\": [" : "\n  ],\n  \"key_statements\": [";
+  for (std::size_t i = 0; i < m.key_statements.size(); ++i) {
+    out += StrCat(i ? ",\n    " : "\n    ", EnvelopeJson(m.key_statements[i]));
+  }
+  out += m.key_statements.empty() ? "],\n" : "\n  ],\n";
   out += StrCat("  \"signature\": \"", crypto::HexEncode(signature), "\"\n}\n");
   return out;
 }
@@ -229,8 +241,11 @@ ProofResult VerifyBundle(const google::protobuf::Struct& file) {
   Reader read(r.failures);
   ProofMaterial m;
   std::optional<std::string> format = read.Text(file, "format", "format");
-  if (format && *format != kProofFormat) {
-    read.Fail("format", StrCat("is \"", *format, "\"; this verifier reads ", kProofFormat));
+  if (format && *format == kProofFormatV1) {
+    m.version = 1;
+  } else if (format && *format != kProofFormat) {
+    read.Fail("format", StrCat("is \"", *format, "\"; this verifier reads ", kProofFormat, " and ",
+                               kProofFormatV1));
   }
   std::optional<std::string> kind = read.Text(file, "kind", "kind");
   if (kind && *kind != "record" && *kind != "violation") {
@@ -288,6 +303,17 @@ ProofResult VerifyBundle(const google::protobuf::Struct& file) {
       if (key && name) m.names.emplace_back(*key, *name);
     }
   }
+  if (m.version >= 2) {
+    if (const google::protobuf::ListValue* list =
+            read.List(file, "key_statements", "key_statements")) {
+      for (int i = 0; i < list->values_size(); ++i) {
+        if (std::optional<v1::Signed> s =
+                read.Envelope(list->values(i), StrCat("key_statements[", i, "]"))) {
+          m.key_statements.push_back(*s);
+        }
+      }
+    }
+  }
   std::optional<std::string> signature =
       read.Hex(file, "signature", "signature", crypto::kSignatureSize);
   if (!r.failures.empty()) return r;  // unusable
@@ -303,17 +329,63 @@ ProofResult VerifyBundle(const google::protobuf::Struct& file) {
   absl::StatusOr<crypto::PublicKey> holder_key = crypto::PublicKey::FromBytes(*holder);
   if (!holder_key.ok()) {
     fail("holder", "is not a valid Ed25519 public key");
-  } else if (!crypto::Verify(*holder_key, kProofDomain, ProofStatement(m, *holder, *exported_at),
-                             *signature)) {
+  } else if (!crypto::Verify(*holder_key, m.version >= 2 ? kProofDomain : kProofDomainV1,
+                             ProofStatement(m, *holder, *exported_at), *signature)) {
     fail("signature",
          "the holder's signature over the bundle does not verify: the bundle was changed "
          "after export, or not exported by the holder",
          *holder);
   }
 
-  // 3. The record: its id, its author's signature, every rule of its kind.
+  // 3. The key statements, rotations before revocations (a revocation may be signed by a key
+  // a rotation names): each a valid record; together the table the rest is checked against.
   ValidationOptions options;
   options.max_record_bytes = std::size_t{64} << 20;
+  KeyTable keys;
+  options.keys = &keys;
+  std::vector<std::string> key_story;
+  for (bool rotations : {true, false}) {
+    for (std::size_t k = 0; k < m.key_statements.size(); ++k) {
+      const std::string path = StrCat("key_statements[", k, "]");
+      v1::RecordBody guess;
+      const bool parsed = guess.ParseFromString(m.key_statements[k].payload());
+      if (parsed && (guess.kind_case() == v1::RecordBody::kKeyRotation) != rotations) continue;
+      if (!rotations && !parsed) continue;  // reported in the first pass
+      absl::StatusOr<VerifiedRecord> st =
+          ValidateRecord(m.key_statements[k].SerializeAsString(), options, *exported_at);
+      if (!st.ok()) {
+        fail(path, StrCat("does not verify: ", st.status().message()), guess.author());
+        continue;
+      }
+      if (!IsKeyStatement(st->body)) {
+        fail(path, "is not a key rotation or revocation", st->body.author());
+        continue;
+      }
+      if (absl::Status added = keys.Add(st->id, st->body); !added.ok()) {
+        fail(path, std::string(added.message()), st->body.author());
+        continue;
+      }
+      const v1::RecordBody& sb = st->body;
+      key_story.push_back(sb.has_key_rotation()
+                              ? StrCat("key ", name(sb.author()), " rotated to ",
+                                       name(sb.key_rotation().new_key()), " at ",
+                                       FormatTime(sb.created_at()), " (record ",
+                                       crypto::HexEncode(st->id), ")")
+                              : StrCat("key ", name(sb.key_revocation().key()), " revoked by ",
+                                       name(sb.author()), " as not to be trusted from ",
+                                       FormatTime(sb.key_revocation().compromised_since()),
+                                       " on: \"", sb.key_revocation().reason(), "\" (record ",
+                                       crypto::HexEncode(st->id), ")"));
+    }
+  }
+
+  if (absl::Status s = keys.CheckKeyAt(*holder, *exported_at); !s.ok()) {
+    fail("holder", StrCat("signed the bundle with a key it may no longer use: ", s.message()),
+         *holder);
+  }
+
+  // 4. The record: its id, its author's signature, every rule of its kind, and the key
+  // statements.
   absl::StatusOr<VerifiedRecord> record =
       ValidateRecord(m.record.SerializeAsString(), options, *exported_at);
   if (!record.ok()) {
@@ -329,8 +401,9 @@ ProofResult VerifyBundle(const google::protobuf::Struct& file) {
                            ", TLP:", TlpName(body.tlp())));
   r.story.push_back(StrCat("authored by ", name(body.author()), " at ",
                            FormatTime(body.created_at()), "; its signature verifies"));
+  r.story.insert(r.story.end(), key_story.begin(), key_story.end());
 
-  // 4. The chains: each sound (signed, linked, for this record, ending at the holder), then
+  // 5. The chains: each sound (signed, linked, for this record, ending at the holder), then
   // judged against the author's handling.
   if (m.chains.empty()) fail("chains", "no copy: a bundle holds at least one chain");
   int violations_proven = 0;
@@ -338,7 +411,7 @@ ProofResult VerifyBundle(const google::protobuf::Struct& file) {
     const v1::CustodyChain& chain = m.chains[i];
     const std::string path = StrCat("chains[", i, "]");
     if (chain.hops_size() == 0) {
-      if (*holder != body.author()) {
+      if (*holder != body.author() && !keys.Succeeds(body.author(), *holder)) {
         fail(path, "an empty chain is the author's own copy, but the holder is not the author",
              *holder);
       } else {
@@ -349,7 +422,8 @@ ProofResult VerifyBundle(const google::protobuf::Struct& file) {
     // The node's own chain check decides; a chain that is not sound is pinned to its hop and
     // that hop's sender, or to the holder when only the last receiver differs.
     int bad_hop = -1;
-    absl::StatusOr<ChainVerdict> verdict = CheckChain(record->id, body, chain, *holder, &bad_hop);
+    absl::StatusOr<ChainVerdict> verdict =
+        CheckChain(record->id, body, chain, *holder, &keys, &bad_hop);
     if (!verdict.ok()) {
       if (bad_hop == chain.hops_size()) {
         fail("holder", StrCat("chain ", i, ": ", verdict.status().message()), *holder);
@@ -390,7 +464,7 @@ ProofResult VerifyBundle(const google::protobuf::Struct& file) {
     }
   }
 
-  // 5. Retractions and supersessions: each a valid record by the same author, naming it.
+  // 6. Retractions and supersessions: each a valid record by the same author, naming it.
   bool withdrawn = false;
   for (std::size_t k = 0; k < m.marks.size(); ++k) {
     const std::string path = StrCat("marks[", k, "]");

@@ -19,9 +19,13 @@
 
 namespace threatmesh {
 
-// The domain of the holder's signature over a bundle.
-inline constexpr std::string_view kProofDomain = "threatmesh/proof/v1";
-inline constexpr std::string_view kProofFormat = "threatmesh-proof/1";
+// The format this build writes, and the domain of the holder's signature over it. Version 2
+// added the key statements; version 1 files (no key statements, domain
+// "threatmesh/proof/v1") are still read.
+inline constexpr std::string_view kProofFormat = "threatmesh-proof/2";
+inline constexpr std::string_view kProofDomain = "threatmesh/proof/v2";
+inline constexpr std::string_view kProofFormatV1 = "threatmesh-proof/1";
+inline constexpr std::string_view kProofDomainV1 = "threatmesh/proof/v1";
 
 // What a bundle holds, before it is signed.
 struct ProofMaterial {
@@ -36,6 +40,10 @@ struct ProofMaterial {
   std::vector<threatmesh::v1::Signed> marks;
   // Names the holder gives keys (32 bytes -> name), e.g. its peers' names.
   std::vector<std::pair<std::string, std::string>> names;
+  // Key rotations and revocations (signed records) about the keys involved.
+  std::vector<threatmesh::v1::Signed> key_statements;
+  // The format version: 2, or 1 for a file of the first format (read, never written).
+  int version = 2;
 };
 
 // The bundle as JSON, signed by `holder` at `now_ms`.

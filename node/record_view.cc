@@ -26,6 +26,11 @@ std::string AuthorFingerprint(const threatmesh::v1::RecordBody& body) {
   return key.ok() ? key->Fingerprint() : "";
 }
 
+std::string KeyFingerprint(std::string_view bytes) {
+  absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(bytes);
+  return key.ok() ? key->Fingerprint() : crypto::HexEncode(bytes);
+}
+
 std::string KindName(const threatmesh::v1::RecordBody& body) {
   switch (body.kind_case()) {
     case threatmesh::v1::RecordBody::kIndicator:
@@ -36,6 +41,10 @@ std::string KindName(const threatmesh::v1::RecordBody& body) {
       return "sighting";
     case threatmesh::v1::RecordBody::kRetraction:
       return "retraction";
+    case threatmesh::v1::RecordBody::kKeyRotation:
+      return "key-rotation";
+    case threatmesh::v1::RecordBody::kKeyRevocation:
+      return "key-revocation";
     default:
       return "unknown";
   }
@@ -152,6 +161,11 @@ std::string KindSummary(const threatmesh::v1::RecordBody& body) {
                     body.sighting().value(), " x", body.sighting().count());
     case threatmesh::v1::RecordBody::kRetraction:
       return StrCat("retraction of ", crypto::HexEncode(body.retraction().target()));
+    case threatmesh::v1::RecordBody::kKeyRotation:
+      return StrCat("key rotation to ", KeyFingerprint(body.key_rotation().new_key()));
+    case threatmesh::v1::RecordBody::kKeyRevocation:
+      return StrCat("key revocation of ", KeyFingerprint(body.key_revocation().key()), " since ",
+                    FormatTime(body.key_revocation().compromised_since()));
     case threatmesh::v1::RecordBody::kLogExcerpt:
       return StrCat("log-excerpt ", body.log_excerpt().source_format(), " ",
                     body.log_excerpt().lines_size(), " lines",

@@ -5,6 +5,7 @@
 #include "crypto/hash.h"
 #include "crypto/str_cat.h"
 #include "node/indicator.h"
+#include "node/key_table.h"
 
 namespace threatmesh {
 namespace {
@@ -63,7 +64,8 @@ absl::Status CheckRequired(const RecordBody& body) {
   }
   if (body.kind_case() == RecordBody::KIND_NOT_SET) {
     return absl::InvalidArgumentError(
-        "record has no kind (indicator, log excerpt, sighting or retraction)");
+        "record has no kind (indicator, log excerpt, sighting, retraction, key rotation or "
+        "revocation)");
   }
   return absl::OkStatus();
 }
@@ -121,7 +123,7 @@ absl::Status CheckCommon(const RecordBody& body, const ValidationOptions& option
   return absl::OkStatus();
 }
 
-absl::Status CheckKind(const RecordBody& body) {
+absl::Status CheckKind(const RecordBody& body, const ValidationOptions& options) {
   switch (body.kind_case()) {
     case RecordBody::kIndicator:
       return CheckIndicatorValue("indicator", body.indicator().type(), body.indicator().value());
@@ -154,6 +156,9 @@ absl::Status CheckKind(const RecordBody& body) {
       }
       return CheckId("log excerpt first_part", e.first_part(), true);
     }
+    case RecordBody::kKeyRotation:
+    case RecordBody::kKeyRevocation:
+      return CheckKeyStatement(body, options.keys);
     case RecordBody::KIND_NOT_SET:
       break;
   }
@@ -204,7 +209,13 @@ absl::StatusOr<VerifiedRecord> ValidateRecord(std::string_view bytes,
                                      ": the record was altered or not signed by its author")));
   }
   if (absl::Status s = CheckCommon(out.body, options, now_ms); !s.ok()) return WithId(out.id, s);
-  if (absl::Status s = CheckKind(out.body); !s.ok()) return WithId(out.id, s);
+  if (absl::Status s = CheckKind(out.body, options); !s.ok()) return WithId(out.id, s);
+  if (options.keys != nullptr) {
+    if (absl::Status s = options.keys->CheckKeyAt(out.body.author(), out.body.created_at());
+        !s.ok()) {
+      return WithId(out.id, s);
+    }
+  }
   out.signed_bytes = std::string(bytes);
   return out;
 }

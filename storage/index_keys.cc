@@ -132,6 +132,10 @@ std::optional<RecordKind> KindOf(const RecordBody& body) {
       return RecordKind::kSighting;
     case RecordBody::kRetraction:
       return RecordKind::kRetraction;
+    case RecordBody::kKeyRotation:
+      return RecordKind::kKeyRotation;
+    case RecordBody::kKeyRevocation:
+      return RecordKind::kKeyRevocation;
     case RecordBody::KIND_NOT_SET:
       break;
   }

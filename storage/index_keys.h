@@ -25,6 +25,8 @@ enum class RecordKind : uint8_t {
   kLogExcerpt = 17,
   kSighting = 18,
   kRetraction = 19,
+  kKeyRotation = 20,
+  kKeyRevocation = 21,
 };
 
 // 8-byte big-endian encoding, so byte order is numeric order.

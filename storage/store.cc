@@ -91,7 +91,7 @@ class StderrLogger final : public rocksdb::Logger {
 
 // Records are counted per kind, from the first kind on.
 constexpr std::size_t kFirstKind = static_cast<std::size_t>(RecordKind::kIndicator);
-constexpr int kKindSlots = 4;
+constexpr int kKindSlots = 6;  // RecordKind::kIndicator .. kKeyRevocation
 
 // A put as the writer needs it. Everything derived from the body (index keys without their
 // sequence, marks, the custody value, the kind) is computed in the caller's thread, where the

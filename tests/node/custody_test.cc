@@ -175,7 +175,7 @@ TEST_F(CustodyTest, UnsoundChainsAreRefusedNamingTheHop) {
   for (const Case& c : cases) {
     const CustodyChain chain = c.chain();
     int bad_hop = -2;
-    absl::StatusOr<ChainVerdict> v = CheckChain(id, body, chain, Key(c.self), &bad_hop);
+    absl::StatusOr<ChainVerdict> v = CheckChain(id, body, chain, Key(c.self), nullptr, &bad_hop);
     ASSERT_FALSE(v.ok()) << c.name;
     EXPECT_TRUE(absl::IsInvalidArgument(v.status())) << c.name;
     EXPECT_NE(v.status().message().find(c.message_part), std::string::npos)

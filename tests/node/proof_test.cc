@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/str_cat.h"
 #include "node/custody.h"
+#include "node/key_table.h"
 #include "node/record_builder.h"
 #include "testing/test_util.h"
 
@@ -61,6 +63,70 @@ class ProofTest : public ::testing::Test {
   }
   std::string Export(const ProofMaterial& m, int holder) {
     return ExportProofBundle(m, nodes_[holder], testing::kTestNowMs + 60000);
+  }
+
+  // Bundles about node 0 rotating its key to `next_` at kRotatedAt, each named: the record
+  // (by node 0, dated before the rotation) reached node 2 through node 1, sent on by node
+  // 0's new key after the rotation.
+  crypto::KeyPair next_ = crypto::KeyPair::Generate();
+  static constexpr int64_t kRotatedAt = testing::kTestNowMs + 10000;
+  Signed Statement(const std::string& sealed) {
+    Signed s;
+    EXPECT_TRUE(s.ParseFromString(sealed));
+    return s;
+  }
+  std::vector<std::pair<std::string, std::string>> RotationBundles() {
+    std::vector<std::pair<std::string, std::string>> out;
+    const Signed rotation = Statement(SealRotation(nodes_[0], next_, kRotatedAt));
+    const Signed record = Record();
+    auto relayed = [&](const Signed& r, const crypto::KeyPair& first_sender, int64_t at) {
+      ProofMaterial m;
+      m.record = r;
+      CustodyChain chain;
+      SignHop(chain, Id(r), first_sender, Key(1), at, "partners");
+      SignHop(chain, Id(r), nodes_[1], Key(2), at + 1000, "partners");
+      m.chains.push_back(chain);
+      return m;
+    };
+    ProofMaterial m = relayed(record, next_, kRotatedAt + 1000);
+    m.key_statements = {rotation};
+    out.emplace_back("rotated-sent-by-new-key", Export(m, 2));
+    m.key_statements.clear();
+    out.emplace_back("rotated-without-statement", Export(m, 2));
+    m.key_statements = {rotation, Statement(SealRevocation(next_, Key(0), kRotatedAt,
+                                                           "disk image leaked", kRotatedAt + 5))};
+    out.emplace_back("revoked-after-the-record", Export(m, 2));
+    m.key_statements = {rotation,
+                        Statement(SealRevocation(next_, Key(0), testing::kTestNowMs - 5000,
+                                                 "disk image leaked", kRotatedAt + 5))};
+    out.emplace_back("revoked-before-the-record", Export(m, 2));
+    Signed bad_consent = rotation;
+    RecordBody body;
+    body.ParseFromString(bad_consent.payload());
+    (*body.mutable_key_rotation()->mutable_new_key_signature())[5] ^= 1;
+    bad_consent = Statement(SealRecord(body, nodes_[0]));
+    m.key_statements = {bad_consent};
+    out.emplace_back("rotation-without-consent", Export(m, 2));
+    // Signed by the old key after the rotation: the record, then a hop.
+    RecordBody late = testing::IndicatorBody(nodes_[0], v1::INDICATOR_TYPE_DOMAIN,
+                                             "late.evil-example.com", kRotatedAt + 2000);
+    late.set_tlp(v1::TLP_GREEN);
+    late.mutable_handling()->set_may_relay(true);
+    ProofMaterial forged =
+        relayed(Statement(SealRecord(late, nodes_[0])), nodes_[0], kRotatedAt + 3000);
+    forged.key_statements = {rotation};
+    out.emplace_back("signed-by-old-key-after-rotation", Export(forged, 2));
+    ProofMaterial old_hop = relayed(record, nodes_[0], kRotatedAt + 3000);
+    old_hop.key_statements = {rotation};
+    out.emplace_back("hop-by-old-key-after-rotation", Export(old_hop, 2));
+    // The author's own copy, exported under its new key.
+    ProofMaterial own;
+    own.record = record;
+    own.chains.emplace_back();
+    own.key_statements = {rotation};
+    out.emplace_back("own-copy-after-rotation",
+                     ExportProofBundle(own, next_, testing::kTestNowMs + 60000));
+    return out;
   }
 
   static bool Names(const ProofResult& r, const std::string& element) {
@@ -268,7 +334,7 @@ TEST_F(ProofTest, AFileThatIsNotABundleIsUnusable) {
   std::string short_sig = good;
   short_sig.erase(short_sig.find("\"signature\": \"") + 14, 2);
   std::string other_format = good;
-  other_format.replace(other_format.find("threatmesh-proof/1"), 18, "threatmesh-proof/9");
+  other_format.replace(other_format.find("threatmesh-proof/2"), 18, "threatmesh-proof/9");
   const Case cases[] = {
       {"not json", "file"},
       {no_holder, "holder"},
@@ -339,6 +405,7 @@ TEST_F(ProofTest, AnIndependentPythonVerifierAgreesOnEveryBundle) {
     }
     q = end;
   }
+  for (auto& b : RotationBundles()) bundles.push_back(std::move(b));
   bundles.emplace_back("not-json", "{ not json");
   bundles.emplace_back("other-format", "{\"format\": \"threatmesh-proof/9\"}");
 
@@ -374,7 +441,48 @@ TEST_F(ProofTest, AnIndependentPythonVerifierAgreesOnEveryBundle) {
     }
   }
   EXPECT_EQ(lines, bundles.size());
-  EXPECT_EQ(valid, 6u);  // hops1, hops2, hops4, own, retracted-by-0, violation
+  // hops1, hops2, hops4, own, retracted-by-0, violation, and of the rotation bundles:
+  // rotated-sent-by-new-key, revoked-after-the-record, own-copy-after-rotation.
+  EXPECT_EQ(valid, 9u);
+}
+
+// Key rotation and revocation as a verifier sees them: what the old key signed before the
+// rotation stays valid, hop 0 may come from the new key, and what the old key signs after
+// it, or a revoked key from its compromise on, fails naming the element and the key.
+TEST_F(ProofTest, KeyStatementsInTheBundleDecideWhatTheKeysMaySign) {
+  std::map<std::string, ProofResult> r;
+  for (const auto& [name, text] : RotationBundles()) r[name] = VerifyProofBundle(text);
+  auto valid = [&](const std::string& name) {
+    EXPECT_EQ(r[name].verdict, ProofResult::Verdict::kValid) << name << "\n" << Failures(r[name]);
+  };
+  auto invalid_at = [&](const std::string& name, const std::string& element, const std::string& key,
+                        const std::string& words) {
+    EXPECT_EQ(r[name].verdict, ProofResult::Verdict::kInvalid) << name;
+    bool found = false;
+    for (const ProofFailure& f : r[name].failures) {
+      found = found ||
+              (f.element == element && f.key == key && f.message.find(words) != std::string::npos);
+    }
+    EXPECT_TRUE(found) << name << " should name " << element << " (" << words << ")\n"
+                       << Failures(r[name]);
+  };
+  valid("rotated-sent-by-new-key");
+  valid("revoked-after-the-record");
+  valid("own-copy-after-rotation");
+  const std::string next(next_.public_key().bytes());
+  invalid_at("rotated-without-statement", "chains[0][0]", next, "not sent by the record's author");
+  invalid_at("revoked-before-the-record", "record", Key(0), "revoked since");
+  invalid_at("rotation-without-consent", "key_statements[0]", Key(0), "new_key_signature");
+  invalid_at("signed-by-old-key-after-rotation", "record", Key(0), "was rotated to");
+  invalid_at("hop-by-old-key-after-rotation", "chains[0][0]", Key(0), "was rotated to");
+  // The story tells the rotation and the revocation.
+  const std::vector<std::string>& story = r["revoked-after-the-record"].story;
+  auto told = [&](const std::string& words) {
+    return std::any_of(story.begin(), story.end(),
+                       [&](const std::string& s) { return s.find(words) != std::string::npos; });
+  };
+  EXPECT_TRUE(told(StrCat("rotated to ", next_.public_key().Fingerprint()))) << story.front();
+  EXPECT_TRUE(told("\"disk image leaked\""));
 }
 
 }  // namespace

@@ -15,7 +15,9 @@ import sys
 import nacl.exceptions
 import nacl.signing
 
-FORMAT = "threatmesh-proof/1"
+# Format -> (version, domain of the holder's signature).
+FORMATS = {"threatmesh-proof/1": (1, "threatmesh/proof/v1"),
+           "threatmesh-proof/2": (2, "threatmesh/proof/v2")}
 ONE_HOP_TLPS = (3, 4, 5)  # AMBER, AMBER+STRICT, RED
 DEFAULT_MAX_HOPS = 8
 SKEW_MS = 5 * 60 * 1000
@@ -102,6 +104,29 @@ def item(b):
     return struct.pack(">I", len(b)) + b
 
 
+class KeyTable:
+    """Key rotations and revocations, with the rules of PROOF-FORMAT.md."""
+
+    def __init__(self):
+        self.rotated = {}   # old key -> (new key, at)
+        self.revoked = {}   # key -> earliest compromised_since
+
+    def succeeds(self, earlier, later):
+        key, steps = earlier, 0
+        while key in self.rotated and steps <= len(self.rotated):
+            key, steps = self.rotated[key][0], steps + 1
+            if key == later:
+                return True
+        return False
+
+    def may_sign(self, key, at):
+        if key in self.revoked and at >= self.revoked[key]:
+            return False
+        if key in self.rotated and at > self.rotated[key][1]:
+            return False
+        return True
+
+
 def check(text):
     """Returns (verdict, [elements at fault])."""
     try:
@@ -109,8 +134,9 @@ def check(text):
     except ValueError:
         return "unusable", ["file"]
     try:
-        if not isinstance(b, dict) or b.get("format") != FORMAT:
+        if not isinstance(b, dict) or b.get("format") not in FORMATS:
             raise Unusable("format")
+        version, domain = FORMATS[b["format"]]
         kind = b.get("kind")
         if kind not in ("record", "violation"):
             raise Unusable("kind")
@@ -137,6 +163,11 @@ def check(text):
             if not isinstance(k, dict) or not isinstance(k.get("name"), str):
                 raise Unusable("keys")
             keys.append((hexfield(k, "key", 32), k["name"].encode()))
+        statements = []
+        if version >= 2:
+            if not isinstance(b.get("key_statements"), list):
+                raise Unusable("key_statements")
+            statements = [envelope(s, "key_statements") for s in b["key_statements"]]
         signature = hexfield(b, "signature", 64)
     except Unusable as e:
         return "unusable", [str(e)]
@@ -155,10 +186,15 @@ def check(text):
     statement += struct.pack(">I", len(keys))
     for k, n in keys:
         statement += item(k) + item(n)
-    if not verify(holder, "threatmesh/proof/v1", statement, signature):
+    if version >= 2:
+        statement += struct.pack(">I", len(statements))
+        for p, s in statements:
+            statement += item(p) + item(s)
+    if not verify(holder, domain, statement, signature):
         faults.append("signature")
 
-    # 3. The record.
+    table = KeyTable()
+
     def record_body(env):
         payload, sig = env
         try:
@@ -169,9 +205,49 @@ def check(text):
         created = signed64(one(f, 2, 0))
         if len(author) != 32 or not verify(author, "threatmesh/record/v1", payload, sig):
             return None
-        if created > exported_ms + SKEW_MS:
+        if created > exported_ms + SKEW_MS or not table.may_sign(author, created):
             return None
         return f
+
+    # 3. Key statements: rotations first, then revocations.
+    for rotations in (True, False):
+        for k, env in enumerate(statements):
+            try:
+                is_rotation = 20 in fields(env[0])
+            except ValueError:
+                is_rotation = True  # reported in the first pass
+            if is_rotation != rotations:
+                continue
+            f = record_body(env)
+            if f is None or (20 not in f and 21 not in f):
+                faults.append("key_statements[%d]" % k)
+                continue
+            author, created = one(f, 1, b""), signed64(one(f, 2, 0))
+            if 20 in f:
+                r = fields(one(f, 20, b""))
+                new = one(r, 1, b"")
+                consent = author + new + struct.pack(">q", created)
+                ok = (len(new) == 32 and new != author
+                      and verify(new, "threatmesh/key-rotation/v1", consent, one(r, 2, b""))
+                      and not table.succeeds(new, author)
+                      and table.rotated.get(author, (new,))[0] == new)
+                if not ok:
+                    faults.append("key_statements[%d]" % k)
+                    continue
+                table.rotated.setdefault(author, (new, created))
+            else:
+                r = fields(one(f, 21, b""))
+                key, since = one(r, 1, b""), signed64(one(r, 2, 0))
+                ok = (len(key) == 32 and 0 < since <= created
+                      and (key == author or table.succeeds(key, author)))
+                if not ok:
+                    faults.append("key_statements[%d]" % k)
+                    continue
+                table.revoked[key] = min(since, table.revoked.get(key, since))
+    if not table.may_sign(holder, exported_ms):
+        faults.append("holder")
+
+    # 4. The record.
     body = record_body(record)
     if body is None:
         return "invalid", faults + ["record"]
@@ -191,7 +267,7 @@ def check(text):
     proven = 0
     for i, chain in enumerate(chains):
         if not chain:
-            if holder != author:
+            if holder != author and not table.succeeds(author, holder):
                 faults.append("chains[%d]" % i)
             continue
         expected_from, prev_payload, seen, hops, sound = author, None, {author}, [], True
@@ -205,8 +281,16 @@ def check(text):
                 break
             frm, to = one(h, 2, b""), one(h, 3, b"")
             prev = one(h, 6, b"")
+            # Hop 0 may come from a key the author rotated to (or, for a rotation record,
+            # from the new key it names).
+            successor = j == 0 and frm != expected_from and (
+                table.succeeds(author, frm)
+                or (20 in body and one(fields(one(body, 20, b"")), 1, b"") == frm))
+            if successor:
+                seen.add(frm)
             ok = (len(frm) == 32 and verify(frm, "threatmesh/hop/v1", payload, sig)
-                  and one(h, 1, b"") == record_id and frm == expected_from
+                  and table.may_sign(frm, signed64(one(h, 4, 0)))
+                  and one(h, 1, b"") == record_id and (frm == expected_from or successor)
                   and prev == (b"" if j == 0 else hashlib.sha256(prev_payload).digest())
                   and len(to) == 32 and to not in seen)
             if not ok:
