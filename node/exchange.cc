@@ -687,6 +687,17 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
                              " is not a configured peer; add it with 'threatmesh peers add'")),
                   "unknown key", nullptr);
   }
+  // A key its node rotated away from, or one revoked, opens no stream: whoever holds it now
+  // may not be that node.
+  if (std::optional<std::string> by =
+          context.node.keys().ForbiddenBy(theirs.hello().node_key(), context.node.Now())) {
+    return refuse(
+        absl::PermissionDeniedError(StrCat(
+            "peer ", peer->name(), " connected with a key that is no longer its own (",
+            context.node.keys().CheckKeyAt(theirs.hello().node_key(), context.node.Now()).message(),
+            "); only its current key is accepted")),
+        "retired key", &*peer);
+  }
   absl::StatusOr<std::string> seen_cert_hash = stream.SeenCertificateHash();
   if (!seen_cert_hash.ok()) return refuse(seen_cert_hash.status(), "no certificate", &*peer);
   PeerMessage auth;

@@ -97,21 +97,26 @@ absl::StatusOr<std::unique_ptr<LocalNode>> LocalNode::OpenNode(const NodeConfig&
   }
   const std::string own(key->public_key().bytes());
   absl::StatusOr<std::string> stored_key = (*store)->GetMeta(kMetaNodeKey);
+  const std::string interrupted =
+      StrCat("the key file ", KeyFilePath(config.data_dir), " holds this node's key ",
+             key->public_key().Fingerprint(),
+             ", which was rotated or revoked (the store holds the statement): a 'threatmesh key "
+             "rotate' was interrupted (run it again to finish), or an old key file was restored "
+             "(restore the current one)");
   if (stored_key.ok() && *stored_key != own) {
-    if (!keys->Succeeds(*stored_key, own)) {
+    if (keys->Succeeds(*stored_key, own)) {
+      // A rotation that stopped after replacing the key file: the store catches up.
+      if (absl::Status s = (*store)->PutMeta(kMetaNodeKey, own); !s.ok()) return s;
+    } else if (keys->Succeeds(own, *stored_key)) {
+      if (!rotating) return absl::FailedPreconditionError(interrupted);
+    } else {
       return absl::FailedPreconditionError(
           StrCat("the key file ", KeyFilePath(config.data_dir),
                  " is not the key this store was created with; restore the original key file"));
     }
-    // A rotation that stopped after replacing the key file: the store catches up.
-    if (absl::Status s = (*store)->PutMeta(kMetaNodeKey, own); !s.ok()) return s;
   }
   if (!rotating && keys->ForbiddenBy(own, std::numeric_limits<int64_t>::max())) {
-    return absl::FailedPreconditionError(StrCat(
-        "this node's key ", key->public_key().Fingerprint(),
-        " was rotated or revoked (the store holds the statement), but the key file ",
-        KeyFilePath(config.data_dir),
-        " still holds it: a 'threatmesh key rotate' was interrupted; run it again to finish"));
+    return absl::FailedPreconditionError(interrupted);
   }
   NodeConfig kept = config;
   crypto::SecureWipe(kept.passphrase);  // the key is loaded; the node keeps no passphrase

@@ -415,7 +415,9 @@ ProofResult VerifyBundle(const google::protobuf::Struct& file) {
         fail(path, "an empty chain is the author's own copy, but the holder is not the author",
              *holder);
       } else {
-        r.story.push_back(StrCat("copy ", i + 1, ": the author's own"));
+        r.story.push_back(
+            StrCat("copy ", i + 1, ": the author's own",
+                   *holder == body.author() ? "" : ", held under the key the author rotated to"));
       }
       continue;
     }

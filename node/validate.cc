@@ -210,7 +210,9 @@ absl::StatusOr<VerifiedRecord> ValidateRecord(std::string_view bytes,
   }
   if (absl::Status s = CheckCommon(out.body, options, now_ms); !s.ok()) return WithId(out.id, s);
   if (absl::Status s = CheckKind(out.body, options); !s.ok()) return WithId(out.id, s);
-  if (options.keys != nullptr) {
+  // A revocation only withdraws trust, so a key may sign one whatever the table says of it
+  // (a revoked key moving its compromise earlier, a rotated key revoking itself).
+  if (options.keys != nullptr && out.body.kind_case() != RecordBody::kKeyRevocation) {
     if (absl::Status s = options.keys->CheckKeyAt(out.body.author(), out.body.created_at());
         !s.ok()) {
       return WithId(out.id, s);

@@ -57,7 +57,7 @@ class CliTest : public ::testing::Test {
   // Runs a command on the test node's data directory (and, once it serves, its address).
   Result RunOn(const std::string& command, std::vector<std::string> args) {
     args.insert(args.begin(), {command, "--data-dir", data_});
-    if (server_ && command != "init" && command != "serve") {
+    if (server_ && command != "init" && command != "serve" && command != "key") {
       args.insert(args.begin() + 1, {"--node", server_->address()});
     }
     return Run(args);
@@ -397,6 +397,53 @@ TEST_F(CliTest, IngestCheckAndPublishALogExcerpt) {
 
 // export-proof at a node, verify anywhere: valid, then changed (invalid), then not a bundle
 // (unusable); a retraction shows in the story.
+// 'key rotate' and 'key revoke' work on a stopped node (the store's lock refuses them while
+// it serves); the node then serves with its new key, and a record of the revoked key dated
+// after its compromise is marked distrusted and fails offline verification, naming why.
+TEST_F(CliTest, KeyRotateAndRevoke) {
+  StartNode();
+  const std::string id = PublishId({"--type", "domain", "--value", "old-key.example.com"});
+  ASSERT_FALSE(id.empty());
+  const std::string old_key = RunOn("status", {"--json"}).out;
+  Result busy = RunOn("key", {"rotate"});
+  EXPECT_NE(busy.exit_code, 0);
+  EXPECT_NE(busy.err.find("in use by another threatmesh process"), std::string::npos) << busy.err;
+  server_->Stop();
+  server_.reset();
+  Result never = RunOn("key", {"revoke", "--since", "2026-01-01T00:00:00Z"});
+  EXPECT_NE(never.exit_code, 0);
+  EXPECT_NE(never.err.find("never rotated"), std::string::npos) << never.err;
+  Result rotated = RunOn("key", {"rotate", "--json"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(rotated.out, m, std::regex("\"public_key\":\"(tmpk[a-z0-9]+)\"")));
+  const std::string new_key = m[1].str();
+  EXPECT_EQ(old_key.find(new_key), std::string::npos);
+  Result no_since = RunOn("key", {"revoke"});
+  EXPECT_NE(no_since.exit_code, 0);
+  EXPECT_NE(no_since.err.find("--since is required"), std::string::npos) << no_since.err;
+  Result revoked =
+      RunOn("key", {"revoke", "--since", "2020-01-01T00:00:00Z", "--reason", "laptop stolen"});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  EXPECT_NE(revoked.out.find("revoked"), std::string::npos) << revoked.out;
+
+  absl::StatusOr<std::unique_ptr<testing::ServeProcess>> server =
+      testing::ServeProcess::Start(data_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = std::move(*server);
+  Result status = RunOn("status", {"--json"});
+  EXPECT_NE(status.out.find(new_key), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("\"key-rotation\":1"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("\"key-revocation\":1"), std::string::npos) << status.out;
+  Result get = RunOn("get", {id});
+  EXPECT_NE(get.out.find("distrusted"), std::string::npos) << get.out;
+  ASSERT_EQ(RunOn("export-proof", {id, "--out", dir_.Sub("old.json")}).exit_code, 0);
+  Result verify = Run({"verify", dir_.Sub("old.json")});
+  EXPECT_EQ(verify.exit_code, 1) << verify.out;
+  EXPECT_NE(verify.out.find("revoked since"), std::string::npos) << verify.out;
+  EXPECT_NE(verify.out.find("laptop stolen"), std::string::npos) << verify.out;
+}
+
 TEST_F(CliTest, ExportProofAndVerifyOffline) {
   StartNode();
   const std::string id = PublishId({"--type", "domain", "--value", "proof.example.com"});

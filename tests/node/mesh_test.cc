@@ -10,6 +10,8 @@
 
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
+#include "crypto/key_file.h"
+#include "crypto/str_cat.h"
 #include "node/client.h"
 #include "node/custody.h"
 #include "node/local_node.h"
@@ -134,8 +136,56 @@ class MeshTest : public ::testing::Test {
     return PeerIdentity{cs.str(), ks.str()};
   }
 
+  // A peer double speaking the protocol as `key` with a TLS identity of its own: an Exchange
+  // stream to node `to`, handshake done. `accepted` tells whether the node authenticated it
+  // (otherwise `refusal` holds the node's goodbye).
+  struct Double {
+    std::unique_ptr<Peering::Stub> stub;
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReaderWriter<PeerMessage, PeerMessage>> stream;
+    bool accepted = false;
+    std::string refusal;
+
+    // Sends `batch` (through_seq set) and waits for the node's ack of it.
+    bool SendAndWaitForAck(PeerMessage batch) {
+      if (!stream->Write(batch)) return false;
+      PeerMessage m;
+      while (stream->Read(&m)) {
+        if (m.has_ack() && m.ack().cursor() == batch.batch().through_seq()) return true;
+      }
+      return false;
+    }
+  };
+  std::unique_ptr<Double> Connect(const std::string& to, const crypto::KeyPair& key) {
+    auto d = std::make_unique<Double>();
+    PeerIdentity tls = Identity(StrCat("double-", ++doubles_));
+    d->stub = Peering::NewStub(grpc::CreateCustomChannel(
+        nodes_[to].process->peer_address(), PeerChannelCredentials(tls), PeerChannelArguments()));
+    d->stream = d->stub->Exchange(&d->ctx);
+    PeerMessage hello, theirs, auth, their_auth;
+    *hello.mutable_hello() = MakeHello(key);
+    if (!d->stream->Write(hello) || !d->stream->Read(&theirs)) return d;
+    if (!theirs.has_hello()) {
+      d->refusal = theirs.goodbye().reason();
+      return d;
+    }
+    absl::StatusOr<std::string> seen = SeenCertificateHash(d->ctx.auth_context().get());
+    if (!seen.ok()) return d;
+    *auth.mutable_auth() = SignPeerAuth(key, hello.hello(), theirs.hello(), *seen);
+    if (!d->stream->Write(auth) || !d->stream->Read(&their_auth)) return d;
+    if (!their_auth.has_auth()) {
+      d->refusal = their_auth.goodbye().reason();
+      return d;
+    }
+    d->accepted = VerifyPeerAuth(theirs.hello(), hello.hello(), their_auth.auth(),
+                                 *CertificateHash(tls.cert_pem))
+                      .ok();
+    return d;
+  }
+
   testing::TempDir dir_;
   std::map<std::string, Node> nodes_;
+  int doubles_ = 0;
 };
 
 // Line A-B-C: GREEN that may be relayed reaches C with a verifying chain A->B->C; AMBER
@@ -483,25 +533,8 @@ TEST_F(MeshTest, MaliciousPeerIsRefusedRecordByRecord) {
 
   // Mallory speaks TLS with a certificate of its own and binds it properly: a peer that is
   // configured, authenticated, and hostile.
-  PeerIdentity mallory_tls = Identity("mallory");
-  auto stub = Peering::NewStub(grpc::CreateCustomChannel(
-      n.process->peer_address(), PeerChannelCredentials(mallory_tls), PeerChannelArguments()));
-  grpc::ClientContext ctx;
-  auto stream = stub->Exchange(&ctx);
-  PeerMessage hello, theirs, auth, their_auth;
-  *hello.mutable_hello() = MakeHello(mallory);
-  ASSERT_TRUE(stream->Write(hello));
-  ASSERT_TRUE(stream->Read(&theirs));
-  ASSERT_TRUE(theirs.has_hello());
-  absl::StatusOr<std::string> seen = SeenCertificateHash(ctx.auth_context().get());
-  ASSERT_TRUE(seen.ok()) << seen.status();
-  *auth.mutable_auth() = SignPeerAuth(mallory, hello.hello(), theirs.hello(), *seen);
-  ASSERT_TRUE(stream->Write(auth));
-  ASSERT_TRUE(stream->Read(&their_auth));
-  ASSERT_TRUE(their_auth.has_auth()) << their_auth.goodbye().reason();
-  ASSERT_TRUE(VerifyPeerAuth(theirs.hello(), hello.hello(), their_auth.auth(),
-                             *CertificateHash(mallory_tls.cert_pem))
-                  .ok());
+  std::unique_ptr<Double> link = Connect("n", mallory);
+  ASSERT_TRUE(link->accepted) << link->refusal;
 
   const int64_t now = SystemNowMs();
   auto body_by = [&](const crypto::KeyPair& author, const std::string& value, Tlp tlp) {
@@ -561,12 +594,8 @@ TEST_F(MeshTest, MaliciousPeerIsRefusedRecordByRecord) {
   *b->add_records() = copy(big, mallory, {});
   b->add_records()->set_signed_record("\xff\x01garbage");
   b->set_through_seq(8);
-  ASSERT_TRUE(stream->Write(batch));
   // n acknowledges the batch once it has decided on every record.
-  PeerMessage m;
-  bool acked = false;
-  while (!acked && stream->Read(&m)) acked = m.has_ack() && m.ack().cursor() == 8;
-  ASSERT_TRUE(acked);
+  ASSERT_TRUE(link->SendAndWaitForAck(batch));
 
   PeerState state;
   absl::StatusOr<ListPeersResponse> peers = n.client->ListPeers();
@@ -609,7 +638,7 @@ TEST_F(MeshTest, MaliciousPeerIsRefusedRecordByRecord) {
                       line.find(relay->Fingerprint()) != std::string::npos);
   }
   EXPECT_TRUE(named);
-  ctx.TryCancel();
+  link->ctx.TryCancel();
 }
 
 // Something between two nodes that terminates TLS and presents its own certificate (an
@@ -912,6 +941,100 @@ TEST_F(MeshTest, SilentPeersAreCutOffLivePeersStay) {
   EXPECT_TRUE(StateOf("n", "quiet").connected());
   EXPECT_TRUE(StateOf("quiet", "n").connected());
   EXPECT_EQ(StateOf("n", "quiet").last_error(), "");
+}
+
+// Key rotation across a line A-B-C. A rotates its key while stopped; B, which knows A by the
+// old key, follows the signed rotation A shows when it connects. Records A signed before the
+// rotation verify at every node; A's new records arrive; a record signed with the old key
+// after the rotation is refused everywhere; the old key opens no stream any more.
+TEST_F(MeshTest, KeyRotationHoldsAcrossThreeNodes) {
+  Node& a = Start("a");
+  Start("b");
+  Start("c");
+  auto relayable = [](RecordBody& b) { b.mutable_handling()->set_may_relay(true); };
+  const std::string before = Publish("a", "before.rotation.example.com", TLP_GREEN, relayable);
+  // The old secret, as whoever copied the key file before the rotation has it.
+  absl::StatusOr<crypto::KeyPair> stolen = crypto::LoadKeyFile(KeyFilePath(a.dir), "");
+  ASSERT_TRUE(stolen.ok()) << stolen.status();
+  a.client.reset();
+  a.process->Stop();
+  const std::string rotate =
+      testing::ThreatmeshBinary() + " key rotate --data-dir " + a.dir + " >/dev/null";
+  ASSERT_EQ(std::system(rotate.c_str()), 0);
+  Serve(a);
+  const std::string new_key =
+      std::string(crypto::PublicKey::FromText(a.client->Status()->public_key())->bytes());
+  ASSERT_NE(new_key, a.key);
+  Link("a", "b");  // B is told A's old key
+  Link("b", "c");
+  a.key = new_key;
+  const std::string after = Publish("a", "after.rotation.example.com", TLP_GREEN, relayable);
+  for (const std::string n : {"b", "c"}) {
+    ASSERT_TRUE(WaitFor(n, before).has_value()) << n;
+    ASSERT_TRUE(WaitFor(n, after).has_value()) << n;
+    EXPECT_EQ(Held(n, after)->body().author(), new_key);
+  }
+  EXPECT_TRUE(StateOf("b", "a").connected());
+  // The rotation itself travelled to every node; records from before it verify everywhere,
+  // with the rotation in the bundle (B received `before` from A's new key).
+  for (const std::string n : {"a", "b", "c"}) {
+    uint64_t rotations = 0;
+    absl::StatusOr<StatusResponse> status = nodes_[n].client->Status();
+    ASSERT_TRUE(status.ok()) << status.status();
+    for (const KindCount& k : status->counts()) {
+      if (k.kind() == RECORD_KIND_KEY_ROTATION) rotations = k.count();
+    }
+    EXPECT_EQ(rotations, 1u) << n;
+    ExportProofRequest proof;
+    proof.set_record_id(before);
+    absl::StatusOr<ExportProofResponse> bundle = nodes_[n].client->ExportProof(proof);
+    ASSERT_TRUE(bundle.ok()) << n << ": " << bundle.status();
+    ProofResult checked = VerifyProofBundle(bundle->bundle());
+    EXPECT_EQ(checked.verdict, ProofResult::Verdict::kValid) << n;
+    bool told = false;
+    for (const std::string& line : checked.story) {
+      told = told || line.find("rotated to") != std::string::npos;
+    }
+    EXPECT_TRUE(told) << n;
+  }
+  // Whoever holds the old key cannot sign for A any more: a record it signs now, relayed by
+  // a peer double, is refused as invalid at every node and stored nowhere.
+  RecordBody forged_body = testing::IndicatorBody(
+      *stolen, INDICATOR_TYPE_DOMAIN, "forged.after.rotation.example.com", SystemNowMs() - 10);
+  forged_body.set_tlp(TLP_GREEN);
+  forged_body.mutable_handling()->set_may_relay(true);
+  const std::string forged = SealRecord(forged_body, *stolen);
+  Signed envelope;
+  envelope.ParseFromString(forged);
+  const std::string forged_id = crypto::RecordId(envelope.payload());
+  crypto::KeyPair relay = crypto::KeyPair::Generate();
+  for (const std::string n : {"a", "b", "c"}) {
+    AddPeerRequest add;
+    add.mutable_peer()->set_name("relay");
+    add.mutable_peer()->set_node_key(std::string(relay.public_key().bytes()));
+    ASSERT_TRUE(nodes_[n].client->AddPeer(add).ok());
+    std::unique_ptr<Double> link = Connect(n, relay);
+    ASSERT_TRUE(link->accepted) << n << ": " << link->refusal;
+    PeerMessage batch;
+    PeerRecord* r = batch.mutable_batch()->add_records();
+    r->set_signed_record(forged);
+    SignHop(*r->mutable_chain(), forged_id, *stolen, std::string(relay.public_key().bytes()),
+            SystemNowMs(), "p");
+    SignHop(*r->mutable_chain(), forged_id, relay, nodes_[n].key, SystemNowMs(), "p");
+    batch.mutable_batch()->set_through_seq(1);
+    ASSERT_TRUE(link->SendAndWaitForAck(batch)) << n;
+    PeerState state = StateOf(n, "relay");
+    EXPECT_EQ(state.received(), 0u) << n;
+    EXPECT_EQ(state.refused().count("invalid record") ? state.refused().at("invalid record") : 0,
+              1u)
+        << n;
+    EXPECT_FALSE(Held(n, forged_id).has_value()) << n;
+    link->ctx.TryCancel();
+  }
+  // Nor does the old key open a stream as A.
+  std::unique_ptr<Double> impostor = Connect("b", *stolen);
+  EXPECT_FALSE(impostor->accepted);
+  EXPECT_NE(impostor->refusal.find("no longer its own"), std::string::npos) << impostor->refusal;
 }
 
 }  // namespace

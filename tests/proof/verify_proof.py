@@ -195,7 +195,7 @@ def check(text):
 
     table = KeyTable()
 
-    def record_body(env):
+    def record_body(env, revocation_ok=False):
         payload, sig = env
         try:
             f = fields(payload)
@@ -205,7 +205,10 @@ def check(text):
         created = signed64(one(f, 2, 0))
         if len(author) != 32 or not verify(author, "threatmesh/record/v1", payload, sig):
             return None
-        if created > exported_ms + SKEW_MS or not table.may_sign(author, created):
+        if created > exported_ms + SKEW_MS:
+            return None
+        # A revocation only withdraws trust: any key may sign one, whatever is known of it.
+        if not (revocation_ok and 21 in f) and not table.may_sign(author, created):
             return None
         return f
 
@@ -218,7 +221,7 @@ def check(text):
                 is_rotation = True  # reported in the first pass
             if is_rotation != rotations:
                 continue
-            f = record_body(env)
+            f = record_body(env, revocation_ok=True)
             if f is None or (20 not in f and 21 not in f):
                 faults.append("key_statements[%d]" % k)
                 continue
@@ -248,7 +251,7 @@ def check(text):
         faults.append("holder")
 
     # 4. The record.
-    body = record_body(record)
+    body = record_body(record, revocation_ok=True)
     if body is None:
         return "invalid", faults + ["record"]
     record_id = hashlib.sha256(record[0]).digest()
@@ -320,7 +323,7 @@ def check(text):
 
     # 6. Marks.
     for k, mark in enumerate(marks):
-        f = record_body(mark)
+        f = record_body(mark, revocation_ok=True)
         if f is None or one(f, 1, b"") != author:
             faults.append("marks[%d]" % k)
             continue
