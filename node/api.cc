@@ -712,7 +712,7 @@ absl::StatusOr<ExplainPolicyResponse> NodeApi::ExplainPolicy(const ExplainPolicy
   const CustodyChain chain =
       record->custody().chains_size() > 0 ? record->custody().chains(0) : CustodyChain();
   Decision d = ExplainOutbound(policy, record->body(), chain, node_.key().public_key().bytes(),
-                               peer->node_key());
+                               peer->node_key(), &node_.keys());
   ExplainPolicyResponse out;
   out.set_sent(d.allowed);
   out.set_rule(d.rule);

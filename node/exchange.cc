@@ -201,7 +201,8 @@ class Session {
       item.outcome = Outcome::kInvalid;
       return;
     }
-    if (!ExplainInbound(inbound_, record->body, r.signed_record().size(), peer_.node_key())
+    if (!ExplainInbound(inbound_, record->body, r.signed_record().size(), peer_.node_key(),
+                        &context_.node.keys())
              .allowed) {
       item.outcome = Outcome::kInbound;
       return;
@@ -454,7 +455,8 @@ class Session {
       return std::nullopt;
     }
     CustodyChain chain = chains->chains(0);
-    if (!ExplainOutbound(outbound_, body, chain, self_, peer_.node_key()).allowed) {
+    if (!ExplainOutbound(outbound_, body, chain, self_, peer_.node_key(), &context_.node.keys())
+             .allowed) {
       return std::nullopt;
     }
     // The peer authored it under a key it has since rotated away from.

@@ -1,10 +1,13 @@
 #include "node/policy.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "crypto/keys.h"
 #include "crypto/str_cat.h"
 #include "node/custody.h"
 #include "node/indicator.h"
+#include "node/key_table.h"
 #include "node/record_builder.h"
 
 namespace threatmesh {
@@ -84,7 +87,7 @@ absl::StatusOr<uint64_t> ParseNumber(std::string_view policy, std::string_view s
 
 Decision ExplainOutbound(const OutboundPolicy& policy, const RecordBody& body,
                          const threatmesh::v1::CustodyChain& chain, std::string_view self,
-                         std::string_view peer) {
+                         std::string_view peer, const KeyTable* keys) {
   const std::string p = StrCat("policy \"", policy.name, "\": ");
   if (absl::Status custody = MayForward(body, chain, self, peer); !custody.ok()) {
     return Refuse(StrCat("custody: ", custody.message()));
@@ -103,7 +106,8 @@ Decision ExplainOutbound(const OutboundPolicy& policy, const RecordBody& body,
     return Refuse(StrCat(p, "TLP:", TlpName(body.tlp()),
                          " is above the highest sent, TLP:", TlpName(policy.max_tlp)));
   }
-  if (!policy.kinds.empty() && !policy.kinds.count(body.kind_case())) {
+  const bool statement = IsKeyStatement(body);
+  if (!statement && !policy.kinds.empty() && !policy.kinds.count(body.kind_case())) {
     return Refuse(StrCat(p, "kind ", KindName(body.kind_case()), " is not sent"));
   }
   if (const int type = IndicatorTypeOf(body);
@@ -112,7 +116,7 @@ Decision ExplainOutbound(const OutboundPolicy& policy, const RecordBody& body,
                          IndicatorTypeName(static_cast<threatmesh::v1::IndicatorType>(type)),
                          " is not sent"));
   }
-  if (!policy.tags_include.empty()) {
+  if (!statement && !policy.tags_include.empty()) {
     bool any = false;
     for (const std::string& t : body.labels()) any |= policy.tags_include.count(t) > 0;
     if (!any) {
@@ -123,7 +127,7 @@ Decision ExplainOutbound(const OutboundPolicy& policy, const RecordBody& body,
   for (const std::string& t : body.labels()) {
     if (policy.tags_exclude.count(t)) return Refuse(StrCat(p, "tag \"", t, "\" is excluded"));
   }
-  if (policy.min_confidence > 0) {
+  if (!statement && policy.min_confidence > 0) {
     if (!body.has_confidence()) {
       return Refuse(StrCat(p, "the record states no confidence; the policy needs at least ",
                            policy.min_confidence));
@@ -133,7 +137,8 @@ Decision ExplainOutbound(const OutboundPolicy& policy, const RecordBody& body,
                            policy.min_confidence));
     }
   }
-  if (policy.own_only && body.author() != self) {
+  if (policy.own_only && body.author() != self &&
+      (keys == nullptr || !keys->Succeeds(body.author(), self))) {
     return Refuse(StrCat(p, "only records authored by this node are sent"));
   }
   return Allow(StrCat(p, "sent (TLP:", TlpName(body.tlp()), ", hop ", chain.hops_size() + 1,
@@ -141,7 +146,11 @@ Decision ExplainOutbound(const OutboundPolicy& policy, const RecordBody& body,
 }
 
 Decision ExplainInbound(const InboundPolicy& policy, const RecordBody& body, std::size_t size,
-                        std::string_view peer) {
+                        std::string_view peer, const KeyTable* keys) {
+  // The same node under another key: one it rotated from or to.
+  auto same_node = [keys](std::string_view a, std::string_view b) {
+    return a == b || (keys != nullptr && (keys->Succeeds(a, b) || keys->Succeeds(b, a)));
+  };
   const std::string p = StrCat("inbound policy \"", policy.name, "\": ");
   if (size > policy.max_record_bytes) {
     return Refuse(
@@ -151,10 +160,14 @@ Decision ExplainInbound(const InboundPolicy& policy, const RecordBody& body, std
     case AcceptAuthors::kAny:
       break;
     case AcceptAuthors::kPeerOnly:
-      if (body.author() != peer) return Refuse(StrCat(p, "only the peer's own records are taken"));
+      if (!same_node(body.author(), peer)) {
+        return Refuse(StrCat(p, "only the peer's own records are taken"));
+      }
       break;
     case AcceptAuthors::kListed:
-      if (!policy.authors.count(body.author())) {
+      if (!policy.authors.count(body.author()) &&
+          std::none_of(policy.authors.begin(), policy.authors.end(),
+                       [&](const std::string& a) { return same_node(a, body.author()); })) {
         return Refuse(StrCat(p, "the record's author is not one of the accepted authors"));
       }
       break;

@@ -26,6 +26,8 @@
 
 namespace threatmesh {
 
+class KeyTable;
+
 struct OutboundPolicy {
   std::string name;
   // The highest TLP label sent (CLEAR < GREEN < AMBER < AMBER+STRICT < RED). By default the
@@ -74,15 +76,19 @@ struct Decision {
 // Whether this node (`self`) sends its copy of a record (`body`, held with `chain`, empty
 // when authored here) to `peer` (32-byte key) under `policy`. Checks the custody rules
 // (MayForward), the TLP table (GREEN communities), then every policy field in the order of
-// OutboundPolicy; the first that refuses decides.
+// OutboundPolicy; the first that refuses decides. Key rotations and revocations pass the
+// content filters (kinds, indicator types, tags, confidence): peers need them to judge every
+// other record's signatures. With `keys` (the node's key table), a record authored under an
+// earlier key of this node counts as its own.
 Decision ExplainOutbound(const OutboundPolicy& policy, const threatmesh::v1::RecordBody& body,
                          const threatmesh::v1::CustodyChain& chain, std::string_view self,
-                         std::string_view peer);
+                         std::string_view peer, const KeyTable* keys = nullptr);
 
 // Whether a record of `size` bytes by the body's author, sent by `peer`, is taken under
-// `policy` (rate limits are counted separately, by the connection).
+// `policy` (rate limits are counted separately, by the connection). With `keys`, an author
+// counts as the peer, or as a listed author, when that key rotated to it or from it.
 Decision ExplainInbound(const InboundPolicy& policy, const threatmesh::v1::RecordBody& body,
-                        std::size_t size, std::string_view peer);
+                        std::size_t size, std::string_view peer, const KeyTable* keys = nullptr);
 
 // Settings of a policy as name -> value strings; lists are comma-separated.
 using PolicySettings = std::map<std::string, std::string>;

@@ -1035,6 +1035,35 @@ TEST_F(MeshTest, KeyRotationHoldsAcrossThreeNodes) {
   std::unique_ptr<Double> impostor = Connect("b", *stolen);
   EXPECT_FALSE(impostor->accepted);
   EXPECT_NE(impostor->refusal.find("no longer its own"), std::string::npos) << impostor->refusal;
+
+  // A revokes the old key from before `before` was signed: the revocation travels like a
+  // record, and every node then holds `before` as distrusted and its proof as invalid.
+  a.client.reset();
+  a.process->Stop();
+  const std::string revoke = testing::ThreatmeshBinary() + " key revoke --data-dir " + a.dir +
+                             " --since 2020-01-01T00:00:00Z --reason 'key file copied' >/dev/null";
+  ASSERT_EQ(std::system(revoke.c_str()), 0);
+  Serve(a);
+  for (const std::string n : {"b", "c"}) {
+    std::optional<StoredRecord> held;
+    for (int i = 0; i < 300; ++i) {
+      held = Held(n, before);
+      if (held && !held->distrusted_by().empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(held.has_value()) << n;
+    EXPECT_FALSE(held->distrusted_by().empty()) << n;
+    ExportProofRequest proof;
+    proof.set_record_id(before);
+    absl::StatusOr<ExportProofResponse> bundle = nodes_[n].client->ExportProof(proof);
+    ASSERT_TRUE(bundle.ok()) << n << ": " << bundle.status();
+    ProofResult checked = VerifyProofBundle(bundle->bundle());
+    EXPECT_EQ(checked.verdict, ProofResult::Verdict::kInvalid) << n;
+    ASSERT_FALSE(checked.failures.empty()) << n;
+    EXPECT_EQ(checked.failures[0].element, "record") << n;
+    EXPECT_NE(checked.failures[0].message.find("key file copied"), std::string::npos)
+        << checked.failures[0].message;
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "crypto/hash.h"
 #include "node/custody.h"
+#include "node/key_table.h"
 #include "testing/test_util.h"
 
 namespace threatmesh {
@@ -237,6 +238,58 @@ TEST_F(PolicyTest, BadSettingsNameThePolicyAndTheSetting) {
     EXPECT_TRUE(absl::IsInvalidArgument(s)) << c.message_part;
     EXPECT_NE(s.message().find(c.message_part), std::string::npos) << s;
   }
+}
+
+// A node is the same node under the keys it rotated through: its old records count as its
+// own, a peer's old records as the peer's, a listed author's new key as listed. Key
+// statements pass the content filters, so a peer can always judge signatures.
+TEST_F(PolicyTest, RotatedKeysAreTheSameNodeAndStatementsPassContentFilters) {
+  crypto::KeyPair self_before = crypto::KeyPair::Generate();
+  crypto::KeyPair peer_before = crypto::KeyPair::Generate();
+  KeyTable keys;
+  for (const std::string& sealed : {SealRotation(self_before, self_, testing::kTestNowMs),
+                                    SealRotation(peer_before, peer_, testing::kTestNowMs)}) {
+    v1::Signed s;
+    ASSERT_TRUE(s.ParseFromString(sealed));
+    RecordBody b;
+    ASSERT_TRUE(b.ParseFromString(s.payload()));
+    ASSERT_TRUE(keys.Add(crypto::Sha256(s.payload()), b).ok());
+  }
+  absl::StatusOr<OutboundPolicy> own_only = ParseOutboundPolicy("p", {{"own-only", "true"}});
+  ASSERT_TRUE(own_only.ok());
+  RecordBody old_own = Own();
+  old_own.set_author(std::string(self_before.public_key().bytes()));
+  EXPECT_TRUE(ExplainOutbound(*own_only, old_own, {}, Self(), Peer(), &keys).allowed);
+  EXPECT_FALSE(ExplainOutbound(*own_only, old_own, {}, Self(), Peer()).allowed);
+
+  absl::StatusOr<OutboundPolicy> narrow = ParseOutboundPolicy(
+      "p", {{"kinds", "indicator"}, {"tags-include", "apt-y"}, {"min-confidence", "90"}});
+  ASSERT_TRUE(narrow.ok()) << narrow.status();
+  v1::Signed rotation;
+  rotation.ParseFromString(SealRotation(self_before, self_, testing::kTestNowMs));
+  RecordBody rotation_body;
+  rotation_body.ParseFromString(rotation.payload());
+  Decision statement = ExplainOutbound(*narrow, rotation_body, {}, Self(), Peer(), &keys);
+  EXPECT_TRUE(statement.allowed) << statement.rule;
+  Decision indicator = ExplainOutbound(*narrow, Own(), {}, Self(), Peer(), &keys);
+  EXPECT_FALSE(indicator.allowed);
+  EXPECT_NE(indicator.rule.find("none of the tags"), std::string::npos) << indicator.rule;
+
+  absl::StatusOr<InboundPolicy> peer_only = ParseInboundPolicy("in", {{"accept-authors", "peer"}});
+  ASSERT_TRUE(peer_only.ok());
+  RecordBody by_peer_before =
+      testing::IndicatorBody(peer_before, v1::INDICATOR_TYPE_DOMAIN, "a.example.com");
+  EXPECT_TRUE(ExplainInbound(*peer_only, by_peer_before, 100, Peer(), &keys).allowed);
+  EXPECT_FALSE(ExplainInbound(*peer_only, by_peer_before, 100, Peer()).allowed);
+  absl::StatusOr<InboundPolicy> listed =
+      ParseInboundPolicy("in", {{"accept-authors", peer_before.public_key().ToText()}});
+  ASSERT_TRUE(listed.ok());
+  RecordBody by_peer_now =
+      testing::IndicatorBody(peer_, v1::INDICATOR_TYPE_DOMAIN, "a.example.com");
+  EXPECT_TRUE(ExplainInbound(*listed, by_peer_now, 100, Peer(), &keys).allowed);
+  Decision unlisted = ExplainInbound(*listed, by_peer_now, 100, Peer());
+  EXPECT_FALSE(unlisted.allowed);
+  EXPECT_NE(unlisted.rule.find("not one of the accepted authors"), std::string::npos);
 }
 
 }  // namespace
