@@ -1418,8 +1418,8 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
   std::vector<std::string> failed;     // "part N: item: reason"
   google::protobuf::util::JsonPrintOptions print;
   print.add_whitespace = true;
-  auto write_json = [&io](const std::string& file, v1::RecordBody body) -> absl::Status {
-    return WriteOutput(file, ExcerptPartJson(std::move(body)) + "\n", io);
+  auto write_json = [&io](const std::string& file, v1::RecordBody& body) -> absl::Status {
+    return WriteOutput(file, ExcerptPartJson(body) + "\n", io);
   };
   auto note_failures = [&](const v1::RecordBody& part) {
     for (const v1::ChecklistItem& item : part.log_excerpt().checklist()) {
@@ -1429,7 +1429,7 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
       }
     }
   };
-  auto sink = [&](v1::RecordBody part) -> absl::Status {
+  auto sink = [&](v1::RecordBody& part) -> absl::Status {
     note_failures(part);
     if (!held && part_files.empty()) {
       held = std::move(part);
@@ -1442,29 +1442,30 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
     }
     if (held) {
       part_files.push_back(ExcerptPartPath(out, 0));
-      if (absl::Status s = write_json(part_files.back(), std::move(*held)); !s.ok()) return s;
+      if (absl::Status s = write_json(part_files.back(), *held); !s.ok()) return s;
       held.reset();
     }
     part_files.push_back(ExcerptPartPath(out, static_cast<int>(part_files.size())));
-    return write_json(part_files.back(), std::move(part));
+    return write_json(part_files.back(), part);
   };
   Sanitizer sanitizer(*internal, *keys->addresses, *keys->names);
   ExcerptBuilder builder(options, sanitizer, **parser, sink);
 
   uint64_t number = 0, errors = 0;
   std::string line;
+  ParsedLine p;  // reused: its event's storage cycles between the parser and the builder
   while (std::getline(in, line)) {
     if (++number % 1000000 == 0) {
       io.err << "ingest-log: " << number << " lines read, " << builder.events() << " events, "
              << builder.parts() << " parts finished\n";
     }
-    ParsedLine p = (*parser)->Parse(line);
+    (*parser)->ParseInto(line, p);
     if (p.kind == ParsedLine::Kind::kError) {
       if (++errors <= 20) io.err << path << ":" << number << ": " << p.error << "\n";
       continue;
     }
     if (p.kind != ParsedLine::Kind::kEvent) continue;
-    if (absl::Status s = builder.Add(std::move(p.event), line); !s.ok()) {
+    if (absl::Status s = builder.Add(p.event, line); !s.ok()) {
       return Fail(io, absl::Status(s.code(), StrCat(path, ":", number, ": ", s.message())));
     }
   }

@@ -31,7 +31,7 @@ ExcerptBuilder::ExcerptBuilder(ExcerptBuilderOptions options, Sanitizer& sanitiz
       parser_(parser),
       sink_(std::move(sink)) {}
 
-absl::Status ExcerptBuilder::Add(v1::LogEvent event, std::string_view line) {
+absl::Status ExcerptBuilder::Add(v1::LogEvent& event, std::string_view line) {
   if (options_.window_end > 0 &&
       (event.time() < options_.window_start || event.time() >= options_.window_end)) {
     ++outside_;
@@ -66,7 +66,7 @@ absl::Status ExcerptBuilder::Add(v1::LogEvent event, std::string_view line) {
   part_first_ = std::min(part_first_, event.time());
   part_last_ = std::max(part_last_, event.time());
   x->add_lines(std::move(sanitized));
-  *x->add_events() = std::move(event);
+  x->add_events()->Swap(&event);
   part_bytes_ += bytes;
   ++events_;
   return absl::OkStatus();
@@ -83,8 +83,7 @@ absl::Status ExcerptBuilder::Finish() {
 }
 
 absl::Status ExcerptBuilder::FlushPart() {
-  v1::RecordBody body = std::move(part_);
-  part_ = v1::RecordBody();
+  v1::RecordBody& body = part_;
   part_bytes_ = 0;
   v1::LogExcerpt* x = body.mutable_log_excerpt();
   x->set_source_format(std::string(parser_.format()));
@@ -103,7 +102,10 @@ absl::Status ExcerptBuilder::FlushPart() {
     *x->add_checklist() = std::move(item);
   }
   ++parts_;
-  return sink_(std::move(body));
+  absl::Status taken = sink_(body);
+  // Cleared, not freed: the next part's lines, events and fields reuse this storage.
+  part_.mutable_log_excerpt()->Clear();
+  return taken;
 }
 
 void ExcerptBuilder::Propose(const v1::LogEvent& event) {
@@ -259,19 +261,28 @@ std::string PrintJson(const google::protobuf::Message& m) {
 
 }  // namespace
 
-std::string ExcerptPartJson(v1::RecordBody part) {
-  v1::LogExcerpt excerpt = std::move(*part.mutable_log_excerpt());
-  part.clear_log_excerpt();
+std::string ExcerptPartJson(v1::RecordBody& part) {
+  v1::LogExcerpt* excerpt = part.mutable_log_excerpt();
   google::protobuf::RepeatedPtrField<std::string> lines;
   google::protobuf::RepeatedPtrField<v1::LogEvent> events;
-  lines.Swap(excerpt.mutable_lines());
-  events.Swap(excerpt.mutable_events());
-  std::string body = PrintJson(part);     // "{...}" without the excerpt
-  std::string rest = PrintJson(excerpt);  // "{...}" without lines and events
+  lines.Swap(excerpt->mutable_lines());
+  events.Swap(excerpt->mutable_events());
+  std::string rest = PrintJson(*excerpt);  // "{...}" without lines and events
+  std::string body;                        // "{...}" without the excerpt
+  {
+    v1::LogExcerpt set_aside;
+    set_aside.Swap(excerpt);
+    part.clear_log_excerpt();
+    body = PrintJson(part);
+    part.mutable_log_excerpt()->Swap(&set_aside);
+  }
   std::string out;
   std::size_t bytes = body.size() + rest.size() + 64;
   for (const std::string& line : lines) bytes += line.size() + 8;
-  for (const v1::LogEvent& e : events) bytes += e.ByteSizeLong() * 2 + 64;
+  for (const v1::LogEvent& e : events) {
+    bytes += 64;
+    for (const v1::EventField& f : e.fields()) bytes += f.name().size() + f.value().size() + 24;
+  }
   out.reserve(bytes);
   out.append(body, 0, body.size() - 1);
   if (body.size() > 2) out.push_back(',');
@@ -305,6 +316,9 @@ std::string ExcerptPartJson(v1::RecordBody part) {
     out.push_back('}');
   }
   out.push_back('}');
+  excerpt = part.mutable_log_excerpt();
+  excerpt->mutable_lines()->Swap(&lines);
+  excerpt->mutable_events()->Swap(&events);
   return out;
 }
 

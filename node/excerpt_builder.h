@@ -72,8 +72,9 @@ struct IndicatorProposal {
 class ExcerptBuilder {
  public:
   // Receives each finished part: a body holding only the log excerpt and the TLP, with the
-  // checklist as run on it. An error stops the build.
-  using PartSink = std::function<absl::Status(threatmesh::v1::RecordBody part)>;
+  // checklist as run on it. The sink may read it or take it (move it away); what is left is
+  // cleared afterwards and its storage reused for the next part. An error stops the build.
+  using PartSink = std::function<absl::Status(threatmesh::v1::RecordBody& part)>;
 
   // `sanitizer` and `parser` must outlive the builder; the parser gives the source format
   // and UTC offset.
@@ -81,8 +82,13 @@ class ExcerptBuilder {
                  PartSink sink);
 
   // One parsed event and its raw line. InvalidArgument when the one event is larger than a
-  // part can hold; the sink's error when a finished part could not be taken.
-  absl::Status Add(threatmesh::v1::LogEvent event, std::string_view line);
+  // part can hold; the sink's error when a finished part could not be taken. The event is
+  // taken by swapping it into the part: `event` is left empty, holding storage of an earlier
+  // part's event for the parser to reuse.
+  absl::Status Add(threatmesh::v1::LogEvent& event, std::string_view line);
+  absl::Status Add(threatmesh::v1::LogEvent&& event, std::string_view line) {
+    return Add(event, line);
+  }
   // Hands over the last part. FailedPrecondition when no event was added at all.
   absl::Status Finish();
 
@@ -130,8 +136,9 @@ class ExcerptBuilder {
 // The excerpt file form of a part, as protobuf's JSON mapping prints it (one line, field
 // names in lowerCamelCase) and as ReadExcerpt-style parsers read it back; written mostly by
 // hand, since printing a megabyte of lines and events through the generic printer is the
-// slowest step of an ingest. Takes `part` apart.
-std::string ExcerptPartJson(threatmesh::v1::RecordBody part);
+// slowest step of an ingest. `part` is left as it was (its lines and events are set aside
+// while the rest is printed).
+std::string ExcerptPartJson(threatmesh::v1::RecordBody& part);
 
 // `text` made valid UTF-8 (as protobuf string fields must be): every byte that does not
 // start or continue a well-formed sequence becomes U+FFFD. Returns whether it changed.

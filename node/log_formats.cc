@@ -73,9 +73,14 @@ constexpr ZeekLog kZeekLogs[] = {
     {"zeek-conn", "conn", "network_activity", kConn, std::size(kConn)},
 };
 
-// Zeek escapes bytes it cannot print, and the separator inside values, as \xHH.
-std::string Unescape(std::string_view s) {
-  std::string out;
+// Zeek escapes bytes it cannot print, and the separator inside values, as \xHH. Into `out`
+// (replacing what it held; its storage is reused).
+void UnescapeInto(std::string_view s, std::string& out) {
+  if (s.find('\\') == std::string_view::npos) {
+    out.assign(s);
+    return;
+  }
+  out.clear();
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
     int hi = 0, lo = 0;
@@ -93,18 +98,30 @@ std::string Unescape(std::string_view s) {
       out.push_back(s[i]);
     }
   }
+}
+
+std::string Unescape(std::string_view s) {
+  std::string out;
+  UnescapeInto(s, out);
   return out;
 }
 
-std::vector<std::string_view> Split(std::string_view s, std::string_view sep) {
-  std::vector<std::string_view> out;
+// `s` cut at every `sep`, into `out` (replacing what it held).
+void Split(std::string_view s, std::string_view sep, std::vector<std::string_view>& out) {
+  out.clear();
   for (std::size_t start = 0;;) {
     std::size_t at = s.find(sep, start);
     out.push_back(
         s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
-    if (at == std::string_view::npos) return out;
+    if (at == std::string_view::npos) return;
     start = at + sep.size();
   }
+}
+
+std::vector<std::string_view> Split(std::string_view s, std::string_view sep) {
+  std::vector<std::string_view> out;
+  Split(s, sep, out);
+  return out;
 }
 
 // Epoch seconds with a fraction ("1591367999.305988") -> ms.
@@ -172,14 +189,25 @@ class ZeekParser final : public LogParser {
 
   ParsedLine Parse(std::string_view line) override {
     ParsedLine out;
+    ParseInto(line, out);
+    return out;
+  }
+
+  void ParseInto(std::string_view line, ParsedLine& out) override {
+    out.Reset();
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) return out;
+    if (line.empty()) return;
     if (line.front() == '#') {
       Header(line);
-      return out;
+      return;
     }
-    if (!wrong_path_.empty()) return LineError(wrong_path_);
-    return line.front() == '{' ? Json(line) : Tsv(line);
+    if (!wrong_path_.empty()) {
+      out = LineError(wrong_path_);
+    } else if (line.front() == '{') {
+      out = Json(line);
+    } else {
+      Tsv(line, out);
+    }
   }
 
  private:
@@ -198,8 +226,24 @@ class ZeekParser final : public LogParser {
       wrong_path_ = StrCat("the file is a Zeek ", parts[1], " log, not ", log_.path,
                            " (use --format zeek-", parts[1], ")");
     }
-    if (key == "#fields") columns_.assign(parts.begin() + 1, parts.end());
+    if (key == "#fields") {
+      columns_.assign(parts.begin() + 1, parts.end());
+      plan_.clear();
+      for (const std::string& c : columns_) {
+        auto it = names_.find(c);
+        plan_.push_back(c == "ts"                  ? Column{Column::kTime, nullptr}
+                        : it == names_.end()       ? Column{Column::kSkip, nullptr}
+                        : it->second == "url.path" ? Column{Column::kTarget, &it->second}
+                                                   : Column{Column::kField, &it->second});
+      }
+    }
   }
+
+  // What a TSV column becomes, decided once per #fields header.
+  struct Column {
+    enum Kind { kTime, kSkip, kTarget, kField } kind;
+    const std::string* name;  // the OCSF name, for kTarget and kField
+  };
 
   // Adds the value of Zeek field `zeek` (already unescaped) to `event`: the time, or a named
   // field. False with `why` when the time is bad.
@@ -225,23 +269,35 @@ class ZeekParser final : public LogParser {
     return true;
   }
 
-  ParsedLine Tsv(std::string_view line) {
+  void Tsv(std::string_view line, ParsedLine& out) {
     if (columns_.empty()) {
-      return LineError("a data line before the #fields header; is this a Zeek TSV log?");
+      out = LineError("a data line before the #fields header; is this a Zeek TSV log?");
+      return;
     }
-    std::vector<std::string_view> values = Split(line, separator_);
-    if (values.size() != columns_.size()) {
-      return LineError(StrCat("has ", values.size(), " fields where the #fields header names ",
-                              columns_.size()));
+    Split(line, separator_, values_);
+    if (values_.size() != columns_.size()) {
+      out = LineError(StrCat("has ", values_.size(), " fields where the #fields header names ",
+                             columns_.size()));
+      return;
     }
-    ParsedLine out;
     out.kind = ParsedLine::Kind::kEvent;
     out.event.set_class_name(log_.class_name);
     bool has_time = false;
     std::string why;
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      if (values[i] == unset_) continue;
-      std::string value = values[i] == empty_ ? "" : Unescape(values[i]);
+    for (std::size_t i = 0; i < values_.size(); ++i) {
+      if (values_[i] == unset_ || plan_[i].kind == Column::kSkip) continue;
+      if (plan_[i].kind == Column::kField && set_separator_ == ",") {
+        // The common case, into the event's reused storage.
+        threatmesh::v1::EventField* f = out.event.add_fields();
+        f->mutable_name()->assign(*plan_[i].name);
+        if (values_[i] == empty_) {
+          f->mutable_value()->clear();
+        } else {
+          UnescapeInto(values_[i], *f->mutable_value());
+        }
+        continue;
+      }
+      std::string value = values_[i] == empty_ ? "" : Unescape(values_[i]);
       if (set_separator_ != ",") {
         std::string joined;
         for (std::string_view part : Split(value, set_separator_)) {
@@ -249,10 +305,12 @@ class ZeekParser final : public LogParser {
         }
         value = joined;
       }
-      if (!Take(out.event, columns_[i], std::move(value), &has_time, &why)) return LineError(why);
+      if (!Take(out.event, columns_[i], std::move(value), &has_time, &why)) {
+        out = LineError(why);
+        return;
+      }
     }
-    if (!has_time) return LineError("no ts (time) field");
-    return out;
+    if (!has_time) out = LineError("no ts (time) field");
   }
 
   static std::string JsonText(const google::protobuf::Value& v) {
@@ -314,6 +372,8 @@ class ZeekParser final : public LogParser {
   std::string empty_ = "(empty)";
   std::string unset_ = "-";
   std::vector<std::string> columns_;
+  std::vector<Column> plan_;              // one per column
+  std::vector<std::string_view> values_;  // reused for each line
   std::string wrong_path_;
 };
 

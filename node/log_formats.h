@@ -36,6 +36,12 @@ struct ParsedLine {
   Kind kind = Kind::kSkipped;
   threatmesh::v1::LogEvent event;
   std::string error;
+  // Back to kSkipped with an empty event, keeping the storage the event had.
+  void Reset() {
+    kind = Kind::kSkipped;
+    event.Clear();
+    error.clear();
+  }
 };
 
 class LogParser {
@@ -47,6 +53,9 @@ class LogParser {
   virtual int utc_offset_minutes() const { return 0; }
   // One line, without its line ending.
   virtual ParsedLine Parse(std::string_view line) = 0;
+  // The same into `out`, whose storage a parser may reuse from line to line (a large log
+  // then costs no allocation per line). The default calls Parse.
+  virtual void ParseInto(std::string_view line, ParsedLine& out) { out = Parse(line); }
 };
 
 // The names MakeLogParser takes.

@@ -186,7 +186,12 @@ bool Sanitizer::HasInternal(std::string_view text, bool* addresses, bool* names)
 
 std::string Sanitizer::Note(const std::string& field, const char* method, const char* algorithm,
                             const std::string& key_id, std::string replacement) {
-  SanitizationStep& step = manifest_[StrCat(field, std::string_view("\0", 1), method)];
+  note_key_.assign(field);
+  note_key_.push_back('\0');
+  note_key_.append(method);
+  // Noted once per field and method; every later event only finds it.
+  if (manifest_.find(note_key_) != manifest_.end()) return replacement;
+  SanitizationStep& step = manifest_[note_key_];
   step.set_field(field);
   step.set_method(method);
   step.set_algorithm(algorithm);
@@ -302,6 +307,8 @@ std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {
   for (threatmesh::v1::EventField& f : *fields) {
     if (transformed.count(f.name()) && f.name() != "http_request.referrer") continue;
     bool addresses = false, names = false;
+    // Most values hold nothing internal: found without building a copy.
+    if (!HasInternal(f.value(), &addresses, &names)) continue;
     std::string scanned = Scan(f.value(), &addresses, &names);
     if (!addresses && !names) continue;
     if (addresses) {

@@ -102,7 +102,9 @@ class Sanitizer {
   mutable std::unordered_map<std::string, std::string> cache_;  // kind || value -> pseudonym
   const crypto::CryptoPan& addresses_;
   const crypto::Pseudonyms& names_;
-  std::map<std::string, threatmesh::v1::SanitizationStep> manifest_;  // by field, method
+  std::map<std::string, threatmesh::v1::SanitizationStep, std::less<>>
+      manifest_;          // by field || 0x00 || method
+  std::string note_key_;  // reused by Note
 };
 
 }  // namespace threatmesh
