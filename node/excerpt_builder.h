@@ -23,10 +23,10 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "node/excerpt_check.h"
@@ -123,8 +123,8 @@ class ExcerptBuilder {
   uint64_t utf8_repaired_ = 0;
   int parts_ = 0;
   bool all_passed_ = true;
-  std::unordered_map<std::string, IndicatorProposal> proposals_;  // type byte || raw value
-  std::string proposal_key_;                                      // reused for lookups
+  absl::flat_hash_map<std::string, IndicatorProposal> proposals_;  // type byte || raw value
+  std::string proposal_key_;                                       // reused for lookups
   uint64_t proposals_dropped_ = 0;
 };
 

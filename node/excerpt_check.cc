@@ -197,6 +197,8 @@ std::string FindEmailOrCredential(std::string_view text) {
   for (std::size_t at = text.find('@'); at != std::string_view::npos; at = text.find('@', at + 1)) {
     if (EmailAt(text, at)) return "an e-mail address";
   }
+  // Every credential rule needs one of these right after its keyword.
+  if (text.find_first_of("=: ") == std::string_view::npos) return "";
   for (std::size_t pos = 0; pos < text.size(); ++pos) {
     // Every rule starts with one of these letters, in either case.
     const char first = Lower(text[pos]);

@@ -18,29 +18,36 @@ using threatmesh::v1::SanitizationStep;
 constexpr char kRemoved[] = "[removed]";
 
 // The address in network byte order (4 or 16 bytes), or empty when `text` is not one.
+// IPv4 is read here, by inet_pton's rules (four decimal octets of at most 255, no leading
+// zero), since most runs a log line offers are numbers and hex words that fail at once;
+// IPv6 goes to inet_pton.
 std::string AddressBytes(std::string_view text) {
-  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return "";
+  if (text.size() < 2 || text.size() >= INET6_ADDRSTRLEN) return "";
+  if (std::memchr(text.data(), ':', text.size()) == nullptr) {
+    unsigned char octets[4];
+    int n = 0, value = 0, digits = 0;
+    for (char c : text) {
+      if (c == '.') {
+        if (digits == 0 || n == 3) return "";
+        octets[n++] = static_cast<unsigned char>(value);
+        value = digits = 0;
+      } else if (c >= '0' && c <= '9') {
+        if (digits == 1 && value == 0) return "";  // a leading zero
+        value = value * 10 + (c - '0');
+        if (++digits > 3 || value > 255) return "";
+      } else {
+        return "";
+      }
+    }
+    if (n != 3 || digits == 0) return "";
+    octets[3] = static_cast<unsigned char>(value);
+    return std::string(reinterpret_cast<char*>(octets), 4);
+  }
   char t[INET6_ADDRSTRLEN];
   std::memcpy(t, text.data(), text.size());
   t[text.size()] = '\0';
   unsigned char buf[16];
-  // Text with a colon can only be IPv6, without one only IPv4: digits and three dots, which
-  // spares the parse for the many numbers and hex words of a log line.
-  if (text.find(':') == std::string_view::npos) {
-    int dots = 0;
-    for (char c : text) {
-      if (c == '.') {
-        ++dots;
-      } else if (c < '0' || c > '9') {
-        return "";
-      }
-    }
-    if (dots == 3 && inet_pton(AF_INET, t, buf) == 1) {
-      return std::string(reinterpret_cast<char*>(buf), 4);
-    }
-  } else if (inet_pton(AF_INET6, t, buf) == 1) {
-    return std::string(reinterpret_cast<char*>(buf), 16);
-  }
+  if (inet_pton(AF_INET6, t, buf) == 1) return std::string(reinterpret_cast<char*>(buf), 16);
   return "";
 }
 
@@ -242,12 +249,12 @@ std::optional<std::string> Sanitizer::Transform(const std::string& field,
 
 std::string Sanitizer::Cached(char kind, std::string_view value,
                               const std::function<std::string()>& make) const {
-  std::string key(1, kind);
-  key.append(value);
-  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  cache_key_.assign(1, kind);
+  cache_key_.append(value);
+  if (auto it = cache_.find(cache_key_); it != cache_.end()) return it->second;
   if (cache_.size() >= kCacheEntries) cache_.clear();
   std::string made = make();
-  cache_.emplace(std::move(key), made);
+  cache_.emplace(cache_key_, made);
   return made;
 }
 

@@ -18,9 +18,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "crypto/cryptopan.h"
 #include "crypto/pseudonym.h"
@@ -99,7 +99,8 @@ class Sanitizer {
 
   SanitizeOptions options_;
   std::vector<std::string> lower_suffixes_;  // the internal suffixes, lower case, no final dot
-  mutable std::unordered_map<std::string, std::string> cache_;  // kind || value -> pseudonym
+  mutable absl::flat_hash_map<std::string, std::string> cache_;  // kind || value -> pseudonym
+  mutable std::string cache_key_;                                // reused by Cached
   const crypto::CryptoPan& addresses_;
   const crypto::Pseudonyms& names_;
   std::map<std::string, threatmesh::v1::SanitizationStep, std::less<>>

@@ -1,6 +1,9 @@
 #include "node/sanitize.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "node/log_formats.h"
 
@@ -142,6 +145,41 @@ TEST_F(SanitizeTest, RangesAndNames) {
   Sanitizer narrow(only, pan_, names_);
   EXPECT_TRUE(narrow.IsInternalAddress("198.51.100.77"));
   EXPECT_FALSE(narrow.IsInternalAddress("10.0.0.1"));
+}
+
+// IPv4 text is read by the sanitizer's own parser: it takes exactly what inet_pton takes,
+// checked on random strings of digits and dots (and a few fixed edge cases).
+TEST_F(SanitizeTest, AddressesAreReadAsInetPtonReadsThem) {
+  absl::StatusOr<AddressRange> everything = ParseAddressRange("0.0.0.0/0");
+  ASSERT_TRUE(everything.ok());
+  SanitizeOptions all;
+  all.internal_ranges = {*everything};
+  Sanitizer s(all, pan_, names_);
+  auto pton = [](const std::string& text) {
+    unsigned char buf[4];
+    return inet_pton(AF_INET, text.c_str(), buf) == 1;
+  };
+  for (const char* text :
+       {"0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3.04", "1.2.3", "1.2.3.4.5",
+        "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4a", "1000.1.1.1", "0.0.0.00", "192.168.1.1"}) {
+    EXPECT_EQ(s.IsInternalAddress(text), pton(text)) << text;
+  }
+  std::mt19937 random(7);
+  const std::string alphabet = "0123456789.";
+  int valid = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    const int length = 2 + static_cast<int>(random() % 14);
+    for (int k = 0; k < length; ++k) text.push_back(alphabet[random() % alphabet.size()]);
+    if (i % 3 == 0) {  // more plausible candidates: four octets
+      text = std::to_string(random() % 300) + "." + std::to_string(random() % 300) + "." +
+             std::to_string(random() % 300) + "." + (random() % 5 ? "" : "0") +
+             std::to_string(random() % 300);
+    }
+    ASSERT_EQ(s.IsInternalAddress(text), pton(text)) << text;
+    valid += pton(text);
+  }
+  EXPECT_GT(valid, 1000);  // the comparison saw many addresses, not only refusals
 }
 
 }  // namespace
