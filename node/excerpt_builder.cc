@@ -217,13 +217,25 @@ absl::Status CheckExcerptParts(std::vector<v1::RecordBody>& parts) {
 namespace {
 
 // Appends `s` as a JSON string literal.
+// Which bytes a JSON string must escape: control characters, '"' and '\\'.
+struct JsonEscapes {
+  bool table[256] = {};
+  constexpr JsonEscapes() {
+    for (int c = 0; c < 0x20; ++c) table[c] = true;
+    table[static_cast<int>('"')] = true;
+    table[static_cast<int>('\\')] = true;
+  }
+  constexpr bool operator[](unsigned char c) const { return table[c]; }
+};
+constexpr JsonEscapes kJsonEscaped;
+
 void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   std::size_t clean = 0;  // start of the run not yet appended
   for (std::size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!kJsonEscaped[c]) continue;
     out.append(s.substr(clean, i - clean));
     clean = i + 1;
     switch (c) {

@@ -198,7 +198,11 @@ std::string FindEmailOrCredential(std::string_view text) {
     if (EmailAt(text, at)) return "an e-mail address";
   }
   // Every credential rule needs one of these right after its keyword.
-  if (text.find_first_of("=: ") == std::string_view::npos) return "";
+  bool delimiter = false;
+  for (std::size_t i = 0; i < text.size() && !delimiter; ++i) {
+    delimiter = text[i] == '=' || text[i] == ':' || text[i] == ' ';
+  }
+  if (!delimiter) return "";
   for (std::size_t pos = 0; pos < text.size(); ++pos) {
     // Every rule starts with one of these letters, in either case.
     const char first = Lower(text[pos]);

@@ -110,14 +110,24 @@ bool AnyRun(std::string_view line, Allowed allowed, Visit visit) {
   return false;
 }
 
-bool IsAddressChar(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
-         c == '.';
-}
-bool IsNameChar(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
-         c == '-' || c == '_';
-}
+// The characters of address and name runs, as 256-entry tables: the scans test every
+// character of every line.
+struct CharClass {
+  bool address[256] = {};
+  bool name[256] = {};
+  constexpr CharClass() {
+    for (int c = 0; c < 256; ++c) {
+      const bool digit = c >= '0' && c <= '9';
+      const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      address[c] =
+          digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+      name[c] = digit || letter || c == '.' || c == '-' || c == '_';
+    }
+  }
+};
+constexpr CharClass kCharClass;
+bool IsAddressChar(char c) { return kCharClass.address[static_cast<unsigned char>(c)]; }
+bool IsNameChar(char c) { return kCharClass.name[static_cast<unsigned char>(c)]; }
 std::string_view WithoutTrailingDots(std::string_view s) {
   while (!s.empty() && s.back() == '.') s.remove_suffix(1);
   return s;
@@ -220,6 +230,17 @@ std::optional<std::string> Sanitizer::Transform(const std::string& field,
     return Note(field, "pseudonymize", "hmac-sha256", names_.key_id(), Pseudonym("host", value));
   }
   if (field == "answers") {  // addresses and names, comma separated
+    // Most answers are external: found without building anything.
+    bool any = false;
+    for (std::size_t start = 0; !any;) {
+      const std::size_t comma = value.find(',', start);
+      const std::string_view entry =
+          std::string_view(value).substr(start, comma == std::string::npos ? comma : comma - start);
+      any = IsInternalAddress(entry) || IsInternalName(entry);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    if (!any) return std::nullopt;
     std::string out;
     bool changed = false;
     std::size_t start = 0;
@@ -267,16 +288,27 @@ std::string Sanitizer::Pseudonym(std::string_view kind, std::string_view value) 
 }
 
 std::string Sanitizer::Scan(std::string_view text, bool* addresses, bool* names) const {
-  // Every internal address literal, then every internal name.
-  std::string out =
-      ReplaceRuns(text, IsAddressChar, [&](std::string_view run) -> std::optional<std::string> {
-        std::string_view candidate = run;
-        while (!candidate.empty() && candidate.back() == '.') candidate.remove_suffix(1);
-        if (!IsInternalAddress(candidate)) return std::nullopt;
-        if (addresses) *addresses = true;
-        return Address(candidate) + std::string(run.substr(candidate.size()));
-      });
-  if (options_.internal_suffixes.empty()) return out;
+  // Every internal address literal, then every internal name; a pass that would replace
+  // nothing is skipped (the check that tells stops at the first find, and copies nothing).
+  auto internal_address = [this](std::string_view run) {
+    return IsInternalAddress(WithoutTrailingDots(run));
+  };
+  auto internal_name = [this](std::string_view run) {
+    return IsInternalName(WithoutTrailingDots(run));
+  };
+  std::string out;
+  if (!AnyRun(text, IsAddressChar, internal_address)) {
+    out.assign(text);
+  } else {
+    out = ReplaceRuns(text, IsAddressChar, [&](std::string_view run) -> std::optional<std::string> {
+      std::string_view candidate = run;
+      while (!candidate.empty() && candidate.back() == '.') candidate.remove_suffix(1);
+      if (!IsInternalAddress(candidate)) return std::nullopt;
+      if (addresses) *addresses = true;
+      return Address(candidate) + std::string(run.substr(candidate.size()));
+    });
+  }
+  if (options_.internal_suffixes.empty() || !AnyRun(out, IsNameChar, internal_name)) return out;
   return ReplaceRuns(out, IsNameChar, [&](std::string_view run) -> std::optional<std::string> {
     std::string_view name = run;
     while (!name.empty() && name.back() == '.') name.remove_suffix(1);
