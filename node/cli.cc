@@ -1418,8 +1418,13 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
   std::vector<std::string> failed;     // "part N: item: reason"
   google::protobuf::util::JsonPrintOptions print;
   print.add_whitespace = true;
-  auto write_json = [&io](const std::string& file, v1::RecordBody& body) -> absl::Status {
-    return WriteOutput(file, ExcerptPartJson(body) + "\n", io);
+  std::string json_buffer;  // reused for every part
+  auto write_json = [&io, &json_buffer](const std::string& file,
+                                        v1::RecordBody& body) -> absl::Status {
+    json_buffer.clear();
+    AppendExcerptPartJson(body, json_buffer);
+    json_buffer.push_back('\n');
+    return WriteOutput(file, json_buffer, io);
   };
   auto note_failures = [&](const v1::RecordBody& part) {
     for (const v1::ChecklistItem& item : part.log_excerpt().checklist()) {

@@ -273,7 +273,7 @@ std::string PrintJson(const google::protobuf::Message& m) {
 
 }  // namespace
 
-std::string ExcerptPartJson(v1::RecordBody& part) {
+void AppendExcerptPartJson(v1::RecordBody& part, std::string& out) {
   v1::LogExcerpt* excerpt = part.mutable_log_excerpt();
   google::protobuf::RepeatedPtrField<std::string> lines;
   google::protobuf::RepeatedPtrField<v1::LogEvent> events;
@@ -288,14 +288,13 @@ std::string ExcerptPartJson(v1::RecordBody& part) {
     body = PrintJson(part);
     part.mutable_log_excerpt()->Swap(&set_aside);
   }
-  std::string out;
   std::size_t bytes = body.size() + rest.size() + 64;
   for (const std::string& line : lines) bytes += line.size() + 8;
   for (const v1::LogEvent& e : events) {
     bytes += 64;
     for (const v1::EventField& f : e.fields()) bytes += f.name().size() + f.value().size() + 24;
   }
-  out.reserve(bytes);
+  out.reserve(out.size() + bytes);
   out.append(body, 0, body.size() - 1);
   if (body.size() > 2) out.push_back(',');
   out.append("\"logExcerpt\":{\"lines\":[");
@@ -331,6 +330,11 @@ std::string ExcerptPartJson(v1::RecordBody& part) {
   excerpt = part.mutable_log_excerpt();
   excerpt->mutable_lines()->Swap(&lines);
   excerpt->mutable_events()->Swap(&events);
+}
+
+std::string ExcerptPartJson(v1::RecordBody& part) {
+  std::string out;
+  AppendExcerptPartJson(part, out);
   return out;
 }
 

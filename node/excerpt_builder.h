@@ -139,6 +139,8 @@ class ExcerptBuilder {
 // slowest step of an ingest. `part` is left as it was (its lines and events are set aside
 // while the rest is printed).
 std::string ExcerptPartJson(threatmesh::v1::RecordBody& part);
+// The same, appended to `out` (whose storage a caller writing many parts reuses).
+void AppendExcerptPartJson(threatmesh::v1::RecordBody& part, std::string& out);
 
 // `text` made valid UTF-8 (as protobuf string fields must be): every byte that does not
 // start or continue a well-formed sequence becomes U+FFFD. Returns whether it changed.

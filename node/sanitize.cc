@@ -187,6 +187,10 @@ bool Sanitizer::IsInternalName(std::string_view name) const {
 }
 
 bool Sanitizer::HasInternal(std::string_view text, bool* addresses, bool* names) const {
+  if (names_need_dot_ && std::memchr(text.data(), '.', text.size()) == nullptr &&
+      std::memchr(text.data(), ':', text.size()) == nullptr) {
+    return false;
+  }
   if (AnyRun(text, IsAddressChar,
              [&](std::string_view run) { return IsInternalAddress(WithoutTrailingDots(run)); })) {
     if (addresses) *addresses = true;

@@ -58,6 +58,7 @@ class Sanitizer {
       std::string lower = suffix;
       for (char& c : lower) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
       while (!lower.empty() && lower.back() == '.') lower.pop_back();
+      names_need_dot_ = names_need_dot_ && lower.find('.') != std::string::npos;
       lower_suffixes_.push_back(std::move(lower));
     }
   }
@@ -99,6 +100,9 @@ class Sanitizer {
 
   SanitizeOptions options_;
   std::vector<std::string> lower_suffixes_;  // the internal suffixes, lower case, no final dot
+  // Every internal suffix has a dot, so an internal name has one too (as an IPv4 address
+  // does; an IPv6 address has a colon): text with neither holds nothing internal.
+  bool names_need_dot_ = true;
   mutable absl::flat_hash_map<std::string, std::string> cache_;  // kind || value -> pseudonym
   mutable std::string cache_key_;                                // reused by Cached
   const crypto::CryptoPan& addresses_;
