@@ -132,6 +132,21 @@ std::string_view WithoutTrailingDots(std::string_view s) {
   while (!s.empty() && s.back() == '.') s.remove_suffix(1);
   return s;
 }
+// The address at the start of a run of address characters: the run without its trailing
+// dots, or, for an IPv4 address written with its port ("10.1.2.3:51234", since a colon is an
+// address character), the part before the colon. An IPv6 address with a port is written in
+// brackets, which end the run.
+std::string_view AddressOfRun(std::string_view run) {
+  run = WithoutTrailingDots(run);
+  const std::size_t colon = run.find(':');
+  if (colon == std::string_view::npos || colon == 0) return run;
+  const std::string_view before = run.substr(0, colon);
+  if (before.find('.') == std::string_view::npos) return run;  // IPv6 text
+  for (char c : run.substr(colon + 1)) {
+    if (c < '0' || c > '9') return run;
+  }
+  return WithoutTrailingDots(before);
+}
 
 }  // namespace
 
@@ -192,7 +207,7 @@ bool Sanitizer::HasInternal(std::string_view text, bool* addresses, bool* names)
     return false;
   }
   if (AnyRun(text, IsAddressChar,
-             [&](std::string_view run) { return IsInternalAddress(WithoutTrailingDots(run)); })) {
+             [&](std::string_view run) { return IsInternalAddress(AddressOfRun(run)); })) {
     if (addresses) *addresses = true;
     return true;
   }
@@ -295,7 +310,7 @@ std::string Sanitizer::Scan(std::string_view text, bool* addresses, bool* names)
   // Every internal address literal, then every internal name; a pass that would replace
   // nothing is skipped (the check that tells stops at the first find, and copies nothing).
   auto internal_address = [this](std::string_view run) {
-    return IsInternalAddress(WithoutTrailingDots(run));
+    return IsInternalAddress(AddressOfRun(run));
   };
   auto internal_name = [this](std::string_view run) {
     return IsInternalName(WithoutTrailingDots(run));
@@ -305,8 +320,7 @@ std::string Sanitizer::Scan(std::string_view text, bool* addresses, bool* names)
     out.assign(text);
   } else {
     out = ReplaceRuns(text, IsAddressChar, [&](std::string_view run) -> std::optional<std::string> {
-      std::string_view candidate = run;
-      while (!candidate.empty() && candidate.back() == '.') candidate.remove_suffix(1);
+      const std::string_view candidate = AddressOfRun(run);
       if (!IsInternalAddress(candidate)) return std::nullopt;
       if (addresses) *addresses = true;
       return Address(candidate) + std::string(run.substr(candidate.size()));

@@ -147,6 +147,28 @@ TEST_F(SanitizeTest, RangesAndNames) {
   EXPECT_FALSE(narrow.IsInternalAddress("10.0.0.1"));
 }
 
+// An IPv4 address written with its port ("10.1.2.3:51234", a colon being an address
+// character) is found like any other, by the sanitizer and by the checklist's scan; the port
+// stays. An IPv6 address with a port is bracketed, and found as well.
+TEST_F(SanitizeTest, AddressesWithPortsAreFound) {
+  Sanitizer sanitizer(options_, pan_, names_);
+  threatmesh::v1::LogExcerpt x =
+      Excerpt("syslog-5424",
+              "<34>1 2026-11-20T10:00:00Z host sshd 123 - - Failed password for root from "
+              "10.1.2.3:51234 to 192.168.1.1:22, [fd00::5]:22 and 172.16.0.9.:80\n",
+              sanitizer);
+  const std::string serialized = x.SerializeAsString();
+  for (const char* internal : {"10.1.2.3", "192.168.1.1", "fd00::5", "172.16.0.9"}) {
+    EXPECT_EQ(serialized.find(internal), std::string::npos) << internal << "\n" << x.lines(0);
+  }
+  EXPECT_NE(x.lines(0).find(":51234 to "), std::string::npos) << x.lines(0);
+  EXPECT_NE(x.lines(0).find("]:22 and "), std::string::npos) << x.lines(0);
+  bool addresses = false, names = false;
+  EXPECT_TRUE(sanitizer.HasInternal("from 10.1.2.3:51234", &addresses, &names));
+  EXPECT_TRUE(addresses);
+  EXPECT_FALSE(sanitizer.HasInternal("from 8.8.8.8:53 and 2001:db8::1", &addresses, &names));
+}
+
 // IPv4 text is read by the sanitizer's own parser: it takes exactly what inet_pton takes,
 // checked on random strings of digits and dots (and a few fixed edge cases).
 TEST_F(SanitizeTest, AddressesAreReadAsInetPtonReadsThem) {
