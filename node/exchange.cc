@@ -527,8 +527,8 @@ absl::Status ClosedBy(PeerStream& stream) {
 // A peer configured here by an earlier key that it has since rotated away from: its hello
 // carries the rotations, each checked as a record, from that key to the one it announces.
 // They are taken into the key table (the records themselves come later through the
-// exchange, like any record). The peer's configuration is kept; for this stream it is
-// known by its new key. NotFound when no configured peer is at the start of the rotations.
+// exchange, like any record), and the peer is known by its new key. NotFound when no
+// configured peer is at the start of the rotations.
 absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerHello& hello) {
   struct Step {
     std::string id;
@@ -567,6 +567,15 @@ absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerH
                  peer->name().c_str(), was.ok() ? was->Fingerprint().c_str() : "?",
                  now.ok() ? now->Fingerprint().c_str() : "?");
     peer->set_node_key(hello.node_key());
+    // A peer added with 'peers add' is stored under its new key from now on; one from the
+    // config file keeps the key written there (its operator updates the file), and is
+    // followed through the rotation on every connection.
+    if (!peer->from_config()) {
+      if (absl::Status s = context.peers.ReplaceKey(peer->name(), hello.node_key()); !s.ok()) {
+        std::fprintf(stderr, "threatmesh: peer %s keeps its old key in the list: %s\n",
+                     peer->name().c_str(), std::string(s.message()).c_str());
+      }
+    }
     return *peer;
   }
   absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(hello.node_key());
@@ -673,6 +682,18 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
     return refuse(s, "protocol version", nullptr);
   }
   std::optional<PeerConfig> peer = context.peers.FindByKey(theirs.hello().node_key());
+  // A key its node rotated away from, or one revoked, opens no stream, configured or not:
+  // whoever holds it now may not be that node.
+  if (context.node.keys().ForbiddenBy(theirs.hello().node_key(), context.node.Now())) {
+    absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(theirs.hello().node_key());
+    return refuse(
+        absl::PermissionDeniedError(StrCat(
+            "node ", key.ok() ? key->Fingerprint() : "?",
+            " connected with a key that is no longer its own (",
+            context.node.keys().CheckKeyAt(theirs.hello().node_key(), context.node.Now()).message(),
+            "); only its current key is accepted")),
+        "retired key", peer ? &*peer : nullptr);
+  }
   if (!peer && theirs.hello().rotations_size() > 0) {
     absl::StatusOr<PeerConfig> rotated = FollowRotations(context, theirs.hello());
     if (!rotated.ok()) {
@@ -688,17 +709,6 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
                       StrCat("node ", key.ok() ? key->Fingerprint() : "?",
                              " is not a configured peer; add it with 'threatmesh peers add'")),
                   "unknown key", nullptr);
-  }
-  // A key its node rotated away from, or one revoked, opens no stream: whoever holds it now
-  // may not be that node.
-  if (std::optional<std::string> by =
-          context.node.keys().ForbiddenBy(theirs.hello().node_key(), context.node.Now())) {
-    return refuse(
-        absl::PermissionDeniedError(StrCat(
-            "peer ", peer->name(), " connected with a key that is no longer its own (",
-            context.node.keys().CheckKeyAt(theirs.hello().node_key(), context.node.Now()).message(),
-            "); only its current key is accepted")),
-        "retired key", &*peer);
   }
   absl::StatusOr<std::string> seen_cert_hash = stream.SeenCertificateHash();
   if (!seen_cert_hash.ok()) return refuse(seen_cert_hash.status(), "no certificate", &*peer);

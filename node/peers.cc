@@ -130,6 +130,26 @@ absl::Status PeerRegistry::Remove(std::string_view name) {
   return absl::OkStatus();
 }
 
+absl::Status PeerRegistry::ReplaceKey(std::string_view name, std::string_view node_key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_name_.find(std::string(name));
+  if (it == by_name_.end()) {
+    return absl::NotFoundError(StrCat("no peer named \"", name, "\""));
+  }
+  for (const auto& [other_name, other] : by_name_) {
+    if (other_name != name && other.node_key() == node_key) {
+      return absl::AlreadyExistsError(StrCat("the key is already the peer \"", other_name, "\"'s"));
+    }
+  }
+  PeerConfig updated = it->second;
+  updated.set_node_key(std::string(node_key));
+  absl::Status put = store_.PutAux(storage::kPeers, StrCat(kPeerPrefix, name),
+                                   updated.SerializeAsString(), /*sync=*/true);
+  if (!put.ok()) return put;
+  it->second = std::move(updated);
+  return absl::OkStatus();
+}
+
 std::vector<PeerConfig> PeerRegistry::List() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<PeerConfig> out;

@@ -37,6 +37,9 @@ class PeerRegistry {
   [[nodiscard]] absl::Status Add(PeerConfig peer, int64_t now_ms);
   // NotFound when there is no such peer.
   [[nodiscard]] absl::Status Remove(std::string_view name);
+  // Gives peer `name` a new key (it rotated its key; the caller checked the rotation).
+  // NotFound when there is no such peer; AlreadyExists when another peer has that key.
+  [[nodiscard]] absl::Status ReplaceKey(std::string_view name, std::string_view node_key);
   // Makes the peers that come from the config file (from_config) exactly `peers`: adds the
   // new ones, replaces those that changed, removes those no longer listed. Peers added with
   // 'peers add' are left alone. Returns the names added, changed or removed; stops at the

@@ -978,6 +978,13 @@ TEST_F(MeshTest, KeyRotationHoldsAcrossThreeNodes) {
     EXPECT_EQ(Held(n, after)->body().author(), new_key);
   }
   EXPECT_TRUE(StateOf("b", "a").connected());
+  // B lists A (added with 'peers add') under its new key from then on.
+  absl::StatusOr<ListPeersResponse> b_peers = nodes_["b"].client->ListPeers();
+  ASSERT_TRUE(b_peers.ok()) << b_peers.status();
+  bool listed_new = false;
+  for (const PeerConfig& p : b_peers->peers())
+    listed_new = listed_new || (p.name() == "a" && p.node_key() == new_key);
+  EXPECT_TRUE(listed_new);
   // The rotation itself travelled to every node; records from before it verify everywhere,
   // with the rotation in the bundle (B received `before` from A's new key).
   for (const std::string n : {"a", "b", "c"}) {

@@ -54,6 +54,23 @@ TEST_F(PeersTest, AddListRemoveAndReload) {
   EXPECT_FALSE(peers_->FindByKey(std::string(a_.public_key().bytes())).has_value());
 }
 
+// A peer that rotated its key is stored under the new key; the old one no longer finds it.
+TEST_F(PeersTest, ReplaceKeyPersistsAndRefusesATakenKey) {
+  ASSERT_TRUE(peers_->Add(Peer("hub", a_), 1).ok());
+  ASSERT_TRUE(peers_->Add(Peer("branch", b_), 2).ok());
+  crypto::KeyPair next = crypto::KeyPair::Generate();
+  const std::string next_key(next.public_key().bytes());
+  EXPECT_TRUE(absl::IsNotFound(peers_->ReplaceKey("nobody", next_key)));
+  EXPECT_TRUE(
+      absl::IsAlreadyExists(peers_->ReplaceKey("hub", std::string(b_.public_key().bytes()))));
+  ASSERT_TRUE(peers_->ReplaceKey("hub", next_key).ok());
+  peers_ = std::move(*PeerRegistry::Load(*store_, Self()));
+  ASSERT_TRUE(peers_->FindByKey(next_key).has_value());
+  EXPECT_EQ(peers_->FindByKey(next_key)->name(), "hub");
+  EXPECT_EQ(peers_->FindByKey(next_key)->address(), "127.0.0.1:7421");
+  EXPECT_FALSE(peers_->FindByKey(std::string(a_.public_key().bytes())).has_value());
+}
+
 TEST_F(PeersTest, BadPeersAreRefusedNamingTheField) {
   ASSERT_TRUE(peers_->Add(Peer("hub", a_), 1).ok());
   struct Case {
