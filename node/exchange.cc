@@ -534,6 +534,13 @@ absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerH
     std::string id;
     RecordBody body;
   };
+  // Each costs two signature checks; a node rotates rarely.
+  constexpr int kMaxRotations = 16;
+  if (hello.rotations_size() > kMaxRotations) {
+    return absl::InvalidArgumentError(StrCat("the peer's hello carries ", hello.rotations_size(),
+                                             " key rotations, more than the ", kMaxRotations,
+                                             " taken"));
+  }
   std::vector<Step> steps;
   for (int i = 0; i < hello.rotations_size(); ++i) {
     absl::StatusOr<VerifiedRecord> r =
