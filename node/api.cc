@@ -12,6 +12,7 @@
 #include "node/indicator.h"
 #include "node/proof.h"
 #include "node/record_builder.h"
+#include "node/record_view.h"
 #include "storage/index_keys.h"
 #include "threatmesh/v1/peer.pb.h"
 
@@ -679,6 +680,29 @@ absl::StatusOr<ExportProofResponse> NodeApi::ExportProof(const ExportProofReques
   AuditIds(audit, *id);
   ExportProofResponse out;
   out.set_bundle(ExportProofBundle(m, node_.key(), node_.Now()));
+  return out;
+}
+
+absl::StatusOr<PublishResponse> NodeApi::RevokeKey(const RevokeKeyRequest& request,
+                                                   AuditEntry& audit) {
+  if (!request.key().empty() && request.key().size() != crypto::kPublicKeySize) {
+    return absl::InvalidArgumentError(StrCat("key is ", request.key().size(),
+                                             " bytes; give a 32-byte key, or none for the "
+                                             "key this node last rotated away from"));
+  }
+  if (request.compromised_since() <= 0) {
+    return absl::InvalidArgumentError(
+        "compromised_since is required: from when the key may have been in other hands");
+  }
+  audit.set_params(StrCat("key=", crypto::HexEncode(request.key()),
+                          " since=", FormatTime(request.compromised_since())));
+  absl::StatusOr<VerifiedRecord> r =
+      node_.RevokeKey(request.key(), request.compromised_since(), request.reason());
+  if (!r.ok()) return r.status();
+  AuditIds(audit, r->id);
+  PublishResponse out;
+  out.set_id(r->id);
+  out.set_seq(r->seq);
   return out;
 }
 

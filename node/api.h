@@ -109,6 +109,8 @@ class NodeApi {
                                         v1AuditEntry& audit);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::ExportProofResponse> ExportProof(
       const threatmesh::v1::ExportProofRequest& request, v1AuditEntry& audit);
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::PublishResponse> RevokeKey(
+      const threatmesh::v1::RevokeKeyRequest& request, v1AuditEntry& audit);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::ListViolationsResponse> ListViolations(
       const threatmesh::v1::ListViolationsRequest& request, v1AuditEntry& audit);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::ExplainPolicyResponse> ExplainPolicy(

@@ -314,35 +314,51 @@ int RunKey(const po::variables_map& vm, Io& io) {
     }
     absl::StatusOr<int64_t> since = ParseTime(vm["since"].as<std::string>());
     if (!since.ok()) return Fail(io, since.status());
-    absl::StatusOr<std::unique_ptr<LocalNode>> node = OpenNode(vm);
-    if (!node.ok()) return Fail(io, node.status());
-    std::string key;
+    std::string key;  // empty: the key the node last rotated away from
     if (vm.count("key")) {
       absl::StatusOr<crypto::PublicKey> k =
           crypto::PublicKey::FromText(vm["key"].as<std::string>());
       if (!k.ok()) return Fail(io, k.status());
       key = std::string(k->bytes());
-    } else {
-      std::optional<std::string> previous =
-          (*node)->keys().RotatedFrom((*node)->key().public_key().bytes());
-      if (!previous) {
-        return Fail(io, absl::FailedPreconditionError(
-                            "this node never rotated its key, so it has no old key to revoke; "
-                            "run 'threatmesh key rotate' first (stopped node), then revoke"));
-      }
-      key = *previous;
     }
-    absl::StatusOr<std::string> id =
-        (*node)->RevokeKey(key, *since, vm.count("reason") ? vm["reason"].as<std::string>() : "");
-    if (!id.ok()) return Fail(io, id.status());
-    absl::StatusOr<crypto::PublicKey> k = crypto::PublicKey::FromBytes(key);
+    const std::string reason = vm.count("reason") ? vm["reason"].as<std::string>() : "";
+    const bool online = vm.count("online") > 0;
+    std::string id, revoked;
+    if (online) {
+      // Through the running node (an admin token), which passes it to its peers at once.
+      absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+      if (!client.ok()) return Fail(io, client.status());
+      v1::RevokeKeyRequest request;
+      request.set_key(key);
+      request.set_compromised_since(*since);
+      request.set_reason(reason);
+      absl::StatusOr<v1::PublishResponse> r = (*client)->RevokeKey(request);
+      if (!r.ok()) return Fail(io, r.status());
+      v1::GetRequest get;
+      get.set_id(r->id());
+      absl::StatusOr<v1::GetResponse> stored = (*client)->Get(get);
+      if (!stored.ok()) return Fail(io, stored.status());
+      id = r->id();
+      revoked = stored->record().body().key_revocation().key();
+    } else {
+      absl::StatusOr<std::unique_ptr<LocalNode>> node = OpenNode(vm);
+      if (!node.ok()) return Fail(io, node.status());
+      absl::StatusOr<VerifiedRecord> r = (*node)->RevokeKey(key, *since, reason);
+      if (!r.ok()) return Fail(io, r.status());
+      id = r->id;
+      revoked = r->body.key_revocation().key();
+    }
+    absl::StatusOr<crypto::PublicKey> k = crypto::PublicKey::FromBytes(revoked);
+    if (!k.ok()) return Fail(io, k.status());
     if (vm.count("json")) {
-      io.out << "{\"id\":\"" << crypto::HexEncode(*id)
+      io.out << "{\"id\":\"" << crypto::HexEncode(id)
              << "\",\"revoked\":" << JsonString(k->ToText()) << "}\n";
     } else {
       io.out << "revoked     " << k->Fingerprint() << " from " << FormatTime(*since) << " on\n"
-             << "record      " << crypto::HexEncode(*id) << "\n"
-             << "            (it reaches peers like any record once the node serves again)\n";
+             << "record      " << crypto::HexEncode(id) << "\n"
+             << (online ? "            (the node passes it to its peers now)\n"
+                        : "            (it reaches peers like any record once the node serves "
+                          "again)\n");
     }
     return kExitOk;
   }
@@ -1762,7 +1778,7 @@ std::vector<Command> Commands() {
   return {
       {"init", "create a node: a new key, an empty store and an admin token in --data-dir",
        "threatmesh init --data-dir /var/lib/threatmesh", nullptr, RunInit},
-      {"key", "rotate the node's key, or revoke a key it rotated away from (node stopped)",
+      {"key", "rotate the node's key (node stopped), or revoke a key it rotated away from",
        "threatmesh key rotate --data-dir /var/lib/threatmesh | threatmesh key revoke --since "
        "2026-11-20T08:00:00Z --reason \"laptop stolen\"",
        [](po::options_description& d) {
@@ -1771,7 +1787,10 @@ std::vector<Command> Commands() {
              "revoke: from when the key may have been in other hands (UTC)")(
              "reason", po::value<std::string>(), "revoke: why, for people")(
              "key", po::value<std::string>(),
-             "revoke: the key (tmpk...); default: the one the node last rotated away from");
+             "revoke: the key (tmpk...); default: the one the node last rotated away from")(
+             "online",
+             "revoke: through the running node (--node, an admin token) instead of the stopped "
+             "node's data directory");
        },
        RunKey},
       {"serve", "run the node: the local gRPC API, until SIGINT or SIGTERM",
@@ -1915,7 +1934,7 @@ po::options_description OptionsFor(const Command& c) {
   po::options_description d(StrCat("threatmesh ", c.name, " options"));
   d.add_options()("help,h", "show this help")("json", "machine-readable JSON output");
   AddDataDir(d);
-  if (IsClientCommand(c.name)) AddNodeOptions(d);
+  if (IsClientCommand(c.name) || c.name == "key") AddNodeOptions(d);
   if (c.add_options) c.add_options(d);
   return d;
 }

@@ -98,6 +98,9 @@ class GrpcClient final : public NodeClient {
   absl::Status ResyncPeer(const ResyncPeerRequest& request) override {
     return Unary(&Admin::Stub::ResyncPeer, admin_.get(), request, ResyncPeerResponse()).status();
   }
+  absl::StatusOr<PublishResponse> RevokeKey(const RevokeKeyRequest& request) override {
+    return Unary(&Admin::Stub::RevokeKey, admin_.get(), request, PublishResponse());
+  }
   absl::StatusOr<ExportProofResponse> ExportProof(const ExportProofRequest& request) override {
     return Unary(&Admin::Stub::ExportProof, admin_.get(), request, ExportProofResponse());
   }

@@ -72,6 +72,8 @@ class NodeClient {
       const threatmesh::v1::ResyncPeerRequest& request) = 0;
   [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ExportProofResponse> ExportProof(
       const threatmesh::v1::ExportProofRequest& request) = 0;
+  [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::PublishResponse> RevokeKey(
+      const threatmesh::v1::RevokeKeyRequest& request) = 0;
   [[nodiscard]] virtual absl::StatusOr<threatmesh::v1::ListViolationsResponse> ListViolations(
       const threatmesh::v1::ListViolationsRequest& request) = 0;
 };

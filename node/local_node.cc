@@ -175,9 +175,19 @@ absl::StatusOr<crypto::PublicKey> LocalNode::RotateKey(
   return next.public_key();
 }
 
-absl::StatusOr<std::string> LocalNode::RevokeKey(std::string_view key, int64_t since_ms,
-                                                 std::string_view reason) {
+absl::StatusOr<VerifiedRecord> LocalNode::RevokeKey(std::string_view key, int64_t since_ms,
+                                                    std::string_view reason) {
   const std::string own(key_.public_key().bytes());
+  std::optional<std::string> previous;
+  if (key.empty()) {
+    previous = keys_->RotatedFrom(own);
+    if (!previous) {
+      return absl::FailedPreconditionError(
+          "this node never rotated its key, so it has no old key to revoke; rotate first "
+          "('threatmesh key rotate', node stopped), then revoke");
+    }
+    key = *previous;
+  }
   if (key == own) {
     return absl::FailedPreconditionError(
         "a node does not revoke the key it signs with: rotate first ('threatmesh key rotate'), "
@@ -188,10 +198,7 @@ absl::StatusOr<std::string> LocalNode::RevokeKey(std::string_view key, int64_t s
         "that key is not one this node rotated away from; a key is revoked by itself or by a "
         "key it rotated to");
   }
-  absl::StatusOr<VerifiedRecord> r =
-      ValidateAndStore(SealRevocation(key_, key, since_ms, reason, Now()), {});
-  if (!r.ok()) return r.status();
-  return r->id;
+  return ValidateAndStore(SealRevocation(key_, key, since_ms, reason, Now()), {});
 }
 
 void LocalNode::Learn(std::string_view id, const threatmesh::v1::RecordBody& body) {

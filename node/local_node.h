@@ -66,9 +66,10 @@ class LocalNode {
       const NodeConfig& config, const crypto::KeyFileOptions& new_key_options);
 
   // Stores a KeyRevocation, signed by this node's key, of `key` (one of the keys this node
-  // rotated away from) from `since_ms` on. Returns the revocation's record id.
-  [[nodiscard]] absl::StatusOr<std::string> RevokeKey(std::string_view key, int64_t since_ms,
-                                                      std::string_view reason);
+  // rotated away from; empty: the one it last rotated away from) from `since_ms` on.
+  // Returns the stored revocation.
+  [[nodiscard]] absl::StatusOr<VerifiedRecord> RevokeKey(std::string_view key, int64_t since_ms,
+                                                         std::string_view reason);
 
   // The key rotations and revocations this node holds (validation consults them).
   const KeyTable& keys() const { return *keys_; }

@@ -310,6 +310,14 @@ class AdminService final : public Admin::Service {
         [&](const Caller&, AuditEntry& audit) { return api_.ResyncPeer(*request, audit); });
   }
 
+  grpc::Status RevokeKey(grpc::ServerContext* ctx, const RevokeKeyRequest* request,
+                         PublishResponse* response) override {
+    return gate_.Run(ctx, "/threatmesh.v1.Admin/RevokeKey", ROLE_ADMIN,
+                     [&](const Caller&, AuditEntry& audit) {
+                       return Assign(api_.RevokeKey(*request, audit), response);
+                     });
+  }
+
   grpc::Status ExportProof(grpc::ServerContext* ctx, const ExportProofRequest* request,
                            ExportProofResponse* response) override {
     return gate_.Run(ctx, "/threatmesh.v1.Admin/ExportProof", ROLE_READ,

@@ -442,6 +442,17 @@ TEST_F(CliTest, KeyRotateAndRevoke) {
   EXPECT_EQ(verify.exit_code, 1) << verify.out;
   EXPECT_NE(verify.out.find("revoked since"), std::string::npos) << verify.out;
   EXPECT_NE(verify.out.find("laptop stolen"), std::string::npos) << verify.out;
+  // While the node serves, a revocation goes through its API (admin) and out to its peers.
+  Result online =
+      Run({"key", "revoke", "--online", "--node", server_->address(), "--data-dir", data_,
+           "--since", "2019-06-01T00:00:00Z", "--reason", "earlier than thought"});
+  ASSERT_EQ(online.exit_code, 0) << online.err;
+  EXPECT_NE(online.out.find("passes it to its peers"), std::string::npos) << online.out;
+  EXPECT_NE(RunOn("status", {"--json"}).out.find("\"key-revocation\":2"), std::string::npos);
+  Result in_use = Run({"key", "revoke", "--online", "--node", server_->address(), "--data-dir",
+                       data_, "--since", "2019-06-01T00:00:00Z", "--key", new_key});
+  EXPECT_NE(in_use.exit_code, 0);
+  EXPECT_NE(in_use.err.find("rotate first"), std::string::npos) << in_use.err;
 }
 
 TEST_F(CliTest, ExportProofAndVerifyOffline) {

@@ -258,12 +258,13 @@ TEST(LocalNodeKeyTest, RotationReplacesTheKeyAndResumesWhenInterrupted) {
     // Revoking: not the key in use; the old one, from a time on.
     EXPECT_FALSE(node->RevokeKey(next->bytes(), testing::kTestNowMs, "no").ok());
     EXPECT_FALSE(node->RevokeKey(std::string(32, 'x'), testing::kTestNowMs, "no").ok());
-    absl::StatusOr<std::string> revoked = node->RevokeKey(old_key, 1000, "laptop stolen");
+    absl::StatusOr<VerifiedRecord> revoked = node->RevokeKey("", 1000, "laptop stolen");
     ASSERT_TRUE(revoked.ok()) << revoked.status();
+    EXPECT_EQ(revoked->body.key_revocation().key(), old_key);
     // The old record is dated after the compromise: no longer passed on.
     w = node->WithdrawnBy(old_record, node->Get(old_record)->body);
     ASSERT_TRUE(w.ok());
-    EXPECT_EQ(w->distrusted_by, *revoked);
+    EXPECT_EQ(w->distrusted_by, revoked->id);
   }
   // Interrupted: the store has the rotation, the key file still the old key, the new key
   // beside it. The node refuses to serve with the old key and the command finishes the job.
