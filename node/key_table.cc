@@ -216,13 +216,6 @@ std::vector<std::string> KeyTable::StatementsAbout(std::string_view key) const {
   return {ids.begin(), ids.end()};
 }
 
-std::optional<KeyTable::Revocation> KeyTable::RevocationOf(std::string_view key) const {
-  std::shared_lock lock(mu_);
-  auto it = revoked_.find(key);
-  if (it == revoked_.end()) return std::nullopt;
-  return it->second;
-}
-
 std::optional<std::string> KeyTable::ForbiddenBy(std::string_view key, int64_t at_ms) const {
   std::shared_lock lock(mu_);
   if (auto it = revoked_.find(key); it != revoked_.end() && at_ms >= it->second.since) {

@@ -74,13 +74,6 @@ class KeyTable {
   // way (rotations and revocations), in no particular order, each once.
   std::vector<std::string> StatementsAbout(std::string_view key) const;
 
-  // The revocation in force for `key`, if any: its record id, compromised_since and reason.
-  struct Revocation {
-    std::string id;
-    int64_t since = 0;
-    std::string reason;
-  };
-  std::optional<Revocation> RevocationOf(std::string_view key) const;
   // The id of the rotation or revocation that forbids `key` to sign something dated
   // `at_ms`, if one does (the cases CheckKeyAt refuses).
   std::optional<std::string> ForbiddenBy(std::string_view key, int64_t at_ms) const;
@@ -95,6 +88,12 @@ class KeyTable {
     std::string id;
     std::string to;
     int64_t at = 0;
+  };
+  // The revocation in force for a key: the earliest compromise stated for it.
+  struct Revocation {
+    std::string id;
+    int64_t since = 0;
+    std::string reason;
   };
   mutable std::shared_mutex mu_;
   std::map<std::string, Rotation, std::less<>> rotated_;      // old key -> rotation

@@ -206,18 +206,26 @@ bool Sanitizer::HasInternal(std::string_view text, bool* addresses, bool* names)
       std::memchr(text.data(), ':', text.size()) == nullptr) {
     return false;
   }
-  if (AnyRun(text, IsAddressChar,
-             [&](std::string_view run) { return IsInternalAddress(AddressOfRun(run)); })) {
+  if (HasInternalAddress(text)) {
     if (addresses) *addresses = true;
     return true;
   }
-  if (!lower_suffixes_.empty() && AnyRun(text, IsNameChar, [&](std::string_view run) {
-        return IsInternalName(WithoutTrailingDots(run));
-      })) {
+  if (HasInternalName(text)) {
     if (names) *names = true;
     return true;
   }
   return false;
+}
+
+bool Sanitizer::HasInternalAddress(std::string_view text) const {
+  return AnyRun(text, IsAddressChar,
+                [&](std::string_view run) { return IsInternalAddress(AddressOfRun(run)); });
+}
+
+bool Sanitizer::HasInternalName(std::string_view text) const {
+  return !lower_suffixes_.empty() && AnyRun(text, IsNameChar, [&](std::string_view run) {
+    return IsInternalName(WithoutTrailingDots(run));
+  });
 }
 
 std::string Sanitizer::Note(const std::string& field, const char* method, const char* algorithm,
@@ -309,14 +317,8 @@ std::string Sanitizer::Pseudonym(std::string_view kind, std::string_view value) 
 std::string Sanitizer::Scan(std::string_view text, bool* addresses, bool* names) const {
   // Every internal address literal, then every internal name; a pass that would replace
   // nothing is skipped (the check that tells stops at the first find, and copies nothing).
-  auto internal_address = [this](std::string_view run) {
-    return IsInternalAddress(AddressOfRun(run));
-  };
-  auto internal_name = [this](std::string_view run) {
-    return IsInternalName(WithoutTrailingDots(run));
-  };
   std::string out;
-  if (!AnyRun(text, IsAddressChar, internal_address)) {
+  if (!HasInternalAddress(text)) {
     out.assign(text);
   } else {
     out = ReplaceRuns(text, IsAddressChar, [&](std::string_view run) -> std::optional<std::string> {
@@ -326,10 +328,9 @@ std::string Sanitizer::Scan(std::string_view text, bool* addresses, bool* names)
       return Address(candidate) + std::string(run.substr(candidate.size()));
     });
   }
-  if (options_.internal_suffixes.empty() || !AnyRun(out, IsNameChar, internal_name)) return out;
+  if (!HasInternalName(out)) return out;
   return ReplaceRuns(out, IsNameChar, [&](std::string_view run) -> std::optional<std::string> {
-    std::string_view name = run;
-    while (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    const std::string_view name = WithoutTrailingDots(run);
     if (!IsInternalName(name)) return std::nullopt;
     if (names) *names = true;
     return Pseudonym("host", name) + std::string(run.substr(name.size()));

@@ -85,6 +85,10 @@ class Sanitizer {
   std::vector<threatmesh::v1::SanitizationStep> TakeManifest();
 
  private:
+  // Whether some run of address (name) characters in `text` is an internal address (name):
+  // the finds that Scan replaces and HasInternal reports.
+  bool HasInternalAddress(std::string_view text) const;
+  bool HasInternalName(std::string_view text) const;
   // The replacement of one field value, or nullopt to leave it; notes the step.
   std::optional<std::string> Transform(const std::string& field, const std::string& value);
   std::string Note(const std::string& field, const char* method, const char* algorithm,
