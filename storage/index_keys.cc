@@ -154,6 +154,7 @@ std::vector<IndexEntry> IndexEntriesFor(const RecordBody& body, uint64_t seq) {
 
 std::vector<IndexEntry> IndexPrefixesFor(const RecordBody& body) {
   std::vector<IndexEntry> out;
+  out.reserve(4 + body.labels_size());
   auto add = [&](ColumnFamily family, std::string prefix) {
     prefix.reserve(prefix.size() + 8);  // room for the sequence
     out.push_back({family, std::move(prefix)});
@@ -198,10 +199,10 @@ std::vector<IndexEntry> IndexPrefixesFor(const RecordBody& body) {
     add(kIndexIndicator, IndicatorPrefix(body.sighting().type(), body.sighting().value()));
   }
   add(kIndexAuthorTime, AuthorTimePrefix(body.author(), body.created_at()));
-  std::vector<std::string> tags(body.labels().begin(), body.labels().end());
+  std::vector<std::string_view> tags(body.labels().begin(), body.labels().end());
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
-  for (const std::string& tag : tags) add(kIndexTag, TagPrefix(tag));
+  for (std::string_view tag : tags) add(kIndexTag, TagPrefix(tag));
   if (auto kind = KindOf(body)) add(kIndexKind, KindPrefix(*kind));
   return out;
 }

@@ -39,10 +39,12 @@ struct StoreOptions {
   std::size_t max_group_size = 512;
   // When busy (the previous batch held 8 puts or more), how long the writer waits for more
   // puts before committing, so that more records share one sync. A put that arrives while
-  // the store is idle is committed at once. Each sync costs the writer CPU in the kernel:
-  // at 2 ms instead of 0.5 ms the ingest pipeline's cost per record fell by about 4% in
-  // tests/bench/core_bench.cc (see the README's Performance section).
-  std::chrono::microseconds group_linger{2000};
+  // the store is idle is committed at once, and lingering ends early once puts stop
+  // arriving for a millisecond. Each sync costs CPU in the kernel (on a virtual machine,
+  // each of its disk requests exits to the host): in tests/bench/core_bench.cc's ingest
+  // pipeline, 5 ms instead of 2 ms halved the syncs and raised the rate per core used by
+  // about 5% (see the README's Performance section).
+  std::chrono::microseconds group_linger{5000};
 };
 
 // A record that has passed validation (node/validate.h), ready to store. The store trusts
