@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/numbers.h"
 #include "crypto/encoding.h"
 #include "crypto/str_cat.h"
@@ -100,20 +101,61 @@ constexpr int kKindSlots = 6;  // RecordKind::kIndicator .. kKeyRevocation
 
 // A put as the writer needs it. Everything derived from the body (index keys without their
 // sequence, marks, the custody value, the kind) is computed in the caller's thread, where the
-// body is still in cache, and the body is freed there; the writer appends sequences.
+// body is still in cache, and the body is freed there; the writer fills in sequences.
+// The id and every key share one buffer: the writer thread frees the put, and freeing
+// blocks another thread allocated is malloc's slow path, so a put holds few blocks.
 struct PendingPut {
-  std::string id;
+  // A key inside `keys`.
+  struct Key {
+    ColumnFamily family;
+    uint32_t offset;
+    uint32_t size;
+  };
+  // The id, then each index key (its prefix, then 8 bytes the writer fills with the
+  // sequence), then each mark key.
+  std::string keys;
+  absl::InlinedVector<Key, 8> index;
+  absl::InlinedVector<std::pair<Key, std::string_view>, 2> marks;  // kRetracted key -> value
   std::string signed_bytes;
   std::string custody;  // serialized CustodyChains; empty for a record authored here
-  std::vector<IndexEntry> index;
-  std::vector<std::pair<std::string, std::string_view>> marks;  // kRetracted key -> value
-  int kind_slot = -1;  // index into the per-kind counts, or -1
+  int kind_slot = -1;   // index into the per-kind counts, or -1
   Store::PutCallback done;
+
+  std::string_view id() const { return std::string_view(keys).substr(0, kIdSize); }
+  std::string_view key(const Key& k) const {
+    return std::string_view(keys).substr(k.offset, k.size);
+  }
 };
 
 PendingPut Prepare(RecordToStore record, Store::PutCallback done) {
   PendingPut p;
-  p.index = IndexPrefixesFor(record.body);
+  const threatmesh::v1::RecordBody& body = record.body;
+  std::vector<IndexEntry> prefixes = IndexPrefixesFor(body);
+  std::string_view retracted, superseded;
+  if (body.has_retraction() && body.retraction().target().size() == kIdSize) {
+    retracted = body.retraction().target();
+  }
+  if (body.supersedes().size() == kIdSize) superseded = body.supersedes();
+  std::size_t size = kIdSize;
+  for (const IndexEntry& e : prefixes) size += e.key.size() + 8;
+  if (!retracted.empty()) size += 2 * kIdSize;
+  if (!superseded.empty()) size += 2 * kIdSize;
+  p.keys.reserve(size);
+  p.keys.append(record.id);
+  for (const IndexEntry& e : prefixes) {
+    p.index.push_back(
+        {e.family, static_cast<uint32_t>(p.keys.size()), static_cast<uint32_t>(e.key.size() + 8)});
+    p.keys.append(e.key);
+    p.keys.append(8, '\0');
+  }
+  // A mark's key is the target's id, then the marking record's.
+  auto add_mark = [&](std::string_view target, std::string_view value) {
+    p.marks.push_back({{kRetracted, static_cast<uint32_t>(p.keys.size()), 2 * kIdSize}, value});
+    p.keys.append(target);
+    p.keys.append(record.id);
+  };
+  if (!retracted.empty()) add_mark(retracted, "r");
+  if (!superseded.empty()) add_mark(superseded, "s");
   if (record.chain.hops_size() > 0) {
     threatmesh::v1::CustodyChains chains;
     *chains.add_chains() = std::move(record.chain);
@@ -123,14 +165,6 @@ PendingPut Prepare(RecordToStore record, Store::PutCallback done) {
     const int k = static_cast<int>(*kind) - static_cast<int>(kFirstKind);
     if (k >= 0 && k < kKindSlots) p.kind_slot = k;
   }
-  const threatmesh::v1::RecordBody& body = record.body;
-  if (body.has_retraction() && body.retraction().target().size() == kIdSize) {
-    p.marks.emplace_back(StrCat(body.retraction().target(), record.id), "r");
-  }
-  if (body.supersedes().size() == kIdSize) {
-    p.marks.emplace_back(StrCat(body.supersedes(), record.id), "s");
-  }
-  p.id = std::move(record.id);
   p.signed_bytes = std::move(record.signed_bytes);
   p.done = std::move(done);
   return p;
@@ -641,7 +675,7 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
   // the file versions once instead of once per put.
   std::vector<rocksdb::Slice> ids;
   ids.reserve(group.size());
-  for (const PendingPut& p : group) ids.push_back(ToSlice(p.id));
+  for (const PendingPut& p : group) ids.push_back(ToSlice(p.id()));
   std::vector<rocksdb::PinnableSlice> found(group.size());
   std::vector<rocksdb::Status> lookups(group.size());
   db_->MultiGet(rocksdb::ReadOptions(), cf(kRecords), ids.size(), ids.data(), found.data(),
@@ -652,29 +686,30 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
       p.done(FromRocks(lookups[i], StrCat("reading ", dir_)));
       continue;
     }
-    if (lookups[i].ok() || in_batch.count(p.id)) {
-      p.done(absl::AlreadyExistsError(
-          StrCat("record ", crypto::HexEncode(p.id), " is already stored")));
+    const std::string_view id = p.id();
+    if (lookups[i].ok() || in_batch.count(id)) {
+      p.done(
+          absl::AlreadyExistsError(StrCat("record ", crypto::HexEncode(id), " is already stored")));
       continue;
     }
     const std::string_view seq_key(seq_keys.data() + accepted.size() * 8, 8);
     const std::string encoded = EncodeSeq(seq);
     std::memcpy(seq_keys.data() + accepted.size() * 8, encoded.data(), 8);
-    writes[kRecords].push_back({p.id, p.signed_bytes});
-    writes[kLog].push_back({seq_key, p.id});
-    batch_bytes += p.id.size() * 2 + p.signed_bytes.size() + 8 + p.custody.size();
-    if (!p.custody.empty()) writes[kCustody].push_back({p.id, p.custody});
+    writes[kRecords].push_back({id, p.signed_bytes});
+    writes[kLog].push_back({seq_key, id});
+    batch_bytes += id.size() * 2 + p.signed_bytes.size() + 8 + p.custody.size();
+    if (!p.custody.empty()) writes[kCustody].push_back({id, p.custody});
     if (p.kind_slot >= 0) ++group_kinds[p.kind_slot];
-    for (auto& [key, value] : p.marks) {
-      writes[kRetracted].push_back({key, value});
-      batch_bytes += key.size() + value.size();
+    for (const auto& [key, value] : p.marks) {
+      writes[kRetracted].push_back({p.key(key), value});
+      batch_bytes += key.size + value.size();
     }
-    for (IndexEntry& e : p.index) {
-      e.key.append(seq_key);
-      writes[e.family].push_back({e.key, p.id});
-      batch_bytes += e.key.size() + p.id.size();
+    for (const PendingPut::Key& k : p.index) {
+      std::memcpy(p.keys.data() + k.offset + k.size - 8, seq_key.data(), 8);
+      writes[k.family].push_back({p.key(k), id});
+      batch_bytes += k.size + id.size();
     }
-    in_batch.insert(p.id);
+    in_batch.insert(id);
     accepted.emplace_back(&p, seq++);
   }
   if (accepted.empty()) return;
