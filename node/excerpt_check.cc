@@ -1,5 +1,7 @@
 #include "node/excerpt_check.h"
 
+#include <cstring>
+
 #include "crypto/str_cat.h"
 #include "node/log_formats.h"
 
@@ -198,11 +200,8 @@ std::string FindEmailOrCredential(std::string_view text) {
     if (EmailAt(text, at)) return "an e-mail address";
   }
   // Every credential rule needs one of these right after its keyword.
-  bool delimiter = false;
-  for (std::size_t i = 0; i < text.size() && !delimiter; ++i) {
-    delimiter = text[i] == '=' || text[i] == ':' || text[i] == ' ';
-  }
-  if (!delimiter) return "";
+  auto has = [&](char c) { return std::memchr(text.data(), c, text.size()) != nullptr; };
+  if (!has('=') && !has(':') && !has(' ')) return "";
   for (std::size_t pos = 0; pos < text.size(); ++pos) {
     // Every rule starts with one of these letters, in either case.
     const char first = Lower(text[pos]);

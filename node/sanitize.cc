@@ -71,63 +71,69 @@ bool IsNameField(std::string_view field) {
   return field == "query.hostname" || field == "url.hostname";
 }
 
-// Replaces whole runs of `allowed` characters in `line` for which `replace` gives a value.
-template <typename Allowed, typename Replace>
-std::string ReplaceRuns(std::string_view line, Allowed allowed, Replace replace) {
-  std::string out;
-  out.reserve(line.size());
-  for (std::size_t i = 0; i < line.size();) {
-    if (!allowed(line[i])) {
-      out.push_back(line[i++]);
-      continue;
-    }
-    std::size_t j = i;
-    while (j < line.size() && allowed(line[j])) ++j;
-    std::string_view run = line.substr(i, j - i);
-    if (std::optional<std::string> r = replace(run)) {
-      out += *r;
-    } else {
-      out.append(run);
-    }
-    i = j;
-  }
-  return out;
-}
-
-// Whether `visit` is true for some whole run of `allowed` characters in `line`.
-template <typename Allowed, typename Visit>
-bool AnyRun(std::string_view line, Allowed allowed, Visit visit) {
-  for (std::size_t i = 0; i < line.size();) {
-    if (!allowed(line[i])) {
-      ++i;
-      continue;
-    }
-    std::size_t j = i;
-    while (j < line.size() && allowed(line[j])) ++j;
-    if (visit(line.substr(i, j - i))) return true;
-    i = j;
-  }
-  return false;
-}
-
-// The characters of address and name runs, as 256-entry tables: the scans test every
-// character of every line.
+// The characters of address and name runs, as 256-entry tables (the scans test every
+// character of every line): 0 outside a run, kInRun inside, kInRun | kSeparator for the
+// characters without which a run cannot be what is looked for ('.' and ':' for addresses;
+// '.' for names, when every internal suffix has a dot).
+constexpr unsigned char kInRun = 1;
+constexpr unsigned char kSeparator = 2;
 struct CharClass {
-  bool address[256] = {};
-  bool name[256] = {};
+  unsigned char address[256] = {};
+  unsigned char name[256] = {};
   constexpr CharClass() {
     for (int c = 0; c < 256; ++c) {
       const bool digit = c >= '0' && c <= '9';
       const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-      address[c] =
-          digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
-      name[c] = digit || letter || c == '.' || c == '-' || c == '_';
+      if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) address[c] = kInRun;
+      if (c == ':' || c == '.') address[c] = kInRun | kSeparator;
+      if (digit || letter || c == '-' || c == '_') name[c] = kInRun;
+      if (c == '.') name[c] = kInRun | kSeparator;
     }
   }
 };
 constexpr CharClass kCharClass;
-bool IsAddressChar(char c) { return kCharClass.address[static_cast<unsigned char>(c)]; }
-bool IsNameChar(char c) { return kCharClass.name[static_cast<unsigned char>(c)]; }
+
+// Calls `visit` for each whole run of the characters `table` marks, in order, skipping the
+// runs that hold none of the characters `needed` marks; stops when `visit` returns true.
+// `visit(start, end)` takes the run's offsets in `text`.
+template <typename Visit>
+bool ForEachRun(std::string_view text, const unsigned char* table, unsigned char needed,
+                Visit visit) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    if (table[p[i]] == 0) {
+      ++i;
+      continue;
+    }
+    const std::size_t start = i;
+    unsigned char marks = 0;
+    for (; i < n && table[p[i]] != 0; ++i) marks |= table[p[i]];
+    if ((marks & needed) && visit(start, i)) return true;
+  }
+  return false;
+}
+
+// Replaces the runs ForEachRun visits for which `replace` gives a value.
+template <typename Replace>
+std::string ReplaceRuns(std::string_view text, const unsigned char* table, unsigned char needed,
+                        Replace replace) {
+  std::string out;
+  out.reserve(text.size() + 32);
+  std::size_t copied = 0;
+  ForEachRun(text, table, needed, [&](std::size_t start, std::size_t end) {
+    const std::string_view run = text.substr(start, end - start);
+    if (std::optional<std::string> r = replace(run)) {
+      out.append(text.substr(copied, start - copied));
+      out += *r;
+      copied = end;
+    }
+    return false;
+  });
+  out.append(text.substr(copied));
+  return out;
+}
+
 std::string_view WithoutTrailingDots(std::string_view s) {
   while (!s.empty() && s.back() == '.') s.remove_suffix(1);
   return s;
@@ -218,14 +224,18 @@ bool Sanitizer::HasInternal(std::string_view text, bool* addresses, bool* names)
 }
 
 bool Sanitizer::HasInternalAddress(std::string_view text) const {
-  return AnyRun(text, IsAddressChar,
-                [&](std::string_view run) { return IsInternalAddress(AddressOfRun(run)); });
+  return ForEachRun(text, kCharClass.address, kSeparator, [&](std::size_t start, std::size_t end) {
+    return IsInternalAddress(AddressOfRun(text.substr(start, end - start)));
+  });
 }
 
+unsigned char Sanitizer::NameRunsNeed() const { return names_need_dot_ ? kSeparator : kInRun; }
+
 bool Sanitizer::HasInternalName(std::string_view text) const {
-  return !lower_suffixes_.empty() && AnyRun(text, IsNameChar, [&](std::string_view run) {
-    return IsInternalName(WithoutTrailingDots(run));
-  });
+  return !lower_suffixes_.empty() &&
+         ForEachRun(text, kCharClass.name, NameRunsNeed(), [&](std::size_t start, std::size_t end) {
+           return IsInternalName(WithoutTrailingDots(text.substr(start, end - start)));
+         });
 }
 
 std::string Sanitizer::Note(const std::string& field, const char* method, const char* algorithm,
@@ -321,20 +331,22 @@ std::string Sanitizer::Scan(std::string_view text, bool* addresses, bool* names)
   if (!HasInternalAddress(text)) {
     out.assign(text);
   } else {
-    out = ReplaceRuns(text, IsAddressChar, [&](std::string_view run) -> std::optional<std::string> {
-      const std::string_view candidate = AddressOfRun(run);
-      if (!IsInternalAddress(candidate)) return std::nullopt;
-      if (addresses) *addresses = true;
-      return Address(candidate) + std::string(run.substr(candidate.size()));
-    });
+    out = ReplaceRuns(text, kCharClass.address, kSeparator,
+                      [&](std::string_view run) -> std::optional<std::string> {
+                        const std::string_view candidate = AddressOfRun(run);
+                        if (!IsInternalAddress(candidate)) return std::nullopt;
+                        if (addresses) *addresses = true;
+                        return Address(candidate) + std::string(run.substr(candidate.size()));
+                      });
   }
   if (!HasInternalName(out)) return out;
-  return ReplaceRuns(out, IsNameChar, [&](std::string_view run) -> std::optional<std::string> {
-    const std::string_view name = WithoutTrailingDots(run);
-    if (!IsInternalName(name)) return std::nullopt;
-    if (names) *names = true;
-    return Pseudonym("host", name) + std::string(run.substr(name.size()));
-  });
+  return ReplaceRuns(out, kCharClass.name, NameRunsNeed(),
+                     [&](std::string_view run) -> std::optional<std::string> {
+                       const std::string_view name = WithoutTrailingDots(run);
+                       if (!IsInternalName(name)) return std::nullopt;
+                       if (names) *names = true;
+                       return Pseudonym("host", name) + std::string(run.substr(name.size()));
+                     });
 }
 
 std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {

@@ -100,6 +100,8 @@ class Sanitizer {
   std::string Pseudonym(std::string_view kind, std::string_view value) const;
   std::string Cached(char kind, std::string_view value,
                      const std::function<std::string()>& make) const;
+  // The mark a run of name characters needs to be worth checking (see sanitize.cc).
+  unsigned char NameRunsNeed() const;
   static constexpr std::size_t kCacheEntries = 1 << 16;  // then it starts over
 
   SanitizeOptions options_;
