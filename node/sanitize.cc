@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <set>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/numbers.h"
 #include "crypto/str_cat.h"
 
@@ -353,7 +353,8 @@ std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {
   // Values that must not survive in the line: secrets, and user names (names and addresses
   // are found by the scans below, whether or not the parser named them).
   std::vector<std::pair<std::string, std::string>> literal;  // original -> replacement
-  std::set<std::string> transformed;                         // fields changed by Transform
+  // Fields changed by Transform; a handful, with short names (no heap).
+  absl::InlinedVector<std::string, 4> transformed;
   auto* fields = event.mutable_fields();
   for (int i = 0; i < fields->size();) {
     threatmesh::v1::EventField& f = (*fields)[i];
@@ -362,7 +363,9 @@ std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {
       ++i;
       continue;
     }
-    transformed.insert(f.name());
+    if (std::find(transformed.begin(), transformed.end(), f.name()) == transformed.end()) {
+      transformed.push_back(f.name());
+    }
     if (IsSecretField(f.name()) || f.name() == "user.name" || f.name() == "http_request.referrer") {
       if (f.value().size() >= 2) literal.emplace_back(f.value(), *r);
     }
@@ -375,7 +378,10 @@ std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {
   }
   // Internal addresses and names inside any other value (a referrer URL, a path, an agent).
   for (threatmesh::v1::EventField& f : *fields) {
-    if (transformed.count(f.name()) && f.name() != "http_request.referrer") continue;
+    if (f.name() != "http_request.referrer" &&
+        std::find(transformed.begin(), transformed.end(), f.name()) != transformed.end()) {
+      continue;
+    }
     bool addresses = false, names = false;
     // Most values hold nothing internal: found without building a copy.
     if (!HasInternal(f.value(), &addresses, &names)) continue;
