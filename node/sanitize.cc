@@ -17,38 +17,42 @@ using threatmesh::v1::SanitizationStep;
 
 constexpr char kRemoved[] = "[removed]";
 
-// The address in network byte order (4 or 16 bytes), or empty when `text` is not one.
-// IPv4 is read here, by inet_pton's rules (four decimal octets of at most 255, no leading
-// zero), since most runs a log line offers are numbers and hex words that fail at once;
-// IPv6 goes to inet_pton.
-std::string AddressBytes(std::string_view text) {
-  if (text.size() < 2 || text.size() >= INET6_ADDRSTRLEN) return "";
+// Writes the address in network byte order to `out` and returns its size (4 or 16), or 0
+// when `text` is not one. IPv4 is read here, by inet_pton's rules (four decimal octets of at
+// most 255, no leading zero), since most runs a log line offers are numbers and hex words
+// that fail at once; IPv6 goes to inet_pton.
+std::size_t ParseAddress(std::string_view text, unsigned char out[16]) {
+  if (text.size() < 2 || text.size() >= INET6_ADDRSTRLEN) return 0;
   if (std::memchr(text.data(), ':', text.size()) == nullptr) {
     unsigned char octets[4];
     int n = 0, value = 0, digits = 0;
     for (char c : text) {
       if (c == '.') {
-        if (digits == 0 || n == 3) return "";
+        if (digits == 0 || n == 3) return 0;
         octets[n++] = static_cast<unsigned char>(value);
         value = digits = 0;
       } else if (c >= '0' && c <= '9') {
-        if (digits == 1 && value == 0) return "";  // a leading zero
+        if (digits == 1 && value == 0) return 0;  // a leading zero
         value = value * 10 + (c - '0');
-        if (++digits > 3 || value > 255) return "";
+        if (++digits > 3 || value > 255) return 0;
       } else {
-        return "";
+        return 0;
       }
     }
-    if (n != 3 || digits == 0) return "";
+    if (n != 3 || digits == 0) return 0;
     octets[3] = static_cast<unsigned char>(value);
-    return std::string(reinterpret_cast<char*>(octets), 4);
+    std::memcpy(out, octets, 4);
+    return 4;
   }
   char t[INET6_ADDRSTRLEN];
   std::memcpy(t, text.data(), text.size());
   t[text.size()] = '\0';
-  unsigned char buf[16];
-  if (inet_pton(AF_INET6, t, buf) == 1) return std::string(reinterpret_cast<char*>(buf), 16);
-  return "";
+  return inet_pton(AF_INET6, t, out) == 1 ? 16 : 0;
+}
+
+std::string AddressBytes(std::string_view text) {
+  unsigned char bytes[16];
+  return std::string(reinterpret_cast<char*>(bytes), ParseAddress(text, bytes));
 }
 
 bool EqualsNoCase(std::string_view a, std::string_view lower) {
@@ -158,11 +162,13 @@ std::string_view AddressOfRun(std::string_view run) {
 
 bool AddressRange::Contains(std::string_view address) const {
   if (address.size() != network.size()) return false;
-  for (int bit = 0; bit < prefix; ++bit) {
-    const int mask = 0x80 >> (bit % 8);
-    if ((address[bit / 8] & mask) != (network[bit / 8] & mask)) return false;
-  }
-  return true;
+  const std::size_t whole = static_cast<std::size_t>(prefix) / 8;
+  if (std::memcmp(address.data(), network.data(), whole) != 0) return false;
+  if (prefix % 8 == 0) return true;
+  const unsigned mask = (0xff00u >> (prefix % 8)) & 0xffu;
+  return ((static_cast<unsigned char>(address[whole]) ^
+           static_cast<unsigned char>(network[whole])) &
+          mask) == 0;
 }
 
 absl::StatusOr<AddressRange> ParseAddressRange(std::string_view text) {
@@ -190,8 +196,10 @@ std::vector<AddressRange> DefaultInternalRanges() {
 }
 
 bool Sanitizer::IsInternalAddress(std::string_view address) const {
-  const std::string bytes = AddressBytes(address);
-  if (bytes.empty()) return false;
+  unsigned char buffer[16];
+  const std::size_t size = ParseAddress(address, buffer);
+  if (size == 0) return false;
+  const std::string_view bytes(reinterpret_cast<const char*>(buffer), size);
   for (const AddressRange& r : options_.internal_ranges) {
     if (r.Contains(bytes)) return true;
   }
