@@ -402,6 +402,7 @@ std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {
     }
     f.set_value(std::move(scanned));
   }
+  if (literal.empty()) return Scan(line, nullptr, nullptr);
   std::string out(line);
   // Longest first, so that a value inside another is not replaced piecemeal.
   std::sort(literal.begin(), literal.end(),
