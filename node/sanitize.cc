@@ -18,12 +18,13 @@ using threatmesh::v1::SanitizationStep;
 constexpr char kRemoved[] = "[removed]";
 
 // Writes the address in network byte order to `out` and returns its size (4 or 16), or 0
-// when `text` is not one. IPv4 is read here, by inet_pton's rules (four decimal octets of at
-// most 255, no leading zero), since most runs a log line offers are numbers and hex words
-// that fail at once; IPv6 goes to inet_pton.
-std::size_t ParseAddress(std::string_view text, unsigned char out[16]) {
+// when `text` is not one. `colon` says whether `text` holds a ':': with one it can only be
+// IPv6 text, which goes to inet_pton; without, IPv4 is read here, by inet_pton's rules (four
+// decimal octets of at most 255, no leading zero), since most runs a log line offers are
+// numbers and hex words that fail at once.
+std::size_t ParseAddress(std::string_view text, bool colon, unsigned char out[16]) {
   if (text.size() < 2 || text.size() >= INET6_ADDRSTRLEN) return 0;
-  if (std::memchr(text.data(), ':', text.size()) == nullptr) {
+  if (!colon) {
     unsigned char octets[4];
     int n = 0, value = 0, digits = 0;
     for (char c : text) {
@@ -50,9 +51,13 @@ std::size_t ParseAddress(std::string_view text, unsigned char out[16]) {
   return inet_pton(AF_INET6, t, out) == 1 ? 16 : 0;
 }
 
+bool HasColon(std::string_view text) {
+  return std::memchr(text.data(), ':', text.size()) != nullptr;
+}
+
 std::string AddressBytes(std::string_view text) {
   unsigned char bytes[16];
-  return std::string(reinterpret_cast<char*>(bytes), ParseAddress(text, bytes));
+  return std::string(reinterpret_cast<char*>(bytes), ParseAddress(text, HasColon(text), bytes));
 }
 
 bool EqualsNoCase(std::string_view a, std::string_view lower) {
@@ -78,9 +83,11 @@ bool IsNameField(std::string_view field) {
 // The characters of address and name runs, as 256-entry tables (the scans test every
 // character of every line): 0 outside a run, kInRun inside, kInRun | kSeparator for the
 // characters without which a run cannot be what is looked for ('.' and ':' for addresses;
-// '.' for names, when every internal suffix has a dot).
+// '.' for names, when every internal suffix has a dot). An address run's ':' is also marked
+// kColon, which tells IPv6 text from IPv4.
 constexpr unsigned char kInRun = 1;
 constexpr unsigned char kSeparator = 2;
+constexpr unsigned char kColon = 4;
 struct CharClass {
   unsigned char address[256] = {};
   unsigned char name[256] = {};
@@ -89,7 +96,8 @@ struct CharClass {
       const bool digit = c >= '0' && c <= '9';
       const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
       if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) address[c] = kInRun;
-      if (c == ':' || c == '.') address[c] = kInRun | kSeparator;
+      if (c == '.') address[c] = kInRun | kSeparator;
+      if (c == ':') address[c] = kInRun | kSeparator | kColon;
       if (digit || letter || c == '-' || c == '_') name[c] = kInRun;
       if (c == '.') name[c] = kInRun | kSeparator;
     }
@@ -99,7 +107,8 @@ constexpr CharClass kCharClass;
 
 // Calls `visit` for each whole run of the characters `table` marks, in order, skipping the
 // runs that hold none of the characters `needed` marks; stops when `visit` returns true.
-// `visit(start, end)` takes the run's offsets in `text`.
+// `visit(start, end, marks)` takes the run's offsets in `text` and the union of its
+// characters' marks.
 template <typename Visit>
 bool ForEachRun(std::string_view text, const unsigned char* table, unsigned char needed,
                 Visit visit) {
@@ -113,29 +122,41 @@ bool ForEachRun(std::string_view text, const unsigned char* table, unsigned char
     const std::size_t start = i;
     unsigned char marks = 0;
     for (; i < n && table[p[i]] != 0; ++i) marks |= table[p[i]];
-    if ((marks & needed) && visit(start, i)) return true;
+    if ((marks & needed) && visit(start, i, marks)) return true;
   }
   return false;
 }
 
-// Replaces the runs ForEachRun visits for which `replace` gives a value.
+// What replaces a run: `head` then `tail`, when `found`. Both are views that must stay
+// valid until the replacement is copied, right after it is made.
+struct RunReplacement {
+  bool found = false;
+  std::string_view head;
+  std::string_view tail;
+};
+
+// Replaces the runs ForEachRun visits that `replace(run, marks)` finds. Returns whether it
+// replaced any; `out` then holds the whole text with the replacements, and otherwise is
+// left alone (text with nothing to replace, as most is, is not copied).
 template <typename Replace>
-std::string ReplaceRuns(std::string_view text, const unsigned char* table, unsigned char needed,
-                        Replace replace) {
-  std::string out;
-  out.reserve(text.size() + 32);
+bool ReplaceRuns(std::string_view text, const unsigned char* table, unsigned char needed,
+                 Replace replace, std::string& out) {
+  std::string built;
   std::size_t copied = 0;
-  ForEachRun(text, table, needed, [&](std::size_t start, std::size_t end) {
-    const std::string_view run = text.substr(start, end - start);
-    if (std::optional<std::string> r = replace(run)) {
-      out.append(text.substr(copied, start - copied));
-      out += *r;
-      copied = end;
-    }
+  ForEachRun(text, table, needed, [&](std::size_t start, std::size_t end, unsigned char marks) {
+    const RunReplacement r = replace(text.substr(start, end - start), marks);
+    if (!r.found) return false;
+    if (copied == 0) built.reserve(text.size() + 32);
+    built.append(text.substr(copied, start - copied));
+    built.append(r.head);
+    built.append(r.tail);
+    copied = end;
     return false;
   });
-  out.append(text.substr(copied));
-  return out;
+  if (copied == 0) return false;  // a replaced run is never empty, so it ends after 0
+  built.append(text.substr(copied));
+  out = std::move(built);
+  return true;
 }
 
 std::string_view WithoutTrailingDots(std::string_view s) {
@@ -145,17 +166,29 @@ std::string_view WithoutTrailingDots(std::string_view s) {
 // The address at the start of a run of address characters: the run without its trailing
 // dots, or, for an IPv4 address written with its port ("10.1.2.3:51234", since a colon is an
 // address character), the part before the colon. An IPv6 address with a port is written in
-// brackets, which end the run.
-std::string_view AddressOfRun(std::string_view run) {
+// brackets, which end the run. `*colon` says whether the run holds a ':' on the way in, and
+// whether the address does on the way out.
+std::string_view AddressOfRun(std::string_view run, bool* colon) {
   run = WithoutTrailingDots(run);
-  const std::size_t colon = run.find(':');
-  if (colon == std::string_view::npos || colon == 0) return run;
-  const std::string_view before = run.substr(0, colon);
+  if (!*colon) return run;
+  const std::size_t at = run.find(':');  // there is one: trailing dots are all that went
+  if (at == 0) return run;
+  const std::string_view before = run.substr(0, at);
   if (before.find('.') == std::string_view::npos) return run;  // IPv6 text
-  for (char c : run.substr(colon + 1)) {
+  for (char c : run.substr(at + 1)) {
     if (c < '0' || c > '9') return run;
   }
+  *colon = false;
   return WithoutTrailingDots(before);
+}
+
+// Whether the address `bytes` (4 or 16 bytes, network order) is in one of `ranges`.
+bool InRanges(const std::vector<AddressRange>& ranges, const unsigned char* bytes,
+              std::size_t size) {
+  for (const AddressRange& r : ranges) {
+    if (r.Contains(std::string_view(reinterpret_cast<const char*>(bytes), size))) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -163,7 +196,10 @@ std::string_view AddressOfRun(std::string_view run) {
 bool AddressRange::Contains(std::string_view address) const {
   if (address.size() != network.size()) return false;
   const std::size_t whole = static_cast<std::size_t>(prefix) / 8;
-  if (std::memcmp(address.data(), network.data(), whole) != 0) return false;
+  // A byte at a time: ranges are a few bytes long, shorter than a call to memcmp.
+  for (std::size_t i = 0; i < whole; ++i) {
+    if (address[i] != network[i]) return false;
+  }
   if (prefix % 8 == 0) return true;
   const unsigned mask = (0xff00u >> (prefix % 8)) & 0xffu;
   return ((static_cast<unsigned char>(address[whole]) ^
@@ -196,14 +232,13 @@ std::vector<AddressRange> DefaultInternalRanges() {
 }
 
 bool Sanitizer::IsInternalAddress(std::string_view address) const {
+  return IsInternalAddress(address, HasColon(address));
+}
+
+bool Sanitizer::IsInternalAddress(std::string_view address, bool colon) const {
   unsigned char buffer[16];
-  const std::size_t size = ParseAddress(address, buffer);
-  if (size == 0) return false;
-  const std::string_view bytes(reinterpret_cast<const char*>(buffer), size);
-  for (const AddressRange& r : options_.internal_ranges) {
-    if (r.Contains(bytes)) return true;
-  }
-  return false;
+  const std::size_t size = ParseAddress(address, colon, buffer);
+  return size != 0 && InRanges(options_.internal_ranges, buffer, size);
 }
 
 bool Sanitizer::IsInternalName(std::string_view name) const {
@@ -232,18 +267,23 @@ bool Sanitizer::HasInternal(std::string_view text, bool* addresses, bool* names)
 }
 
 bool Sanitizer::HasInternalAddress(std::string_view text) const {
-  return ForEachRun(text, kCharClass.address, kSeparator, [&](std::size_t start, std::size_t end) {
-    return IsInternalAddress(AddressOfRun(text.substr(start, end - start)));
-  });
+  return ForEachRun(text, kCharClass.address, kSeparator,
+                    [&](std::size_t start, std::size_t end, unsigned char marks) {
+                      bool colon = (marks & kColon) != 0;
+                      const std::string_view address =
+                          AddressOfRun(text.substr(start, end - start), &colon);
+                      return IsInternalAddress(address, colon);
+                    });
 }
 
 unsigned char Sanitizer::NameRunsNeed() const { return names_need_dot_ ? kSeparator : kInRun; }
 
 bool Sanitizer::HasInternalName(std::string_view text) const {
   return !lower_suffixes_.empty() &&
-         ForEachRun(text, kCharClass.name, NameRunsNeed(), [&](std::size_t start, std::size_t end) {
-           return IsInternalName(WithoutTrailingDots(text.substr(start, end - start)));
-         });
+         ForEachRun(text, kCharClass.name, NameRunsNeed(),
+                    [&](std::size_t start, std::size_t end, unsigned char) {
+                      return IsInternalName(WithoutTrailingDots(text.substr(start, end - start)));
+                    });
 }
 
 std::string Sanitizer::Note(const std::string& field, const char* method, const char* algorithm,
@@ -263,18 +303,19 @@ std::string Sanitizer::Note(const std::string& field, const char* method, const 
 
 std::optional<std::string> Sanitizer::Transform(const std::string& field,
                                                 const std::string& value) {
-  if (IsSecretField(field)) return Note(field, "remove", "", "", kRemoved);
-  if (field == "user.name") {
+  const std::string_view name = field;  // compared as a view: sizes first
+  if (IsSecretField(name)) return Note(field, "remove", "", "", kRemoved);
+  if (name == "user.name") {
     return Note(field, "pseudonymize", "hmac-sha256", names_.key_id(), Pseudonym("user", value));
   }
-  if (field.ends_with(".ip") && IsInternalAddress(value)) {
+  if (name.ends_with(".ip") && IsInternalAddress(value)) {
     return Note(field, "anonymize-prefix-preserving", "crypto-pan-aes128", addresses_.key_id(),
                 Address(value));
   }
-  if (IsNameField(field) && IsInternalName(value)) {
+  if (IsNameField(name) && IsInternalName(value)) {
     return Note(field, "pseudonymize", "hmac-sha256", names_.key_id(), Pseudonym("host", value));
   }
-  if (field == "answers") {  // addresses and names, comma separated
+  if (name == "answers") {  // addresses and names, comma separated
     // Most answers are external: found without building anything.
     bool any = false;
     for (std::size_t start = 0; !any;) {
@@ -307,54 +348,58 @@ std::optional<std::string> Sanitizer::Transform(const std::string& field,
     }
     if (changed) return out;
   }
-  if (field == "http_request.referrer" && value.find('?') != std::string::npos) {
+  if (name == "http_request.referrer" && value.find('?') != std::string::npos) {
     return Note(field, "remove", "query-string", "", value.substr(0, value.find('?')));
   }
   return std::nullopt;
 }
 
-std::string Sanitizer::Cached(char kind, std::string_view value,
-                              const std::function<std::string()>& make) const {
+template <typename Make>
+const std::string& Sanitizer::Cached(char kind, std::string_view value, Make make) const {
   cache_key_.assign(1, kind);
   cache_key_.append(value);
   if (auto it = cache_.find(cache_key_); it != cache_.end()) return it->second;
   if (cache_.size() >= kCacheEntries) cache_.clear();
-  std::string made = make();
-  cache_.emplace(cache_key_, made);
-  return made;
+  return cache_.emplace(cache_key_, make()).first->second;
 }
 
-std::string Sanitizer::Address(std::string_view text) const {
+const std::string& Sanitizer::Address(std::string_view text) const {
   return Cached('a', text, [&] { return *addresses_.AnonymizeText(text); });
 }
 
-std::string Sanitizer::Pseudonym(std::string_view kind, std::string_view value) const {
+const std::string& Sanitizer::Pseudonym(std::string_view kind, std::string_view value) const {
   return Cached(kind == "user" ? 'u' : 'h', value, [&] { return names_.Of(kind, value); });
 }
 
 std::string Sanitizer::Scan(std::string_view text, bool* addresses, bool* names) const {
-  // Every internal address literal, then every internal name; a pass that would replace
-  // nothing is skipped (the check that tells stops at the first find, and copies nothing).
+  // Every internal address literal, then every internal name; text with nothing to replace
+  // is not copied until the end.
   std::string out;
-  if (!HasInternalAddress(text)) {
-    out.assign(text);
-  } else {
-    out = ReplaceRuns(text, kCharClass.address, kSeparator,
-                      [&](std::string_view run) -> std::optional<std::string> {
-                        const std::string_view candidate = AddressOfRun(run);
-                        if (!IsInternalAddress(candidate)) return std::nullopt;
-                        if (addresses) *addresses = true;
-                        return Address(candidate) + std::string(run.substr(candidate.size()));
-                      });
+  const bool replaced = ReplaceRuns(
+      text, kCharClass.address, kSeparator,
+      [&](std::string_view run, unsigned char marks) -> RunReplacement {
+        bool colon = (marks & kColon) != 0;
+        const std::string_view candidate = AddressOfRun(run, &colon);
+        if (!IsInternalAddress(candidate, colon)) return {};
+        if (addresses) *addresses = true;
+        return {true, Address(candidate), run.substr(candidate.size())};
+      },
+      out);
+  const std::string_view after_addresses = replaced ? std::string_view(out) : text;
+  std::string named;
+  if (lower_suffixes_.empty() ||
+      !ReplaceRuns(
+          after_addresses, kCharClass.name, NameRunsNeed(),
+          [&](std::string_view run, unsigned char) -> RunReplacement {
+            const std::string_view name = WithoutTrailingDots(run);
+            if (!IsInternalName(name)) return {};
+            if (names) *names = true;
+            return {true, Pseudonym("host", name), run.substr(name.size())};
+          },
+          named)) {
+    return replaced ? out : std::string(text);
   }
-  if (!HasInternalName(out)) return out;
-  return ReplaceRuns(out, kCharClass.name, NameRunsNeed(),
-                     [&](std::string_view run) -> std::optional<std::string> {
-                       const std::string_view name = WithoutTrailingDots(run);
-                       if (!IsInternalName(name)) return std::nullopt;
-                       if (names) *names = true;
-                       return Pseudonym("host", name) + std::string(run.substr(name.size()));
-                     });
+  return named;
 }
 
 std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {
@@ -371,13 +416,15 @@ std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {
       ++i;
       continue;
     }
-    if (std::find(transformed.begin(), transformed.end(), f.name()) == transformed.end()) {
+    const std::string_view name = f.name();
+    if (std::find(transformed.begin(), transformed.end(), name) == transformed.end()) {
       transformed.push_back(f.name());
     }
-    if (IsSecretField(f.name()) || f.name() == "user.name" || f.name() == "http_request.referrer") {
+    const bool secret = IsSecretField(name);
+    if (secret || name == "user.name" || name == "http_request.referrer") {
       if (f.value().size() >= 2) literal.emplace_back(f.value(), *r);
     }
-    if (IsSecretField(f.name())) {
+    if (secret) {
       fields->DeleteSubrange(i, 1);  // a removed field is gone, not blanked
       continue;
     }
@@ -386,8 +433,9 @@ std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {
   }
   // Internal addresses and names inside any other value (a referrer URL, a path, an agent).
   for (threatmesh::v1::EventField& f : *fields) {
-    if (f.name() != "http_request.referrer" &&
-        std::find(transformed.begin(), transformed.end(), f.name()) != transformed.end()) {
+    const std::string_view name = f.name();
+    if (name != "http_request.referrer" &&
+        std::find(transformed.begin(), transformed.end(), name) != transformed.end()) {
       continue;
     }
     bool addresses = false, names = false;

@@ -13,7 +13,6 @@
 #ifndef THREATMESH_NODE_SANITIZE_H_
 #define THREATMESH_NODE_SANITIZE_H_
 
-#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -68,6 +67,8 @@ class Sanitizer {
 
   // Whether `address` (text) is in an internal range.
   bool IsInternalAddress(std::string_view address) const;
+  // The same, told whether `address` holds a ':' (only IPv6 text does).
+  bool IsInternalAddress(std::string_view address, bool colon) const;
   // Whether `name` is an internal name (under a configured suffix).
   bool IsInternalName(std::string_view name) const;
   // `text` with every internal address and name in it replaced; sets *addresses / *names
@@ -96,10 +97,11 @@ class Sanitizer {
 
   // The pseudonym of an address (text) or a name, remembered: logs repeat their clients
   // and names, and a Crypto-PAn address costs 32 or 128 AES blocks.
-  std::string Address(std::string_view text) const;
-  std::string Pseudonym(std::string_view kind, std::string_view value) const;
-  std::string Cached(char kind, std::string_view value,
-                     const std::function<std::string()>& make) const;
+  // The returned text is valid until the next of these calls.
+  const std::string& Address(std::string_view text) const;
+  const std::string& Pseudonym(std::string_view kind, std::string_view value) const;
+  template <typename Make>
+  const std::string& Cached(char kind, std::string_view value, Make make) const;
   // The mark a run of name characters needs to be worth checking (see sanitize.cc).
   unsigned char NameRunsNeed() const;
   static constexpr std::size_t kCacheEntries = 1 << 16;  // then it starts over

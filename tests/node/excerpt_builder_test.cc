@@ -1,5 +1,7 @@
 #include "node/excerpt_builder.h"
 
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -257,6 +259,57 @@ TEST(ExcerptPartsTest, CompletenessIsChecked) {
       EXPECT_NE(s.message().find(c.error), std::string::npos) << s << " / " << c.error;
     }
   }
+}
+
+// The part's JSON is written by hand: it must read back as the same message through
+// protobuf's own JSON parser, whatever bytes need escaping and wherever they fall (the
+// writer skips eight clean bytes at a time).
+TEST(ExcerptPartJsonTest, ReadsBackAsTheSameMessage) {
+  const std::string specials[] = {
+      "\"",   "\\",   "\n",   "\t",       "\r",           std::string(1, '\0'),
+      "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xe2\x82\xac", "/"};
+  RecordBody body;
+  body.set_tlp(threatmesh::v1::TLP_AMBER);
+  threatmesh::v1::LogExcerpt* x = body.mutable_log_excerpt();
+  x->set_source_format("nginx-combined");
+  x->set_contact("soc@example.org");
+  x->set_window_start(1000);
+  x->set_window_end(2000);
+  x->add_lines("");
+  for (const std::string& special : specials) {
+    for (std::size_t at = 0; at <= 19; ++at) {
+      const std::string text = std::string(at, 'a') + special + std::string(19 - at, 'b');
+      x->add_lines(text);
+      threatmesh::v1::LogEvent* e = x->add_events();
+      e->set_time(static_cast<int64_t>(1000 + at));
+      e->set_class_name("http_activity");
+      threatmesh::v1::EventField* f = e->add_fields();
+      f->set_name("http_request.user_agent");
+      f->set_value(text);
+      f = e->add_fields();
+      f->set_name("url.path");
+      f->set_value(special);
+    }
+  }
+  // Longer than the writer's chunk of 512 bytes, with escapes on either side of its edges.
+  std::string mixed;
+  for (int i = 0; i < 1500; ++i) {
+    mixed.push_back(i % 7 == 0 ? '\t' : i % 13 == 0 ? '"' : i % 29 == 0 ? '\x02' : 'x');
+  }
+  for (std::size_t size : {511, 512, 513, 1023, 1024, 1025, 1500}) {
+    x->add_lines(mixed.substr(0, size));
+    x->add_lines(std::string(size - 1, '\n') + "z");
+  }
+  threatmesh::v1::SanitizationStep* step = x->add_manifest();
+  step->set_field("src_endpoint.ip");
+  step->set_method("anonymize-prefix-preserving");
+  const std::string json = ExcerptPartJson(body);
+  RecordBody back;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &back).ok()) << json;
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(body, back)) << back.DebugString();
+  // The part is left as it was.
+  EXPECT_EQ(body.log_excerpt().lines_size(), 1 + 12 * 20 + 14);
+  EXPECT_EQ(body.log_excerpt().events_size(), 12 * 20);
 }
 
 TEST(ProposalJsonTest, RoundTripsAndRefusesBadLines) {
