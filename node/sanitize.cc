@@ -88,9 +88,14 @@ bool IsNameField(std::string_view field) {
 constexpr unsigned char kInRun = 1;
 constexpr unsigned char kSeparator = 2;
 constexpr unsigned char kColon = 4;
+constexpr unsigned char kNameOnly = 8;
 struct CharClass {
   unsigned char address[256] = {};
   unsigned char name[256] = {};
+  // Address or name characters, as one table: a run of these holds whole address and name
+  // runs. Marks '.' and ':' as address separators, ':' also as kColon, and the name
+  // characters that are not address characters as kNameOnly.
+  unsigned char either[256] = {};
   constexpr CharClass() {
     for (int c = 0; c < 256; ++c) {
       const bool digit = c >= '0' && c <= '9';
@@ -100,6 +105,8 @@ struct CharClass {
       if (c == ':') address[c] = kInRun | kSeparator | kColon;
       if (digit || letter || c == '-' || c == '_') name[c] = kInRun;
       if (c == '.') name[c] = kInRun | kSeparator;
+      either[c] = address[c] | name[c];
+      if (name[c] != 0 && address[c] == 0) either[c] |= kNameOnly;
     }
   }
 };
@@ -251,19 +258,41 @@ bool Sanitizer::IsInternalName(std::string_view name) const {
 }
 
 bool Sanitizer::HasInternal(std::string_view text, bool* addresses, bool* names) const {
-  if (names_need_dot_ && std::memchr(text.data(), '.', text.size()) == nullptr &&
-      std::memchr(text.data(), ':', text.size()) == nullptr) {
-    return false;
-  }
-  if (HasInternalAddress(text)) {
+  // The answer of HasInternalAddress, then HasInternalName, in one pass over the runs of
+  // address or name characters: each address run and each name run lies inside one of
+  // them. A run with no name-only character is a single address run; one with no ':' is a
+  // single name run; only the others are split again.
+  const bool check_names = !lower_suffixes_.empty();
+  const unsigned char name_needs = NameRunsNeed();
+  bool name_found = false;
+  const bool address_found = ForEachRun(
+      text, kCharClass.either, names_need_dot_ ? kSeparator : kInRun,
+      [&](std::size_t start, std::size_t end, unsigned char marks) {
+        const std::string_view run = text.substr(start, end - start);
+        if (marks & kSeparator) {  // an address run needs a '.' or a ':'
+          if ((marks & kNameOnly) == 0) {
+            bool colon = (marks & kColon) != 0;
+            const std::string_view address = AddressOfRun(run, &colon);
+            if (IsInternalAddress(address, colon)) return true;
+          } else if (HasInternalAddress(run)) {
+            return true;
+          }
+        }
+        if (check_names && !name_found) {
+          if ((marks & kColon) == 0) {  // kSeparator is then a '.', as in the name table
+            name_found = (marks & name_needs) && IsInternalName(WithoutTrailingDots(run));
+          } else {
+            name_found = HasInternalName(run);
+          }
+        }
+        return false;
+      });
+  if (address_found) {
     if (addresses) *addresses = true;
     return true;
   }
-  if (HasInternalName(text)) {
-    if (names) *names = true;
-    return true;
-  }
-  return false;
+  if (name_found && names) *names = true;
+  return name_found;
 }
 
 bool Sanitizer::HasInternalAddress(std::string_view text) const {

@@ -76,8 +76,13 @@ class Sanitizer {
   std::string Scan(std::string_view text, bool* addresses, bool* names) const;
 
   // Whether `text` holds an internal address or name, as Scan would find them, without
-  // making the replacement; sets *addresses or *names (either may be null) for what it found.
+  // making the replacement; sets *addresses or *names (either may be null) for what it found
+  // (an address when it holds both). One pass; the same answer as the two below.
   bool HasInternal(std::string_view text, bool* addresses, bool* names) const;
+  // Whether some run of address (name) characters in `text` is an internal address (name):
+  // the finds that Scan replaces.
+  bool HasInternalAddress(std::string_view text) const;
+  bool HasInternalName(std::string_view text) const;
 
   // One step per transformed field and method, in field order.
   std::vector<threatmesh::v1::SanitizationStep> Manifest() const;
@@ -86,10 +91,6 @@ class Sanitizer {
   std::vector<threatmesh::v1::SanitizationStep> TakeManifest();
 
  private:
-  // Whether some run of address (name) characters in `text` is an internal address (name):
-  // the finds that Scan replaces and HasInternal reports.
-  bool HasInternalAddress(std::string_view text) const;
-  bool HasInternalName(std::string_view text) const;
   // The replacement of one field value, or nullopt to leave it; notes the step.
   std::optional<std::string> Transform(const std::string& field, const std::string& value);
   std::string Note(const std::string& field, const char* method, const char* algorithm,

@@ -204,5 +204,50 @@ TEST_F(SanitizeTest, AddressesAreReadAsInetPtonReadsThem) {
   EXPECT_GT(valid, 1000);  // the comparison saw many addresses, not only refusals
 }
 
+// HasInternal answers in one pass what HasInternalAddress, then HasInternalName, answer in
+// two; compared on random text built from address and name pieces and their separators,
+// with internal suffixes that have a dot, that have none, and none at all.
+TEST_F(SanitizeTest, OnePassFindsWhatTheTwoPassesFind) {
+  const std::vector<std::string> pieces = {
+      "10.1.2.3",    "8.8.8.8",   "192.168.0.1",    "fd00::5",
+      "2001:db8::1", "::1",       "a.corp.example", "corp.example",
+      "corp",        "x.corp",    "example",        "host-1",
+      "db_2",        "cafe",      "dead.beef",      "1795168800.001237",
+      "0.075",       "60.000000", "51234",          "abc",
+      "zz"};
+  const std::string glue = ".:-_ \t,/[]@=x9fG";
+  std::vector<std::vector<std::string>> suffix_sets = {{"corp.example"}, {"corp"}, {}};
+  std::mt19937 random(11);
+  int addresses_seen = 0, names_seen = 0, clean_seen = 0;
+  for (const std::vector<std::string>& suffixes : suffix_sets) {
+    SanitizeOptions options;
+    options.internal_suffixes = suffixes;
+    Sanitizer s(options, pan_, names_);
+    for (int i = 0; i < 20000; ++i) {
+      std::string text;
+      const int parts = 1 + static_cast<int>(random() % 6);
+      for (int k = 0; k < parts; ++k) {
+        if (random() % 2) text += pieces[random() % pieces.size()];
+        const int glued = static_cast<int>(random() % 3);
+        for (int g = 0; g < glued; ++g) text.push_back(glue[random() % glue.size()]);
+      }
+      const bool want_address = s.HasInternalAddress(text);
+      const bool want_name = !want_address && s.HasInternalName(text);
+      bool addresses = false, names = false;
+      ASSERT_EQ(s.HasInternal(text, &addresses, &names), want_address || want_name)
+          << "\"" << text << "\" with " << suffixes.size() << " suffixes";
+      ASSERT_EQ(addresses, want_address) << text;
+      ASSERT_EQ(names, want_name) << text;
+      addresses_seen += want_address;
+      names_seen += want_name;
+      clean_seen += !want_address && !want_name;
+    }
+  }
+  // Every kind of answer came up often.
+  EXPECT_GT(addresses_seen, 2000);
+  EXPECT_GT(names_seen, 2000);
+  EXPECT_GT(clean_seen, 2000);
+}
+
 }  // namespace
 }  // namespace threatmesh
