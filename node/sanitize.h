@@ -105,7 +105,7 @@ class Sanitizer {
   const std::string& Cached(char kind, std::string_view value, Make make) const;
   // The mark a run of name characters needs to be worth checking (see sanitize.cc).
   unsigned char NameRunsNeed() const;
-  static constexpr std::size_t kCacheEntries = 1 << 16;  // then it starts over
+  static constexpr std::size_t kCacheEntries = 1 << 17;  // then it starts over (~20 MB)
 
   SanitizeOptions options_;
   std::vector<std::string> lower_suffixes_;  // the internal suffixes, lower case, no final dot

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
+#include <random>
 #include <sstream>
 
 namespace threatmesh {
@@ -99,6 +102,48 @@ TEST(LogFormatsTest, ZeekDnsTsvFieldByField) {
   EXPECT_EQ(p.errors[0].second, "has 1 fields where the #fields header names 24");
   EXPECT_EQ(p.errors[1].first, 13);
   EXPECT_NE(p.errors[1].second.find("the time \"yesterday\""), std::string::npos);
+}
+
+// Zeek's epoch times ("1795168800.001237") are read without a detour through a double
+// where the millisecond is clear; they must round exactly as the double does, checked on
+// fixed edge cases and random times.
+TEST(LogFormatsTest, ZeekEpochTimesRoundAsTheDoubleDoes) {
+  std::vector<std::string> times = {"1795168800.001237",
+                                    "1795168800.0005",
+                                    "1795168800.000500",
+                                    "1795168800.0004999",
+                                    "1795168800.0015",
+                                    "1795168800.12345",
+                                    "0.000",
+                                    "0.0005",
+                                    "99999999999.999999",
+                                    "99999999999.9995",
+                                    "1.5",
+                                    "1795168800",
+                                    "1795168800.999999",
+                                    "1795168800.9995",
+                                    "12.345678912",
+                                    "7.0004500001"};
+  std::mt19937_64 random(5);
+  for (int i = 0; i < 20000; ++i) {
+    const uint64_t r = random();
+    std::string t = std::to_string(r % 100000000000ull) + ".";
+    const int digits = 3 + static_cast<int>((r >> 40) % 7);
+    for (int d = 0; d < digits; ++d) t.push_back(static_cast<char>('0' + random() % 10));
+    if (i % 4 == 0) t[t.find('.') + 4] = '5';  // near a half millisecond
+    times.push_back(t);
+  }
+  std::string log =
+      "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
+      "#path\tdns\n#fields\tts\tuid\n#types\ttime\tstring\n";
+  for (const std::string& t : times) log += t + "\tCx\n";
+  std::unique_ptr<LogParser> parser = *MakeLogParser("zeek-dns");
+  Parsed p = ParseAll(*parser, log);
+  ASSERT_EQ(p.events.size(), times.size());
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    const int64_t want = std::llround(std::strtod(times[i].c_str(), nullptr) * 1000);
+    ASSERT_EQ(p.events[i].time(), want) << times[i];
+  }
 }
 
 TEST(LogFormatsTest, ZeekJsonLines) {
