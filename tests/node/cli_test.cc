@@ -357,6 +357,22 @@ TEST_F(CliTest, IngestCheckAndPublishALogExcerpt) {
   Result refused = Run(no_zone);
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.err.find("--timezone"), std::string::npos) << refused.err;
+  // A file that is not there, and an output directory that is not there, are named as such.
+  std::vector<std::string> missing = common;
+  missing[0] = dir_.Sub("no-such.log");
+  missing.insert(missing.begin(), "ingest-log");
+  Result no_file = Run(missing);
+  EXPECT_EQ(no_file.exit_code, 1);
+  EXPECT_NE(no_file.err.find("no-such.log: No such file or directory"), std::string::npos)
+      << no_file.err;
+  std::vector<std::string> no_dir = {"ingest-log"};
+  no_dir.insert(no_dir.end(), common.begin(), common.end());
+  no_dir.insert(no_dir.end(), {"--out", dir_.Sub("no-such-dir/excerpt.json"), "--contact", "x"});
+  Result no_out = Run(no_dir);
+  EXPECT_EQ(no_out.exit_code, 1);
+  EXPECT_NE(no_out.err.find("No such file or directory (create its directory first)"),
+            std::string::npos)
+      << no_out.err;
 
   std::vector<std::string> args = {"ingest-log"};
   args.insert(args.end(), common.begin(), common.end());
