@@ -1434,7 +1434,7 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
   }
   options.check.internal = *internal;
   options.propose_indicators = vm.count("emit-indicators") > 0;
-  // Read in 1 MiB blocks: on this kind of host each read call is dear.
+  // Read in 1 MiB blocks, not the stream's 8 KiB: 128 times fewer read calls.
   std::vector<char> read_buffer(1 << 20);
   std::ifstream in;
   in.rdbuf()->pubsetbuf(read_buffer.data(), static_cast<std::streamsize>(read_buffer.size()));

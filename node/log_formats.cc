@@ -110,7 +110,7 @@ std::string Unescape(std::string_view s) {
 // `s` cut at every `sep`, into `out` (replacing what it held).
 void Split(std::string_view s, std::string_view sep, std::vector<std::string_view>& out) {
   out.clear();
-  if (sep.size() == 1) {  // a tab, as Zeek's logs have: found with memchr
+  if (sep.size() == 1 && !s.empty()) {  // a tab, as Zeek's logs have: found with memchr
     const char* at = s.data();
     const char* const end = s.data() + s.size();
     for (;;) {

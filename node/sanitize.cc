@@ -416,8 +416,8 @@ std::string Sanitizer::Scan(std::string_view text, bool* addresses, bool* names)
       out);
   const std::string_view after_addresses = replaced ? std::string_view(out) : text;
   std::string named;
-  if (lower_suffixes_.empty() ||
-      !ReplaceRuns(
+  if (!lower_suffixes_.empty() &&
+      ReplaceRuns(
           after_addresses, kCharClass.name, NameRunsNeed(),
           [&](std::string_view run, unsigned char) -> RunReplacement {
             const std::string_view name = WithoutTrailingDots(run);
@@ -426,9 +426,9 @@ std::string Sanitizer::Scan(std::string_view text, bool* addresses, bool* names)
             return {true, Pseudonym("host", name), run.substr(name.size())};
           },
           named)) {
-    return replaced ? out : std::string(text);
+    return named;
   }
-  return named;
+  return replaced ? out : std::string(text);
 }
 
 std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {
