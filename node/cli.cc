@@ -1382,6 +1382,29 @@ bool PrintChecklist(const std::vector<v1::ChecklistItem>& items, std::ostream& o
   return AllPassed(items);
 }
 
+// Reads the log at `path` once through a parser of its own, and has `sanitizer` learn the
+// user names its lines give.
+absl::Status LearnUsers(const std::string& path, const std::string& format,
+                        const LogParserOptions& parser_options, Sanitizer& sanitizer) {
+  absl::StatusOr<std::unique_ptr<LogParser>> parser = MakeLogParser(format, parser_options);
+  if (!parser.ok()) return parser.status();
+  std::vector<char> read_buffer(1 << 20);
+  std::ifstream in;
+  in.rdbuf()->pubsetbuf(read_buffer.data(), static_cast<std::streamsize>(read_buffer.size()));
+  errno = 0;
+  in.open(path);
+  if (!in)
+    return absl::NotFoundError(StrCat("cannot read log file ", path, ": ", std::strerror(errno)));
+  std::string line;
+  ParsedLine p;
+  while (std::getline(in, line)) {
+    (*parser)->ParseInto(line, p);
+    if (p.kind == ParsedLine::Kind::kEvent) sanitizer.LearnUsers(p.event, line);
+  }
+  if (in.bad()) return absl::DataLossError(StrCat("reading ", path, " failed"));
+  return absl::OkStatus();
+}
+
 int RunIngestLog(const po::variables_map& vm, Io& io) {
   LogParserOptions parser_options;
   if (vm.count("timezone")) parser_options.timezone = vm["timezone"].as<std::string>();
@@ -1487,7 +1510,15 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
     part_files.push_back(ExcerptPartPath(out, static_cast<int>(part_files.size())));
     return write_json(part_files.back(), part);
   };
+  internal->users_in_text = FormatMayNameUsers(format);
   Sanitizer sanitizer(*internal, *keys->addresses, *keys->names);
+  if (FormatMayNameUsers(format)) {
+    // A first pass learns every user name the log gives, so that each is replaced on every
+    // line, also on the lines above the one that named it.
+    absl::Status learned = LearnUsers(path, format, parser_options, sanitizer);
+    if (!learned.ok()) return Fail(io, learned);
+  }
+  options.check.known_users = &sanitizer.known_users();
   ExcerptBuilder builder(options, sanitizer, **parser, sink);
 
   uint64_t number = 0, errors = 0;

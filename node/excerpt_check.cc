@@ -4,6 +4,7 @@
 
 #include "crypto/str_cat.h"
 #include "node/log_formats.h"
+#include "node/user_names.h"
 
 namespace threatmesh {
 namespace {
@@ -48,6 +49,8 @@ std::size_t CredentialAt(std::string_view text, std::size_t pos) {
     std::size_t end = pos + key.size();
     if (end >= text.size() || text[end] != '=') continue;
     std::size_t value = ++end;
+    // sudo's "PWD=/home/..." is the working directory, not a password.
+    if (key == "pwd" && value < text.size() && text[value] == '/') continue;
     while (end < text.size() && text[end] != '&' && text[end] != '"' && !IsSpace(text[end])) ++end;
     if (end > value) return end - pos;
   }
@@ -153,6 +156,8 @@ std::vector<ChecklistItem> CheckExcerpt(const threatmesh::v1::RecordBody& body,
     if (!found.empty()) return;
     if (std::string what = FindEmailOrCredential(text); !what.empty()) {
       found = StrCat(what, " in ", where());
+    } else if (what = FindUserName(text, options.known_users); !what.empty()) {
+      found = StrCat(what, " in ", where());
     } else {
       bool addresses = false, names = false;
       if (scanner.HasInternal(text, &addresses, &names)) {
@@ -223,6 +228,39 @@ std::string FindEmailOrCredential(std::string_view text) {
     }
     if (std::size_t n = CredentialAt(text, pos); n > 0) {
       return StrCat("a credential (\"", text.substr(pos, std::min<std::size_t>(n, 12)), "...\")");
+    }
+  }
+  return "";
+}
+
+std::string FindUserName(std::string_view text, const absl::flat_hash_set<std::string>* known) {
+  std::string found;
+  ForEachUserName(text, [&](std::size_t start, std::size_t length) {
+    if (found.empty()) {
+      // The name and the words before it, as far as the line goes, so the shape shows.
+      std::size_t from = start >= 24 ? start - 24 : 0;
+      const std::size_t feed = text.rfind('\n', start);
+      if (feed != std::string_view::npos && feed >= from) {
+        from = feed + 1;
+      } else if (from > 0) {  // from a word's start
+        const std::size_t space = text.find(' ', from);
+        if (space < start) from = space + 1;
+      }
+      found = StrCat("a user name (\"", text.substr(from, start + length - from), "\")");
+    }
+  });
+  if (!found.empty() || known == nullptr || known->empty()) return found;
+  for (std::size_t i = 0; i < text.size();) {
+    if (!IsUserNameChar(text[i])) {
+      ++i;
+      continue;
+    }
+    const std::size_t start = i;
+    while (i < text.size() && IsUserNameChar(text[i])) ++i;
+    std::size_t end = i;
+    while (end > start && text[end - 1] == '.') --end;
+    if (known->contains(absl::string_view(text.data() + start, end - start))) {
+      return StrCat("the user name \"", text.substr(start, end - start), "\"");
     }
   }
   return "";

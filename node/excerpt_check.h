@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "node/sanitize.h"
 #include "threatmesh/v1/record.pb.h"
 
@@ -21,6 +22,9 @@ struct ExcerptCheckOptions {
   SanitizeOptions internal;
   // Largest signed record, in bytes.
   std::size_t max_record_bytes = 1 << 20;
+  // The user names the sanitizer knew (Sanitizer::known_users), looked for as whole words;
+  // null when the excerpt is checked without its log (the shapes are still looked for).
+  const absl::flat_hash_set<std::string>* known_users = nullptr;
 };
 
 // Runs every item on `body` (its log_excerpt; a body of another kind fails the first item).
@@ -35,11 +39,16 @@ bool AllPassed(const std::vector<threatmesh::v1::ChecklistItem>& items);
 // The PII scan's text rules, one pass each, ASCII case-insensitive where noted:
 //   an e-mail address   local@domain.tld: [A-Za-z0-9._%+-]+ @ [A-Za-z0-9.-]+ . 2+ letters
 //   a credential        (password|passwd|pwd|secret|token|api_key|apikey|session)=value
-//                       (value up to &, white space or "), "authorization:", "bearer "
+//                       (value up to &, white space or "; not pwd=/..., sudo's working
+//                       directory), "authorization:", "bearer "
 //                       with a token of 8+ [a-z0-9._-], "cookie:" with a value (any case)
 // What the first match is, e.g. "an e-mail address" or "a credential (\"password=hu...\")",
 // or empty when there is none.
 std::string FindEmailOrCredential(std::string_view text);
+// A user name in clear in `text`: in one of the shapes of node/user_names.h, or one of
+// `known` (may be null) standing as a whole word. What it is, e.g. "a user name (\"for
+// alice\")", or empty when there is none.
+std::string FindUserName(std::string_view text, const absl::flat_hash_set<std::string>* known);
 // Whether `text` holds a pseudonym as the sanitizer makes them: "host-" or "user-" and 16
 // base32 characters [a-z2-7], as a whole word.
 bool HasPseudonym(std::string_view text);

@@ -855,6 +855,11 @@ std::vector<std::string> LogFormatNames() {
   return out;
 }
 
+bool FormatMayNameUsers(std::string_view format) {
+  return format != "zeek-dns" && format != "zeek-conn" && format != "bind-query" &&
+         format != "windows-dns";
+}
+
 absl::StatusOr<std::unique_ptr<LogParser>> MakeLogParser(std::string_view format,
                                                          const LogParserOptions& options) {
   for (const ZeekLog& z : kZeekLogs) {

@@ -61,6 +61,10 @@ class LogParser {
 // The names MakeLogParser takes.
 std::vector<std::string> LogFormatNames();
 
+// Whether logs of `format` may name users, in a field of their own or in free text (zeek-http,
+// the combined logs, syslog); DNS query logs and connection logs do not.
+bool FormatMayNameUsers(std::string_view format);
+
 struct LogParserOptions {
   // The zone of a source that writes local times without one: an IANA name
   // ("Europe/Berlin", "UTC"). Ignored by formats whose times carry a zone.

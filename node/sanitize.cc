@@ -8,6 +8,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/numbers.h"
 #include "crypto/str_cat.h"
+#include "node/user_names.h"
 
 namespace threatmesh {
 namespace {
@@ -335,6 +336,7 @@ std::optional<std::string> Sanitizer::Transform(const std::string& field,
   const std::string_view name = field;  // compared as a view: sizes first
   if (IsSecretField(name)) return Note(field, "remove", "", "", kRemoved);
   if (name == "user.name") {
+    KnowUser(value);
     return Note(field, "pseudonymize", "hmac-sha256", names_.key_id(), Pseudonym("user", value));
   }
   if (name.ends_with(".ip") && IsInternalAddress(value)) {
@@ -460,12 +462,19 @@ std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {
     f.set_value(std::move(*r));
     ++i;
   }
-  // Internal addresses and names inside any other value (a referrer URL, a path, an agent).
+  // User names, internal addresses and names inside any other value (a message, a referrer
+  // URL, a path, an agent).
+  const bool users = options_.users_in_text || !known_users_.empty();
+  std::string with_users;
   for (threatmesh::v1::EventField& f : *fields) {
     const std::string_view name = f.name();
     if (name != "http_request.referrer" &&
         std::find(transformed.begin(), transformed.end(), name) != transformed.end()) {
       continue;
+    }
+    if (users && ReplaceUsers(f.value(), with_users)) {
+      Note(f.name(), "pseudonymize", "hmac-sha256", names_.key_id(), "");
+      f.set_value(std::move(with_users));
     }
     bool addresses = false, names = false;
     // Most values hold nothing internal: found without building a copy.
@@ -479,7 +488,7 @@ std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {
     }
     f.set_value(std::move(scanned));
   }
-  if (literal.empty()) return Scan(line, nullptr, nullptr);
+  if (literal.empty() && !users) return Scan(line, nullptr, nullptr);
   std::string out(line);
   // Longest first, so that a value inside another is not replaced piecemeal.
   std::sort(literal.begin(), literal.end(),
@@ -490,7 +499,64 @@ std::string Sanitizer::Sanitize(LogEvent& event, std::string_view line) {
       out.replace(at, original.size(), replacement);
     }
   }
+  if (users && ReplaceUsers(out, with_users)) out.swap(with_users);
   return Scan(out, nullptr, nullptr);
+}
+
+void Sanitizer::KnowUser(std::string_view name) {
+  if (known_users_.size() < kMaxKnownUsers && IsReplaceableEverywhere(name)) {
+    known_users_.emplace(std::string(name));
+  }
+}
+
+void Sanitizer::LearnUsers(const LogEvent& event, std::string_view line) {
+  for (const threatmesh::v1::EventField& f : event.fields()) {
+    if (f.name() == "user.name") KnowUser(f.value());
+  }
+  if (options_.users_in_text) {
+    ForEachUserName(
+        line, [&](std::size_t start, std::size_t length) { KnowUser(line.substr(start, length)); });
+  }
+}
+
+bool Sanitizer::ReplaceUsers(std::string_view text, std::string& out) {
+  // (start, length) of each name: the shapes', then every known name standing as a word.
+  absl::InlinedVector<std::pair<std::size_t, std::size_t>, 4> spans;
+  if (options_.users_in_text) {
+    ForEachUserName(text, [&](std::size_t start, std::size_t length) {
+      spans.emplace_back(start, length);
+      KnowUser(text.substr(start, length));
+    });
+  }
+  if (!known_users_.empty()) {
+    for (std::size_t i = 0; i < text.size();) {
+      if (!IsUserNameChar(text[i])) {
+        ++i;
+        continue;
+      }
+      const std::size_t start = i;
+      while (i < text.size() && IsUserNameChar(text[i])) ++i;
+      std::size_t end = i;
+      while (end > start && text[end - 1] == '.') --end;
+      if (known_users_.contains(absl::string_view(text.data() + start, end - start))) {
+        spans.emplace_back(start, end - start);
+      }
+    }
+  }
+  if (spans.empty()) return false;
+  std::sort(spans.begin(), spans.end());
+  std::string built;
+  built.reserve(text.size() + 16 * spans.size());
+  std::size_t copied = 0;
+  for (const auto& [start, length] : spans) {
+    if (start < copied) continue;  // the same name, found by a shape and as a known word
+    built.append(text.substr(copied, start - copied));
+    built.append(Pseudonym("user", text.substr(start, length)));
+    copied = start + length;
+  }
+  built.append(text.substr(copied));
+  out = std::move(built);
+  return true;
 }
 
 std::vector<SanitizationStep> Sanitizer::Manifest() const {

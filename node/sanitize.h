@@ -3,7 +3,11 @@
 //     and IPv6 ULA, loopback, link-local by default) -> Crypto-PAn pseudonyms, prefix
 //     preserving (crypto/cryptopan.h);
 //   - internal host and domain names (names under configured suffixes) and user names ->
-//     keyed HMAC-SHA256 pseudonyms (crypto/pseudonym.h);
+//     keyed HMAC-SHA256 pseudonyms (crypto/pseudonym.h). User names are those of user.name
+//     fields and those that free text gives in the shapes of node/user_names.h; a user name
+//     once known is replaced wherever it stands as a whole word, in every value and line, so
+//     the same name gets the same pseudonym everywhere. LearnUsers, called on every line
+//     before the first is sanitized, makes that hold for lines above the one naming a user;
 //   - secrets -> removed: passwords, cookies, Authorization headers, URL query strings.
 // Each transformed field is noted once in the manifest (field, method, algorithm, key id),
 // which goes into the excerpt record. The raw line gets the same replacements, plus any
@@ -20,6 +24,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "crypto/cryptopan.h"
 #include "crypto/pseudonym.h"
@@ -45,6 +50,9 @@ struct SanitizeOptions {
   std::vector<AddressRange> internal_ranges = DefaultInternalRanges();
   // Names equal to or under these suffixes are internal, e.g. "corp.example".
   std::vector<std::string> internal_suffixes;
+  // Whether free text is searched for user names in the shapes of node/user_names.h (off
+  // only for formats that name no users in text, to spare the scan).
+  bool users_in_text = true;
 };
 
 class Sanitizer {
@@ -64,6 +72,20 @@ class Sanitizer {
 
   // Sanitizes `event` in place and its raw `line`, returning the sanitized line.
   std::string Sanitize(threatmesh::v1::LogEvent& event, std::string_view line);
+
+  // Notes the user names that `event` and its `line` give (user.name fields; shapes in the
+  // line), without sanitizing anything: a first pass over a log with this makes every later
+  // Sanitize replace them wherever they stand, also above the line that named them.
+  void LearnUsers(const threatmesh::v1::LogEvent& event, std::string_view line);
+  // The user names known so far that are replaced wherever they stand as a whole word (see
+  // IsReplaceableEverywhere): the release checklist looks for them in clear. Holds at most
+  // kMaxKnownUsers; the shapes are still replaced past that.
+  const absl::flat_hash_set<std::string>& known_users() const { return known_users_; }
+  static constexpr std::size_t kMaxKnownUsers = 1 << 20;
+  // Replaces every user name in `text` (the shapes, when users_in_text, and every known name
+  // as a whole word) and learns the shapes' names. Returns whether it replaced any; `out`
+  // then holds the whole text with the replacements, and otherwise is left alone.
+  bool ReplaceUsers(std::string_view text, std::string& out);
 
   // Whether `address` (text) is in an internal range.
   bool IsInternalAddress(std::string_view address) const;
@@ -107,7 +129,11 @@ class Sanitizer {
   unsigned char NameRunsNeed() const;
   static constexpr std::size_t kCacheEntries = 1 << 17;  // then it starts over (~20 MB)
 
+  // Notes `name` as a known user, when it may be replaced everywhere.
+  void KnowUser(std::string_view name);
+
   SanitizeOptions options_;
+  absl::flat_hash_set<std::string> known_users_;
   std::vector<std::string> lower_suffixes_;  // the internal suffixes, lower case, no final dot
   // Every internal suffix has a dot, so an internal name has one too (as an IPv4 address
   // does; an IPv6 address has a colon): text with neither holds nothing internal.

@@ -411,6 +411,88 @@ TEST_F(CliTest, IngestCheckAndPublishALogExcerpt) {
   EXPECT_NE(found.out.find("log-excerpt"), std::string::npos) << found.out;
 }
 
+// sshd, PAM, su, sudo and login lines through ingest-log with a sanitize key: none of the
+// user names of the input is left in the excerpt, wherever it stood; the excerpt passes its
+// checklist. The same excerpt with one name put back in clear fails check and publish.
+TEST_F(CliTest, IngestLeavesNoUserNameOfTheLog) {
+  const std::vector<std::string> users = {"alice",   "bob.smith", "Carol", "dave_ops", "erin01",
+                                          "frank",   "grace",     "heidi", "ivan",     "judy",
+                                          "mallory", "niaj",      "root"};
+  {
+    std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
+    key << std::string(32, 'k');
+    std::ofstream log(dir_.Sub("auth.log"));
+    log << "Nov 20 10:59:50 bastion myapp[77]: quota warning: alice at 91%\n"
+           "Nov 20 11:00:01 bastion sshd[1001]: Accepted publickey for alice from 203.0.113.7 "
+           "port 52144 ssh2: ED25519 SHA256:AAAA\n"
+           "Nov 20 11:00:02 bastion sshd[1002]: Failed password for invalid user bob.smith from "
+           "203.0.113.8 port 40000 ssh2\n"
+           "Nov 20 11:00:03 bastion sshd[1002]: Failed password for Carol from 203.0.113.8 port "
+           "40001 ssh2\n"
+           "Nov 20 11:00:04 bastion sshd[1003]: Invalid user dave_ops from 203.0.113.9 port "
+           "40002\n"
+           "Nov 20 11:00:05 bastion sshd[1004]: pam_unix(sshd:auth): authentication failure; "
+           "logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.9  user=erin01\n"
+           "Nov 20 11:00:06 bastion sshd[1001]: pam_unix(sshd:session): session opened for user "
+           "alice(uid=1000) by (uid=0)\n"
+           "Nov 20 11:00:07 bastion su[1200]: (to root) frank on pts/0\n"
+           "Nov 20 11:00:07 bastion su[1200]: pam_unix(su:session): session opened for user "
+           "root(uid=0) by frank(uid=1001)\n"
+           "Nov 20 11:00:08 bastion sudo:    grace : TTY=pts/1 ; PWD=/home/grace ; USER=root ; "
+           "COMMAND=/usr/bin/id\n"
+           "Nov 20 11:00:09 bastion sudo: pam_unix(sudo:auth): authentication failure; "
+           "logname=heidi uid=1002 euid=0 tty=/dev/pts/2 ruser=heidi rhost=  user=heidi\n"
+           "Nov 20 11:00:10 bastion login[1300]: FAILED LOGIN (1) on '/dev/tty1' FOR 'ivan', "
+           "Authentication failure\n"
+           "Nov 20 11:00:11 bastion login[1301]: LOGIN ON tty1 BY judy\n"
+           "Nov 20 11:00:12 bastion webapp[88]: login failed for user 'mallory' from "
+           "198.51.100.4\n"
+           "Nov 20 11:00:13 bastion sshd[1005]: Disconnected from user alice 203.0.113.7 port "
+           "52144\n"
+           "Nov 20 11:00:14 bastion su[1201]: FAILED SU (to root) ivan on pts/3\n"
+           "Nov 20 11:00:15 bastion sshd[1006]: Connection closed by authenticating user niaj "
+           "203.0.113.10 port 40003 [preauth]\n";
+  }
+  Result ingest = Run(
+      {"ingest-log", dir_.Sub("auth.log"), "--format", "syslog-3164", "--timezone", "UTC",
+       "--sanitize-key", dir_.Sub("sanitize.key"), "--tlp", "amber", "--contact", "soc@example.org",
+       "--window", "2000-01-01T00:00:00Z..2100-01-01T00:00:00Z", "--out", dir_.Sub("auth.json")});
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  EXPECT_NE(ingest.err.find("ready to publish"), std::string::npos) << ingest.err;
+  const std::string excerpt = Slurp(dir_.Sub("auth.json"));
+  ASSERT_NE(excerpt.find("203.0.113.7"), std::string::npos) << excerpt;  // evidence stays
+  // Each name as a whole word (a pseudonym's letters may hold one by chance).
+  const std::regex word("[A-Za-z0-9._@$-]+");
+  for (auto it = std::sregex_iterator(excerpt.begin(), excerpt.end(), word);
+       it != std::sregex_iterator(); ++it) {
+    std::string w = it->str();
+    while (!w.empty() && w.back() == '.') w.pop_back();
+    EXPECT_EQ(std::find(users.begin(), users.end(), w), users.end())
+        << "\"" << w << "\" in clear at offset " << it->position();
+  }
+  EXPECT_EQ(Run({"check", dir_.Sub("auth.json")}).exit_code, 0);
+
+  // A name put back: check and publish refuse the excerpt, naming it.
+  std::string spoiled = excerpt;
+  const std::size_t at = spoiled.find("Accepted publickey for user-");
+  ASSERT_NE(at, std::string::npos);
+  spoiled.replace(at + 23, 21, "alice");
+  {
+    std::ofstream f(dir_.Sub("spoiled.json"));
+    f << spoiled;
+  }
+  Result check = Run({"check", dir_.Sub("spoiled.json")});
+  EXPECT_EQ(check.exit_code, 1);
+  EXPECT_NE(check.out.find("FAIL  pii-scan: a user name (\"Accepted publickey for alice\")"),
+            std::string::npos)
+      << check.out;
+  Result publish = RunOn("publish", {"--excerpt", dir_.Sub("spoiled.json")});
+  EXPECT_EQ(publish.exit_code, 1);
+  EXPECT_NE(publish.err.find("fails its release checklist, nothing published: pii-scan: a user"),
+            std::string::npos)
+      << publish.err;
+}
+
 // export-proof at a node, verify anywhere: valid, then changed (invalid), then not a bundle
 // (unusable); a retraction shows in the story.
 // 'key rotate' and 'key revoke' work on a stopped node (the store's lock refuses them while

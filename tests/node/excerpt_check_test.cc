@@ -97,15 +97,31 @@ TEST(ExcerptCheckTest, EachItemFailsOnItsFault) {
       {"pii-scan",
        [](RecordBody& b, auto&) { b.mutable_log_excerpt()->add_lines("to fs1.corp.example"); },
        "internal name"},
+      {"pii-scan",
+       [](RecordBody& b, auto&) {
+         b.mutable_log_excerpt()->add_lines("sshd[1]: Accepted publickey for alice from x");
+       },
+       "a user name (\"Accepted publickey for alice\") in line 3"},
+      {"pii-scan",
+       [](RecordBody& b, auto&) {
+         b.mutable_log_excerpt()->mutable_events(0)->add_fields()->set_value(
+             "pam_unix(su:session): session opened for user root(uid=0) by frank(uid=1001)");
+       },
+       "a user name"},
+      {"pii-scan",
+       [](RecordBody& b, auto&) { b.mutable_log_excerpt()->add_lines("quota: alice at 91%"); },
+       ""},  // not a shape: found only among the names the sanitizer knew (below)
       {"contact", [](RecordBody& b, auto&) { b.mutable_log_excerpt()->clear_contact(); },
        "--contact"},
       {"author", [](RecordBody& b, auto&) { b.set_author("short"); }, "5 bytes"},
       {"size", [](RecordBody&, ExcerptCheckOptions& o) { o.max_record_bytes = 100; },
        "over the record limit"},
   };
+  const absl::flat_hash_set<std::string> known = {"alice"};
   for (const Case& c : cases) {
     RecordBody body = GoodExcerpt();
     ExcerptCheckOptions options = Options();
+    options.known_users = &known;
     ASSERT_TRUE(ItemOf(body, c.item, options).passed()) << c.item;
     c.spoil(body, options);
     threatmesh::v1::ChecklistItem item = ItemOf(body, c.item, options);
@@ -118,6 +134,21 @@ TEST(ExcerptCheckTest, EachItemFailsOnItsFault) {
 
 // The scan's text rules, case by case; and on generated text, the same answers as the rules
 // written as regular expressions (the scanner itself uses none, for speed).
+// A user name in a known shape is found with or without the sanitizer's names; one in no
+// shape only among them; a pseudonym in its place is no finding.
+TEST(ExcerptCheckTest, UserNamesInClearAreFound) {
+  const absl::flat_hash_set<std::string> known = {"alice", "bob.smith"};
+  EXPECT_EQ(FindUserName("Invalid user admin from 203.0.113.9", nullptr),
+            "a user name (\"Invalid user admin\")");
+  EXPECT_EQ(FindUserName("sshd[1]: Accepted publickey for alice from x", nullptr),
+            "a user name (\"Accepted publickey for alice\")");
+  EXPECT_EQ(FindUserName("quota: alice at 91%", nullptr), "");
+  EXPECT_EQ(FindUserName("quota: alice at 91%", &known), "the user name \"alice\"");
+  EXPECT_EQ(FindUserName("ls /srv/bob.smith.", &known), "the user name \"bob.smith\"");
+  EXPECT_EQ(FindUserName("malice and alice2 and bob.smithy", &known), "");
+  EXPECT_EQ(FindUserName("Invalid user user-abcdefghijklmn23 from 203.0.113.9", &known), "");
+}
+
 TEST(ExcerptCheckTest, ScanRulesFindEmailsCredentialsAndPseudonyms) {
   struct Case {
     std::string text;
@@ -133,6 +164,7 @@ TEST(ExcerptCheckTest, ScanRulesFindEmailsCredentialsAndPseudonyms) {
       {"GET /x?Password=hunter2 HTTP/1.1", "a credential (\"Password=hun...\")"},
       {"pwd=a", "a credential (\"pwd=a...\")"},
       {"pwd=&x=1", ""},
+      {"grace : TTY=pts/1 ; PWD=/home/x ; USER=root", ""},  // sudo's working directory
       {"api_key=XYZ", "a credential"},
       {"apikey=XYZ", "a credential"},
       {"session= x", ""},
@@ -163,7 +195,8 @@ TEST(ExcerptCheckTest, ScanRulesFindEmailsCredentialsAndPseudonyms) {
 
   const std::regex email("[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}");
   const std::regex credential(
-      "(password|passwd|pwd|secret|token|api_?key|session)=[^&\\s\"]+|authorization:|bearer "
+      "(password|passwd|secret|token|api_?key|session)=[^&\\s\"]+|pwd=[^&\\s\"/][^&\\s\"]*|"
+      "authorization:|bearer "
       "[a-z0-9._-]{8,}|cookie:\\s*[^\\s]",
       std::regex::icase);
   const std::regex pseudonym("\\b(host|user)-[a-z2-7]{16}\\b");
@@ -171,7 +204,8 @@ TEST(ExcerptCheckTest, ScanRulesFindEmailsCredentialsAndPseudonyms) {
                                 "_",        "@",     " ",        "\t",      "=",
                                 "&",        "\"",    ":",        "x.org",   "ab",
                                 "password", "Token", "cookie",   "Bearer ", "authorization",
-                                "host-",    "user-", "abcdefgh", "2345",    "b@c.de"};
+                                "host-",    "user-", "abcdefgh", "2345",    "b@c.de",
+                                "pwd",      "/"};
   std::mt19937 rng(7);
   for (int i = 0; i < 20000; ++i) {
     std::string text;
