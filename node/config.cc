@@ -143,6 +143,17 @@ std::vector<OptionDoc> ServeOptionDocs() {
       {"peer-timeout-seconds", std::to_string(d.peer_timeout.count()),
        "a peer silent this long is taken for dead and its stream closed (3 to 3600; "
        "keepalives go out every third of it)"},
+      {"handshake-timeout-seconds", std::to_string(d.handshake_timeout.count()),
+       "a connection to the API or peer port that has not finished its TLS and HTTP/2 "
+       "handshake this long after it was accepted is closed (1 to 300)"},
+      {"idle-timeout-seconds", std::to_string(d.idle_timeout.count()),
+       "a connection with no call open this long is closed; clients reconnect by themselves "
+       "(1 to 86400)"},
+      {"max-connections", std::to_string(d.max_connections),
+       "connections open at once on each port; past it a new one is closed at once (16 to "
+       "65536; lowered to fit the descriptor limit)"},
+      {"max-connections-per-address", std::to_string(d.max_connections_per_address),
+       "connections open at once from one address on the peer port (1 to 65536)"},
       {"dial-only", "false", "never listen for peers; only dial the configured ones"},
       {"insecure-peering", "false",
        "peer in plaintext with no certificate binding: for loopback tests only"},
@@ -251,6 +262,14 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
        [&](uint64_t v) { config.peer_timeout = std::chrono::seconds(v); }},
       {"audit-checkpoint-seconds", 1, 86400, "seconds",
        [&](uint64_t v) { config.audit_checkpoint_interval = std::chrono::seconds(v); }},
+      {"handshake-timeout-seconds", 1, 300, "seconds",
+       [&](uint64_t v) { config.handshake_timeout = std::chrono::seconds(v); }},
+      {"idle-timeout-seconds", 1, 86400, "seconds",
+       [&](uint64_t v) { config.idle_timeout = std::chrono::seconds(v); }},
+      {"max-connections", 16, 65536, "connections",
+       [&](uint64_t v) { config.max_connections = v; }},
+      {"max-connections-per-address", 1, 65536, "connections",
+       [&](uint64_t v) { config.max_connections_per_address = v; }},
   };
   for (const Number& n : numbers) {
     if (auto v = get(n.name)) {

@@ -51,6 +51,16 @@ struct ServeConfig {
   // after connecting) is taken for dead and its stream closed; keepalives go out every third
   // of it.
   std::chrono::seconds peer_timeout{45};
+  // A connection to the API or peer port that has not finished its TLS and HTTP/2 handshake
+  // (its first SETTINGS frame) this long after it was accepted is closed.
+  std::chrono::seconds handshake_timeout{10};
+  // A connection with no call open for this long is closed (clients reconnect by themselves).
+  std::chrono::seconds idle_timeout{600};
+  // Connections open at once on each port; past it a new one is closed at once. Lowered to
+  // fit the process's descriptor limit less what the store keeps (see node/listener.h).
+  std::size_t max_connections = 1024;
+  // Connections open at once from one address on the peer port.
+  std::size_t max_connections_per_address = 16;
   // Never listen for peers; only dial the configured ones.
   bool dial_only = false;
   // Peering in plaintext, with no certificate bound in the handshake: for loopback tests only.

@@ -22,6 +22,7 @@
 #include "node/api.h"
 #include "node/audit.h"
 #include "node/exchange.h"
+#include "node/listener.h"
 #include "node/peer_transport.h"
 #include "node/policy.h"
 #include "node/tls.h"
@@ -571,21 +572,34 @@ class GrpcServer final : public Server {
       ssl.pem_key_cert_pairs.push_back({*key, *cert});
       credentials = grpc::SslServerCredentials(ssl);
     }
+    // Connections on each port are capped so that the store always keeps its descriptors.
+    const std::size_t ports = config.peer_listen.empty() || config.dial_only ? 1 : 2;
+    absl::StatusOr<std::size_t> budget = ConnectionDescriptorBudget(ports, 16);
+    if (!budget.ok()) return budget.status();
+    connection_cap_ = std::min(config.max_connections, *budget / ports);
+    absl::StatusOr<std::unique_ptr<Listener>> listener =
+        Listener::Bind(config.listen, {"API", connection_cap_, 0});
+    if (!listener.ok()) {
+      return absl::UnavailableError(
+          StrCat(listener.status().message(),
+                 ": the port is in use or the address is not one of this machine; change "
+                 "listen in the config or --listen"));
+    }
+    api_listener_ = std::move(*listener);
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort(config.listen, credentials, &port);
+    api_listener_->Register(builder, credentials);
+    SetConnectionLimits(builder);
     builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
     builder.RegisterService(records_.get());
     builder.RegisterService(admin_.get());
     server_ = builder.BuildAndStart();
-    if (!server_ || port == 0) {
-      return absl::UnavailableError(
-          StrCat("cannot listen on ", config.listen,
-                 ": the port is in use or the address is not one of this machine; change "
-                 "listen in the config or --listen"));
+    if (!server_) {
+      return absl::UnavailableError(StrCat("cannot start the API on ", config.listen));
     }
+    api_listener_->Start();
+    const int port = api_listener_->port();
     if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(true);
 
     if (absl::Status s = StartPeering(); !s.ok()) return s;
@@ -637,16 +651,26 @@ class GrpcServer final : public Server {
         {[this] { return Reload(); }, [this](const std::string& name) { Resync(name); }});
     if (!config_.peer_listen.empty() && !config_.dial_only) {
       peering_ = std::make_unique<PeeringService>(*exchange_, tls);
+      absl::StatusOr<std::unique_ptr<Listener>> listener = Listener::Bind(
+          config_.peer_listen, {"peer", connection_cap_,
+                                std::min(config_.max_connections_per_address, connection_cap_)});
+      if (!listener.ok()) {
+        return absl::UnavailableError(
+            StrCat(listener.status().message(), ": the port is in use; change peer-listen"));
+      }
+      peer_listener_ = std::move(*listener);
       grpc::ServerBuilder peer_builder;
-      int peer_port = 0;
-      peer_builder.AddListeningPort(config_.peer_listen, server_credentials, &peer_port);
+      peer_listener_->Register(peer_builder, server_credentials);
+      SetConnectionLimits(peer_builder);
       peer_builder.SetMaxReceiveMessageSize(64 << 20);
       peer_builder.RegisterService(peering_.get());
       peer_server_ = peer_builder.BuildAndStart();
-      if (!peer_server_ || peer_port == 0) {
-        return absl::UnavailableError(StrCat("cannot listen for peers on ", config_.peer_listen,
-                                             ": the port is in use; change peer-listen"));
+      if (!peer_server_) {
+        return absl::UnavailableError(
+            StrCat("cannot start the peer port on ", config_.peer_listen));
       }
+      peer_listener_->Start();
+      const int peer_port = peer_listener_->port();
       peer_address_ =
           StrCat(config_.peer_listen.substr(0, config_.peer_listen.rfind(':')), ":", peer_port);
     }
@@ -776,6 +800,8 @@ class GrpcServer final : public Server {
   void Shutdown() override {
     if (stopping_.exchange(true)) return;
     if (dialer_) dialer_->Stop();
+    if (peer_listener_) peer_listener_->Stop();
+    if (api_listener_) api_listener_->Stop();
     if (peer_server_) {
       peer_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
       peer_server_->Wait();
@@ -800,6 +826,16 @@ class GrpcServer final : public Server {
   }
 
  private:
+  // The handshake and idle timeouts of a port's connections.
+  void SetConnectionLimits(grpc::ServerBuilder& builder) const {
+    builder.AddChannelArgument(
+        GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+        static_cast<int>(std::chrono::milliseconds(config_.handshake_timeout).count()));
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+        static_cast<int>(std::chrono::milliseconds(config_.idle_timeout).count()));
+  }
+
   void CheckpointLoop() {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_.load()) {
@@ -822,6 +858,10 @@ class GrpcServer final : public Server {
   std::unique_ptr<CallGate> gate_;
   std::unique_ptr<RecordsService> records_;
   std::unique_ptr<AdminService> admin_;
+  // The listeners outlive their servers: a server may still hand a connection back.
+  std::unique_ptr<Listener> api_listener_;
+  std::unique_ptr<Listener> peer_listener_;
+  std::size_t connection_cap_ = 0;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   std::unique_ptr<ExchangeContext> exchange_;

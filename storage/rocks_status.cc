@@ -13,6 +13,12 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view context) {
                "). Nothing acknowledged was lost; free disk space (at least 64 MiB) and writing "
                "resumes by itself within seconds"));
   }
+  if (detail.find("Too many open files") != std::string::npos) {
+    return absl::ResourceExhaustedError(
+        StrCat(context, ": the process is out of file descriptors (", detail,
+               "). Nothing acknowledged was lost; raise the limit (LimitNOFILE= in the systemd "
+               "unit, 'ulimit -n') or lower max-connections, and writing resumes by itself"));
+  }
   if (s.IsCorruption()) {
     return absl::DataLossError(StrCat(context, ": the store is corrupted (", detail,
                                       "). Stop the node, move the directory aside and restore "

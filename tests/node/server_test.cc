@@ -3,6 +3,9 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <filesystem>
@@ -927,6 +930,110 @@ TEST_F(ServerTest, ReflectionListsTheServices) {
        {"threatmesh.v1.Records", "threatmesh.v1.Admin", "grpc.health.v1.Health"}) {
     EXPECT_NE(bytes.find(service), std::string::npos) << service;
   }
+}
+
+// The descriptors `pid` has open now.
+int OpenDescriptors(pid_t pid) {
+  int n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+// A TCP connection to `address` (127.0.0.1:PORT) that sends `bytes` and then nothing; -1 when
+// it could not be made.
+int HalfOpenConnection(const std::string& address, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in to = {};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  if (!bytes.empty()) (void)!::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  return fd;
+}
+
+// Waits up to `limit` for `done`; whether it held.
+bool WaitFor(std::chrono::milliseconds limit, const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+// Strangers that open connections and send nothing (on the TLS peer port) or only the HTTP/2
+// preface (on the API port), 6,000 of them, against a node allowed 1,000 descriptors: the node
+// takes what its limits allow and closes the rest at once, keeps its store's descriptors, and
+// closes the connections it took at the handshake timeout; the API serves reads and writes
+// during and after, with no restart. A connection that finished its handshake but opens no
+// call is closed at the idle timeout.
+TEST_F(ServerTest, IdleAndHalfOpenConnectionsCannotExhaustTheNode) {
+  StopNode();
+  absl::StatusOr<std::unique_ptr<ServeProcess>> server =
+      ServeProcess::Start(data_,
+                          {"--peer-listen", "127.0.0.1:0", "--handshake-timeout-seconds", "2",
+                           "--idle-timeout-seconds", "3"},
+                          1000);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = std::move(*server);
+  admin_ = Client(admin_token_);
+  publisher_ = Client(publisher_token_);
+  ASSERT_TRUE(publisher_->Publish(Indicator(INDICATOR_TYPE_DOMAIN, "before.example")).ok());
+  const int baseline = OpenDescriptors(server_->pid());
+
+  rlimit own;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &own), 0);
+  own.rlim_cur = own.rlim_max;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &own), 0);
+  ASSERT_GE(own.rlim_cur, 7000u) << "the test needs 7,000 descriptors of its own";
+  std::vector<int> strangers;
+  int made = 0;
+  for (int i = 0; i < 5000; ++i) {
+    const int fd = HalfOpenConnection(server_->peer_address(), "");
+    if (fd >= 0) strangers.push_back(fd), ++made;
+  }
+  const std::string preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  for (int i = 0; i < 1000; ++i) {
+    const int fd = HalfOpenConnection(server_->address(), preface);
+    if (fd >= 0) strangers.push_back(fd), ++made;
+  }
+  EXPECT_GT(made, 5000);
+  const int under_attack = OpenDescriptors(server_->pid());
+  EXPECT_LT(under_attack, 1000) << "the node ran out of descriptors";
+
+  // Within the handshake timeout (2 s, and a margin) the node has closed what it took.
+  EXPECT_TRUE(WaitFor(std::chrono::seconds(15),
+                      [&] { return OpenDescriptors(server_->pid()) <= baseline + 8; }))
+      << OpenDescriptors(server_->pid()) << " open, " << baseline << " before";
+  for (int fd : strangers) ::close(fd);
+
+  // Reads and writes, on a fresh connection, with no restart.
+  std::unique_ptr<NodeClient> fresh = Client(publisher_token_);
+  absl::StatusOr<PublishResponse> after =
+      fresh->Publish(Indicator(INDICATOR_TYPE_DOMAIN, "after.example"));
+  ASSERT_TRUE(after.ok()) << after.status();
+  GetRequest get;
+  get.set_id(after->id());
+  EXPECT_TRUE(fresh->Get(get).ok());
+
+  // A connection that completed its handshake and opens no call is closed when idle.
+  std::shared_ptr<grpc::Channel> idle =
+      grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(idle->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5)));
+  EXPECT_TRUE(WaitFor(std::chrono::seconds(10), [&] {
+    return idle->GetState(false) != GRPC_CHANNEL_READY;
+  })) << "the idle connection is still open";
+  idle.reset();
+  fresh.reset();
 }
 
 TEST_F(ServerTest, SecondNodeOnTheSameDataDirFailsAtOnce) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,7 +16,8 @@
 namespace threatmesh::testing {
 
 absl::StatusOr<std::unique_ptr<ServeProcess>> ServeProcess::Start(const std::string& data_dir,
-                                                                  std::vector<std::string> extra) {
+                                                                  std::vector<std::string> extra,
+                                                                  int max_open_files) {
   std::vector<std::string> args = {ThreatmeshBinary(), "serve",    "--data-dir",
                                    data_dir,           "--listen", "127.0.0.1:0"};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -29,6 +31,11 @@ absl::StatusOr<std::unique_ptr<ServeProcess>> ServeProcess::Start(const std::str
     int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (err >= 0) ::dup2(err, 2);
     ::unsetenv("THREATMESH_PASSPHRASE");
+    if (max_open_files > 0) {
+      const rlimit limit = {static_cast<rlim_t>(max_open_files),
+                            static_cast<rlim_t>(max_open_files)};
+      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(126);
+    }
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -17,8 +17,10 @@ class ServeProcess {
  public:
   // Runs `threatmesh serve --data-dir DIR --listen 127.0.0.1:0 EXTRA...` and waits (up to 60 s)
   // for the line announcing the address. The node's stderr goes to DIR/../serve.err.
+  // `max_open_files` > 0: the child's RLIMIT_NOFILE, soft and hard.
   static absl::StatusOr<std::unique_ptr<ServeProcess>> Start(const std::string& data_dir,
-                                                             std::vector<std::string> extra = {});
+                                                             std::vector<std::string> extra = {},
+                                                             int max_open_files = 0);
   ~ServeProcess();
 
   const std::string& address() const { return address_; }
