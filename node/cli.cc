@@ -29,6 +29,7 @@
 #include "node/excerpt_builder.h"
 #include "node/excerpt_check.h"
 #include "node/indicator.h"
+#include "node/line_reader.h"
 #include "node/local_node.h"
 #include "node/log_formats.h"
 #include "node/peers.h"
@@ -1383,26 +1384,25 @@ bool PrintChecklist(const std::vector<v1::ChecklistItem>& items, std::ostream& o
 }
 
 // Reads the log at `path` once through a parser of its own, and has `sanitizer` learn the
-// user names its lines give.
+// user names its lines give. A log that is not a regular file (a pipe) cannot be read twice:
+// it is not, and its names are learned as they come.
 absl::Status LearnUsers(const std::string& path, const std::string& format,
-                        const LogParserOptions& parser_options, Sanitizer& sanitizer) {
+                        const LogParserOptions& parser_options, std::size_t max_line_bytes,
+                        Sanitizer& sanitizer) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<LogParser>> parser = MakeLogParser(format, parser_options);
   if (!parser.ok()) return parser.status();
-  std::vector<char> read_buffer(1 << 20);
-  std::ifstream in;
-  in.rdbuf()->pubsetbuf(read_buffer.data(), static_cast<std::streamsize>(read_buffer.size()));
-  errno = 0;
-  in.open(path);
-  if (!in)
-    return absl::NotFoundError(StrCat("cannot read log file ", path, ": ", std::strerror(errno)));
-  std::string line;
+  LineReader in;
+  if (absl::Status s = in.Open(path, max_line_bytes); !s.ok()) return s;
+  std::string_view line;
   ParsedLine p;
-  while (std::getline(in, line)) {
+  for (LineReader::Result r; (r = in.Next(line)) != LineReader::Result::kEnd;) {
+    if (r != LineReader::Result::kLine) continue;
     (*parser)->ParseInto(line, p);
     if (p.kind == ParsedLine::Kind::kEvent) sanitizer.LearnUsers(p.event, line);
   }
-  if (in.bad()) return absl::DataLossError(StrCat("reading ", path, " failed"));
-  return absl::OkStatus();
+  return in.error();
 }
 
 int RunIngestLog(const po::variables_map& vm, Io& io) {
@@ -1410,10 +1410,19 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
   if (vm.count("timezone")) parser_options.timezone = vm["timezone"].as<std::string>();
   std::string format = vm["format"].as<std::string>();
   const std::string path = vm["file"].as<std::string>();
+  const std::size_t max_line_bytes = vm["max-line-bytes"].as<std::size_t>();
+  if (max_line_bytes < 1024 || max_line_bytes > (std::size_t{1} << 30)) {
+    return Fail(io, absl::InvalidArgumentError("--max-line-bytes must be from 1024 to 1073741824"));
+  }
   if (format == "auto") {
-    std::ifstream head(path);
+    LineReader head;
+    if (absl::Status s = head.Open(path, max_line_bytes); !s.ok()) return Fail(io, s);
     std::vector<std::string> first;
-    for (std::string line; first.size() < 50 && std::getline(head, line);) first.push_back(line);
+    std::string_view line;
+    for (LineReader::Result r;
+         first.size() < 50 && (r = head.Next(line)) != LineReader::Result::kEnd;) {
+      if (r == LineReader::Result::kLine) first.emplace_back(line);
+    }
     absl::StatusOr<std::string> detected = DetectLogFormat(first);
     if (!detected.ok()) return Fail(io, detected.status());
     format = *detected;
@@ -1457,16 +1466,9 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
   }
   options.check.internal = *internal;
   options.propose_indicators = vm.count("emit-indicators") > 0;
-  // Read in 1 MiB blocks, not the stream's 8 KiB: 128 times fewer read calls.
-  std::vector<char> read_buffer(1 << 20);
-  std::ifstream in;
-  in.rdbuf()->pubsetbuf(read_buffer.data(), static_cast<std::streamsize>(read_buffer.size()));
-  errno = 0;
-  in.open(path);
-  if (!in) {
-    return Fail(
-        io, absl::NotFoundError(StrCat("cannot read log file ", path, ": ", std::strerror(errno))));
-  }
+  // Read in 1 MiB blocks; a line over the limit is skipped to its end, never held.
+  LineReader in;
+  if (absl::Status s = in.Open(path, max_line_bytes); !s.ok()) return Fail(io, s);
 
   // Parts go to their files as they fill; without --out the excerpt must fit one record.
   const std::string out = vm.count("out") ? vm["out"].as<std::string>() : std::string();
@@ -1515,19 +1517,26 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
   if (FormatMayNameUsers(format)) {
     // A first pass learns every user name the log gives, so that each is replaced on every
     // line, also on the lines above the one that named it.
-    absl::Status learned = LearnUsers(path, format, parser_options, sanitizer);
+    absl::Status learned = LearnUsers(path, format, parser_options, max_line_bytes, sanitizer);
     if (!learned.ok()) return Fail(io, learned);
   }
   options.check.known_users = &sanitizer.known_users();
   ExcerptBuilder builder(options, sanitizer, **parser, sink);
 
   uint64_t number = 0, errors = 0;
-  std::string line;
+  std::string_view line;
   ParsedLine p;  // reused: its event's storage cycles between the parser and the builder
-  while (std::getline(in, line)) {
+  for (LineReader::Result r; (r = in.Next(line)) != LineReader::Result::kEnd;) {
     if (++number % 1000000 == 0) {
       io.err << "ingest-log: " << number << " lines read, " << builder.events() << " events, "
              << builder.parts() << " parts finished\n";
+    }
+    if (r == LineReader::Result::kTooLong) {
+      if (++errors <= 20) {
+        io.err << path << ":" << number << ": the line is " << in.too_long_bytes()
+               << " bytes, longer than --max-line-bytes " << max_line_bytes << "; not parsed\n";
+      }
+      continue;
     }
     (*parser)->ParseInto(line, p);
     if (p.kind == ParsedLine::Kind::kError) {
@@ -1539,7 +1548,8 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
       return Fail(io, absl::Status(s.code(), StrCat(path, ":", number, ": ", s.message())));
     }
   }
-  if (in.bad()) return Fail(io, absl::DataLossError(StrCat("reading ", path, " failed")));
+  if (!in.error().ok())
+    return Fail(io, absl::DataLossError(StrCat(path, ": ", in.error().message())));
   if (errors > 20) io.err << "... and " << errors - 20 << " more lines that do not parse\n";
   if (absl::Status s = builder.Finish(); !s.ok()) {
     return Fail(io, absl::Status(s.code(),
@@ -1873,6 +1883,8 @@ std::vector<Command> Commands() {
              "written in parts beside it, and this file lists them")(
              "max-record-bytes", po::value<std::size_t>()->default_value(1 << 20),
              "record limit of the receiving nodes: each part of the excerpt fits in it")(
+             "max-line-bytes", po::value<std::size_t>()->default_value(kDefaultMaxLineBytes),
+             "a longer log line is reported and skipped, never held (1024 to 1073741824)")(
              "emit-indicators", po::value<std::string>(),
              "write indicator proposals drawn from the log to this file, for review");
          InternalOptionsDesc(d);

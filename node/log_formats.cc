@@ -123,6 +123,10 @@ void Split(std::string_view s, std::string_view sep, std::vector<std::string_vie
       at = hit + 1;
     }
   }
+  if (sep.empty()) {  // nothing to cut at (a header must not make this loop forever)
+    out.push_back(s);
+    return;
+  }
   for (std::size_t start = 0;;) {
     std::size_t at = s.find(sep, start);
     out.push_back(
@@ -246,8 +250,8 @@ class ZeekParser final : public LogParser {
       Header(line);
       return;
     }
-    if (!wrong_path_.empty()) {
-      out = LineError(wrong_path_);
+    if (!file_error_.empty()) {
+      out = LineError(file_error_);
     } else if (line.front() == '{') {
       out = Json(line);
     } else {
@@ -257,18 +261,28 @@ class ZeekParser final : public LogParser {
 
  private:
   void Header(std::string_view line) {
-    if (line.starts_with("#separator ")) {
-      separator_ = Unescape(line.substr(11));
+    if (line.starts_with("#separator")) {
+      separator_ = Unescape(line.substr(std::min<std::size_t>(line.size(), 11)));
+      if (separator_.empty() || separator_.size() > 8) {
+        file_error_ = StrCat("the #separator header gives ", separator_.size(),
+                             " bytes; a Zeek log's separator is 1 to 8 bytes (a tab: \\x09)");
+      }
       return;
     }
     std::vector<std::string_view> parts = Split(line, separator_);
     if (parts.size() < 2) return;
     const std::string_view key = parts[0];
-    if (key == "#set_separator") set_separator_ = Unescape(parts[1]);
+    if (key == "#set_separator") {
+      set_separator_ = Unescape(parts[1]);
+      if (set_separator_.empty() || set_separator_.size() > 8) {
+        file_error_ = StrCat("the #set_separator header gives ", set_separator_.size(),
+                             " bytes; expected 1 to 8");
+      }
+    }
     if (key == "#empty_field") empty_ = Unescape(parts[1]);
     if (key == "#unset_field") unset_ = Unescape(parts[1]);
     if (key == "#path" && parts[1] != log_.path) {
-      wrong_path_ = StrCat("the file is a Zeek ", parts[1], " log, not ", log_.path,
+      file_error_ = StrCat("the file is a Zeek ", parts[1], " log, not ", log_.path,
                            " (use --format zeek-", parts[1], ")");
     }
     if (key == "#fields") {
@@ -419,7 +433,7 @@ class ZeekParser final : public LogParser {
   std::vector<std::string> columns_;
   std::vector<Column> plan_;              // one per column
   std::vector<std::string_view> values_;  // reused for each line
-  std::string wrong_path_;
+  std::string file_error_;
 };
 
 // A parser that reports the UTC offset of the first event it read (the source's offset, kept

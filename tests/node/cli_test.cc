@@ -493,6 +493,42 @@ TEST_F(CliTest, IngestLeavesNoUserNameOfTheLog) {
       << publish.err;
 }
 
+// A 200 MB log line without a newline, between two good lines: reported as longer than
+// --max-line-bytes and skipped with bounded memory (the peak RSS stays far below the line),
+// and the good lines are read.
+TEST_F(CliTest, ALineTooLongIsSkippedWithBoundedMemory) {
+  {
+    std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
+    key << std::string(32, 'k');
+    std::ofstream log(dir_.Sub("long.log"), std::ios::binary);
+    log << "Nov 20 11:00:01 host app[1]: first\n";
+    const std::string block(1 << 20, 'A');
+    for (int i = 0; i < 200; ++i) log << block;
+    log << "\nNov 20 11:00:02 host app[1]: last";
+  }
+  const std::string cmd = "/usr/bin/time -f 'peak-kb %M' " + Quote(testing::ThreatmeshBinary()) +
+                          " ingest-log " + Quote(dir_.Sub("long.log")) +
+                          " --format syslog-3164 --timezone UTC --max-line-bytes 65536 "
+                          "--sanitize-key " +
+                          Quote(dir_.Sub("sanitize.key")) + " --out " +
+                          Quote(dir_.Sub("long.json")) + " </dev/null >/dev/null 2>" +
+                          Quote(dir_.Sub("err"));
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << cmd;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const std::string err = Slurp(dir_.Sub("err"));
+  EXPECT_NE(err.find("long.log:2: the line is 209715200 bytes, longer than --max-line-bytes "
+                     "65536; not parsed"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("2 events from 3 lines (1 did not parse"), std::string::npos) << err;
+  const std::size_t at = err.find("peak-kb ");
+  ASSERT_NE(at, std::string::npos) << err;
+  const long peak_kb = std::stol(err.substr(at + 8));
+  EXPECT_LT(peak_kb, 64 * 1024) << "peak RSS " << peak_kb << " KiB for a 200 MB line";
+  EXPECT_NE(Slurp(dir_.Sub("long.json")).find("last"), std::string::npos);
+}
+
 // export-proof at a node, verify anywhere: valid, then changed (invalid), then not a bundle
 // (unusable); a retraction shows in the story.
 // 'key rotate' and 'key revoke' work on a stopped node (the store's lock refuses them while

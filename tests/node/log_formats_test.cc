@@ -215,6 +215,17 @@ TEST(LogFormatsTest, WrongFileAndUnknownFormatAreExplained) {
   Parsed headless = ParseAll(*dns, "1795168800.0\tx\n");
   ASSERT_EQ(headless.errors.size(), 1u);
   EXPECT_NE(headless.errors[0].second.find("before the #fields header"), std::string::npos);
+  // Headers that would cut nothing (found by fuzzing: an empty separator looped forever).
+  for (const char* header : {"#separator \n", "#separator\n",
+                             "#separator \\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\n",
+                             "#separator \\x09\n#set_separator\t\n"}) {
+    std::unique_ptr<LogParser> zeek = *MakeLogParser("zeek-dns");
+    Parsed bad = ParseAll(*zeek, std::string(header) + "#fields\tts\tquery\n1795168800.0\tx\n");
+    EXPECT_TRUE(bad.events.empty()) << header;
+    ASSERT_FALSE(bad.errors.empty()) << header;
+    EXPECT_NE(bad.errors.back().second.find("separator header gives"), std::string::npos)
+        << bad.errors.back().second;
+  }
   absl::StatusOr<std::unique_ptr<LogParser>> none = MakeLogParser("bind9");
   EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(
