@@ -82,7 +82,25 @@ void AuditIds(AuditEntry& audit, std::string_view id) {
   }
 }
 
+// InvalidArgument naming `field` when `text` is over kMaxQueryBytes.
+absl::Status CheckQueryBytes(std::string_view field, std::string_view text) {
+  if (text.size() <= kMaxQueryBytes) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      StrCat(field, " is ", text.size(), " bytes, over the limit of ", kMaxQueryBytes));
+}
+
 absl::Status CheckFilter(const Filter& filter) {
+  if (static_cast<std::size_t>(filter.kinds_size()) > kMaxFilterKinds) {
+    return absl::InvalidArgumentError(StrCat("filter.kinds has ", filter.kinds_size(),
+                                             " entries, over the limit of ", kMaxFilterKinds));
+  }
+  if (static_cast<std::size_t>(filter.tags_size()) > kMaxFilterTags) {
+    return absl::InvalidArgumentError(StrCat("filter.tags has ", filter.tags_size(),
+                                             " entries, over the limit of ", kMaxFilterTags));
+  }
+  for (const std::string& tag : filter.tags()) {
+    if (absl::Status s = CheckQueryBytes("a filter.tags entry", tag); !s.ok()) return s;
+  }
   for (int k : filter.kinds()) {
     if (!StoreKind(static_cast<RecordKind>(k))) {
       return absl::InvalidArgumentError(
@@ -283,6 +301,17 @@ absl::StatusOr<SearchResponse> NodeApi::Search(const SearchRequest& request, Aud
         StrCat("limit ", request.limit(), " is above ", kMaxSearchLimit, "; page with tokens"));
   }
   if (absl::Status f = CheckFilter(request.filter()); !f.ok()) return f;
+  if (request.page_token().size() > kMaxPageTokenBytes) {
+    return absl::InvalidArgumentError(StrCat("page_token is ", request.page_token().size(),
+                                             " bytes, over the limit of ", kMaxPageTokenBytes));
+  }
+  for (const auto& [field, text] :
+       {std::pair<const char*, std::string_view>{"indicator.value", request.indicator().value()},
+        {"domain_suffix", request.domain_suffix()},
+        {"ip", request.ip()},
+        {"tag", request.tag()}}) {
+    if (absl::Status s = CheckQueryBytes(field, text); !s.ok()) return s;
+  }
   const std::size_t limit = request.limit() == 0 ? storage::kDefaultLimit : request.limit();
   storage::Store& store = node_.store();
 

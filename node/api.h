@@ -33,6 +33,12 @@ struct Caller {
 // The most records one Search page or Get-like answer holds.
 inline constexpr std::size_t kMaxSearchLimit = 1000;
 inline constexpr std::size_t kMaxAuditIds = 1000;
+// The sizes of what a request may ask for (docs/FORMAT.md, "Request limits"); more is
+// refused with INVALID_ARGUMENT naming the field, before any work.
+inline constexpr std::size_t kMaxFilterKinds = 16;
+inline constexpr std::size_t kMaxFilterTags = 32;
+inline constexpr std::size_t kMaxQueryBytes = 1024;  // a tag, domain, address or value
+inline constexpr std::size_t kMaxPageTokenBytes = 1024;
 
 // Adds ids to an audit entry, counting those beyond kMaxAuditIds instead of listing them.
 void AuditIds(threatmesh::v1::AuditEntry& audit, std::string_view id);

@@ -14,6 +14,7 @@ using threatmesh::v1::RecordBody;
 
 constexpr std::size_t kIdBytes = 32;
 constexpr std::size_t kMaxLabelBytes = 128;
+constexpr std::size_t kMaxLabels = 64;
 constexpr uint32_t kMaxHopsLimit = 64;
 
 absl::Status HasControlChar(std::string_view what, std::string_view s) {
@@ -88,6 +89,10 @@ absl::Status CheckCommon(const RecordBody& body, const ValidationOptions& option
     return absl::InvalidArgumentError("valid_until is before valid_from");
   }
   if (absl::Status s = CheckId("supersedes", body.supersedes(), true); !s.ok()) return s;
+  if (static_cast<std::size_t>(body.labels_size()) > kMaxLabels) {
+    return absl::InvalidArgumentError(
+        StrCat("the record has ", body.labels_size(), " labels, over the limit of ", kMaxLabels));
+  }
   for (const std::string& label : body.labels()) {
     if (label.empty() || label.size() > kMaxLabelBytes) {
       return absl::InvalidArgumentError(

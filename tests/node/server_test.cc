@@ -932,6 +932,56 @@ TEST_F(ServerTest, ReflectionListsTheServices) {
   }
 }
 
+// A read token cannot make a call do unbounded work: every repeated field and query string of
+// a request has a documented limit, and more is refused at once with INVALID_ARGUMENT naming
+// the field (600,000 copies of one tag once held a core for seconds).
+TEST_F(ServerTest, OversizedRequestsAreRefusedNamingTheField) {
+  ASSERT_TRUE(publisher_->Publish(Indicator(INDICATOR_TYPE_DOMAIN, "x.example", {"a"})).ok());
+  struct Case {
+    const char* what;
+    std::function<void(SearchRequest&)> make;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"600,000 tags",
+       [](SearchRequest& s) {
+         for (int i = 0; i < 600000; ++i) s.mutable_filter()->add_tags("a");
+       },
+       "filter.tags has 600000 entries, over the limit of 32"},
+      {"17 kinds",
+       [](SearchRequest& s) {
+         for (int i = 0; i < 17; ++i) s.mutable_filter()->add_kinds(RECORD_KIND_INDICATOR);
+       },
+       "filter.kinds has 17 entries, over the limit of 16"},
+      {"a long filter tag",
+       [](SearchRequest& s) { s.mutable_filter()->add_tags(std::string(2000, 't')); },
+       "a filter.tags entry is 2000 bytes, over the limit of 1024"},
+      {"a long tag query", [](SearchRequest& s) { s.set_tag(std::string(2000, 't')); },
+       "tag is 2000 bytes"},
+      {"a long domain", [](SearchRequest& s) { s.set_domain_suffix(std::string(2000, 'd')); },
+       "domain_suffix is 2000 bytes"},
+      {"a long page token", [](SearchRequest& s) { s.set_page_token(std::string(2000, 'p')); },
+       "page_token is 2000 bytes"},
+  };
+  for (const Case& c : cases) {
+    SearchRequest request;
+    request.set_tag("a");
+    c.make(request);
+    const auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<SearchResponse> r = reader_->Search(request);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.what;
+    EXPECT_NE(r.status().message().find(c.says), std::string::npos) << r.status();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5)) << c.what;
+  }
+  std::vector<std::string> labels(65, "l");
+  for (int i = 0; i < 65; ++i) labels[i] += std::to_string(i);
+  absl::StatusOr<PublishResponse> many =
+      publisher_->Publish(Indicator(INDICATOR_TYPE_DOMAIN, "y.example", labels));
+  EXPECT_EQ(many.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(many.status().message().find("65 labels, over the limit of 64"), std::string::npos)
+      << many.status();
+}
+
 // The descriptors `pid` has open now.
 int OpenDescriptors(pid_t pid) {
   int n = 0;
