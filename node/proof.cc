@@ -1,5 +1,7 @@
 #include "node/proof.h"
 
+#include <algorithm>
+
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -68,6 +70,11 @@ class Reader {
                                  const std::string& path, std::size_t size = 0) {
     std::optional<std::string> text = Text(s, name, path);
     if (!text) return std::nullopt;
+    // docs/PROOF-FORMAT.md requires lower case: one value, one spelling.
+    if (std::any_of(text->begin(), text->end(), [](char c) { return c >= 'A' && c <= 'F'; })) {
+      Fail(path, "must be lower-case hex digits");
+      return std::nullopt;
+    }
     std::optional<std::string> raw = crypto::HexDecode(*text);
     if (!raw || (size > 0 && raw->size() != size)) {
       Fail(path, size > 0 ? StrCat("must be ", size * 2, " hex digits") : "must be hex digits");

@@ -335,11 +335,21 @@ TEST_F(ProofTest, AFileThatIsNotABundleIsUnusable) {
   short_sig.erase(short_sig.find("\"signature\": \"") + 14, 2);
   std::string other_format = good;
   other_format.replace(other_format.find("threatmesh-proof/2"), 18, "threatmesh-proof/9");
+  // The holder's key in upper case: the same bytes, but not the format's spelling.
+  std::string upper = good;
+  {
+    const std::size_t at = upper.find("\"holder\": \"") + 11;
+    for (std::size_t i = at; i < at + 64; ++i) {
+      upper[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(upper[i])));
+    }
+    ASSERT_NE(upper, good);
+  }
   const Case cases[] = {
       {"not json", "file"},
       {no_holder, "holder"},
       {short_sig, "signature"},
       {other_format, "format"},
+      {upper, "holder"},
   };
   for (const Case& c : cases) {
     ProofResult r = VerifyProofBundle(c.text);
