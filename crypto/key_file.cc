@@ -261,4 +261,38 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
   return pair;
 }
 
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, std::string_view what,
+                                           std::size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(StrCat("cannot read the ", what), path);
+  struct stat st;
+  std::string content;
+  absl::Status status;
+  if (::fstat(fd, &st) != 0) {
+    status = ErrnoError(StrCat("cannot stat the ", what), path);
+  } else if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    status = absl::PermissionDeniedError(StrCat(
+        "the ", what, " ", path, " has mode ", mode,
+        " and can be read by group or others; the secret may be exposed. Run: chmod 600 ", path));
+  } else if (static_cast<std::size_t>(st.st_size) > max_bytes) {
+    status = absl::InvalidArgumentError(
+        StrCat("the ", what, " ", path, " is ", st.st_size, " bytes, more than ", max_bytes));
+  } else {
+    content.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (got < content.size()) {
+      const ssize_t n = ::read(fd, content.data() + got, content.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    content.resize(got);
+  }
+  ::close(fd);
+  if (!status.ok()) return status;
+  return content;
+}
+
 }  // namespace threatmesh::crypto

@@ -36,6 +36,13 @@ struct KeyFileOptions {
 [[nodiscard]] absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path,
                                                   std::string_view passphrase = {});
 
+// Reads a file that holds a secret (`what` names it in messages, e.g. "sanitize key"):
+// NotFound when missing; PermissionDenied when group or others can read it (the message says
+// to chmod 600); InvalidArgument when it is over `max_bytes`. The caller wipes the result.
+[[nodiscard]] absl::StatusOr<std::string> ReadSecretFile(const std::string& path,
+                                                         std::string_view what,
+                                                         std::size_t max_bytes = 64 * 1024);
+
 }  // namespace threatmesh::crypto
 
 #endif  // THREATMESH_CRYPTO_KEY_FILE_H_

@@ -61,7 +61,7 @@ echo "amber: $amber"
 step on a sight --type ipv4 --value 203.0.113.9 --count 3 --tlp green
 
 say "a log excerpt from A's resolver: parsed, sanitized (internal addresses and names), checked"
-head -c 32 /dev/urandom >"$mesh/sanitize.key"
+(umask 077 && head -c 32 /dev/urandom >"$mesh/sanitize.key")
 cat >"$mesh/query.log" <<'LOG'
 20-Nov-2026 11:00:00.123 queries: info: client @0x7f3a2c0a1b40 10.0.0.5#53124 (db01.corp.example): query: db01.corp.example IN A +E(0)K (10.0.0.53)
 20-Nov-2026 11:00:01.456 queries: info: client @0x7f3a2c0a1b40 10.0.0.5#53125 (c2.evil-example.com): query: c2.evil-example.com IN A +E(0)K (10.0.0.53)

@@ -19,6 +19,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
+#include "crypto/key_file.h"
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
 #include "node/api.h"
@@ -1252,18 +1253,23 @@ struct SanitizeKeys {
 absl::StatusOr<SanitizeKeys> LoadSanitizeKeys(const po::variables_map& vm) {
   if (!vm.count("sanitize-key")) {
     return absl::InvalidArgumentError(
-        "--sanitize-key FILE is needed: 32 secret bytes, e.g. made with 'head -c 32 "
-        "/dev/urandom > sanitize.key'; keep it, so that pseudonyms stay the same across "
-        "excerpts");
+        "--sanitize-key FILE is needed: 32 secret bytes, readable by its owner only, e.g. made "
+        "with '(umask 077; head -c 32 /dev/urandom > sanitize.key)'; keep it, so that "
+        "pseudonyms stay the same across excerpts");
   }
   const std::string path = vm["sanitize-key"].as<std::string>();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(StrCat("cannot read the sanitize key ", path));
-  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  crypto::ScopedWipe wipe(key);
-  std::string trimmed = key;
+  absl::StatusOr<std::string> key = crypto::ReadSecretFile(path, "sanitize key");
+  if (!key.ok()) return key.status();
+  crypto::ScopedWipe wipe(*key);
+  std::string trimmed = *key;
   crypto::ScopedWipe wipe_trimmed(trimmed);
-  while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == '\r')) trimmed.pop_back();
+  // 32 raw bytes are the key whatever they are (a last byte may be a line feed); otherwise a
+  // line of 64 hex digits, or 32 bytes and a line end.
+  if (trimmed.size() != 32) {
+    while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == '\r')) {
+      trimmed.pop_back();
+    }
+  }
   if (trimmed.size() == 64) {
     if (std::optional<std::string> raw = crypto::HexDecode(trimmed)) trimmed = *raw;
   }

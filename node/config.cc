@@ -5,6 +5,7 @@
 
 #include <boost/program_options.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -180,6 +181,13 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
     }
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
+      std::error_code ec;
+      if (std::filesystem::is_directory(path, ec)) {
+        return absl::InvalidArgumentError(
+            StrCat("--config ", path,
+                   " is a directory; give the config file itself (see "
+                   "deploy/threatmesh.conf.example)"));
+      }
       std::ifstream file(path);
       if (!file) {
         return absl::NotFoundError(StrCat("cannot read config file ", path,

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "crypto/hash.h"
+#include "crypto/key_file.h"
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
 #include "node/api.h"
@@ -568,6 +569,10 @@ class GrpcServer final : public Server {
       if (!cert.ok()) return cert.status();
       absl::StatusOr<std::string> key = ReadFile(config.tls_key, "TLS key");
       if (!key.ok()) return key.status();
+      if (absl::Status pair = CheckCertificateAndKey(*cert, *key, config.tls_cert, config.tls_key);
+          !pair.ok()) {
+        return pair;
+      }
       grpc::SslServerCredentialsOptions ssl;
       ssl.pem_key_cert_pairs.push_back({*key, *cert});
       credentials = grpc::SslServerCredentials(ssl);
@@ -759,7 +764,7 @@ class GrpcServer final : public Server {
     PeerIdentity identity;
     absl::StatusOr<std::string> cert = ReadFile(cert_path, "peer certificate");
     if (!cert.ok()) return cert.status();
-    absl::StatusOr<std::string> key = ReadFile(key_path, "peer certificate key");
+    absl::StatusOr<std::string> key = crypto::ReadSecretFile(key_path, "peer TLS key");
     if (!key.ok()) return key.status();
     identity.cert_pem = std::move(*cert);
     identity.key_pem = std::move(*key);

@@ -110,4 +110,26 @@ absl::StatusOr<std::string> CertificateHash(std::string_view pem) {
   return hash;
 }
 
+absl::Status CheckCertificateAndKey(std::string_view cert_pem, std::string_view key_pem,
+                                    const std::string& cert_path, const std::string& key_path) {
+  Owned<BIO> cert_bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
+  Owned<X509> cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  if (!cert) {
+    return absl::InvalidArgumentError(StrCat(
+        "tls-cert ", cert_path, " holds no PEM certificate (\"-----BEGIN CERTIFICATE-----\")"));
+  }
+  Owned<BIO> key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  Owned<EVP_PKEY> key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  if (!key) {
+    return absl::InvalidArgumentError(
+        StrCat("tls-key ", key_path, " holds no unencrypted PEM private key"));
+  }
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    return absl::InvalidArgumentError(StrCat("tls-key ", key_path,
+                                             " is not the key of the certificate in tls-cert ",
+                                             cert_path, ": give the pair that belongs together"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace threatmesh

@@ -23,6 +23,13 @@ namespace threatmesh {
 // whichever way the PEM text is wrapped. InvalidArgument when `pem` holds no certificate.
 [[nodiscard]] absl::StatusOr<std::string> CertificateHash(std::string_view pem);
 
+// Whether `cert_pem` holds a certificate and `key_pem` its private key (unencrypted PEM).
+// InvalidArgument naming the file at fault (by the paths given) otherwise.
+[[nodiscard]] absl::Status CheckCertificateAndKey(std::string_view cert_pem,
+                                                  std::string_view key_pem,
+                                                  const std::string& cert_path,
+                                                  const std::string& key_path);
+
 }  // namespace threatmesh
 
 #endif  // THREATMESH_NODE_TLS_H_

@@ -120,6 +120,8 @@ int Main(int argc, char** argv) {
     std::ofstream key(dir + "/sanitize.key", std::ios::binary);
     key << std::string(32, 's');
   }
+  std::filesystem::permissions(dir + "/sanitize.key", std::filesystem::perms::owner_read |
+                                                          std::filesystem::perms::owner_write);
   std::fprintf(stderr, "generating %llu MB of Zeek dns.log in %s ...\n",
                static_cast<unsigned long long>(megabytes), dir.c_str());
   auto start = Clock::now();

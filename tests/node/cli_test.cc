@@ -333,6 +333,8 @@ TEST_F(CliTest, IngestCheckAndPublishALogExcerpt) {
   {
     std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
     key << std::string(32, 'k');
+    key.close();
+    ::chmod(dir_.Sub("sanitize.key").c_str(), 0600);  // a secret: refused when others can read it
     std::ofstream log(dir_.Sub("query.log"));
     log << "20-Nov-2026 11:00:00.123 client 10.0.0.5#53124 (db01.corp.example): query: "
            "db01.corp.example IN A + (10.0.0.53)\n"
@@ -421,6 +423,8 @@ TEST_F(CliTest, IngestLeavesNoUserNameOfTheLog) {
   {
     std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
     key << std::string(32, 'k');
+    key.close();
+    ::chmod(dir_.Sub("sanitize.key").c_str(), 0600);  // a secret: refused when others can read it
     std::ofstream log(dir_.Sub("auth.log"));
     log << "Nov 20 10:59:50 bastion myapp[77]: quota warning: alice at 91%\n"
            "Nov 20 11:00:01 bastion sshd[1001]: Accepted publickey for alice from 203.0.113.7 "
@@ -493,6 +497,62 @@ TEST_F(CliTest, IngestLeavesNoUserNameOfTheLog) {
       << publish.err;
 }
 
+// serve's start-up errors name their cause: --config naming a directory, and a TLS
+// certificate or key that is not one (once reported as "the port is in use").
+TEST_F(CliTest, ServeNamesABadConfigOrCertificate) {
+  Init();
+  Result dir =
+      Run({"serve", "--data-dir", data_, "--listen", "127.0.0.1:0", "--config", dir_.Sub("")});
+  EXPECT_EQ(dir.exit_code, 2);  // a configuration error, as a bad flag
+  EXPECT_NE(dir.err.find("is a directory; give the config file itself"), std::string::npos)
+      << dir.err;
+  {
+    std::ofstream(dir_.Sub("bad.crt")) << "not a certificate\n";
+    std::ofstream(dir_.Sub("bad.key")) << "not a key\n";
+  }
+  Result cert = Run({"serve", "--data-dir", data_, "--listen", "127.0.0.1:0", "--tls-cert",
+                     dir_.Sub("bad.crt"), "--tls-key", dir_.Sub("bad.key")});
+  EXPECT_EQ(cert.exit_code, 1);
+  EXPECT_NE(cert.err.find("bad.crt holds no PEM certificate"), std::string::npos) << cert.err;
+  EXPECT_EQ(cert.err.find("in use"), std::string::npos) << cert.err;
+}
+
+// A sanitize key that group or others can read is refused, as the node key is; a raw 32-byte
+// key is read as 32 bytes whatever its last byte is (a line feed included).
+TEST_F(CliTest, SanitizeKeysAreSecretsAndRawKeysKeepEveryByte) {
+  {
+    std::ofstream log(dir_.Sub("q.log"));
+    log << "20-Nov-2026 11:00:00.123 client 10.0.0.5#53124 (a.example): query: a.example IN A "
+           "+ (10.0.0.53)\n";
+  }
+  auto ingest = [&](const std::string& key) {
+    return Run({"ingest-log", dir_.Sub("q.log"), "--format", "bind-query", "--timezone", "UTC",
+                "--sanitize-key", key, "--tlp", "green", "--out", dir_.Sub("q.json")});
+  };
+  auto write_key = [&](const std::string& name, const std::string& bytes, mode_t mode) {
+    {
+      std::ofstream f(dir_.Sub(name), std::ios::binary | std::ios::trunc);
+      f << bytes;
+    }
+    ::chmod(dir_.Sub(name).c_str(), mode);
+    return dir_.Sub(name);
+  };
+  Result open_key = ingest(write_key("open.key", std::string(32, 'k'), 0644));
+  EXPECT_EQ(open_key.exit_code, 1);
+  EXPECT_NE(open_key.err.find("has mode 0644 and can be read by group or others"),
+            std::string::npos)
+      << open_key.err;
+  EXPECT_NE(open_key.err.find("chmod 600"), std::string::npos) << open_key.err;
+  // 31 'k's and a line feed: a raw key of 32 bytes, not a 31-byte key with a line end.
+  Result raw = ingest(write_key("raw.key", std::string(31, 'k') + "\n", 0600));
+  EXPECT_EQ(raw.exit_code, 0) << raw.err;
+  Result hex = ingest(write_key("hex.key", std::string(64, 'a') + "\n", 0600));
+  EXPECT_EQ(hex.exit_code, 0) << hex.err;
+  Result short_key = ingest(write_key("short.key", std::string(31, 'k'), 0600));
+  EXPECT_EQ(short_key.exit_code, 1);
+  EXPECT_NE(short_key.err.find("must hold 32 bytes"), std::string::npos) << short_key.err;
+}
+
 // A 200 MB log line without a newline, between two good lines: reported as longer than
 // --max-line-bytes and skipped with bounded memory (the peak RSS stays far below the line),
 // and the good lines are read.
@@ -500,6 +560,8 @@ TEST_F(CliTest, ALineTooLongIsSkippedWithBoundedMemory) {
   {
     std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
     key << std::string(32, 'k');
+    key.close();
+    ::chmod(dir_.Sub("sanitize.key").c_str(), 0600);  // a secret: refused when others can read it
     std::ofstream log(dir_.Sub("long.log"), std::ios::binary);
     log << "Nov 20 11:00:01 host app[1]: first\n";
     const std::string block(1 << 20, 'A');
@@ -650,6 +712,8 @@ TEST_F(CliTest, ALargeExcerptIsPublishedInLinkedPartsWithReviewedIndicators) {
   {
     std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
     key << std::string(32, 'k');
+    key.close();
+    ::chmod(dir_.Sub("sanitize.key").c_str(), 0600);  // a secret: refused when others can read it
     std::ofstream log(dir_.Sub("access.log"));
     for (int i = 0; i < kLines; ++i) {
       char when[64];
