@@ -3,12 +3,14 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/support/server_interceptor.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <random>
@@ -48,7 +50,7 @@ grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
-std::string Metadata(const grpc::ServerContext* ctx, const char* key) {
+std::string Metadata(const grpc::ServerContextBase* ctx, const char* key) {
   auto range = ctx->client_metadata().equal_range(key);
   if (range.first == range.second) return "";
   return std::string(range.first->second.data(), range.first->second.size());
@@ -71,7 +73,7 @@ class CallGate {
   // Runs `fn(caller, audit_entry)` for a caller with at least role `need`, then appends the
   // audit entry with the outcome. A call whose entry cannot be written gets UNAVAILABLE.
   template <typename Fn>
-  grpc::Status Run(grpc::ServerContext* ctx, const char* method, Role need, Fn&& fn) {
+  grpc::Status Run(grpc::ServerContextBase* ctx, const char* method, Role need, Fn&& fn) {
     AuditEntry entry;
     entry.set_method(method);
     absl::Status status;
@@ -86,6 +88,26 @@ class CallGate {
         status = absl::DeadlineExceededError("the call's deadline passed before it started");
       }
       if (status.ok()) status = fn(*caller, entry);
+    }
+    return Finish(entry, status);
+  }
+
+  // A call whose request bytes do not decode as its message, so its handler never ran:
+  // UNAUTHENTICATED without a valid token, INVALID_ARGUMENT with one; audited either way.
+  grpc::Status Undecodable(const grpc::ServerContextBase* ctx, const char* method) {
+    AuditEntry entry;
+    entry.set_method(method);
+    entry.set_params("undecodable request");
+    absl::Status status;
+    absl::StatusOr<Caller> caller = api_.Authenticate(Metadata(ctx, "authorization"));
+    if (!caller.ok()) {
+      status = caller.status();
+    } else {
+      entry.set_who(caller->name);
+      entry.set_role(caller->role);
+      status = absl::InvalidArgumentError(
+          StrCat("the request's bytes do not decode as the message ", method,
+                 " takes; nothing was done (is the client built from this node's api.proto?)"));
     }
     return Finish(entry, status);
   }
@@ -107,7 +129,173 @@ class CallGate {
   AuditLog& audit_;
 };
 
-class RecordsService final : public Records::Service {
+// Turns the empty INTERNAL that gRPC answers to a request whose bytes do not decode (its
+// handler, and so the token check and the audit entry, never ran) into CallGate::Undecodable's
+// answer. For calls with one request message: unary and server-streaming.
+class UndecodableRequestInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  UndecodableRequestInterceptor(grpc::experimental::ServerRpcInfo* info, CallGate& gate)
+      : info_(info), gate_(gate) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    using grpc::experimental::InterceptionHookPoints;
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        !received_) {
+      received_ = true;
+      undecodable_ = methods->GetRecvMessage() == nullptr;
+    }
+    if (undecodable_ &&
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) &&
+        methods->GetSendStatus().error_code() == grpc::StatusCode::INTERNAL) {
+      methods->ModifySendStatus(gate_.Undecodable(info_->server_context(), info_->method()));
+    }
+    methods->Proceed();
+  }
+
+ private:
+  grpc::experimental::ServerRpcInfo* info_;
+  CallGate& gate_;
+  bool received_ = false;
+  bool undecodable_ = false;
+};
+
+class UndecodableRequestInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit UndecodableRequestInterceptorFactory(CallGate& gate) : gate_(gate) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    using Type = grpc::experimental::ServerRpcInfo::Type;
+    if (info->type() != Type::UNARY && info->type() != Type::SERVER_STREAMING) return nullptr;
+    return new UndecodableRequestInterceptor(info, gate_);
+  }
+
+ private:
+  CallGate& gate_;
+};
+
+// PublishStream, reading the stream's messages as bytes so that one that does not decode is
+// told from the end of the stream: the call then ends with INVALID_ARGUMENT naming the
+// message's position, after the records before it were stored (or refused) as usual. The
+// records go through NodeApi::PublishMany on a thread of the call's own, fed by this reactor
+// through a short queue (reading pauses while it is full).
+class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
+ public:
+  PublishStreamReactor(NodeApi& api, CallGate& gate, grpc::CallbackServerContext* ctx,
+                       grpc::ByteBuffer* response)
+      : api_(api), gate_(gate), ctx_(ctx), response_(response) {
+    StartRead(&incoming_);
+    worker_ = std::thread([this] { Work(); });
+  }
+
+  void OnReadDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ok) {
+      ended_ = true;
+    } else {
+      queue_.push_back(std::move(incoming_));
+      incoming_.Clear();
+      if (queue_.size() < kQueue) {
+        StartRead(&incoming_);
+      } else {
+        paused_ = true;
+      }
+    }
+    cv_.notify_all();
+  }
+
+  void OnCancel() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ended_ = cancelled_ = true;
+    cv_.notify_all();
+  }
+
+  void OnDone() override {
+    if (worker_.get_id() == std::this_thread::get_id()) {
+      worker_.detach();  // done on the worker itself, after its last step
+    } else {
+      worker_.join();
+    }
+    delete this;
+  }
+
+ private:
+  static constexpr std::size_t kQueue = 64;
+
+  // The next message as a request; false at the end of the stream, or at a message that does
+  // not decode (bad_index_ then names it).
+  bool Next(PublishRequest& request) {
+    grpc::ByteBuffer buffer;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return !queue_.empty() || ended_; });
+      if (queue_.empty() || cancelled_) return false;
+      buffer = std::move(queue_.front());
+      queue_.pop_front();
+      if (paused_) {
+        paused_ = false;
+        StartRead(&incoming_);
+      }
+    }
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    if (buffer.Dump(&slices).ok()) {
+      for (const grpc::Slice& slice : slices) {
+        bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+      }
+      if (request.ParseFromString(bytes)) {
+        ++index_;
+        return true;
+      }
+    }
+    bad_index_ = index_;
+    return false;
+  }
+
+  void Work() {
+    PublishStreamResponse out;
+    grpc::Status status = gate_.Run(
+        ctx_, "/threatmesh.v1.Records/PublishStream", ROLE_PUBLISH,
+        [&](const Caller&, AuditEntry& audit) {
+          out = api_.PublishMany([&](PublishRequest& r) { return Next(r); }, audit);
+          if (bad_index_ >= 0) {
+            audit.set_params(StrCat(audit.params(), " undecodable=", bad_index_));
+            return absl::InvalidArgumentError(StrCat(
+                "message ", bad_index_, " of the stream (counting from 0) does not decode as "
+                "threatmesh.v1.PublishRequest; the stream ends there. Of the ", bad_index_,
+                " before it, ", out.stored(), " were stored, ", out.duplicates(),
+                " were duplicates and ", out.refused(), " were refused"));
+          }
+          std::lock_guard<std::mutex> lock(mu_);
+          if (cancelled_) return absl::CancelledError("the client cancelled the stream");
+          return absl::OkStatus();
+        });
+    if (status.ok()) {
+      const std::string bytes = out.SerializeAsString();
+      grpc::Slice slice(bytes);
+      grpc::ByteBuffer message(&slice, 1);
+      response_->Swap(&message);
+    }
+    Finish(status);
+  }
+
+  NodeApi& api_;
+  CallGate& gate_;
+  grpc::CallbackServerContext* ctx_;
+  grpc::ByteBuffer* response_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<grpc::ByteBuffer> queue_;  // guarded by mu_
+  grpc::ByteBuffer incoming_;           // the read in flight
+  bool paused_ = false;                 // guarded by mu_: no read in flight, the queue was full
+  bool ended_ = false;                  // guarded by mu_
+  bool cancelled_ = false;              // guarded by mu_
+  int64_t index_ = 0;                   // the worker's: messages decoded so far
+  int64_t bad_index_ = -1;              // the worker's: the message that did not decode
+  std::thread worker_;
+};
+
+class RecordsService final : public Records::WithRawCallbackMethod_PublishStream<Records::Service> {
  public:
   RecordsService(NodeApi& api, CallGate& gate, std::atomic<bool>& stopping)
       : api_(api), gate_(gate), stopping_(stopping) {}
@@ -120,16 +308,9 @@ class RecordsService final : public Records::Service {
                      });
   }
 
-  grpc::Status PublishStream(grpc::ServerContext* ctx, grpc::ServerReader<PublishRequest>* reader,
-                             PublishStreamResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Records/PublishStream", ROLE_PUBLISH,
-                     [&](const Caller&, AuditEntry& audit) {
-                       *response = api_.PublishMany(
-                           [&](PublishRequest& request) { return reader->Read(&request); }, audit);
-                       if (ctx->IsCancelled())
-                         return absl::CancelledError("the client cancelled the stream");
-                       return absl::OkStatus();
-                     });
+  grpc::ServerReadReactor<grpc::ByteBuffer>* PublishStream(grpc::CallbackServerContext* ctx,
+                                                           grpc::ByteBuffer* response) override {
+    return new PublishStreamReactor(api_, gate_, ctx, response);
   }
 
   grpc::Status Get(grpc::ServerContext* ctx, const GetRequest* request,
@@ -596,6 +777,11 @@ class GrpcServer final : public Server {
     grpc::ServerBuilder builder;
     api_listener_->Register(builder, credentials);
     SetConnectionLimits(builder);
+    {
+      std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+      creators.push_back(std::make_unique<UndecodableRequestInterceptorFactory>(*gate_));
+      builder.experimental().SetInterceptorCreators(std::move(creators));
+    }
     builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
     builder.RegisterService(records_.get());
     builder.RegisterService(admin_.get());

@@ -67,6 +67,7 @@ class ServerTest : public ::testing::Test {
     admin_ = Client(admin_token_);
     absl::StatusOr<CreateTokenResponse> reader = admin_->CreateToken(Token("reader", ROLE_READ));
     ASSERT_TRUE(reader.ok()) << reader.status();
+    reader_token_ = reader->token();
     reader_ = Client(reader->token());
     absl::StatusOr<CreateTokenResponse> publisher =
         admin_->CreateToken(Token("publisher", ROLE_PUBLISH));
@@ -125,7 +126,7 @@ class ServerTest : public ::testing::Test {
 
   testing::TempDir dir_;
   const std::string data_ = dir_.Sub("node");
-  std::string admin_token_, publisher_token_;
+  std::string admin_token_, publisher_token_, reader_token_;
   std::unique_ptr<ServeProcess> server_;
   std::unique_ptr<NodeClient> admin_, reader_, publisher_;
 };
@@ -930,6 +931,127 @@ TEST_F(ServerTest, ReflectionListsTheServices) {
        {"threatmesh.v1.Records", "threatmesh.v1.Admin", "grpc.health.v1.Health"}) {
     EXPECT_NE(bytes.find(service), std::string::npos) << service;
   }
+}
+
+// A unary call with raw request bytes and an optional token; its status.
+grpc::Status RawUnaryCall(const std::string& address, const std::string& method,
+                          const std::string& bytes, const std::string& token) {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  grpc::GenericStub generic(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::CompletionQueue cq;
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> call =
+      generic.PrepareUnaryCall(&ctx, method, request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return status;
+}
+
+// Request bytes that do not decode: without a valid token the answer is UNAUTHENTICATED, with
+// one INVALID_ARGUMENT naming the method (once an empty INTERNAL that skipped both the token
+// check and the audit trail); each such call is in the audit trail.
+TEST_F(ServerTest, UndecodableRequestsAreAuthenticatedAndAudited) {
+  const std::string garbage("\x0a\xff\xff\xff\xff\x0f", 6);  // a length past the end
+  const std::size_t before = Audit().size();
+  grpc::Status anonymous =
+      RawUnaryCall(server_->address(), "/threatmesh.v1.Records/Get", garbage, "");
+  EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+      << anonymous.error_message();
+  grpc::Status bad_token =
+      RawUnaryCall(server_->address(), "/threatmesh.v1.Records/Get", garbage, "tmt_wrong");
+  EXPECT_EQ(bad_token.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  grpc::Status reader = RawUnaryCall(server_->address(), "/threatmesh.v1.Records/Search", garbage,
+                                     reader_token_);
+  std::vector<AuditEntry> audit = Audit();
+  ASSERT_GE(audit.size(), before + 3);
+  int undecodable = 0;
+  AuditEntry last_undecodable;
+  for (std::size_t i = before; i < audit.size(); ++i) {
+    if (audit[i].params() != "undecodable request") continue;
+    ++undecodable;
+    last_undecodable = audit[i];
+  }
+  EXPECT_EQ(undecodable, 3);
+  EXPECT_EQ(last_undecodable.method(), "/threatmesh.v1.Records/Search");
+  EXPECT_EQ(last_undecodable.code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(reader.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << reader.error_message();
+  EXPECT_NE(reader.error_message().find("do not decode as the message "
+                                        "/threatmesh.v1.Records/Search takes"),
+            std::string::npos)
+      << reader.error_message();
+}
+
+// A PublishStream whose fourth message does not decode: the three before it are stored and
+// the call ends with INVALID_ARGUMENT naming the position and the counts (once it answered OK
+// and silently dropped the rest); nothing after it is stored.
+TEST_F(ServerTest, PublishStreamEndsAtAnUndecodableMessage) {
+  const uint64_t before = Stored();
+  auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  ctx.AddMetadata("authorization", "Bearer " + publisher_token_);
+  grpc::CompletionQueue cq;
+  auto next = [&] {
+    void* tag = nullptr;
+    bool ok = false;
+    return cq.Next(&tag, &ok) && ok;
+  };
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
+      stub.PrepareCall(&ctx, "/threatmesh.v1.Records/PublishStream", &cq);
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(next());
+  std::vector<std::string> messages;
+  for (int i = 0; i < 3; ++i) {
+    messages.push_back(
+        Indicator(INDICATOR_TYPE_DOMAIN, "s" + std::to_string(i) + ".stream.example")
+            .SerializeAsString());
+  }
+  messages.push_back(std::string("\x0a\xff\xff\xff\xff\x0f", 6));
+  messages.push_back(Indicator(INDICATOR_TYPE_DOMAIN, "after.stream.example").SerializeAsString());
+  for (const std::string& m : messages) {
+    grpc::Slice slice(m);
+    grpc::ByteBuffer buffer(&slice, 1);
+    call->Write(buffer, reinterpret_cast<void*>(2));
+    if (!next()) break;  // the server may end the call before the last write
+  }
+  call->WritesDone(reinterpret_cast<void*>(3));
+  next();
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(4));
+  next();
+  cq.Shutdown();
+  while (next()) {
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find("message 3 of the stream (counting from 0) does not "
+                                        "decode as threatmesh.v1.PublishRequest"),
+            std::string::npos)
+      << status.error_message();
+  EXPECT_NE(status.error_message().find("3 were stored"), std::string::npos)
+      << status.error_message();
+  EXPECT_EQ(Stored(), before + 3);
+  SearchRequest after;
+  after.mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
+  after.mutable_indicator()->set_value("after.stream.example");
+  EXPECT_EQ(reader_->Search(after)->records_size(), 0);
+  // A good stream still works, through the same path.
+  std::vector<PublishRequest> good = {Indicator(INDICATOR_TYPE_DOMAIN, "g1.stream.example"),
+                                      Indicator(INDICATOR_TYPE_DOMAIN, "g2.stream.example")};
+  absl::StatusOr<PublishStreamResponse> streamed = publisher_->PublishStream(good);
+  ASSERT_TRUE(streamed.ok()) << streamed.status();
+  EXPECT_EQ(streamed->stored(), 2u);
 }
 
 // A read token cannot make a call do unbounded work: every repeated field and query string of
