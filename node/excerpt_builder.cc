@@ -118,6 +118,9 @@ void ExcerptBuilder::Propose(const v1::LogEvent& event) {
                     *agent = nullptr;
   for (const v1::EventField& f : event.fields()) {
     const std::string_view n = f.name();  // compared as a view: sizes first
+    if (n == "http_request.referrer" || n == "url.path" || n == "http_request.raw") {
+      NoteUriAddresses(f.value(), f.name(), t);
+    }
     const std::string** slot = n == "src_endpoint.ip"           ? &ip
                                : n == "query.hostname"          ? &name
                                : n == "url.hostname"            ? &host
@@ -133,6 +136,7 @@ void ExcerptBuilder::Propose(const v1::LogEvent& event) {
   if (name != nullptr && !name->empty() && !sanitizer_.IsInternalName(*name)) {
     Note(v1::INDICATOR_TYPE_DOMAIN, *name, "query.hostname", t);
   }
+  if (host != nullptr && !host->empty()) NoteAddress(*host, "url.hostname", t);
   if (host != nullptr && !host->empty() && !sanitizer_.IsInternalName(*host) &&
       !sanitizer_.IsInternalAddress(*host)) {
     Note(v1::INDICATOR_TYPE_URL, StrCat("http://", *host, path ? *path : std::string("/")),
@@ -140,6 +144,41 @@ void ExcerptBuilder::Propose(const v1::LogEvent& event) {
   }
   if (agent != nullptr && !agent->empty() && *agent != "-") {
     Note(v1::INDICATOR_TYPE_USER_AGENT, *agent, "http_request.user_agent", t);
+  }
+}
+
+void ExcerptBuilder::NoteAddress(std::string_view text, const std::string& field, int64_t time) {
+  if (text.size() > 2 && text.front() == '[' && text.back() == ']') {  // [v6] in a URL
+    text = text.substr(1, text.size() - 2);
+  }
+  const bool v6 = text.find(':') != std::string_view::npos;
+  const std::string address(text);
+  // Not an address: Note's normalization refuses it, and nothing is proposed.
+  if (sanitizer_.IsInternalAddress(address)) return;
+  Note(v6 ? v1::INDICATOR_TYPE_IPV6 : v1::INDICATOR_TYPE_IPV4, address, field.c_str(), time);
+}
+
+void ExcerptBuilder::NoteUriAddresses(std::string_view text, const std::string& field,
+                                      int64_t time) {
+  for (std::size_t at = text.find("://"); at != std::string_view::npos;
+       at = text.find("://", at + 3)) {
+    std::size_t start = at + 3;
+    const std::size_t end = text.find_first_of("/?#", start);
+    std::string_view authority =
+        text.substr(start, end == std::string_view::npos ? end : end - start);
+    if (const std::size_t user = authority.rfind('@'); user != std::string_view::npos) {
+      authority.remove_prefix(user + 1);
+    }
+    // host[:port], [v6][:port]
+    if (!authority.empty() && authority.front() == '[') {
+      const std::size_t close = authority.find(']');
+      if (close != std::string_view::npos) authority = authority.substr(0, close + 1);
+    } else if (const std::size_t colon = authority.find(':');
+               colon != std::string_view::npos &&
+               authority.find(':', colon + 1) == std::string_view::npos) {
+      authority = authority.substr(0, colon);
+    }
+    NoteAddress(authority, field, time);
   }
 }
 

@@ -9,7 +9,9 @@
 // the count is known only at the end of the log and an id only once a part is signed.
 //
 // Indicator proposals are drawn from the events before sanitization and never from an
-// internal address or name: external addresses contacting the sensor (src_endpoint.ip),
+// internal address or name: external addresses contacting the sensor (src_endpoint.ip) or
+// named as the host of a URL or URI (url.hostname, and inside a referrer, path or raw
+// request: "http://203.0.113.66/x"),
 // queried domains (query.hostname), URLs (url.hostname and url.path) and user agents, each
 // normalized as an indicator of its type, with a count and the first and last time seen.
 // They are for the analyst to review; nothing here publishes them.
@@ -109,6 +111,11 @@ class ExcerptBuilder {
   void Propose(const threatmesh::v1::LogEvent& event);
   void Note(threatmesh::v1::IndicatorType type, const std::string& raw, const char* field,
             int64_t time);
+  // `text` as an address proposal, when it is an external IPv4 or IPv6 address (a URL's
+  // [v6] brackets allowed).
+  void NoteAddress(std::string_view text, const std::string& field, int64_t time);
+  // The addresses that are the host of a URI in `text` ("http://203.0.113.66/x").
+  void NoteUriAddresses(std::string_view text, const std::string& field, int64_t time);
 
   const ExcerptBuilderOptions options_;
   Sanitizer& sanitizer_;

@@ -4,6 +4,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "crypto/str_cat.h"
@@ -203,15 +204,33 @@ TEST_F(ExcerptBuilderTest, ProposesDomainsAndUrlsButNotInternalNames) {
   ASSERT_TRUE(AddLine("1795168800.5\tC1\t10.0.0.5\t5000\t198.51.100.80\t80\t1\tGET\tDL.Bad-"
                       "Example.net\t/payload.bin?x=1\t-\t1.1\tcurl/8\t0\t100\t200")
                   .ok());
+  // An IP literal as the host, one inside a referrer and one in brackets inside a path; an
+  // internal one in a referrer is not proposed.
+  ASSERT_TRUE(AddLine("1795168801.5\tC2\t10.0.0.5\t5001\t203.0.113.66\t80\t1\tGET\t203.0.113.66"
+                      "\t/x\thttp://user@198.51.100.99:8080/landing\t1.1\tcurl/8\t0\t100\t200")
+                  .ok());
+  ASSERT_TRUE(AddLine("1795168802.5\tC3\t10.0.0.5\t5002\t198.51.100.80\t80\t1\tGET\tok.example"
+                      "\t/go/https://[2001:db8::66]/y\thttp://10.9.9.9/in\t1.1\tcurl/8\t0\t1\t200")
+                  .ok());
   ASSERT_TRUE(http.Finish().ok());
   bool url = false;
+  std::map<std::string, std::string> addresses;  // value -> field
   for (const IndicatorProposal& p : http.Proposals()) {
-    if (p.type == threatmesh::v1::INDICATOR_TYPE_URL) {
+    if (p.type == threatmesh::v1::INDICATOR_TYPE_URL &&
+        p.value.find("payload") != std::string::npos) {
       url = true;
       EXPECT_EQ(p.value, "http://dl.bad-example.net/payload.bin");
     }
+    if (p.type == threatmesh::v1::INDICATOR_TYPE_IPV4 ||
+        p.type == threatmesh::v1::INDICATOR_TYPE_IPV6) {
+      addresses[p.value] = p.field;
+    }
   }
   EXPECT_TRUE(url);
+  EXPECT_EQ(addresses,
+            (std::map<std::string, std::string>{{"203.0.113.66", "url.hostname"},
+                                                {"198.51.100.99", "http_request.referrer"},
+                                                {"2001:db8::66", "url.path"}}));
 }
 
 TEST_F(ExcerptBuilderTest, ProposalsAreCappedAndTheRestCounted) {
