@@ -4,6 +4,7 @@
 #include <deque>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "crypto/hash.h"
 #include "crypto/str_cat.h"
 #include "node/custody.h"
@@ -265,7 +266,12 @@ class Session {
     pending->paused_ms = paused_ms_;
     PeerCounters delta;
     std::vector<storage::Store::QueuedPut> puts;
+    // A second copy of a record in the same batch is a duplicate, as it would be in the next.
+    absl::flat_hash_set<std::string> stored_in_batch;
     for (Item& item : items) {
+      if (item.outcome == Outcome::kStore && !stored_in_batch.insert(item.id).second) {
+        item.outcome = Outcome::kDuplicate;
+      }
       if (const char* reason = RefusalReason(item.outcome)) {
         ++delta.refused[reason];
         continue;

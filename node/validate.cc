@@ -15,6 +15,25 @@ using threatmesh::v1::RecordBody;
 constexpr std::size_t kIdBytes = 32;
 constexpr std::size_t kMaxLabelBytes = 128;
 constexpr std::size_t kMaxLabels = 64;
+// Times before 2000-01-01T00:00:00Z are no event threatmesh can have seen; validity ends
+// after 9999-12-31 are not times at all (INT64_MAX was once accepted).
+constexpr int64_t kMinTimeMs = 946684800000;
+constexpr int64_t kMaxValidityMs = 253402300799999;
+constexpr uint64_t kMaxSightingCount = 1000000000000;  // 10^12
+
+// InvalidArgument naming `field` when `ms` (not 0) is before 2000 or after `latest`.
+absl::Status CheckTime(std::string_view field, int64_t ms, int64_t latest,
+                       std::string_view latest_is) {
+  if (ms == 0) return absl::OkStatus();
+  if (ms < kMinTimeMs) {
+    return absl::InvalidArgumentError(
+        StrCat(field, " is ", ms, " ms, before 2000-01-01T00:00:00Z; give Unix milliseconds"));
+  }
+  if (ms > latest) {
+    return absl::InvalidArgumentError(StrCat(field, " is ", ms, " ms, after ", latest_is));
+  }
+  return absl::OkStatus();
+}
 constexpr uint32_t kMaxHopsLimit = 64;
 
 absl::Status HasControlChar(std::string_view what, std::string_view s) {
@@ -72,6 +91,11 @@ absl::Status CheckRequired(const RecordBody& body) {
 }
 
 absl::Status CheckCommon(const RecordBody& body, const ValidationOptions& options, int64_t now_ms) {
+  if (body.created_at() < kMinTimeMs) {
+    return absl::InvalidArgumentError(StrCat("created_at is ", body.created_at(),
+                                             " ms, before 2000-01-01T00:00:00Z; give Unix "
+                                             "milliseconds"));
+  }
   if (body.created_at() > now_ms + options.max_clock_skew_ms) {
     return absl::InvalidArgumentError(
         StrCat("created_at is ", (body.created_at() - now_ms) / 1000,
@@ -87,6 +111,39 @@ absl::Status CheckCommon(const RecordBody& body, const ValidationOptions& option
   }
   if (body.valid_until() != 0 && body.valid_until() < body.valid_from()) {
     return absl::InvalidArgumentError("valid_until is before valid_from");
+  }
+  for (const auto& [field, ms] : {std::pair<const char*, int64_t>{"valid_from", body.valid_from()},
+                                  {"valid_until", body.valid_until()}}) {
+    if (absl::Status s = CheckTime(field, ms, kMaxValidityMs, "9999-12-31"); !s.ok()) return s;
+  }
+  if (body.has_sighting()) {
+    const auto& sighting = body.sighting();
+    const int64_t latest = now_ms + options.max_clock_skew_ms;
+    for (const auto& [field, ms] :
+         {std::pair<const char*, int64_t>{"sighting first_seen", sighting.first_seen()},
+          {"sighting last_seen", sighting.last_seen()}}) {
+      if (absl::Status s = CheckTime(field, ms, latest, "now and the allowed clock skew");
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (sighting.count() > kMaxSightingCount) {
+      return absl::InvalidArgumentError(StrCat("sighting count ", sighting.count(),
+                                               " is above the limit of ", kMaxSightingCount));
+    }
+  }
+  if (body.has_log_excerpt()) {
+    const auto& x = body.log_excerpt();
+    if (absl::Status s =
+            CheckTime("log excerpt window_start", x.window_start(), kMaxValidityMs, "9999-12-31");
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s =
+            CheckTime("log excerpt window_end", x.window_end(), kMaxValidityMs, "9999-12-31");
+        !s.ok()) {
+      return s;
+    }
   }
   if (absl::Status s = CheckId("supersedes", body.supersedes(), true); !s.ok()) return s;
   if (static_cast<std::size_t>(body.labels_size()) > kMaxLabels) {

@@ -533,7 +533,8 @@ TEST_F(MeshTest, KillDuringCatchUpLosesNothingAndStoresNothingTwice) {
 
 // A peer that speaks the protocol but sends junk: forged and altered records, broken chains,
 // a record relayed against its author's handling, an oversized record, garbage. Each is
-// refused and counted by reason, none is stored, and an honest record in the same batch is.
+// refused and counted by reason, none is stored, and an honest record in the same batch is
+// (once: its second copy in the batch counts as a duplicate).
 TEST_F(MeshTest, MaliciousPeerIsRefusedRecordByRecord) {
   Node& n = Start("n");
   crypto::KeyPair mallory = crypto::KeyPair::Generate();
@@ -606,6 +607,7 @@ TEST_F(MeshTest, MaliciousPeerIsRefusedRecordByRecord) {
   big.mutable_indicator()->set_description(std::string((1 << 20) + 10, 'x'));
   *b->add_records() = copy(big, mallory, {});
   b->add_records()->set_signed_record("\xff\x01garbage");
+  *b->add_records() = honest;  // a second copy in the same batch: one duplicate
   b->set_through_seq(8);
   // n acknowledges the batch once it has decided on every record.
   ASSERT_TRUE(link->SendAndWaitForAck(batch));
@@ -617,6 +619,7 @@ TEST_F(MeshTest, MaliciousPeerIsRefusedRecordByRecord) {
     if (st.name() == "mallory") state = st;
   }
   EXPECT_EQ(state.received(), 1u);
+  EXPECT_EQ(state.duplicates(), 1u);
   EXPECT_EQ(state.violations(), 1u);
   std::map<std::string, uint64_t> refused(state.refused().begin(), state.refused().end());
   EXPECT_EQ(refused["invalid record"], 3u);     // forged, altered, oversized

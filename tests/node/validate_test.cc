@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 #include <random>
 
 #include "crypto/hash.h"
@@ -172,6 +173,8 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{"author short", [](RecordBody& b) { b.set_author("abc"); }, "author is 3 bytes"},
         FieldCase{"created_at missing", [](RecordBody& b) { b.set_created_at(0); },
                   "created_at is missing"},
+        FieldCase{"created_at in 1970", [](RecordBody& b) { b.set_created_at(86400000); },
+                  "created_at is 86400000 ms, before 2000-01-01"},
         FieldCase{"tlp missing", [](RecordBody& b) { b.set_tlp(threatmesh::v1::TLP_UNSPECIFIED); },
                   "TLP is 0"},
         FieldCase{"tlp unknown",
@@ -258,8 +261,8 @@ INSTANTIATE_TEST_SUITE_P(
                     s->set_type(threatmesh::v1::INDICATOR_TYPE_IPV4);
                     s->set_value("192.0.2.1");
                     s->set_count(1);
-                    s->set_first_seen(2);
-                    s->set_last_seen(1);
+                    s->set_first_seen(kTestNowMs - 1000);
+                    s->set_last_seen(kTestNowMs - 2000);
                   },
                   "last_seen is before first_seen"},
         FieldCase{"sighting not normalized",
@@ -280,25 +283,76 @@ INSTANTIATE_TEST_SUITE_P(
                   [](RecordBody& b) {
                     auto* e = b.mutable_log_excerpt();
                     e->set_source_format("bind-query");
-                    e->set_window_start(1);
-                    e->set_window_end(2);
+                    e->set_window_start(kTestNowMs - 2000);
+                    e->set_window_end(kTestNowMs - 1000);
                   },
                   ""},
         FieldCase{"log excerpt window reversed",
                   [](RecordBody& b) {
                     auto* e = b.mutable_log_excerpt();
                     e->set_source_format("bind-query");
-                    e->set_window_start(2);
-                    e->set_window_end(1);
+                    e->set_window_start(kTestNowMs - 1000);
+                    e->set_window_end(kTestNowMs - 2000);
                   },
                   "window is missing or ends before it starts"},
         FieldCase{"log excerpt without format",
                   [](RecordBody& b) {
                     auto* e = b.mutable_log_excerpt();
+                    e->set_window_start(kTestNowMs - 2000);
+                    e->set_window_end(kTestNowMs - 1000);
+                  },
+                  "no source_format"},
+        // Times: before 2000, past the clock skew, past 9999; a count past its limit.
+        FieldCase{"sighting in 1970",
+                  [](RecordBody& b) {
+                    auto* s = b.mutable_sighting();
+                    s->set_type(threatmesh::v1::INDICATOR_TYPE_IPV4);
+                    s->set_value("192.0.2.1");
+                    s->set_count(1);
+                    s->set_first_seen(1000);
+                    s->set_last_seen(2000);
+                  },
+                  "sighting first_seen is 1000 ms, before 2000-01-01"},
+        FieldCase{"sighting in the future",
+                  [](RecordBody& b) {
+                    auto* s = b.mutable_sighting();
+                    s->set_type(threatmesh::v1::INDICATOR_TYPE_IPV4);
+                    s->set_value("192.0.2.1");
+                    s->set_count(1);
+                    s->set_first_seen(kTestNowMs - 3000);
+                    s->set_last_seen(std::numeric_limits<int64_t>::max());
+                  },
+                  "sighting last_seen is 9223372036854775807 ms, after now"},
+        FieldCase{"sighting count past the limit",
+                  [](RecordBody& b) {
+                    auto* s = b.mutable_sighting();
+                    s->set_type(threatmesh::v1::INDICATOR_TYPE_IPV4);
+                    s->set_value("192.0.2.1");
+                    s->set_count(1000000000001);
+                  },
+                  "count 1000000000001 is above the limit of 1000000000000"},
+        FieldCase{"valid_until past 9999",
+                  [](RecordBody& b) {
+                    b.mutable_indicator()->set_type(threatmesh::v1::INDICATOR_TYPE_DOMAIN);
+                    b.mutable_indicator()->set_value("example.com");
+                    b.set_valid_until(std::numeric_limits<int64_t>::max());
+                  },
+                  "valid_until is 9223372036854775807 ms, after 9999-12-31"},
+        FieldCase{"valid_from in 1970",
+                  [](RecordBody& b) {
+                    b.mutable_indicator()->set_type(threatmesh::v1::INDICATOR_TYPE_DOMAIN);
+                    b.mutable_indicator()->set_value("example.com");
+                    b.set_valid_from(5);
+                  },
+                  "valid_from is 5 ms, before 2000-01-01"},
+        FieldCase{"log excerpt window in 1970",
+                  [](RecordBody& b) {
+                    auto* e = b.mutable_log_excerpt();
+                    e->set_source_format("bind-query");
                     e->set_window_start(1);
                     e->set_window_end(2);
                   },
-                  "no source_format"}),
+                  "log excerpt window_start is 1 ms, before 2000-01-01"}),
     [](const ::testing::TestParamInfo<FieldCase>& info) {
       std::string name = info.param.name;
       for (char& c : name) {
