@@ -504,7 +504,18 @@ class AdminService final : public Admin::Service {
   grpc::Status ExportProof(grpc::ServerContext* ctx, const ExportProofRequest* request,
                            ExportProofResponse* response) override {
     return gate_.Run(ctx, "/threatmesh.v1.Admin/ExportProof", ROLE_READ,
-                     [&](const Caller&, AuditEntry& audit) {
+                     [&](const Caller& caller, AuditEntry& audit) {
+                       // Violation evidence holds the full payload of records addressed to
+                       // someone else (RED ones too): for the node's administrators only.
+                       if (request->violation()) {
+                         if (absl::Status s = NodeApi::Require(
+                                 caller, ROLE_ADMIN,
+                                 "/threatmesh.v1.Admin/ExportProof of violation evidence");
+                             !s.ok()) {
+                           audit.set_params("violation evidence refused");
+                           return s;
+                         }
+                       }
                        return Assign(api_.ExportProof(*request, audit), response);
                      });
   }

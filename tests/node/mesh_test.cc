@@ -646,6 +646,42 @@ TEST_F(MeshTest, MaliciousPeerIsRefusedRecordByRecord) {
   ProofResult checked = VerifyProofBundle(bundle->bundle());
   EXPECT_EQ(checked.verdict, ProofResult::Verdict::kValid);
   EXPECT_EQ(checked.kind, "violation");
+  // The evidence holds an AMBER record addressed to n alone: a read or publish token may
+  // not export it (the refusal is audited); the record's own proof stays theirs to export.
+  for (Role role : {ROLE_READ, ROLE_PUBLISH}) {
+    CreateTokenRequest create;
+    create.set_name(StrCat("t", static_cast<int>(role)));
+    create.set_role(role);
+    absl::StatusOr<CreateTokenResponse> token = n.client->CreateToken(create);
+    ASSERT_TRUE(token.ok()) << token.status();
+    ClientOptions options;
+    options.address = n.process->address();
+    options.token = token->token();
+    std::unique_ptr<NodeClient> limited = *NodeClient::Connect(options);
+    absl::StatusOr<ExportProofResponse> refused = limited->ExportProof(proof);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << role;
+    EXPECT_NE(refused.status().message().find("violation evidence needs role admin"),
+              std::string::npos)
+        << refused.status();
+    ExportProofRequest own;
+    own.set_record_id(crypto::RecordId(honest_env.payload()));
+    EXPECT_TRUE(limited->ExportProof(own).ok());
+  }
+  ReadAuditRequest audit_request;
+  audit_request.set_from_seq(1);
+  absl::StatusOr<ReadAuditResponse> audit = n.client->ReadAudit(audit_request);
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  int refusals = 0;
+  for (const StoredAuditEntry& e : audit->entries()) {
+    AuditEntry entry;
+    entry.ParseFromString(e.entry());
+    if (entry.method() == "/threatmesh.v1.Admin/ExportProof" &&
+        entry.params() == "violation evidence refused" &&
+        entry.code() == static_cast<int>(absl::StatusCode::kPermissionDenied)) {
+      ++refusals;
+    }
+  }
+  EXPECT_EQ(refusals, 2);
   absl::StatusOr<crypto::PublicKey> relay = crypto::PublicKey::FromBytes(m_key);
   ASSERT_TRUE(relay.ok());
   bool named = false;
