@@ -163,7 +163,8 @@ absl::StatusOr<Caller> NodeApi::Authenticate(std::string_view authorization) con
     return absl::UnauthenticatedError(
         "unknown or revoked token; ask the node's admin for a token ('threatmesh token create')");
   }
-  return Caller{info->name(), info->role()};
+  return Caller{info->name(), info->role(),
+                info->audience() == AUDIENCE_CLIENT ? AUDIENCE_CLIENT : AUDIENCE_MEMBER};
 }
 
 absl::Status NodeApi::Require(const Caller& caller, Role need, std::string_view method) {
@@ -283,12 +284,16 @@ PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishReque
   return out;
 }
 
-absl::StatusOr<GetResponse> NodeApi::Get(const GetRequest& request, AuditEntry& audit) {
+absl::StatusOr<GetResponse> NodeApi::Get(const GetRequest& request, AuditEntry& audit,
+                                         Tlp max_tlp) {
   absl::StatusOr<std::string> id = CheckId(request.id(), "id");
   if (!id.ok()) return id.status();
   audit.set_params(StrCat("id=", crypto::HexEncode(*id)));
   absl::StatusOr<StoredRecord> record = Load(*id);
   if (!record.ok()) return record.status();
+  if (record->body().tlp() > max_tlp) {  // as if absent: a client token learns nothing of it
+    return absl::NotFoundError(StrCat("no record ", crypto::HexEncode(*id)));
+  }
   AuditIds(audit, *id);
   GetResponse out;
   *out.mutable_record() = std::move(*record);
@@ -521,8 +526,14 @@ StatusResponse NodeApi::Status() const {
 
 absl::StatusOr<CreateTokenResponse> NodeApi::CreateToken(const CreateTokenRequest& request,
                                                          AuditEntry& audit) {
-  audit.set_params(StrCat("name=", request.name(), " role=", RoleName(request.role())));
-  absl::StatusOr<NewToken> token = tokens_.Create(request.name(), request.role(), node_.Now());
+  audit.set_params(StrCat("name=", request.name(), " role=", RoleName(request.role()),
+                          " audience=", AudienceName(request.audience())));
+  if (request.audience() != AUDIENCE_UNSPECIFIED && request.audience() != AUDIENCE_MEMBER &&
+      request.audience() != AUDIENCE_CLIENT) {
+    return absl::InvalidArgumentError("audience must be member or client");
+  }
+  absl::StatusOr<NewToken> token =
+      tokens_.Create(request.name(), request.role(), node_.Now(), request.audience());
   if (!token.ok()) return token.status();
   CreateTokenResponse out;
   out.set_token(std::move(token->secret));
@@ -627,7 +638,7 @@ absl::StatusOr<ListViolationsResponse> NodeApi::ListViolations(const ListViolati
 }
 
 absl::StatusOr<ExportProofResponse> NodeApi::ExportProof(const ExportProofRequest& request,
-                                                         AuditEntry& audit) {
+                                                         AuditEntry& audit, Tlp max_tlp) {
   absl::StatusOr<std::string> id = CheckId(request.record_id(), "record_id");
   if (!id.ok()) return id.status();
   audit.set_params(
@@ -674,6 +685,9 @@ absl::StatusOr<ExportProofResponse> NodeApi::ExportProof(const ExportProofReques
   std::set<std::string> involved;
   RecordBody body;
   body.ParseFromString(m.record.payload());
+  if (body.tlp() > max_tlp) {  // as if absent: a client token learns nothing of it
+    return absl::NotFoundError(StrCat("no record ", crypto::HexEncode(*id)));
+  }
   involved.insert(body.author());
   for (const CustodyChain& c : m.chains) {
     for (const Signed& s : c.hops()) {

@@ -28,6 +28,20 @@ namespace threatmesh {
 struct Caller {
   std::string name;
   Role role = threatmesh::v1::ROLE_UNSPECIFIED;
+  threatmesh::v1::Audience audience = threatmesh::v1::AUDIENCE_MEMBER;
+  // The highest TLP this caller may see: AMBER for a client token (TLP 2.0: AMBER+STRICT
+  // and RED never reach an organization's clients), RED otherwise.
+  threatmesh::v1::Tlp max_tlp() const {
+    return audience == threatmesh::v1::AUDIENCE_CLIENT ? threatmesh::v1::TLP_AMBER
+                                                       : threatmesh::v1::TLP_RED;
+  }
+  // `filter` with its max_tlp lowered to what this caller may see.
+  threatmesh::v1::Filter Clamp(threatmesh::v1::Filter filter) const {
+    if (filter.max_tlp() == threatmesh::v1::TLP_UNSPECIFIED || filter.max_tlp() > max_tlp()) {
+      filter.set_max_tlp(max_tlp());
+    }
+    return filter;
+  }
 };
 
 // The most records one Search page or Get-like answer holds.
@@ -67,8 +81,11 @@ class NodeApi {
   // Returns once every record is durable or refused.
   [[nodiscard]] threatmesh::v1::PublishStreamResponse PublishMany(
       const std::function<bool(threatmesh::v1::PublishRequest&)>& next, v1AuditEntry& audit);
+  // Get and ExportProof answer NotFound, as for an absent record, for a record above
+  // `max_tlp` (a client token's limit).
   [[nodiscard]] absl::StatusOr<threatmesh::v1::GetResponse> Get(
-      const threatmesh::v1::GetRequest& request, v1AuditEntry& audit);
+      const threatmesh::v1::GetRequest& request, v1AuditEntry& audit,
+      threatmesh::v1::Tlp max_tlp = threatmesh::v1::TLP_RED);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::SearchResponse> Search(
       const threatmesh::v1::SearchRequest& request, v1AuditEntry& audit);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::PublishResponse> Sight(
@@ -114,7 +131,8 @@ class NodeApi {
   [[nodiscard]] absl::Status ResyncPeer(const threatmesh::v1::ResyncPeerRequest& request,
                                         v1AuditEntry& audit);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::ExportProofResponse> ExportProof(
-      const threatmesh::v1::ExportProofRequest& request, v1AuditEntry& audit);
+      const threatmesh::v1::ExportProofRequest& request, v1AuditEntry& audit,
+      threatmesh::v1::Tlp max_tlp = threatmesh::v1::TLP_RED);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::PublishResponse> RevokeKey(
       const threatmesh::v1::RevokeKeyRequest& request, v1AuditEntry& audit);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::ListViolationsResponse> ListViolations(

@@ -841,15 +841,20 @@ int RunToken(const po::variables_map& vm, Io& io) {
     v1::CreateTokenRequest request;
     request.set_name(vm["name"].as<std::string>());
     request.set_role(*role);
+    absl::StatusOr<v1::Audience> audience = ParseAudience(vm["audience"].as<std::string>());
+    if (!audience.ok()) return Fail(io, audience.status());
+    request.set_audience(*audience);
     absl::StatusOr<v1::CreateTokenResponse> r = (*client)->CreateToken(request);
     if (!r.ok()) return Fail(io, r.status());
     if (json) {
       io.out << "{\"name\":" << JsonString(r->info().name())
              << ",\"role\":" << JsonString(RoleName(r->info().role()))
+             << ",\"audience\":" << JsonString(AudienceName(r->info().audience()))
              << ",\"token\":" << JsonString(r->token()) << "}\n";
     } else {
       io.out << r->token() << "\n"
              << "token \"" << r->info().name() << "\" (role " << RoleName(r->info().role())
+             << ", audience " << AudienceName(r->info().audience())
              << "): shown once, the node keeps only its hash\n";
     }
     return kExitOk;
@@ -863,10 +868,11 @@ int RunToken(const po::variables_map& vm, Io& io) {
       if (json) {
         io.out << (first ? "" : ",") << "{\"name\":" << JsonString(t.name())
                << ",\"role\":" << JsonString(RoleName(t.role()))
+               << ",\"audience\":" << JsonString(AudienceName(t.audience()))
                << ",\"created_at\":" << JsonString(FormatTime(t.created_at())) << "}";
       } else {
-        io.out << t.name() << "  " << RoleName(t.role()) << "  " << FormatTime(t.created_at())
-               << "\n";
+        io.out << t.name() << "  " << RoleName(t.role()) << "  " << AudienceName(t.audience())
+               << "  " << FormatTime(t.created_at()) << "\n";
       }
       first = false;
     }
@@ -1936,7 +1942,10 @@ std::vector<Command> Commands() {
        [](po::options_description& d) {
          d.add_options()("action", po::value<std::string>()->required(), "create, list or revoke")(
              "name", po::value<std::string>(), "token name (create, revoke)")(
-             "role", po::value<std::string>(), "read, publish or admin (create)");
+             "role", po::value<std::string>(), "read, publish or admin (create)")(
+             "audience", po::value<std::string>()->default_value("member"),
+             "member (the organization; the default) or client (its clients too: such a token "
+             "never sees AMBER+STRICT or RED records, in any answer) (create)");
        },
        RunToken},
       {"peers", "add, list, remove, reload (config file) or resync the node's peers (admin)",

@@ -316,16 +316,21 @@ class RecordsService final : public Records::WithRawCallbackMethod_PublishStream
   grpc::Status Get(grpc::ServerContext* ctx, const GetRequest* request,
                    GetResponse* response) override {
     return gate_.Run(ctx, "/threatmesh.v1.Records/Get", ROLE_READ,
-                     [&](const Caller&, AuditEntry& audit) {
-                       return Assign(api_.Get(*request, audit), response);
+                     [&](const Caller& caller, AuditEntry& audit) {
+                       return Assign(api_.Get(*request, audit, caller.max_tlp()), response);
                      });
   }
 
   grpc::Status Search(grpc::ServerContext* ctx, const SearchRequest* request,
                       SearchResponse* response) override {
     return gate_.Run(ctx, "/threatmesh.v1.Records/Search", ROLE_READ,
-                     [&](const Caller&, AuditEntry& audit) {
-                       return Assign(api_.Search(*request, audit), response);
+                     [&](const Caller& caller, AuditEntry& audit) {
+                       if (caller.audience != AUDIENCE_CLIENT) {
+                         return Assign(api_.Search(*request, audit), response);
+                       }
+                       SearchRequest clamped = *request;
+                       *clamped.mutable_filter() = caller.Clamp(request->filter());
+                       return Assign(api_.Search(clamped, audit), response);
                      });
   }
 
@@ -363,6 +368,7 @@ class RecordsService final : public Records::WithRawCallbackMethod_PublishStream
                                      });
     if (!started.ok()) return started;
 
+    const Filter filter = who.Clamp(request->filter());
     AuditEntry end;
     end.set_method("/threatmesh.v1.Records/Subscribe");
     end.set_who(who.name);
@@ -372,7 +378,7 @@ class RecordsService final : public Records::WithRawCallbackMethod_PublishStream
     auto last_write = std::chrono::steady_clock::now();
     while (!ctx->IsCancelled() && !stopping_.load()) {
       absl::StatusOr<NodeApi::SubscribeStep> step =
-          api_.SubscribeNext(request->filter(), cursor, kSubscribePoll);
+          api_.SubscribeNext(filter, cursor, kSubscribePoll);
       if (!step.ok()) {
         status = step.status();
         break;
@@ -516,7 +522,7 @@ class AdminService final : public Admin::Service {
                            return s;
                          }
                        }
-                       return Assign(api_.ExportProof(*request, audit), response);
+                       return Assign(api_.ExportProof(*request, audit, caller.max_tlp()), response);
                      });
   }
 

@@ -53,7 +53,20 @@ absl::StatusOr<std::unique_ptr<TokenStore>> TokenStore::Load(storage::Store& sto
   return out;
 }
 
-absl::StatusOr<NewToken> TokenStore::Create(std::string_view name, Role role, int64_t now_ms) {
+absl::StatusOr<v1::Audience> ParseAudience(std::string_view text) {
+  if (text == "member") return v1::AUDIENCE_MEMBER;
+  if (text == "client") return v1::AUDIENCE_CLIENT;
+  return absl::InvalidArgumentError(StrCat("audience \"", text,
+                                           "\": expected member (the organization) or client (its "
+                                           "clients too; never sees AMBER+STRICT or RED)"));
+}
+
+std::string_view AudienceName(v1::Audience audience) {
+  return audience == v1::AUDIENCE_CLIENT ? "client" : "member";
+}
+
+absl::StatusOr<NewToken> TokenStore::Create(std::string_view name, Role role, int64_t now_ms,
+                                            v1::Audience audience) {
   if (!IsLocalName(name)) {
     return absl::InvalidArgumentError(
         StrCat("token name \"", name, "\" must be 1-64 characters of a-z, 0-9, '.', '_', '-'"));
@@ -77,6 +90,8 @@ absl::StatusOr<NewToken> TokenStore::Create(std::string_view name, Role role, in
   out.info.set_name(std::string(name));
   out.info.set_role(role);
   out.info.set_created_at(now_ms);
+  out.info.set_audience(audience == v1::AUDIENCE_CLIENT ? v1::AUDIENCE_CLIENT
+                                                        : v1::AUDIENCE_MEMBER);
   const std::string hash = crypto::Sha256(out.secret);
   absl::Status put =
       store_.PutAux(storage::kTokens, hash, out.info.SerializeAsString(), /*sync=*/true);

@@ -29,6 +29,9 @@ using threatmesh::v1::TokenInfo;
 // "read", "publish", "admin" (and the enum names) -> Role; InvalidArgument otherwise.
 absl::StatusOr<Role> ParseRole(std::string_view text);
 std::string_view RoleName(Role role);
+// "member", "client" -> Audience; InvalidArgument otherwise.
+absl::StatusOr<threatmesh::v1::Audience> ParseAudience(std::string_view text);
+std::string_view AudienceName(threatmesh::v1::Audience audience);
 
 struct NewToken {
   std::string secret;
@@ -41,7 +44,9 @@ class TokenStore {
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<TokenStore>> Load(storage::Store& store);
 
   // Creates a token. InvalidArgument for a bad name or role; AlreadyExists for a used name.
-  [[nodiscard]] absl::StatusOr<NewToken> Create(std::string_view name, Role role, int64_t now_ms);
+  [[nodiscard]] absl::StatusOr<NewToken> Create(
+      std::string_view name, Role role, int64_t now_ms,
+      threatmesh::v1::Audience audience = threatmesh::v1::AUDIENCE_MEMBER);
 
   // The token's name and role; nullopt for an unknown or revoked token.
   std::optional<TokenInfo> Authenticate(std::string_view secret) const;

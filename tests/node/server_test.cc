@@ -933,6 +933,67 @@ TEST_F(ServerTest, ReflectionListsTheServices) {
   }
 }
 
+// TLP 2.0: AMBER may reach the organization's clients, AMBER+STRICT and RED never do. A token
+// made with audience client never sees those records in Get, Search, Subscribe or a proof
+// export (answered as if absent); a member token sees them all.
+TEST_F(ServerTest, ClientTokensNeverSeeAmberStrictOrRed) {
+  const std::string self = admin_->Status()->public_key();
+  std::map<Tlp, std::string> ids;
+  for (Tlp tlp : {TLP_GREEN, TLP_AMBER, TLP_AMBER_STRICT, TLP_RED}) {
+    PublishRequest r =
+        Indicator(INDICATOR_TYPE_DOMAIN,
+                  "t" + std::to_string(static_cast<int>(tlp)) + ".aud.example", {"aud"}, tlp);
+    if (tlp == TLP_RED) {
+      absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromText(self);
+      ASSERT_TRUE(key.ok()) << key.status();
+      r.mutable_body()->mutable_handling()->add_recipients(std::string(key->bytes()));
+    }
+    absl::StatusOr<PublishResponse> published = publisher_->Publish(r);
+    ASSERT_TRUE(published.ok()) << published.status();
+    ids[tlp] = published->id();
+  }
+  CreateTokenRequest create = Token("portal", ROLE_READ);
+  create.set_audience(AUDIENCE_CLIENT);
+  absl::StatusOr<CreateTokenResponse> token = admin_->CreateToken(create);
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(token->info().audience(), AUDIENCE_CLIENT);
+  std::unique_ptr<NodeClient> client = Client(token->token());
+
+  for (const auto& [tlp, id] : ids) {
+    const bool visible = tlp <= TLP_AMBER;
+    GetRequest get;
+    get.set_id(id);
+    absl::StatusOr<GetResponse> got = client->Get(get);
+    EXPECT_EQ(got.ok(), visible) << tlp << " " << got.status();
+    if (!visible) EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_TRUE(reader_->Get(get).ok()) << tlp;  // a member token sees it
+    ExportProofRequest proof;
+    proof.set_record_id(id);
+    EXPECT_EQ(client->ExportProof(proof).ok(), visible) << tlp;
+  }
+  auto tlps_of = [](const google::protobuf::RepeatedPtrField<StoredRecord>& records) {
+    std::set<int> out;
+    for (const StoredRecord& r : records) out.insert(r.body().tlp());
+    return out;
+  };
+  SearchRequest search;
+  search.set_tag("aud");
+  EXPECT_EQ(tlps_of(client->Search(search)->records()), (std::set<int>{TLP_GREEN, TLP_AMBER}));
+  search.mutable_filter()->set_max_tlp(TLP_RED);  // asking for more changes nothing
+  EXPECT_EQ(tlps_of(client->Search(search)->records()), (std::set<int>{TLP_GREEN, TLP_AMBER}));
+  EXPECT_EQ(tlps_of(reader_->Search(search)->records()).size(), 4u);
+
+  SubscribeRequest subscribe;
+  subscribe.mutable_filter()->add_tags("aud");
+  std::set<int> seen;
+  absl::Status s = client->Subscribe(subscribe, [&](const SubscribeEvent& e) {
+    if (e.has_record()) seen.insert(e.record().body().tlp());
+    // The last record published is RED: stop at the first event past it.
+    return e.cursor() < Stored();
+  });
+  EXPECT_EQ(seen, (std::set<int>{TLP_GREEN, TLP_AMBER}));
+}
+
 // A unary call with raw request bytes and an optional token; its status.
 grpc::Status RawUnaryCall(const std::string& address, const std::string& method,
                           const std::string& bytes, const std::string& token) {
