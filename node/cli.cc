@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -34,6 +35,7 @@
 #include "node/local_node.h"
 #include "node/log_formats.h"
 #include "node/peers.h"
+#include "node/printable.h"
 #include "node/proof.h"
 #include "node/record_builder.h"
 #include "node/record_view.h"
@@ -77,17 +79,34 @@ absl::Status WriteOutput(const std::string& path, std::string_view text, Io& io)
     io.out << text;
     return absl::OkStatus();
   }
-  errno = 0;
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f.is_open()) {
+  // Written to a new file beside it, then renamed over it: a reader never sees half a file,
+  // and a symlink at `path` is replaced, never written through.
+  std::string temp = path + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) {
     return absl::UnavailableError(StrCat("cannot create ", path, ": ", std::strerror(errno),
                                          errno == ENOENT ? " (create its directory first)" : ""));
   }
-  f << text;
-  f.flush();
-  if (!f) {
-    return absl::UnavailableError(
-        StrCat("cannot write ", path, ": ", std::strerror(errno), " (is the disk full?)"));
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  (void)::fchmod(fd, 0666 & ~mask);
+  int error = 0;
+  for (std::size_t done = 0; done < text.size() && error == 0;) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error = n < 0 ? errno : EIO;
+    } else {
+      done += static_cast<std::size_t>(n);
+    }
+  }
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error == 0 && ::rename(temp.c_str(), path.c_str()) != 0) error = errno;
+  if (error != 0) {
+    ::unlink(temp.c_str());
+    return absl::UnavailableError(StrCat("cannot write ", path, ": ", std::strerror(error),
+                                         error == ENOSPC ? " (the disk is full)" : ""));
   }
   return absl::OkStatus();
 }
@@ -1390,7 +1409,8 @@ absl::StatusOr<std::vector<v1::RecordBody>> ReadExcerptParts(const std::string& 
 // Prints the checklist; true when every item passed.
 bool PrintChecklist(const std::vector<v1::ChecklistItem>& items, std::ostream& out) {
   for (const v1::ChecklistItem& item : items) {
-    out << (item.passed() ? "pass  " : "FAIL  ") << item.item() << ": " << item.reason() << "\n";
+    out << (item.passed() ? "pass  " : "FAIL  ") << Printable(item.item()) << ": "
+        << Printable(item.reason()) << "\n";
   }
   return AllPassed(items);
 }
@@ -1500,8 +1520,8 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
   auto note_failures = [&](const v1::RecordBody& part) {
     for (const v1::ChecklistItem& item : part.log_excerpt().checklist()) {
       if (!item.passed()) {
-        failed.push_back(
-            StrCat("part ", part.log_excerpt().part() + 1, ": ", item.item(), ": ", item.reason()));
+        failed.push_back(StrCat("part ", part.log_excerpt().part() + 1, ": ",
+                                Printable(item.item()), ": ", Printable(item.reason())));
       }
     }
   };
@@ -1552,7 +1572,8 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
     }
     (*parser)->ParseInto(line, p);
     if (p.kind == ParsedLine::Kind::kError) {
-      if (++errors <= 20) io.err << path << ":" << number << ": " << p.error << "\n";
+      // A parse error may quote the line: its bytes are shown escaped.
+      if (++errors <= 20) io.err << path << ":" << number << ": " << Printable(p.error) << "\n";
       continue;
     }
     if (p.kind != ParsedLine::Kind::kEvent) continue;
@@ -1595,11 +1616,12 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
   }
   if (options.propose_indicators) {
     const std::string file = vm["emit-indicators"].as<std::string>();
-    std::ofstream f(file, std::ios::binary | std::ios::trunc);
     const std::vector<IndicatorProposal> proposals = builder.Proposals();
-    for (const IndicatorProposal& p : proposals) f << ProposalToJson(p) << "\n";
-    f.flush();
-    if (!f) return Fail(io, absl::UnavailableError("cannot write " + file));
+    std::string lines;
+    for (const IndicatorProposal& p : proposals) StrAppend(&lines, ProposalToJson(p), "\n");
+    if (absl::Status written = WriteOutput(file, lines, io); !written.ok()) {
+      return Fail(io, written);
+    }
     io.err << "ingest-log: " << proposals.size() << " indicator proposals in " << file
            << " (one per line, most seen first";
     if (builder.proposals_dropped() > 0) {
@@ -1694,7 +1716,8 @@ int RunPublishExcerpt(const po::variables_map& vm, Io& io) {
       std::string failed;
       for (const v1::ChecklistItem& item : items) {
         if (!item.passed())
-          failed += StrCat(failed.empty() ? "" : "; ", item.item(), ": ", item.reason());
+          failed += StrCat(failed.empty() ? "" : "; ", Printable(item.item()), ": ",
+                           Printable(item.reason()));
       }
       return Fail(io, absl::FailedPreconditionError(StrCat(
                           "the excerpt",

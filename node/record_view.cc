@@ -11,6 +11,7 @@
 #include "crypto/keys.h"
 #include "crypto/str_cat.h"
 #include "node/indicator.h"
+#include "node/printable.h"
 #include "node/record_builder.h"
 
 namespace threatmesh {
@@ -155,10 +156,10 @@ std::string KindSummary(const threatmesh::v1::RecordBody& body) {
   switch (body.kind_case()) {
     case threatmesh::v1::RecordBody::kIndicator:
       return StrCat("indicator ", IndicatorTypeName(body.indicator().type()), " ",
-                    body.indicator().value());
+                    Printable(body.indicator().value()));
     case threatmesh::v1::RecordBody::kSighting:
       return StrCat("sighting ", IndicatorTypeName(body.sighting().type()), " ",
-                    body.sighting().value(), " x", body.sighting().count());
+                    Printable(body.sighting().value()), " x", body.sighting().count());
     case threatmesh::v1::RecordBody::kRetraction:
       return StrCat("retraction of ", crypto::HexEncode(body.retraction().target()));
     case threatmesh::v1::RecordBody::kKeyRotation:
@@ -167,7 +168,7 @@ std::string KindSummary(const threatmesh::v1::RecordBody& body) {
       return StrCat("key revocation of ", KeyFingerprint(body.key_revocation().key()), " since ",
                     FormatTime(body.key_revocation().compromised_since()));
     case threatmesh::v1::RecordBody::kLogExcerpt:
-      return StrCat("log-excerpt ", body.log_excerpt().source_format(), " ",
+      return StrCat("log-excerpt ", Printable(body.log_excerpt().source_format()), " ",
                     body.log_excerpt().lines_size(), " lines",
                     body.log_excerpt().part_count() > 1
                         ? StrCat(" (part ", body.log_excerpt().part() + 1, " of ",
@@ -190,11 +191,13 @@ std::string RecordText(const VerifiedRecord& record) {
              " (", AuthorFingerprint(b), ")\n", "created     ", FormatTime(b.created_at()), "\n",
              "tlp         ", TlpName(b.tlp()), "\n", "kind        ", KindSummary(b), "\n");
   if (b.has_indicator() && !b.indicator().description().empty()) {
-    StrAppend(&out, "description ", b.indicator().description(), "\n");
+    StrAppend(&out, "description ", Printable(b.indicator().description()), "\n");
   }
   if (b.labels_size() > 0) {
     std::string labels;
-    for (const std::string& l : b.labels()) StrAppend(&labels, labels.empty() ? "" : ", ", l);
+    for (const std::string& l : b.labels()) {
+      StrAppend(&labels, labels.empty() ? "" : ", ", Printable(l));
+    }
     StrAppend(&out, "labels      ", labels, "\n");
   }
   if (b.has_confidence()) StrAppend(&out, "confidence  ", b.confidence(), "\n");
@@ -206,7 +209,9 @@ std::string RecordText(const VerifiedRecord& record) {
     absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(r);
     if (key.ok()) StrAppend(&out, ", to ", key->Fingerprint());
   }
-  for (const std::string& c : b.handling().communities()) StrAppend(&out, ", community ", c);
+  for (const std::string& c : b.handling().communities()) {
+    StrAppend(&out, ", community ", Printable(c));
+  }
   StrAppend(&out, "\n");
   if (!b.supersedes().empty()) {
     StrAppend(&out, "supersedes  ", crypto::HexEncode(b.supersedes()), "\n");
@@ -216,7 +221,7 @@ std::string RecordText(const VerifiedRecord& record) {
     StrAppend(&out, "window      ", FormatTime(x.window_start()), " .. ",
               FormatTime(x.window_end()), " (source UTC offset ", x.original_utc_offset_minutes(),
               " min)\n");
-    if (!x.contact().empty()) StrAppend(&out, "contact     ", x.contact(), "\n");
+    if (!x.contact().empty()) StrAppend(&out, "contact     ", Printable(x.contact()), "\n");
     if (x.part_count() > 1) {
       StrAppend(&out, "part        ", x.part() + 1, " of ", x.part_count(),
                 x.first_part().empty() ? "" : ", first part " + crypto::HexEncode(x.first_part()),
@@ -226,9 +231,9 @@ std::string RecordText(const VerifiedRecord& record) {
       StrAppend(&out, "indicator   ", crypto::HexEncode(id), " (drawn from this excerpt)\n");
     }
     for (const threatmesh::v1::SanitizationStep& step : x.manifest()) {
-      StrAppend(&out, "sanitized   ", step.field(), ": ", step.method(),
-                step.algorithm().empty() ? "" : " " + step.algorithm(),
-                step.key_id().empty() ? "" : " key " + step.key_id(), "\n");
+      StrAppend(&out, "sanitized   ", Printable(step.field()), ": ", Printable(step.method()),
+                step.algorithm().empty() ? "" : " " + Printable(step.algorithm()),
+                step.key_id().empty() ? "" : " key " + Printable(step.key_id()), "\n");
     }
     int passed = 0;
     for (const threatmesh::v1::ChecklistItem& item : x.checklist()) passed += item.passed();
@@ -237,7 +242,9 @@ std::string RecordText(const VerifiedRecord& record) {
     }
     constexpr int kShown = 10;
     for (int i = 0; i < x.lines_size() && i < kShown; ++i) {
-      StrAppend(&out, "line ", i + 1, std::string(i + 1 < 10 ? 6 : 5, ' '), x.lines(i), "\n");
+      // Log bytes as they were, escaped: a log cannot rewrite the analyst's terminal.
+      StrAppend(&out, "line ", i + 1, std::string(i + 1 < 10 ? 6 : 5, ' '), Printable(x.lines(i)),
+                "\n");
     }
     if (x.lines_size() > kShown) {
       StrAppend(&out, "            ... ", x.lines_size() - kShown,

@@ -6,6 +6,7 @@
 #include "crypto/str_cat.h"
 #include "node/indicator.h"
 #include "node/key_table.h"
+#include "node/printable.h"
 
 namespace threatmesh {
 namespace {
@@ -36,12 +37,57 @@ absl::Status CheckTime(std::string_view field, int64_t ms, int64_t latest,
 }
 constexpr uint32_t kMaxHopsLimit = 64;
 
+// A record's free text reaches analysts' terminals: no control character, no bidirectional
+// override (node/printable.h).
 absl::Status HasControlChar(std::string_view what, std::string_view s) {
-  for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      return absl::InvalidArgumentError(StrCat(what, " contains a control character"));
+  if (const char* found = UnsafeTextCharacter(s)) {
+    return absl::InvalidArgumentError(StrCat(what, " contains ", found));
+  }
+  return absl::OkStatus();
+}
+
+// Every free-text field of `body` but the log lines and event values (log bytes as they were,
+// escaped when shown).
+absl::Status CheckFreeText(const RecordBody& body) {
+  std::vector<std::pair<std::string_view, const std::string*>> texts;
+  if (body.has_indicator()) {
+    const auto& i = body.indicator();
+    texts.insert(texts.end(), {{"indicator value", &i.value()},
+                               {"indicator description", &i.description()},
+                               {"indicator stix_pattern", &i.stix_pattern()}});
+    for (const auto& phase : i.kill_chain_phases()) {
+      texts.insert(texts.end(), {{"a kill chain name", &phase.kill_chain_name()},
+                                 {"a kill chain phase", &phase.phase_name()}});
     }
+  }
+  if (body.has_sighting()) texts.push_back({"sighting value", &body.sighting().value()});
+  if (body.has_retraction()) texts.push_back({"retraction reason", &body.retraction().reason()});
+  if (body.has_key_revocation()) {
+    texts.push_back({"key revocation reason", &body.key_revocation().reason()});
+  }
+  if (body.has_log_excerpt()) {
+    const auto& x = body.log_excerpt();
+    texts.insert(texts.end(), {{"log excerpt source_format", &x.source_format()},
+                               {"log excerpt collection_method", &x.collection_method()},
+                               {"log excerpt contact", &x.contact()}});
+    for (const auto& step : x.manifest()) {
+      texts.insert(texts.end(), {{"a manifest field", &step.field()},
+                                 {"a manifest method", &step.method()},
+                                 {"a manifest algorithm", &step.algorithm()},
+                                 {"a manifest key_id", &step.key_id()}});
+    }
+    for (const auto& item : x.checklist()) {
+      texts.insert(texts.end(),
+                   {{"a checklist item", &item.item()}, {"a checklist reason", &item.reason()}});
+    }
+    for (const auto& event : x.events()) {
+      texts.push_back({"an event class_name", &event.class_name()});
+      for (const auto& field : event.fields())
+        texts.push_back({"an event field name", &field.name()});
+    }
+  }
+  for (const auto& [what, text] : texts) {
+    if (absl::Status s = HasControlChar(what, *text); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -182,7 +228,7 @@ absl::Status CheckCommon(const RecordBody& body, const ValidationOptions& option
     if (c.empty()) return absl::InvalidArgumentError("a handling community is empty");
     if (absl::Status s = HasControlChar("a handling community", c); !s.ok()) return s;
   }
-  return absl::OkStatus();
+  return CheckFreeText(body);
 }
 
 absl::Status CheckKind(const RecordBody& body, const ValidationOptions& options) {

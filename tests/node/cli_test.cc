@@ -517,6 +517,45 @@ TEST_F(CliTest, ServeNamesABadConfigOrCertificate) {
   EXPECT_EQ(cert.err.find("in use"), std::string::npos) << cert.err;
 }
 
+// A log line that carries terminal escapes is published as it was (log bytes are evidence) but
+// printed escaped, by ingest-log's errors and by get; --out at a symlink replaces the link and
+// never writes through it.
+TEST_F(CliTest, LogBytesArePrintedEscapedAndOutputNeverFollowsASymlink) {
+  StartNode();
+  {
+    std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
+    key << std::string(32, 'k');
+    key.close();
+    ::chmod(dir_.Sub("sanitize.key").c_str(), 0600);
+    std::ofstream log(dir_.Sub("esc.log"));
+    log << "Nov 20 11:00:01 host app[1]: \x1b]0;pwned\x07\x1b[2J hello \xe2\x80\xae"
+           "gnp.exe\n"
+        << "Nov 20 \x1b[31m:00 host app: a time that does not parse\n";
+    std::ofstream victim(dir_.Sub("victim.txt"));
+    victim << "keep me\n";
+  }
+  std::filesystem::create_symlink(dir_.Sub("victim.txt"), dir_.Sub("esc.json"));
+  Result ingest = Run(
+      {"ingest-log", dir_.Sub("esc.log"), "--format", "syslog-3164", "--timezone", "UTC",
+       "--sanitize-key", dir_.Sub("sanitize.key"), "--tlp", "green", "--contact", "soc@example.org",
+       "--window", "2000-01-01T00:00:00Z..2100-01-01T00:00:00Z", "--out", dir_.Sub("esc.json")});
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  EXPECT_EQ(ingest.err.find('\x1b'), std::string::npos) << "an escape reached the terminal";
+  EXPECT_NE(ingest.err.find("\\x1B[31m:00"), std::string::npos) << ingest.err;
+  EXPECT_EQ(Slurp(dir_.Sub("victim.txt")), "keep me\n");
+  EXPECT_FALSE(std::filesystem::is_symlink(dir_.Sub("esc.json")));
+  Result published = RunOn("publish", {"--excerpt", dir_.Sub("esc.json"), "--json"});
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  const std::size_t at = published.out.find("\"id\":\"") + 6;
+  const std::string id = published.out.substr(at, 64);
+  Result get = RunOn("get", {id});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(get.out.find('\x1b'), std::string::npos) << get.out;
+  EXPECT_EQ(get.out.find("\xe2\x80\xae"), std::string::npos) << get.out;
+  EXPECT_NE(get.out.find("\\x1B]0;pwned\\x07\\x1B[2J hello \\u{202E}gnp.exe"), std::string::npos)
+      << get.out;
+}
+
 // A sanitize key that group or others can read is refused, as the node key is; a raw 32-byte
 // key is read as 32 bytes whatever its last byte is (a line feed included).
 TEST_F(CliTest, SanitizeKeysAreSecretsAndRawKeysKeepEveryByte) {

@@ -175,6 +175,41 @@ INSTANTIATE_TEST_SUITE_P(
                   "created_at is missing"},
         FieldCase{"created_at in 1970", [](RecordBody& b) { b.set_created_at(86400000); },
                   "created_at is 86400000 ms, before 2000-01-01"},
+        // Free text that could rewrite an analyst's terminal or disguise a value.
+        FieldCase{"description with a bidi override",
+                  [](RecordBody& b) {
+                    b.mutable_indicator()->set_type(threatmesh::v1::INDICATOR_TYPE_DOMAIN);
+                    b.mutable_indicator()->set_value("example.com");
+                    b.mutable_indicator()->set_description("see invoice\xe2\x80\xae" "fdp.exe");
+                  },
+                  "indicator description contains a bidirectional override"},
+        FieldCase{"label with an isolate",
+                  [](RecordBody& b) { b.add_labels("apt\xe2\x81\xa6x"); },
+                  "contains a bidirectional override"},
+        FieldCase{"retraction reason with an escape",
+                  [](RecordBody& b) {
+                    b.mutable_retraction()->set_target(std::string(32, 'x'));
+                    b.mutable_retraction()->set_reason("oops\x1b[2J");
+                  },
+                  "retraction reason contains a control character"},
+        FieldCase{"excerpt contact with a C1 control",
+                  [](RecordBody& b) {
+                    auto* e = b.mutable_log_excerpt();
+                    e->set_source_format("bind-query");
+                    e->set_window_start(kTestNowMs - 2000);
+                    e->set_window_end(kTestNowMs - 1000);
+                    e->set_contact("soc\xc2\x9b@example.org");
+                  },
+                  "log excerpt contact contains a control character"},
+        FieldCase{"excerpt lines may hold tabs",
+                  [](RecordBody& b) {
+                    auto* e = b.mutable_log_excerpt();
+                    e->set_source_format("zeek-dns");
+                    e->set_window_start(kTestNowMs - 2000);
+                    e->set_window_end(kTestNowMs - 1000);
+                    e->add_lines("1795168800.0\tC1\t\x1b]0;title\x07");
+                  },
+                  ""},
         FieldCase{"tlp missing", [](RecordBody& b) { b.set_tlp(threatmesh::v1::TLP_UNSPECIFIED); },
                   "TLP is 0"},
         FieldCase{"tlp unknown",
