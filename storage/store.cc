@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <thread>
 
@@ -173,8 +174,14 @@ PendingPut Prepare(RecordToStore record, Store::PutCallback done) {
 class RocksStore final : public Store {
  public:
   RocksStore(std::string dir, const StoreOptions& options, std::unique_ptr<rocksdb::DB> db,
-             std::vector<rocksdb::ColumnFamilyHandle*> handles)
-      : dir_(std::move(dir)), options_(options), db_(std::move(db)), handles_(handles) {}
+             std::vector<rocksdb::ColumnFamilyHandle*> handles, rocksdb::DBOptions db_options,
+             std::vector<rocksdb::ColumnFamilyDescriptor> descriptors)
+      : dir_(std::move(dir)),
+        options_(options),
+        db_options_(std::move(db_options)),
+        descriptors_(std::move(descriptors)),
+        db_(std::move(db)),
+        handles_(handles) {}
 
   ~RocksStore() override {
     {
@@ -184,29 +191,41 @@ class RocksStore final : public Store {
     cv_.notify_all();
     committed_.notify_all();
     if (writer_.joinable()) writer_.join();
-    for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
-    rocksdb::Status s = db_->Close();
-    (void)s;  // Nothing to do with a close error: every acknowledged write is already synced.
+    std::unique_lock<std::shared_mutex> lock(db_mu_);
+    CloseDb();
   }
 
   absl::Status Init() {
+    if (absl::Status s = Recount(); !s.ok()) return s;
+    writer_ = std::thread([this] { WriterLoop(); });
+    return absl::OkStatus();
+  }
+
+  // The next sequence and the counts per kind, from the database (at open, and after a
+  // reopen, whose WAL replay may hold a batch that was written but not acknowledged). With
+  // db_mu_ held exclusively, or before the writer starts.
+  absl::Status Recount() {
     // The next sequence follows the last log entry; the log is gap-free from 1.
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kLog)));
     it->SeekToLast();
-    next_seq_ = it->Valid() ? DecodeSeq(ToView(it->key())) + 1 : 1;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      next_seq_ = it->Valid() ? DecodeSeq(ToView(it->key())) + 1 : 1;
+    }
     if (!it->status().ok()) return FromRocks(it->status(), StrCat("reading the log of ", dir_));
     // Counts per kind come from the kind index once; the writer keeps them from then on.
     // (About a third of a second per million records.)
+    std::array<uint64_t, kKindSlots> counts{};
     std::unique_ptr<rocksdb::Iterator> kinds(
         db_->NewIterator(rocksdb::ReadOptions(), cf(kIndexKind)));
     for (kinds->SeekToFirst(); kinds->Valid(); kinds->Next()) {
       const auto k = static_cast<unsigned char>(kinds->key()[0]);
-      if (k >= kFirstKind && k < kFirstKind + kind_counts_.size()) ++kind_counts_[k - kFirstKind];
+      if (k >= kFirstKind && k < kFirstKind + counts.size()) ++counts[k - kFirstKind];
     }
     if (!kinds->status().ok()) {
       return FromRocks(kinds->status(), StrCat("reading the kind index of ", dir_));
     }
-    writer_ = std::thread([this] { WriterLoop(); });
+    for (std::size_t k = 0; k < counts.size(); ++k) kind_counts_[k] = counts[k];
     return absl::OkStatus();
   }
 
@@ -263,6 +282,8 @@ class RocksStore final : public Store {
   absl::StatusOr<bool> Contains(std::string_view id) override {
     // A pinned read copies nothing; the records family's bloom filter answers most misses.
     rocksdb::PinnableSlice value;
+    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    if (!db_) return Closed();
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kRecords), ToSlice(id), &value);
     if (s.ok()) return true;
     if (s.IsNotFound()) return false;
@@ -331,6 +352,8 @@ class RocksStore final : public Store {
     if (!n.ok()) return n.status();
     LogPage out;
     out.next_seq = from_seq;
+    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kLog)));
     for (it->Seek(EncodeSeq(from_seq)); it->Valid() && out.entries.size() < *n; it->Next()) {
       LogEntry e{DecodeSeq(ToView(it->key())), it->value().ToString()};
@@ -353,8 +376,7 @@ class RocksStore final : public Store {
   absl::Status PutMeta(std::string_view name, std::string_view value) override {
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    return FromRocks(db_->Put(wo, cf(kMeta), ToSlice(name), ToSlice(value)),
-                     StrCat("writing to ", dir_));
+    return WriteResuming([&] { return db_->Put(wo, cf(kMeta), ToSlice(name), ToSlice(value)); });
   }
 
   bool WaitForSeq(uint64_t seq, std::chrono::milliseconds timeout) override {
@@ -369,6 +391,8 @@ class RocksStore final : public Store {
     rocksdb::ReadOptions ro;
     rocksdb::Slice upper_slice(upper);
     ro.iterate_upper_bound = &upper_slice;
+    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kRetracted)));
     std::vector<Mark> out;
     for (it->Seek(ToSlice(prefix)); it->Valid() && out.size() < kMaxMarks; it->Next()) {
@@ -392,15 +416,67 @@ class RocksStore final : public Store {
     if (absl::Status ok = CheckAux(family); !ok.ok()) return ok;
     rocksdb::WriteOptions wo;
     wo.sync = sync;
-    return FromRocks(db_->Put(wo, cf(family), ToSlice(key), ToSlice(value)),
-                     StrCat("writing to ", dir_));
+    return WriteResuming([&] { return db_->Put(wo, cf(family), ToSlice(key), ToSlice(value)); });
   }
 
   absl::Status DeleteAux(ColumnFamily family, std::string_view key, bool sync) override {
     if (absl::Status ok = CheckAux(family); !ok.ok()) return ok;
     rocksdb::WriteOptions wo;
     wo.sync = sync;
-    return FromRocks(db_->Delete(wo, cf(family), ToSlice(key)), StrCat("writing to ", dir_));
+    return WriteResuming([&] { return db_->Delete(wo, cf(family), ToSlice(key)); });
+  }
+
+  // Runs `write`; when it fails because of an earlier background error (RocksDB refuses
+  // writes until resumed), resumes and runs it once more. Side-table writes (the audit trail
+  // above all: every call writes one) must bring the store back by themselves, or a store
+  // that stopped on a cause now gone (descriptors, disk space) stays stopped.
+  template <typename Write>
+  absl::Status WriteResuming(Write write) {
+    for (int attempt = 0;; ++attempt) {
+      rocksdb::Status s;
+      {
+        std::shared_lock<std::shared_mutex> lock(db_mu_);
+        if (!db_ && attempt > 0) return Closed();
+        s = db_ ? write() : rocksdb::Status::IOError("closed");
+      }
+      if (s.ok()) return absl::OkStatus();
+      if (attempt > 0 || !TryResume()) {
+        std::shared_lock<std::shared_mutex> lock(db_mu_);
+        if (!db_) return Closed();
+        return FromRocks(s, StrCat("writing to ", dir_));
+      }
+    }
+  }
+
+  // Calls DB::Resume, at most every `resume_backoff_` (100 ms, doubling to 5 s while it
+  // fails); whether the store then takes writes again.
+  // An error RocksDB cannot resume from in place (one while opening the next WAL file is
+  // taken as fatal) is left by closing the store and opening it again, as a restart would:
+  // the WAL replays every acknowledged write. Must be called without db_mu_ held.
+  bool TryResume() {
+    std::lock_guard<std::mutex> lock(resume_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_resume_) return false;
+    rocksdb::Status s;
+    bool reopen = false;
+    {
+      std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+      if (db_) {
+        s = db_->Resume();
+        // Resume answers an error it cannot leave in place (fatal or worse) with that error.
+        reopen = s.severity() > rocksdb::Status::Severity::kHardError;
+      } else {
+        reopen = true;  // closed after a failed reopen
+      }
+    }
+    if ((!reopen && s.ok()) || (reopen && Reopen())) {
+      resume_backoff_ = std::chrono::milliseconds(100);
+      return true;
+    }
+    next_resume_ = now + resume_backoff_;
+    resume_backoff_ =
+        std::min<std::chrono::milliseconds>(resume_backoff_ * 2, std::chrono::seconds(5));
+    return false;
   }
 
   absl::StatusOr<std::string> GetAux(ColumnFamily family, std::string_view key) override {
@@ -416,6 +492,8 @@ class RocksStore final : public Store {
     rocksdb::ReadOptions ro;
     rocksdb::Slice upper_slice(upper);
     ro.iterate_upper_bound = &upper_slice;
+    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
     std::vector<std::pair<std::string, std::string>> out;
     for (it->Seek(ToSlice(from > prefix ? from : prefix)); it->Valid() && out.size() < limit;
@@ -430,6 +508,8 @@ class RocksStore final : public Store {
                                                               std::string_view prefix) override {
     if (absl::Status ok = CheckAux(family); !ok.ok()) return ok;
     const std::string upper = UpperBound(std::string(prefix));
+    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(family)));
     it->SeekForPrev(upper);
     if (it->Valid() && ToView(it->key()) == upper) it->Prev();
@@ -442,7 +522,10 @@ class RocksStore final : public Store {
 
   uint64_t DiskSize() override {
     uint64_t sst = 0, wal = 0;
-    db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &sst);
+    {
+      std::shared_lock<std::shared_mutex> lock(db_mu_);
+      if (db_) db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &sst);
+    }
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
       if (entry.path().extension() == ".log") wal += entry.file_size(ec);
@@ -451,7 +534,53 @@ class RocksStore final : public Store {
   }
 
  private:
+  // With db_mu_ held.
   rocksdb::ColumnFamilyHandle* cf(ColumnFamily f) const { return handles_[f]; }
+
+  // What a call gets while the store is closed between a failed reopen and the next try.
+  absl::Status Closed() const {
+    return absl::UnavailableError(StrCat("the store in ", dir_,
+                                         " could not be reopened after an "
+                                         "error (",
+                                         reopen_error_,
+                                         "); it is tried again "
+                                         "with each write, and works again once the cause is "
+                                         "gone. Nothing acknowledged was lost"));
+  }
+
+  // With db_mu_ held exclusively.
+  void CloseDb() {
+    if (!db_) return;
+    for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    rocksdb::Status s = db_->Close();
+    (void)s;  // Nothing to do with a close error: every acknowledged write is already synced.
+    db_.reset();
+    handles_.clear();
+  }
+
+  // Closes the database and opens it again (the WAL replays); whether it is open.
+  bool Reopen() {
+    std::unique_lock<std::shared_mutex> lock(db_mu_);
+    CloseDb();
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(db_options_, dir_, descriptors_, &handles, &raw);
+    if (!s.ok()) {
+      reopen_error_ = s.ToString();
+      std::fprintf(stderr, "threatmesh: reopening the store in %s failed: %s\n", dir_.c_str(),
+                   reopen_error_.c_str());
+      return false;
+    }
+    db_.reset(raw);
+    handles_ = std::move(handles);
+    if (absl::Status counted = Recount(); !counted.ok()) {
+      reopen_error_ = std::string(counted.message());
+      CloseDb();
+      return false;
+    }
+    std::fprintf(stderr, "threatmesh: the store in %s was reopened after an error\n", dir_.c_str());
+    return true;
+  }
 
   static absl::Status CheckAux(ColumnFamily family) {
     switch (family) {
@@ -471,6 +600,8 @@ class RocksStore final : public Store {
   absl::StatusOr<std::string> GetFrom(ColumnFamily family, std::string_view key,
                                       std::string_view what) {
     std::string value;
+    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    if (!db_) return Closed();
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(family), ToSlice(key), &value);
     if (s.IsNotFound()) {
       std::string shown = family == kMeta ? std::string(key) : crypto::HexEncode(key);
@@ -516,6 +647,8 @@ class RocksStore final : public Store {
     rocksdb::ReadOptions ro;
     rocksdb::Slice upper_slice(upper);
     ro.iterate_upper_bound = &upper_slice;
+    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
     bool more = false;
     for (it->Seek(after > lower ? after : lower); it->Valid(); it->Next()) {
@@ -546,18 +679,28 @@ class RocksStore final : public Store {
 
   const std::string dir_;
   const StoreOptions options_;
+  const rocksdb::DBOptions db_options_;  // to reopen with
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors_;
+  // Shared by every use of db_ and handles_; exclusive to swap them (Reopen). db_ is null
+  // only between a failed reopen and the next.
+  mutable std::shared_mutex db_mu_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::string reopen_error_;  // guarded by db_mu_
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<PendingPut> queue_;      // guarded by mu_
   bool stopping_ = false;              // guarded by mu_
-  uint64_t next_seq_ = 1;              // guarded by mu_; written only by the writer thread
+  uint64_t next_seq_ = 1;  // guarded by mu_; written by the writer thread, and by Recount
+                           // while no group is being committed
   std::condition_variable committed_;  // signalled when next_seq_ advances
   // Records per kind, from RecordKind::kIndicator on; written only by the writer thread.
   std::array<std::atomic<uint64_t>, kKindSlots> kind_counts_{};
   absl::Status write_error_;  // writer thread only: the last failed write, until resumed
+  std::mutex resume_mu_;
+  std::chrono::steady_clock::time_point next_resume_;  // guarded by resume_mu_
+  std::chrono::milliseconds resume_backoff_{100};      // guarded by resume_mu_
   std::thread writer_;
 };
 
@@ -652,6 +795,26 @@ void RocksStore::WriterLoop() {
 }
 
 void RocksStore::CommitGroup(std::span<PendingPut> group) {
+  // After a failed write (a full disk, no descriptors left) RocksDB refuses writes until it
+  // has recovered: for a full disk its file manager polls the free space and recovers by
+  // itself; otherwise TryResume resumes it, or reopens it, at most every few seconds.
+  if (!write_error_.ok()) {
+    if (!TryResume()) {
+      absl::Status stuck(write_error_.code(),
+                         StrCat(write_error_.message(),
+                                ". Writes are refused until then (they are tried again every "
+                                "few seconds); reads still work"));
+      for (PendingPut& p : group) p.done(stuck);
+      return;
+    }
+    write_error_ = absl::OkStatus();
+  }
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) {
+    const absl::Status closed = Closed();
+    for (PendingPut& p : group) p.done(closed);
+    return;
+  }
   // One key to write; values point into the group's puts. Writes are
   // kept per family so that each family's keys reach its memtable together.
   struct Write {
@@ -732,21 +895,6 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
     for (const Write& w : writes[f]) {
       if (s.ok()) s = batch.Put(cf(static_cast<ColumnFamily>(f)), ToSlice(w.key), ToSlice(w.value));
     }
-  }
-  // After a failed write (a full disk, say) RocksDB refuses writes until it has recovered:
-  // for a full disk its file manager polls the free space and recovers by itself. Try to
-  // resume once per group; a restart (which replays the WAL) also clears the error.
-  if (s.ok() && !write_error_.ok()) {
-    s = db_->Resume();
-    if (!s.ok()) {
-      absl::Status stuck(write_error_.code(),
-                         StrCat(write_error_.message(),
-                                ". Writes are refused until then (a restart of threatmesh "
-                                "also clears it); reads still work"));
-      for (auto& [p, unused] : accepted) p->done(stuck);
-      return;
-    }
-    write_error_ = absl::OkStatus();
   }
   absl::Status status;
   if (s.ok()) {
@@ -832,6 +980,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   rocksdb::BlockBasedTableOptions table_options;
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+  if (options.write_buffer_bytes > 0) cf_options.write_buffer_size = options.write_buffer_bytes;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (std::size_t i = 0; i < names.size(); ++i) {
     rocksdb::ColumnFamilyOptions options = cf_options;
@@ -892,7 +1041,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                ", written by a newer threatmesh; this build reads up to version ", kSchemaVersion,
                ". Upgrade threatmesh, or use another --data-dir")));
   }
-  auto store = std::make_unique<RocksStore>(dir, options, std::move(db), handles);
+  auto store =
+      std::make_unique<RocksStore>(dir, options, std::move(db), handles, db_options, descriptors);
   absl::Status init = store->Init();
   if (!init.ok()) return init;
   return store;

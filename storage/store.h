@@ -45,6 +45,9 @@ struct StoreOptions {
   // pipeline, 5 ms instead of 2 ms halved the syncs and raised the rate per core used by
   // about 5% (see the README's Performance section).
   std::chrono::microseconds group_linger{5000};
+  // Memtable size per column family; 0: RocksDB's default (64 MiB). Small in tests that need
+  // the store to open new files soon.
+  std::size_t write_buffer_bytes = 0;
 };
 
 // A record that has passed validation (node/validate.h), ready to store. The store trusts

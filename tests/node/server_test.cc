@@ -965,7 +965,9 @@ TEST_F(ServerTest, ClientTokensNeverSeeAmberStrictOrRed) {
     get.set_id(id);
     absl::StatusOr<GetResponse> got = client->Get(get);
     EXPECT_EQ(got.ok(), visible) << tlp << " " << got.status();
-    if (!visible) EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
+    if (!visible) {
+      EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
+    }
     EXPECT_TRUE(reader_->Get(get).ok()) << tlp;  // a member token sees it
     ExportProofRequest proof;
     proof.set_record_id(id);
