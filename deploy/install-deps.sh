@@ -9,6 +9,7 @@ packages=(
   librocksdb-dev libsodium-dev libboost-program-options-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
+  clang  # clang 14 with libFuzzer and the sanitizer runtimes: the sanitizer and fuzz builds
   time  # /usr/bin/time, which measures the peak memory of ingest-log in a test
   systemd  # systemd-analyze, which checks deploy/threatmesh.service in a test
   tzdata   # time zones, for logs written in local time (BIND query logs)

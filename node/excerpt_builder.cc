@@ -16,8 +16,6 @@
 
 namespace threatmesh {
 
-namespace v1 = threatmesh::v1;
-
 namespace {
 
 // Wire bytes of a repeated field entry of `size` bytes: tag, length, payload.

@@ -20,8 +20,6 @@
 
 namespace threatmesh {
 
-namespace v1 = threatmesh::v1;
-
 namespace {
 
 void AppendU32(std::string& out, uint32_t v) {

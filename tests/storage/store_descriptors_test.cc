@@ -77,6 +77,11 @@ int Exercise(const std::string& dir) {
 }
 
 TEST(StoreDescriptorsTest, RunningOutOfDescriptorsIsNamedAndResumedBySideTableWrites) {
+#ifdef THREATMESH_SANITIZED
+  // UBSan's check of a virtual call opens a pipe to probe memory; with no descriptor left it
+  // reports the call as undefined. The gcc build runs this test.
+  GTEST_SKIP() << "exhausting descriptors starves the sanitizer runtime itself";
+#endif
   testing::TempDir dir;
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
