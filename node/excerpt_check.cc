@@ -250,20 +250,12 @@ std::string FindUserName(std::string_view text, const absl::flat_hash_set<std::s
     }
   });
   if (!found.empty() || known == nullptr || known->empty()) return found;
-  for (std::size_t i = 0; i < text.size();) {
-    if (!IsUserNameChar(text[i])) {
-      ++i;
-      continue;
+  ForEachNameWord(text, [&](std::size_t start, std::size_t length) {
+    if (found.empty() && known->contains(absl::string_view(text.data() + start, length))) {
+      found = StrCat("the user name \"", text.substr(start, length), "\"");
     }
-    const std::size_t start = i;
-    while (i < text.size() && IsUserNameChar(text[i])) ++i;
-    std::size_t end = i;
-    while (end > start && text[end - 1] == '.') --end;
-    if (known->contains(absl::string_view(text.data() + start, end - start))) {
-      return StrCat("the user name \"", text.substr(start, end - start), "\"");
-    }
-  }
-  return "";
+  });
+  return found;
 }
 
 bool HasPseudonym(std::string_view text) {

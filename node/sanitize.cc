@@ -529,19 +529,11 @@ bool Sanitizer::ReplaceUsers(std::string_view text, std::string& out) {
     });
   }
   if (!known_users_.empty()) {
-    for (std::size_t i = 0; i < text.size();) {
-      if (!IsUserNameChar(text[i])) {
-        ++i;
-        continue;
+    ForEachNameWord(text, [&](std::size_t start, std::size_t length) {
+      if (known_users_.contains(absl::string_view(text.data() + start, length))) {
+        spans.emplace_back(start, length);
       }
-      const std::size_t start = i;
-      while (i < text.size() && IsUserNameChar(text[i])) ++i;
-      std::size_t end = i;
-      while (end > start && text[end - 1] == '.') --end;
-      if (known_users_.contains(absl::string_view(text.data() + start, end - start))) {
-        spans.emplace_back(start, end - start);
-      }
-    }
+    });
   }
   if (spans.empty()) return false;
   std::sort(spans.begin(), spans.end());

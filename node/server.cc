@@ -77,12 +77,10 @@ class CallGate {
     AuditEntry entry;
     entry.set_method(method);
     absl::Status status;
-    absl::StatusOr<Caller> caller = api_.Authenticate(Metadata(ctx, "authorization"));
+    absl::StatusOr<Caller> caller = Identify(ctx, entry);
     if (!caller.ok()) {
       status = caller.status();
     } else {
-      entry.set_who(caller->name);
-      entry.set_role(caller->role);
       status = NodeApi::Require(*caller, need, method);
       if (status.ok() && ctx->deadline() < std::chrono::system_clock::now()) {
         status = absl::DeadlineExceededError("the call's deadline passed before it started");
@@ -99,17 +97,25 @@ class CallGate {
     entry.set_method(method);
     entry.set_params("undecodable request");
     absl::Status status;
-    absl::StatusOr<Caller> caller = api_.Authenticate(Metadata(ctx, "authorization"));
+    absl::StatusOr<Caller> caller = Identify(ctx, entry);
     if (!caller.ok()) {
       status = caller.status();
     } else {
-      entry.set_who(caller->name);
-      entry.set_role(caller->role);
       status = absl::InvalidArgumentError(
           StrCat("the request's bytes do not decode as the message ", method,
                  " takes; nothing was done (is the client built from this node's api.proto?)"));
     }
     return Finish(entry, status);
+  }
+
+  // The caller of the call's token, named in `entry` when valid.
+  absl::StatusOr<Caller> Identify(const grpc::ServerContextBase* ctx, AuditEntry& entry) {
+    absl::StatusOr<Caller> caller = api_.Authenticate(Metadata(ctx, "authorization"));
+    if (caller.ok()) {
+      entry.set_who(caller->name);
+      entry.set_role(caller->role);
+    }
+    return caller;
   }
 
   grpc::Status Finish(AuditEntry& entry, const absl::Status& status) {

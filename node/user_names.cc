@@ -195,6 +195,21 @@ void ForEachUserName(std::string_view text,
   for (const auto& [start, length] : Finder(text).Find()) visit(start, length);
 }
 
+void ForEachNameWord(std::string_view text,
+                     const std::function<void(std::size_t start, std::size_t length)>& visit) {
+  for (std::size_t i = 0; i < text.size();) {
+    if (!IsUserNameChar(text[i])) {
+      ++i;
+      continue;
+    }
+    const std::size_t start = i;
+    while (i < text.size() && IsUserNameChar(text[i])) ++i;
+    std::size_t end = i;
+    while (end > start && text[end - 1] == '.') --end;
+    if (end > start) visit(start, end - start);
+  }
+}
+
 bool IsShapeWord(std::string_view word) {
   static constexpr std::string_view kWords[] = {
       "user", "for",     "from",    "by",      "on",

@@ -35,6 +35,11 @@ bool IsUserNameChar(char c);
 void ForEachUserName(std::string_view text,
                      const std::function<void(std::size_t start, std::size_t length)>& visit);
 
+// Calls `visit(start, length)` for each word of user-name characters in `text`, without its
+// trailing dots (a sentence's full stop): where a known name may stand as a whole word.
+void ForEachNameWord(std::string_view text,
+                     const std::function<void(std::size_t start, std::size_t length)>& visit);
+
 // Whether `word` is one of the words of the shapes ("user", "for", "from", "by", "login",
 // ...): a user of that name is replaced where a shape names it, not wherever the word stands.
 bool IsShapeWord(std::string_view word);
