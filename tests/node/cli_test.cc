@@ -91,6 +91,15 @@ class CliTest : public ::testing::Test {
     server_ = std::move(*server);
   }
 
+  // DIR/sanitize.key: 32 bytes, readable by its owner only (a secret: refused otherwise).
+  void WriteSanitizeKey() {
+    {
+      std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
+      key << std::string(32, 'k');
+    }
+    ::chmod(dir_.Sub("sanitize.key").c_str(), 0600);
+  }
+
   testing::TempDir dir_;
   std::string data_ = dir_.Sub("node");
   std::unique_ptr<testing::ServeProcess> server_;
@@ -331,10 +340,7 @@ TEST_F(CliTest, PeerCommands) {
 TEST_F(CliTest, IngestCheckAndPublishALogExcerpt) {
   StartNode();
   {
-    std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
-    key << std::string(32, 'k');
-    key.close();
-    ::chmod(dir_.Sub("sanitize.key").c_str(), 0600);  // a secret: refused when others can read it
+    WriteSanitizeKey();
     std::ofstream log(dir_.Sub("query.log"));
     log << "20-Nov-2026 11:00:00.123 client 10.0.0.5#53124 (db01.corp.example): query: "
            "db01.corp.example IN A + (10.0.0.53)\n"
@@ -421,10 +427,7 @@ TEST_F(CliTest, IngestLeavesNoUserNameOfTheLog) {
                                           "frank",   "grace",     "heidi", "ivan",     "judy",
                                           "mallory", "niaj",      "root"};
   {
-    std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
-    key << std::string(32, 'k');
-    key.close();
-    ::chmod(dir_.Sub("sanitize.key").c_str(), 0600);  // a secret: refused when others can read it
+    WriteSanitizeKey();
     std::ofstream log(dir_.Sub("auth.log"));
     log << "Nov 20 10:59:50 bastion myapp[77]: quota warning: alice at 91%\n"
            "Nov 20 11:00:01 bastion sshd[1001]: Accepted publickey for alice from 203.0.113.7 "
@@ -523,10 +526,7 @@ TEST_F(CliTest, ServeNamesABadConfigOrCertificate) {
 TEST_F(CliTest, LogBytesArePrintedEscapedAndOutputNeverFollowsASymlink) {
   StartNode();
   {
-    std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
-    key << std::string(32, 'k');
-    key.close();
-    ::chmod(dir_.Sub("sanitize.key").c_str(), 0600);
+    WriteSanitizeKey();
     std::ofstream log(dir_.Sub("esc.log"));
     log << "Nov 20 11:00:01 host app[1]: \x1b]0;pwned\x07\x1b[2J hello \xe2\x80\xae"
            "gnp.exe\n"
@@ -597,10 +597,7 @@ TEST_F(CliTest, SanitizeKeysAreSecretsAndRawKeysKeepEveryByte) {
 // and the good lines are read.
 TEST_F(CliTest, ALineTooLongIsSkippedWithBoundedMemory) {
   {
-    std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
-    key << std::string(32, 'k');
-    key.close();
-    ::chmod(dir_.Sub("sanitize.key").c_str(), 0600);  // a secret: refused when others can read it
+    WriteSanitizeKey();
     std::ofstream log(dir_.Sub("long.log"), std::ios::binary);
     log << "Nov 20 11:00:01 host app[1]: first\n";
     const std::string block(1 << 20, 'A');
@@ -749,10 +746,7 @@ TEST_F(CliTest, ALargeExcerptIsPublishedInLinkedPartsWithReviewedIndicators) {
   StartNode();
   constexpr int kLines = 1500;
   {
-    std::ofstream key(dir_.Sub("sanitize.key"), std::ios::binary);
-    key << std::string(32, 'k');
-    key.close();
-    ::chmod(dir_.Sub("sanitize.key").c_str(), 0600);  // a secret: refused when others can read it
+    WriteSanitizeKey();
     std::ofstream log(dir_.Sub("access.log"));
     for (int i = 0; i < kLines; ++i) {
       char when[64];
