@@ -1,10 +1,10 @@
 #include "node/proof.h"
 
-#include <algorithm>
-
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 
@@ -554,9 +554,12 @@ ProofResult VerifyAuditFile(const google::protobuf::Struct& file) {
       }
       auto seq = v.struct_value().fields().find("seq");
       std::optional<std::string> bytes = read.Hex(v.struct_value(), "entry", path + ".entry");
+      // A JSON number is a double: whole numbers are exact up to 2^53, and a larger one
+      // (found by fuzzing) does not fit the cast below.
       if (seq == v.struct_value().fields().end() || !seq->second.has_number_value() ||
-          seq->second.number_value() < 1) {
-        read.Fail(path + ".seq", "must be a number from 1");
+          !(seq->second.number_value() >= 1 && seq->second.number_value() <= 9007199254740992.0) ||
+          seq->second.number_value() != std::floor(seq->second.number_value())) {
+        read.Fail(path + ".seq", "must be a whole number from 1 to 2^53");
         continue;
       }
       if (!bytes) continue;

@@ -323,6 +323,26 @@ TEST_F(ProofTest, OnlyTheAuthorWithdrawsARecord) {
   EXPECT_EQ(r.failures.back().key, Key(3));
 }
 
+// An audit trail file whose entry sequence is not a whole number a JSON double holds exactly
+// (found by fuzzing: 7.4e19 overflowed the cast to an integer) is unusable, naming the entry.
+TEST_F(ProofTest, AnAuditFileWithAnImpossibleSequenceIsUnusable) {
+  std::ifstream in(std::string(THREATMESH_SOURCE_DIR) +
+                   "/tests/fuzz/corpus/offline_file/audit.json");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string good = buffer.str();
+  ASSERT_EQ(VerifyOfflineFile(good).verdict, ProofResult::Verdict::kValid);
+  for (const char* seq : {"74687265633666300000", "1.5", "0", "-3", "18014398509481984"}) {
+    std::string bad = good;
+    const std::size_t at = bad.find("\"seq\": 1,");
+    ASSERT_NE(at, std::string::npos);
+    bad.replace(at, 9, StrCat("\"seq\": ", seq, ","));
+    ProofResult r = VerifyOfflineFile(bad);
+    EXPECT_EQ(r.verdict, ProofResult::Verdict::kUnusable) << seq;
+    EXPECT_TRUE(Names(r, "entries[0].seq")) << seq << ":\n" << Failures(r);
+  }
+}
+
 TEST_F(ProofTest, AFileThatIsNotABundleIsUnusable) {
   const std::string good = Export(Material(Record(), {0, 1}), 1);
   struct Case {
