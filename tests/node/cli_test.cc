@@ -38,13 +38,14 @@ std::string Slurp(const std::string& path) {
 
 class CliTest : public ::testing::Test {
  protected:
-  Result Run(const std::vector<std::string>& args) {
+  // Runs the binary with `args`; or, with `binary` false, `args` as a command of its own.
+  Result Run(const std::vector<std::string>& args, bool binary = true) {
     // A bound on every command, so that a server that should have refused to start cannot
     // hang the suite.
     std::string cmd =
         "env -u THREATMESH_PASSPHRASE -u THREATMESH_TOKEN -u THREATMESH_NODE "
-        "timeout 120 " +
-        Quote(testing::ThreatmeshBinary());
+        "timeout 120";
+    if (binary) cmd += " " + Quote(testing::ThreatmeshBinary());
     for (const std::string& a : args) cmd += " " + Quote(a);
     cmd += " </dev/null >" + Quote(dir_.Sub("out")) + " 2>" + Quote(dir_.Sub("err"));
     int status = std::system(cmd.c_str());
@@ -554,6 +555,29 @@ TEST_F(CliTest, LogBytesArePrintedEscapedAndOutputNeverFollowsASymlink) {
   EXPECT_EQ(get.out.find("\xe2\x80\xae"), std::string::npos) << get.out;
   EXPECT_NE(get.out.find("\\x1B]0;pwned\\x07\\x1B[2J hello \\u{202E}gnp.exe"), std::string::npos)
       << get.out;
+}
+
+// The peer TLS key is a secret like the node key: readable by group or others, the node
+// refuses to start and says how to fix it; and a process allowed too few descriptors for its
+// store's reserve and the connection limits is refused at start, naming what to raise.
+TEST_F(CliTest, ServeRefusesAnOpenPeerKeyAndTooFewDescriptors) {
+  Init();
+  ASSERT_EQ(::chmod((data_ + "/peer.key").c_str(), 0644), 0);
+  Result open_key = Run(
+      {"serve", "--data-dir", data_, "--listen", "127.0.0.1:0", "--peer-listen", "127.0.0.1:0"});
+  EXPECT_EQ(open_key.exit_code, 1);
+  EXPECT_NE(open_key.err.find("peer TLS key " + data_ + "/peer.key has mode 0644"),
+            std::string::npos)
+      << open_key.err;
+  ASSERT_EQ(::chmod((data_ + "/peer.key").c_str(), 0600), 0);
+  Result few = Run({"sh", "-c",
+                    "ulimit -n 200 && exec " + Quote(testing::ThreatmeshBinary()) +
+                        " serve --data-dir " + Quote(data_) + " --listen 127.0.0.1:0"},
+                   /*binary=*/false);
+  EXPECT_EQ(few.exit_code, 1);
+  EXPECT_NE(few.err.find("the process may open 200 files (RLIMIT_NOFILE)"), std::string::npos)
+      << few.err;
+  EXPECT_NE(few.err.find("LimitNOFILE="), std::string::npos) << few.err;
 }
 
 // A sanitize key that group or others can read is refused, as the node key is; a raw 32-byte
