@@ -207,7 +207,7 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
         paused_ = true;
       }
     }
-    cv_.notify_all();
+    if (waiting_ || ended_) cv_.notify_all();  // a busy worker finds the message by itself
   }
 
   void OnCancel() override {
@@ -234,7 +234,9 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
     grpc::ByteBuffer buffer;
     {
       std::unique_lock<std::mutex> lock(mu_);
+      waiting_ = true;
       cv_.wait(lock, [&] { return !queue_.empty() || ended_; });
+      waiting_ = false;
       if (queue_.empty() || cancelled_) return false;
       buffer = std::move(queue_.front());
       queue_.pop_front();
@@ -243,16 +245,10 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
         StartRead(&incoming_);
       }
     }
-    std::vector<grpc::Slice> slices;
-    std::string bytes;
-    if (buffer.Dump(&slices).ok()) {
-      for (const grpc::Slice& slice : slices) {
-        bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-      }
-      if (request.ParseFromString(bytes)) {
-        ++index_;
-        return true;
-      }
+    // Parsed from the buffer's slices as they are (no copy), as the generated code would.
+    if (grpc::SerializationTraits<PublishRequest>::Deserialize(&buffer, &request).ok()) {
+      ++index_;
+      return true;
     }
     bad_index_ = index_;
     return false;
@@ -296,6 +292,7 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
   bool paused_ = false;                 // guarded by mu_: no read in flight, the queue was full
   bool ended_ = false;                  // guarded by mu_
   bool cancelled_ = false;              // guarded by mu_
+  bool waiting_ = false;                // guarded by mu_: the worker waits for a message
   int64_t index_ = 0;                   // the worker's: messages decoded so far
   int64_t bad_index_ = -1;              // the worker's: the message that did not decode
   std::thread worker_;
