@@ -104,7 +104,9 @@ absl::Status CheckFilter(const Filter& filter) {
   for (int k : filter.kinds()) {
     if (!StoreKind(static_cast<RecordKind>(k))) {
       return absl::InvalidArgumentError(
-          StrCat("filter.kinds holds ", k, ", not a record kind (1..4)"));
+          StrCat("filter.kinds holds ", k,
+                 ", not a record kind (1..6: indicator, log excerpt, sighting, retraction, key "
+                 "rotation, key revocation)"));
     }
   }
   if (filter.max_tlp() < TLP_UNSPECIFIED || filter.max_tlp() > TLP_RED) {
@@ -378,7 +380,9 @@ absl::StatusOr<SearchResponse> NodeApi::Search(const SearchRequest& request, Aud
       std::optional<storage::RecordKind> kind = StoreKind(request.kind());
       if (!kind) {
         return absl::InvalidArgumentError(
-            StrCat("kind ", static_cast<int>(request.kind()), " is not a record kind (1..4)"));
+            StrCat("kind ", static_cast<int>(request.kind()),
+                   " is not a record kind (1..6: indicator, log excerpt, sighting, retraction, key "
+                   "rotation, key revocation)"));
       }
       audit.set_params(StrCat("kind=", static_cast<int>(request.kind())));
       query = [&store, k = *kind](const storage::PageRequest& p) { return store.FindByKind(k, p); };
