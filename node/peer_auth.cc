@@ -2,6 +2,7 @@
 
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
+#include "node/version.h"
 
 namespace threatmesh {
 
@@ -15,7 +16,7 @@ PeerHello MakeHello(const crypto::KeyPair& key, std::vector<std::string> rotatio
   hello.set_version(kPeerProtocolVersion);
   hello.set_node_key(std::string(key.public_key().bytes()));
   hello.set_challenge(crypto::RandomBytes(kChallengeSize));
-  hello.set_agent("threatmesh 0.1.0");
+  hello.set_agent(StrCat("threatmesh ", kThreatmeshVersion));
   for (std::string& r : rotations) hello.add_rotations(std::move(r));
   return hello;
 }

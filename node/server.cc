@@ -30,6 +30,7 @@
 #include "node/policy.h"
 #include "node/tls.h"
 #include "node/tokens.h"
+#include "node/version.h"
 #include "threatmesh/v1/api.grpc.pb.h"
 #include "threatmesh/v1/peer.grpc.pb.h"
 
@@ -38,7 +39,6 @@ namespace {
 
 using namespace threatmesh::v1;  // NOLINT: the API's own types.
 
-constexpr char kVersion[] = "0.1.0";
 // How long a subscription waits for new records before checking for cancellation.
 constexpr std::chrono::milliseconds kSubscribePoll{250};
 // An idle subscription gets a keepalive event this often.
@@ -749,7 +749,8 @@ class GrpcServer final : public Server {
         PeerRegistry::Load(node_->store(), std::string(node_->key().public_key().bytes()));
     if (!peers.ok()) return peers.status();
     peers_ = std::move(*peers);
-    api_ = std::make_unique<NodeApi>(*node_, *tokens_, *audit_, *peers_, kVersion);
+    api_ = std::make_unique<NodeApi>(*node_, *tokens_, *audit_, *peers_,
+                                     std::string(kThreatmeshVersion));
     api_->SetPeerView([this](ListPeersResponse& out) { PeerView(out); });
     policies_ = std::make_unique<PolicyHolder>(
         PolicySet{config_.outbound_policies, config_.inbound_policies});

@@ -20,6 +20,7 @@
 #include "node/local_node.h"
 #include "node/record_builder.h"
 #include "node/tls.h"
+#include "node/version.h"
 #include "testing/serve_process.h"
 #include "testing/test_util.h"
 #include "threatmesh/v1/api.grpc.pb.h"
@@ -244,6 +245,8 @@ TEST_F(ServerTest, EveryRpcSucceedsWithItsRole) {
   absl::StatusOr<StatusResponse> status = reader_->Status();
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->next_seq(), 54u);
+  EXPECT_EQ(status->version(), std::string(kThreatmeshVersion));  // CMake's project version
+  EXPECT_EQ(status->version(), "0.1.0");
   std::map<int, uint64_t> counts;
   for (const KindCount& c : status->counts()) counts[c.kind()] = c.count();
   EXPECT_EQ(counts[RECORD_KIND_INDICATOR], 51u);
