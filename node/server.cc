@@ -262,11 +262,12 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
           out = api_.PublishMany([&](PublishRequest& r) { return Next(r); }, audit);
           if (bad_index_ >= 0) {
             audit.set_params(StrCat(audit.params(), " undecodable=", bad_index_));
-            return absl::InvalidArgumentError(StrCat(
-                "message ", bad_index_, " of the stream (counting from 0) does not decode as "
-                "threatmesh.v1.PublishRequest; the stream ends there. Of the ", bad_index_,
-                " before it, ", out.stored(), " were stored, ", out.duplicates(),
-                " were duplicates and ", out.refused(), " were refused"));
+            return absl::InvalidArgumentError(
+                StrCat("message ", bad_index_,
+                       " of the stream (counting from 0) does not decode as "
+                       "threatmesh.v1.PublishRequest; the stream ends there. Of the ",
+                       bad_index_, " before it, ", out.stored(), " were stored, ", out.duplicates(),
+                       " were duplicates and ", out.refused(), " were refused"));
           }
           std::lock_guard<std::mutex> lock(mu_);
           if (cancelled_) return absl::CancelledError("the client cancelled the stream");
@@ -512,21 +513,21 @@ class AdminService final : public Admin::Service {
 
   grpc::Status ExportProof(grpc::ServerContext* ctx, const ExportProofRequest* request,
                            ExportProofResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Admin/ExportProof", ROLE_READ,
-                     [&](const Caller& caller, AuditEntry& audit) {
-                       // Violation evidence holds the full payload of records addressed to
-                       // someone else (RED ones too): for the node's administrators only.
-                       if (request->violation()) {
-                         if (absl::Status s = NodeApi::Require(
-                                 caller, ROLE_ADMIN,
-                                 "/threatmesh.v1.Admin/ExportProof of violation evidence");
-                             !s.ok()) {
-                           audit.set_params("violation evidence refused");
-                           return s;
-                         }
-                       }
-                       return Assign(api_.ExportProof(*request, audit, caller.max_tlp()), response);
-                     });
+    return gate_.Run(
+        ctx, "/threatmesh.v1.Admin/ExportProof", ROLE_READ,
+        [&](const Caller& caller, AuditEntry& audit) {
+          // Violation evidence holds the full payload of records addressed to
+          // someone else (RED ones too): for the node's administrators only.
+          if (request->violation()) {
+            if (absl::Status s = NodeApi::Require(
+                    caller, ROLE_ADMIN, "/threatmesh.v1.Admin/ExportProof of violation evidence");
+                !s.ok()) {
+              audit.set_params("violation evidence refused");
+              return s;
+            }
+          }
+          return Assign(api_.ExportProof(*request, audit, caller.max_tlp()), response);
+        });
   }
 
   grpc::Status ListViolations(grpc::ServerContext* ctx, const ListViolationsRequest* request,

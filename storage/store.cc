@@ -690,10 +690,10 @@ class RocksStore final : public Store {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<PendingPut> queue_;      // guarded by mu_
-  bool stopping_ = false;              // guarded by mu_
-  uint64_t next_seq_ = 1;  // guarded by mu_; written by the writer thread, and by Recount
-                           // while no group is being committed
+  std::vector<PendingPut> queue_;  // guarded by mu_
+  bool stopping_ = false;          // guarded by mu_
+  uint64_t next_seq_ = 1;          // guarded by mu_; written by the writer thread, and by Recount
+                                   // while no group is being committed
   std::condition_variable committed_;  // signalled when next_seq_ advances
   // Records per kind, from RecordKind::kIndicator on; written only by the writer thread.
   std::array<std::atomic<uint64_t>, kKindSlots> kind_counts_{};

@@ -365,11 +365,8 @@ TEST_F(ProofTest, AFileThatIsNotABundleIsUnusable) {
     ASSERT_NE(upper, good);
   }
   const Case cases[] = {
-      {"not json", "file"},
-      {no_holder, "holder"},
-      {short_sig, "signature"},
-      {other_format, "format"},
-      {upper, "holder"},
+      {"not json", "file"},     {no_holder, "holder"}, {short_sig, "signature"},
+      {other_format, "format"}, {upper, "holder"},
   };
   for (const Case& c : cases) {
     ProofResult r = VerifyProofBundle(c.text);

@@ -1032,13 +1032,12 @@ TEST_F(ServerTest, UndecodableRequestsAreAuthenticatedAndAudited) {
   const std::size_t before = Audit().size();
   grpc::Status anonymous =
       RawUnaryCall(server_->address(), "/threatmesh.v1.Records/Get", garbage, "");
-  EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAUTHENTICATED)
-      << anonymous.error_message();
+  EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAUTHENTICATED) << anonymous.error_message();
   grpc::Status bad_token =
       RawUnaryCall(server_->address(), "/threatmesh.v1.Records/Get", garbage, "tmt_wrong");
   EXPECT_EQ(bad_token.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  grpc::Status reader = RawUnaryCall(server_->address(), "/threatmesh.v1.Records/Search", garbage,
-                                     reader_token_);
+  grpc::Status reader =
+      RawUnaryCall(server_->address(), "/threatmesh.v1.Records/Search", garbage, reader_token_);
   std::vector<AuditEntry> audit = Audit();
   ASSERT_GE(audit.size(), before + 3);
   int undecodable = 0;
@@ -1080,9 +1079,8 @@ TEST_F(ServerTest, PublishStreamEndsAtAnUndecodableMessage) {
   ASSERT_TRUE(next());
   std::vector<std::string> messages;
   for (int i = 0; i < 3; ++i) {
-    messages.push_back(
-        Indicator(INDICATOR_TYPE_DOMAIN, "s" + std::to_string(i) + ".stream.example")
-            .SerializeAsString());
+    messages.push_back(Indicator(INDICATOR_TYPE_DOMAIN, "s" + std::to_string(i) + ".stream.example")
+                           .SerializeAsString());
   }
   messages.push_back(std::string("\x0a\xff\xff\xff\xff\x0f", 6));
   messages.push_back(Indicator(INDICATOR_TYPE_DOMAIN, "after.stream.example").SerializeAsString());
