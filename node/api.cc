@@ -89,6 +89,22 @@ absl::Status CheckQueryBytes(std::string_view field, std::string_view text) {
       StrCat(field, " is ", text.size(), " bytes, over the limit of ", kMaxQueryBytes));
 }
 
+// The sizes of a Search's query strings and page token (docs/FORMAT.md, "Request limits").
+absl::Status CheckQuerySizes(const SearchRequest& request) {
+  if (request.page_token().size() > kMaxPageTokenBytes) {
+    return absl::InvalidArgumentError(StrCat("page_token is ", request.page_token().size(),
+                                             " bytes, over the limit of ", kMaxPageTokenBytes));
+  }
+  for (const auto& [field, text] :
+       {std::pair<const char*, std::string_view>{"indicator.value", request.indicator().value()},
+        {"domain_suffix", request.domain_suffix()},
+        {"ip", request.ip()},
+        {"tag", request.tag()}}) {
+    if (absl::Status s = CheckQueryBytes(field, text); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckFilter(const Filter& filter) {
   if (static_cast<std::size_t>(filter.kinds_size()) > kMaxFilterKinds) {
     return absl::InvalidArgumentError(StrCat("filter.kinds has ", filter.kinds_size(),
@@ -308,17 +324,7 @@ absl::StatusOr<SearchResponse> NodeApi::Search(const SearchRequest& request, Aud
         StrCat("limit ", request.limit(), " is above ", kMaxSearchLimit, "; page with tokens"));
   }
   if (absl::Status f = CheckFilter(request.filter()); !f.ok()) return f;
-  if (request.page_token().size() > kMaxPageTokenBytes) {
-    return absl::InvalidArgumentError(StrCat("page_token is ", request.page_token().size(),
-                                             " bytes, over the limit of ", kMaxPageTokenBytes));
-  }
-  for (const auto& [field, text] :
-       {std::pair<const char*, std::string_view>{"indicator.value", request.indicator().value()},
-        {"domain_suffix", request.domain_suffix()},
-        {"ip", request.ip()},
-        {"tag", request.tag()}}) {
-    if (absl::Status s = CheckQueryBytes(field, text); !s.ok()) return s;
-  }
+  if (absl::Status s = CheckQuerySizes(request); !s.ok()) return s;
   const std::size_t limit = request.limit() == 0 ? storage::kDefaultLimit : request.limit();
   storage::Store& store = node_.store();
 
@@ -641,6 +647,29 @@ absl::StatusOr<ListViolationsResponse> NodeApi::ListViolations(const ListViolati
   return out;
 }
 
+// The evidence kept against the relays of record `id`, as a violation bundle's material.
+absl::Status NodeApi::LoadViolation(const std::string& id, ProofMaterial& m) {
+  m.kind = "violation";
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
+      node_.store().ScanAux(storage::kEvidence, id, "", 1000);
+  if (!rows.ok()) return rows.status();
+  for (const auto& [key, value] : *rows) {
+    PeerRecord copy;
+    if (!copy.ParseFromString(value)) {
+      return absl::DataLossError("a kept violation does not parse; the store may be damaged");
+    }
+    if (m.chains.empty() && !m.record.ParseFromString(copy.signed_record())) {
+      return absl::DataLossError("a kept violation does not parse; the store may be damaged");
+    }
+    m.chains.push_back(copy.chain());
+  }
+  if (m.chains.empty()) {
+    return absl::NotFoundError(StrCat("no violation is kept for record ", crypto::HexEncode(id),
+                                      "; 'threatmesh violations' lists them"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ExportProofResponse> NodeApi::ExportProof(const ExportProofRequest& request,
                                                          AuditEntry& audit, Tlp max_tlp) {
   absl::StatusOr<std::string> id = CheckId(request.record_id(), "record_id");
@@ -649,24 +678,7 @@ absl::StatusOr<ExportProofResponse> NodeApi::ExportProof(const ExportProofReques
       StrCat("record=", crypto::HexEncode(*id), request.violation() ? " violation" : ""));
   ProofMaterial m;
   if (request.violation()) {
-    m.kind = "violation";
-    absl::StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
-        node_.store().ScanAux(storage::kEvidence, *id, "", 1000);
-    if (!rows.ok()) return rows.status();
-    for (const auto& [key, value] : *rows) {
-      PeerRecord copy;
-      if (!copy.ParseFromString(value)) {
-        return absl::DataLossError("a kept violation does not parse; the store may be damaged");
-      }
-      if (m.chains.empty() && !m.record.ParseFromString(copy.signed_record())) {
-        return absl::DataLossError("a kept violation does not parse; the store may be damaged");
-      }
-      m.chains.push_back(copy.chain());
-    }
-    if (m.chains.empty()) {
-      return absl::NotFoundError(StrCat("no violation is kept for record ", crypto::HexEncode(*id),
-                                        "; 'threatmesh violations' lists them"));
-    }
+    if (absl::Status s = LoadViolation(*id, m); !s.ok()) return s;
   } else {
     absl::StatusOr<VerifiedRecord> record = node_.Get(*id);
     if (!record.ok()) return record.status();

@@ -24,6 +24,8 @@
 
 namespace threatmesh {
 
+struct ProofMaterial;  // node/proof.h
+
 // Who is calling: the token's name and role.
 struct Caller {
   std::string name;
@@ -155,6 +157,8 @@ class NodeApi {
   AuditLog& audit_log() { return audit_; }
 
  private:
+  // The evidence kept against the relays of record `id` into `m`; NotFound when none is.
+  [[nodiscard]] absl::Status LoadViolation(const std::string& id, ProofMaterial& m);
   // The body a PublishRequest asks for, checked and normalized (author and time unset).
   [[nodiscard]] static absl::StatusOr<threatmesh::v1::RecordBody> PreparePublish(
       const threatmesh::v1::PublishRequest& request);

@@ -1437,6 +1437,19 @@ absl::Status LearnUsers(const std::string& path, const std::string& format,
   return in.error();
 }
 
+// The format of the log at `path`, from its first 50 lines.
+absl::StatusOr<std::string> DetectLogFormatOf(const std::string& path, std::size_t max_line_bytes) {
+  LineReader head;
+  if (absl::Status s = head.Open(path, max_line_bytes); !s.ok()) return s;
+  std::vector<std::string> first;
+  std::string_view line;
+  for (LineReader::Result r;
+       first.size() < 50 && (r = head.Next(line)) != LineReader::Result::kEnd;) {
+    if (r == LineReader::Result::kLine) first.emplace_back(line);
+  }
+  return DetectLogFormat(first);
+}
+
 int RunIngestLog(const po::variables_map& vm, Io& io) {
   LogParserOptions parser_options;
   if (vm.count("timezone")) parser_options.timezone = vm["timezone"].as<std::string>();
@@ -1447,15 +1460,7 @@ int RunIngestLog(const po::variables_map& vm, Io& io) {
     return Fail(io, absl::InvalidArgumentError("--max-line-bytes must be from 1024 to 1073741824"));
   }
   if (format == "auto") {
-    LineReader head;
-    if (absl::Status s = head.Open(path, max_line_bytes); !s.ok()) return Fail(io, s);
-    std::vector<std::string> first;
-    std::string_view line;
-    for (LineReader::Result r;
-         first.size() < 50 && (r = head.Next(line)) != LineReader::Result::kEnd;) {
-      if (r == LineReader::Result::kLine) first.emplace_back(line);
-    }
-    absl::StatusOr<std::string> detected = DetectLogFormat(first);
+    absl::StatusOr<std::string> detected = DetectLogFormatOf(path, max_line_bytes);
     if (!detected.ok()) return Fail(io, detected.status());
     format = *detected;
     io.err << "ingest-log: the format is " << format << "\n";

@@ -83,6 +83,51 @@ bool EmailAt(std::string_view text, std::size_t at) {
   return false;
 }
 
+// The pii-scan item: nothing internal, personal or secret in clear, in the events or lines.
+ChecklistItem PiiScan(const LogExcerpt& x, const ExcerptCheckOptions& options) {
+  // (The scan only detects; the keys of the sanitizer it borrows are never used to publish.)
+  const crypto::CryptoPan no_addresses = *crypto::CryptoPan::Create(std::string(32, '\0'));
+  const crypto::Pseudonyms no_names = *crypto::Pseudonyms::Create(std::string(32, '\0'));
+  Sanitizer scanner(options.internal, no_addresses, no_names);
+  std::string found;
+  // `where` is made only for a finding: it names the line or the event field.
+  auto scan = [&](const std::string& text, const auto& where) {
+    if (!found.empty()) return;
+    if (std::string what = FindEmailOrCredential(text); !what.empty()) {
+      found = StrCat(what, " in ", where());
+    } else if (what = FindUserName(text, options.known_users); !what.empty()) {
+      found = StrCat(what, " in ", where());
+    } else {
+      bool addresses = false, names = false;
+      if (scanner.HasInternal(text, &addresses, &names)) {
+        found = StrCat(addresses ? "an internal address in " : "an internal name in ", where());
+      }
+    }
+  };
+  for (int i = 0; i < x.lines_size() && found.empty(); ++i) {
+    scan(x.lines(i), [&] { return StrCat("line ", i + 1); });
+  }
+  // An event's values are first scanned together, joined by line feeds: no finding spans a
+  // line feed (runs, credential values and e-mail domains end there), so a clean join means
+  // clean values, and only an event with a finding is scanned value by value to name it.
+  std::string joined;
+  for (int i = 0; i < x.events_size() && found.empty(); ++i) {
+    joined.clear();
+    for (const threatmesh::v1::EventField& f : x.events(i).fields()) {
+      joined.append(f.value());
+      joined.push_back('\n');
+    }
+    scan(joined, [] { return std::string("an event"); });
+    if (found.empty()) continue;
+    found.clear();
+    for (const threatmesh::v1::EventField& f : x.events(i).fields()) {
+      scan(f.value(), [&] { return StrCat("event ", i + 1, " ", f.name()); });
+    }
+  }
+  return found.empty() ? Item("pii-scan", true, "nothing internal or secret in clear")
+                       : Item("pii-scan", false, found + ": sanitize it first");
+}
+
 }  // namespace
 
 std::vector<ChecklistItem> CheckExcerpt(const threatmesh::v1::RecordBody& body,
@@ -145,48 +190,7 @@ std::vector<ChecklistItem> CheckExcerpt(const threatmesh::v1::RecordBody& body,
   out.push_back(missing.empty()
                     ? Item("manifest", true, StrCat(x.manifest_size(), " steps, complete"))
                     : Item("manifest", false, "transformed but not in the manifest: " + missing));
-  // Nothing internal, personal or secret in clear, in the events or the lines.
-  // (The scan only detects; the keys of the sanitizer it borrows are never used to publish.)
-  const crypto::CryptoPan no_addresses = *crypto::CryptoPan::Create(std::string(32, '\0'));
-  const crypto::Pseudonyms no_names = *crypto::Pseudonyms::Create(std::string(32, '\0'));
-  Sanitizer scanner(options.internal, no_addresses, no_names);
-  std::string found;
-  // `where` is made only for a finding: it names the line or the event field.
-  auto scan = [&](const std::string& text, const auto& where) {
-    if (!found.empty()) return;
-    if (std::string what = FindEmailOrCredential(text); !what.empty()) {
-      found = StrCat(what, " in ", where());
-    } else if (what = FindUserName(text, options.known_users); !what.empty()) {
-      found = StrCat(what, " in ", where());
-    } else {
-      bool addresses = false, names = false;
-      if (scanner.HasInternal(text, &addresses, &names)) {
-        found = StrCat(addresses ? "an internal address in " : "an internal name in ", where());
-      }
-    }
-  };
-  for (int i = 0; i < x.lines_size() && found.empty(); ++i) {
-    scan(x.lines(i), [&] { return StrCat("line ", i + 1); });
-  }
-  // An event's values are first scanned together, joined by line feeds: no finding spans a
-  // line feed (runs, credential values and e-mail domains end there), so a clean join means
-  // clean values, and only an event with a finding is scanned value by value to name it.
-  std::string joined;
-  for (int i = 0; i < x.events_size() && found.empty(); ++i) {
-    joined.clear();
-    for (const threatmesh::v1::EventField& f : x.events(i).fields()) {
-      joined.append(f.value());
-      joined.push_back('\n');
-    }
-    scan(joined, [] { return std::string("an event"); });
-    if (found.empty()) continue;
-    found.clear();
-    for (const threatmesh::v1::EventField& f : x.events(i).fields()) {
-      scan(f.value(), [&] { return StrCat("event ", i + 1, " ", f.name()); });
-    }
-  }
-  out.push_back(found.empty() ? Item("pii-scan", true, "nothing internal or secret in clear")
-                              : Item("pii-scan", false, found + ": sanitize it first"));
+  out.push_back(PiiScan(x, options));
   out.push_back(!x.contact().empty()
                     ? Item("contact", true, x.contact())
                     : Item("contact", false, "no contact: say whom to ask with --contact"));

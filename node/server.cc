@@ -780,13 +780,25 @@ class GrpcServer final : public Server {
       ssl.pem_key_cert_pairs.push_back({*key, *cert});
       credentials = grpc::SslServerCredentials(ssl);
     }
-    // Connections on each port are capped so that the store always keeps its descriptors.
-    const std::size_t ports = config.peer_listen.empty() || config.dial_only ? 1 : 2;
+    if (absl::Status s = StartApi(credentials); !s.ok()) return s;
+    const int port = api_listener_->port();
+
+    if (absl::Status s = StartPeering(); !s.ok()) return s;
+    address_ = StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", port);
+    checkpoint_interval_ = config.audit_checkpoint_interval;
+    checkpointer_ = std::thread([this] { CheckpointLoop(); });
+    return absl::OkStatus();
+  }
+
+  // The API port: its listener, capped so that the store always keeps its descriptors, and
+  // its gRPC server, serving.
+  absl::Status StartApi(std::shared_ptr<grpc::ServerCredentials> credentials) {
+    const std::size_t ports = config_.peer_listen.empty() || config_.dial_only ? 1 : 2;
     absl::StatusOr<std::size_t> budget = ConnectionDescriptorBudget(ports, 16);
     if (!budget.ok()) return budget.status();
-    connection_cap_ = std::min(config.max_connections, *budget / ports);
+    connection_cap_ = std::min(config_.max_connections, *budget / ports);
     absl::StatusOr<std::unique_ptr<Listener>> listener =
-        Listener::Bind(config.listen, {"API", connection_cap_, 0});
+        Listener::Bind(config_.listen, {"API", connection_cap_, 0});
     if (!listener.ok()) {
       return absl::UnavailableError(
           StrCat(listener.status().message(),
@@ -804,21 +816,15 @@ class GrpcServer final : public Server {
       creators.push_back(std::make_unique<UndecodableRequestInterceptorFactory>(*gate_));
       builder.experimental().SetInterceptorCreators(std::move(creators));
     }
-    builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
+    builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_message_bytes));
     builder.RegisterService(records_.get());
     builder.RegisterService(admin_.get());
     server_ = builder.BuildAndStart();
     if (!server_) {
-      return absl::UnavailableError(StrCat("cannot start the API on ", config.listen));
+      return absl::UnavailableError(StrCat("cannot start the API on ", config_.listen));
     }
     api_listener_->Start();
-    const int port = api_listener_->port();
     if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(true);
-
-    if (absl::Status s = StartPeering(); !s.ok()) return s;
-    address_ = StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", port);
-    checkpoint_interval_ = config.audit_checkpoint_interval;
-    checkpointer_ = std::thread([this] { CheckpointLoop(); });
     return absl::OkStatus();
   }
 

@@ -136,28 +136,9 @@ absl::Status CheckRequired(const RecordBody& body) {
   return absl::OkStatus();
 }
 
-absl::Status CheckCommon(const RecordBody& body, const ValidationOptions& options, int64_t now_ms) {
-  if (body.created_at() < kMinTimeMs) {
-    return absl::InvalidArgumentError(StrCat("created_at is ", body.created_at(),
-                                             " ms, before 2000-01-01T00:00:00Z; give Unix "
-                                             "milliseconds"));
-  }
-  if (body.created_at() > now_ms + options.max_clock_skew_ms) {
-    return absl::InvalidArgumentError(
-        StrCat("created_at is ", (body.created_at() - now_ms) / 1000,
-               " s in the future, more than the allowed clock skew of ",
-               options.max_clock_skew_ms / 1000, " s; check the author's clock"));
-  }
-  if (body.has_confidence() && body.confidence() > 100) {
-    return absl::InvalidArgumentError(
-        StrCat("confidence ", body.confidence(), " is outside 0..100"));
-  }
-  if (body.valid_from() < 0 || body.valid_until() < 0) {
-    return absl::InvalidArgumentError("valid_from and valid_until must not be negative");
-  }
-  if (body.valid_until() != 0 && body.valid_until() < body.valid_from()) {
-    return absl::InvalidArgumentError("valid_until is before valid_from");
-  }
+// The times besides created_at, and a sighting's count: validity and excerpt windows within
+// 2000-01-01..9999-12-31, sighting times not past the clock skew (docs/FORMAT.md, step 5).
+absl::Status CheckTimes(const RecordBody& body, const ValidationOptions& options, int64_t now_ms) {
   for (const auto& [field, ms] : {std::pair<const char*, int64_t>{"valid_from", body.valid_from()},
                                   {"valid_until", body.valid_until()}}) {
     if (absl::Status s = CheckTime(field, ms, kMaxValidityMs, "9999-12-31"); !s.ok()) return s;
@@ -191,6 +172,32 @@ absl::Status CheckCommon(const RecordBody& body, const ValidationOptions& option
       return s;
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckCommon(const RecordBody& body, const ValidationOptions& options, int64_t now_ms) {
+  if (body.created_at() < kMinTimeMs) {
+    return absl::InvalidArgumentError(StrCat("created_at is ", body.created_at(),
+                                             " ms, before 2000-01-01T00:00:00Z; give Unix "
+                                             "milliseconds"));
+  }
+  if (body.created_at() > now_ms + options.max_clock_skew_ms) {
+    return absl::InvalidArgumentError(
+        StrCat("created_at is ", (body.created_at() - now_ms) / 1000,
+               " s in the future, more than the allowed clock skew of ",
+               options.max_clock_skew_ms / 1000, " s; check the author's clock"));
+  }
+  if (body.has_confidence() && body.confidence() > 100) {
+    return absl::InvalidArgumentError(
+        StrCat("confidence ", body.confidence(), " is outside 0..100"));
+  }
+  if (body.valid_from() < 0 || body.valid_until() < 0) {
+    return absl::InvalidArgumentError("valid_from and valid_until must not be negative");
+  }
+  if (body.valid_until() != 0 && body.valid_until() < body.valid_from()) {
+    return absl::InvalidArgumentError("valid_until is before valid_from");
+  }
+  if (absl::Status s = CheckTimes(body, options, now_ms); !s.ok()) return s;
   if (absl::Status s = CheckId("supersedes", body.supersedes(), true); !s.ok()) return s;
   if (static_cast<std::size_t>(body.labels_size()) > kMaxLabels) {
     return absl::InvalidArgumentError(

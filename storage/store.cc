@@ -539,13 +539,10 @@ class RocksStore final : public Store {
 
   // What a call gets while the store is closed between a failed reopen and the next try.
   absl::Status Closed() const {
-    return absl::UnavailableError(StrCat("the store in ", dir_,
-                                         " could not be reopened after an "
-                                         "error (",
-                                         reopen_error_,
-                                         "); it is tried again "
-                                         "with each write, and works again once the cause is "
-                                         "gone. Nothing acknowledged was lost"));
+    return absl::UnavailableError(
+        StrCat("the store in ", dir_, " could not be reopened after an error (", reopen_error_,
+               "). Free what it names (descriptors: raise LimitNOFILE or lower max-connections; "
+               "disk space): it is tried again with each write. Nothing acknowledged was lost"));
   }
 
   // With db_mu_ held exclusively.
@@ -676,6 +673,7 @@ class RocksStore final : public Store {
 
   void WriterLoop();
   void CommitGroup(std::span<PendingPut> group);
+  bool ResumedForGroup(std::span<PendingPut> group);
 
   const std::string dir_;
   const StoreOptions options_;
@@ -794,21 +792,26 @@ void RocksStore::WriterLoop() {
   }
 }
 
-void RocksStore::CommitGroup(std::span<PendingPut> group) {
-  // After a failed write (a full disk, no descriptors left) RocksDB refuses writes until it
-  // has recovered: for a full disk its file manager polls the free space and recovers by
-  // itself; otherwise TryResume resumes it, or reopens it, at most every few seconds.
-  if (!write_error_.ok()) {
-    if (!TryResume()) {
-      absl::Status stuck(write_error_.code(),
-                         StrCat(write_error_.message(),
-                                ". Writes are refused until then (they are tried again every "
-                                "few seconds); reads still work"));
-      for (PendingPut& p : group) p.done(stuck);
-      return;
-    }
-    write_error_ = absl::OkStatus();
+// After a failed write (a full disk, no descriptors left) RocksDB refuses writes until it
+// has recovered: for a full disk its file manager polls the free space and recovers by
+// itself; otherwise TryResume resumes it, or reopens it, at most every few seconds. Whether
+// the group may be written; if not, every put of it has been answered.
+bool RocksStore::ResumedForGroup(std::span<PendingPut> group) {
+  if (write_error_.ok()) return true;
+  if (!TryResume()) {
+    absl::Status stuck(write_error_.code(),
+                       StrCat(write_error_.message(),
+                              ". Writes are refused until then (they are tried again every "
+                              "few seconds); reads still work"));
+    for (PendingPut& p : group) p.done(stuck);
+    return false;
   }
+  write_error_ = absl::OkStatus();
+  return true;
+}
+
+void RocksStore::CommitGroup(std::span<PendingPut> group) {
+  if (!ResumedForGroup(group)) return;
   std::shared_lock<std::shared_mutex> db_lock(db_mu_);
   if (!db_) {
     const absl::Status closed = Closed();
