@@ -192,14 +192,12 @@ void Listener::Loop() {
       const std::string source = SourceOf(from);
       if (!Admit(source)) {
         ::close(conn);
-        refused_.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
       const int one = 1;
       ::setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       connections_[conn] = Open{InodeOf(conn), source};
       ++per_source_[source];
-      open_.store(connections_.size(), std::memory_order_relaxed);
       grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
       p.listener_fd = fd_;
       p.fd = conn;
@@ -230,7 +228,6 @@ void Listener::Forget() {
     if (source != per_source_.end() && --source->second == 0) per_source_.erase(source);
     connections_.erase(it++);
   }
-  open_.store(connections_.size(), std::memory_order_relaxed);
 }
 
 }  // namespace threatmesh

@@ -9,13 +9,12 @@
 // Connections that open no stream, or stay idle, are closed by the server's handshake and
 // idle timeouts (see ServerLimits); the count here notices their end by itself.
 //
-// Thread-safe: Start and Stop from one owner; the counters from any thread.
+// Not thread-safe: Register, Start and Stop from one owner; the accept loop has its own thread.
 #ifndef THREATMESH_NODE_LISTENER_H_
 #define THREATMESH_NODE_LISTENER_H_
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -65,11 +64,6 @@ class Listener {
   void Start();
   void Stop();
 
-  // Connections closed at once for a limit, since the start.
-  uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
-  // Connections open now, as last counted.
-  std::size_t open() const { return open_.load(std::memory_order_relaxed); }
-
  private:
   Listener(int fd, int port, ListenerOptions options);
   void Loop();
@@ -92,8 +86,6 @@ class Listener {
   };
   absl::flat_hash_map<int, Open> connections_;
   absl::flat_hash_map<std::string, std::size_t> per_source_;
-  std::atomic<uint64_t> refused_{0};
-  std::atomic<std::size_t> open_{0};
 };
 
 }  // namespace threatmesh
