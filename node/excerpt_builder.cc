@@ -33,8 +33,12 @@ ExcerptBuilder::ExcerptBuilder(ExcerptBuilderOptions options, Sanitizer& sanitiz
       sink_(std::move(sink)) {}
 
 absl::Status ExcerptBuilder::Add(v1::LogEvent& event, std::string_view line) {
-  if (options_.window_end > 0 &&
-      (event.time() < options_.window_start || event.time() >= options_.window_end)) {
+  // A time before 2000 or after 9999 is no event's: a garbled date can parse as one (found by
+  // fuzzing: year 12222220 became INT64_MAX, and the part's window end overflowed).
+  constexpr int64_t kFirstMs = 946684800000, kLastMs = 253402300799999;
+  if (event.time() < kFirstMs || event.time() > kLastMs ||
+      (options_.window_end > 0 &&
+       (event.time() < options_.window_start || event.time() >= options_.window_end))) {
     ++outside_;
     return absl::OkStatus();
   }

@@ -46,7 +46,8 @@ inline constexpr std::size_t kMinExcerptRecordBytes = 64 * 1024;
 
 struct ExcerptBuilderOptions {
   // Events outside [window_start, window_end) are counted and left out; window_end 0: no
-  // window, each part's window is then the span of its own events.
+  // window, each part's window is then the span of its own events. Events dated before
+  // 2000-01-01 or after 9999-12-31 are always left out and counted with them.
   int64_t window_start = 0;
   int64_t window_end = 0;
   threatmesh::v1::Tlp tlp = threatmesh::v1::TLP_UNSPECIFIED;

@@ -4,6 +4,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <set>
 
@@ -102,6 +103,23 @@ TEST_F(ExcerptBuilderTest, ALargeLogIsSplitIntoPartsThatEachFit) {
   }
   EXPECT_EQ(events, kLines);
   EXPECT_EQ(builder.events(), static_cast<uint64_t>(kLines));
+}
+
+// An event dated past 9999 (a garbled date can parse as INT64_MAX ms; found by fuzzing, the
+// part's window end overflowed) or before 2000 is left out like one outside the window.
+TEST_F(ExcerptBuilderTest, EventsOutsideThePossibleYearsAreLeftOut) {
+  ExcerptBuilder& builder = Builder();
+  ASSERT_TRUE(AddLine(Line("203.0.113.9", 1)).ok());
+  for (int64_t t : {std::numeric_limits<int64_t>::max(), int64_t{253402300800000}, int64_t{5}}) {
+    threatmesh::v1::LogEvent event = parser_->Parse(Line("203.0.113.9", 2)).event;
+    event.set_time(t);
+    ASSERT_TRUE(builder.Add(std::move(event), "x").ok()) << t;
+  }
+  ASSERT_TRUE(builder.Finish().ok());
+  EXPECT_EQ(builder.events(), 1u);
+  EXPECT_EQ(builder.outside_window(), 3u);
+  ASSERT_EQ(parts_.size(), 1u);
+  EXPECT_EQ(parts_[0].log_excerpt().window_end(), 1795168800000 + 1000 + 1);
 }
 
 TEST_F(ExcerptBuilderTest, AWindowLeavesEventsOutAndIsEveryPartsWindow) {
