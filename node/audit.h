@@ -65,16 +65,6 @@ class AuditLog {
   uint64_t checkpointed_seq_ = 0;  // guarded by mu_
 };
 
-// Checks a whole audit trail as read from a node: every entry in sequence with no gap, each
-// prev_hash matching the entry before, each checkpoint signed by `node_key` and matching the
-// entry it seals. OK, or DataLoss naming the first entry found altered, removed or moved.
-// `unsealed` (optional) receives how many entries follow the last checkpoint: those can be
-// checked against each other but not yet against a signature.
-[[nodiscard]] absl::Status VerifyAuditTrail(
-    const std::vector<threatmesh::v1::StoredAuditEntry>& entries,
-    const std::vector<threatmesh::v1::Signed>& checkpoints, const crypto::PublicKey& node_key,
-    uint64_t* unsealed = nullptr);
-
 }  // namespace threatmesh
 
 #endif  // THREATMESH_NODE_AUDIT_H_

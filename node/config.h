@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "node/policy.h"
+#include "node/core/policy.h"
 
 namespace threatmesh {
 

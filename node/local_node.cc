@@ -9,19 +9,13 @@
 #include "crypto/hash.h"
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
-#include "node/record_builder.h"
+#include "node/core/record_builder.h"
 
 namespace threatmesh {
 
 namespace {
 constexpr std::string_view kMetaNodeKey = "node_key";
 }  // namespace
-
-int64_t SystemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string KeyFilePath(const std::string& data_dir) { return data_dir + "/node.key"; }
 std::string StorePath(const std::string& data_dir) { return data_dir + "/store"; }

@@ -19,15 +19,12 @@
 #include "absl/status/statusor.h"
 #include "crypto/key_file.h"
 #include "crypto/keys.h"
-#include "node/key_table.h"
-#include "node/validate.h"
+#include "node/core/clock.h"
+#include "node/core/key_table.h"
+#include "node/core/validate.h"
 #include "storage/store.h"
 
 namespace threatmesh {
-
-// Unix milliseconds now; injected so tests control time.
-using Clock = std::function<int64_t()>;
-int64_t SystemNowMs();
 
 struct NodeConfig {
   std::string data_dir;

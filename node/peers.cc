@@ -5,7 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "crypto/keys.h"
 #include "crypto/str_cat.h"
-#include "node/names.h"
+#include "node/core/names.h"
 
 namespace threatmesh {
 namespace {

@@ -4,7 +4,7 @@
 #include "crypto/hash.h"
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
-#include "node/names.h"
+#include "node/core/names.h"
 
 namespace threatmesh {
 namespace {

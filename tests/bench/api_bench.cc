@@ -27,13 +27,13 @@
 #include "bench/bench_util.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
-#include "node/client.h"
+#include "node/api/grpc/client.h"
 #include "node/config.h"
+#include "node/core/record_builder.h"
+#include "node/core/validate.h"
 #include "node/local_node.h"
-#include "node/record_builder.h"
-#include "node/server.h"
+#include "node/serve/server.h"
 #include "node/tokens.h"
-#include "node/validate.h"
 #include "testing/test_util.h"
 
 namespace threatmesh {

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "crypto/hash.h"
+#include "node/core/record_builder.h"
 #include "node/local_node.h"
-#include "node/record_builder.h"
 
 namespace threatmesh::bench {
 

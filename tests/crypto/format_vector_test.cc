@@ -4,7 +4,7 @@
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
-#include "node/validate.h"
+#include "node/core/validate.h"
 #include "threatmesh/v1/record.pb.h"
 
 namespace threatmesh::crypto {

@@ -10,10 +10,10 @@
 
 #include "crypto/cryptopan.h"
 #include "crypto/pseudonym.h"
-#include "node/excerpt_builder.h"
-#include "node/excerpt_check.h"
-#include "node/log_formats.h"
-#include "node/sanitize.h"
+#include "node/excerpt/excerpt_builder.h"
+#include "node/excerpt/excerpt_check.h"
+#include "node/excerpt/log_formats.h"
+#include "node/excerpt/sanitize.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "node/excerpt_builder.h"
+#include "node/excerpt/excerpt_builder.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view line(reinterpret_cast<const char*>(data), size);

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "crypto/keys.h"
-#include "node/key_table.h"
-#include "node/validate.h"
+#include "node/core/key_table.h"
+#include "node/core/validate.h"
 #include "threatmesh/v1/record.pb.h"
 
 namespace {

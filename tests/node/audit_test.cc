@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "crypto/hash.h"
+#include "node/proof/audit_trail.h"
 #include "testing/test_util.h"
 
 namespace threatmesh {

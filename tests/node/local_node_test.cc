@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "crypto/hash.h"
-#include "node/record_builder.h"
+#include "node/core/record_builder.h"
 #include "testing/test_util.h"
 
 namespace threatmesh {

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "node/record_builder.h"
+#include "node/core/record_builder.h"
 
 namespace threatmesh::testing {
 

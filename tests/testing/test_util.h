@@ -6,7 +6,7 @@
 #include <string>
 
 #include "crypto/keys.h"
-#include "node/validate.h"
+#include "node/core/validate.h"
 #include "storage/store.h"
 #include "threatmesh/v1/record.pb.h"
 

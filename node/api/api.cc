@@ -1,0 +1,827 @@
+#include "node/api/api.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <tuple>
+
+#include "crypto/encoding.h"
+#include "crypto/str_cat.h"
+#include "node/core/custody.h"
+#include "node/core/indicator.h"
+#include "node/core/record_builder.h"
+#include "node/core/record_view.h"
+#include "node/proof/proof.h"
+#include "storage/index_keys.h"
+#include "threatmesh/v1/peer.pb.h"
+
+namespace threatmesh {
+namespace {
+
+using namespace threatmesh::v1;  // NOLINT: the API's own types, used throughout.
+
+constexpr std::string_view kBearer = "Bearer ";
+// A Search page with a filter examines at most this many index entries, then returns what
+// it found with a token, so that a filter matching little cannot hold a thread for long.
+constexpr std::size_t kMaxExaminedPerPage = 5000;
+
+std::optional<storage::RecordKind> StoreKind(RecordKind kind) {
+  switch (kind) {
+    case RECORD_KIND_INDICATOR:
+      return storage::RecordKind::kIndicator;
+    case RECORD_KIND_LOG_EXCERPT:
+      return storage::RecordKind::kLogExcerpt;
+    case RECORD_KIND_SIGHTING:
+      return storage::RecordKind::kSighting;
+    case RECORD_KIND_RETRACTION:
+      return storage::RecordKind::kRetraction;
+    case RECORD_KIND_KEY_ROTATION:
+      return storage::RecordKind::kKeyRotation;
+    case RECORD_KIND_KEY_REVOCATION:
+      return storage::RecordKind::kKeyRevocation;
+    default:
+      return std::nullopt;
+  }
+}
+
+RecordKind ApiKind(const RecordBody& body) {
+  switch (body.kind_case()) {
+    case RecordBody::kIndicator:
+      return RECORD_KIND_INDICATOR;
+    case RecordBody::kLogExcerpt:
+      return RECORD_KIND_LOG_EXCERPT;
+    case RecordBody::kSighting:
+      return RECORD_KIND_SIGHTING;
+    case RecordBody::kRetraction:
+      return RECORD_KIND_RETRACTION;
+    case RecordBody::kKeyRotation:
+      return RECORD_KIND_KEY_ROTATION;
+    case RecordBody::kKeyRevocation:
+      return RECORD_KIND_KEY_REVOCATION;
+    default:
+      return RECORD_KIND_UNSPECIFIED;
+  }
+}
+
+absl::StatusOr<std::string> CheckId(std::string_view id, std::string_view field) {
+  if (id.size() != 32) {
+    return absl::InvalidArgumentError(
+        StrCat(field, " is ", id.size(), " bytes; a record id is 32 bytes (64 hex digits)"));
+  }
+  return std::string(id);
+}
+
+}  // namespace
+
+void AuditIds(AuditEntry& audit, std::string_view id) {
+  if (static_cast<std::size_t>(audit.record_ids_size()) < kMaxAuditIds) {
+    audit.add_record_ids(std::string(id));
+  } else {
+    audit.set_ids_omitted(audit.ids_omitted() + 1);
+  }
+}
+
+// InvalidArgument naming `field` when `text` is over kMaxQueryBytes.
+absl::Status CheckQueryBytes(std::string_view field, std::string_view text) {
+  if (text.size() <= kMaxQueryBytes) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      StrCat(field, " is ", text.size(), " bytes, over the limit of ", kMaxQueryBytes));
+}
+
+// The sizes of a Search's query strings and page token (docs/FORMAT.md, "Request limits").
+absl::Status CheckQuerySizes(const SearchRequest& request) {
+  if (request.page_token().size() > kMaxPageTokenBytes) {
+    return absl::InvalidArgumentError(StrCat("page_token is ", request.page_token().size(),
+                                             " bytes, over the limit of ", kMaxPageTokenBytes));
+  }
+  for (const auto& [field, text] :
+       {std::pair<const char*, std::string_view>{"indicator.value", request.indicator().value()},
+        {"domain_suffix", request.domain_suffix()},
+        {"ip", request.ip()},
+        {"tag", request.tag()}}) {
+    if (absl::Status s = CheckQueryBytes(field, text); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFilter(const Filter& filter) {
+  if (static_cast<std::size_t>(filter.kinds_size()) > kMaxFilterKinds) {
+    return absl::InvalidArgumentError(StrCat("filter.kinds has ", filter.kinds_size(),
+                                             " entries, over the limit of ", kMaxFilterKinds));
+  }
+  if (static_cast<std::size_t>(filter.tags_size()) > kMaxFilterTags) {
+    return absl::InvalidArgumentError(StrCat("filter.tags has ", filter.tags_size(),
+                                             " entries, over the limit of ", kMaxFilterTags));
+  }
+  for (const std::string& tag : filter.tags()) {
+    if (absl::Status s = CheckQueryBytes("a filter.tags entry", tag); !s.ok()) return s;
+  }
+  for (int k : filter.kinds()) {
+    if (!StoreKind(static_cast<RecordKind>(k))) {
+      return absl::InvalidArgumentError(
+          StrCat("filter.kinds holds ", k,
+                 ", not a record kind (1..6: indicator, log excerpt, sighting, retraction, key "
+                 "rotation, key revocation)"));
+    }
+  }
+  if (filter.max_tlp() < TLP_UNSPECIFIED || filter.max_tlp() > TLP_RED) {
+    return absl::InvalidArgumentError(
+        StrCat("filter.max_tlp is ", static_cast<int>(filter.max_tlp()), ", not a TLP label"));
+  }
+  if (!filter.author().empty() && filter.author().size() != 32) {
+    return absl::InvalidArgumentError(
+        StrCat("filter.author is ", filter.author().size(), " bytes, expected a 32-byte key"));
+  }
+  if (filter.created_from() != 0 && filter.created_to() != 0 &&
+      filter.created_to() < filter.created_from()) {
+    return absl::InvalidArgumentError("filter.created_to is before filter.created_from");
+  }
+  return absl::OkStatus();
+}
+
+bool Matches(const Filter& filter, const RecordBody& body) {
+  if (filter.kinds_size() > 0 && std::find(filter.kinds().begin(), filter.kinds().end(),
+                                           ApiKind(body)) == filter.kinds().end()) {
+    return false;
+  }
+  if (filter.max_tlp() != TLP_UNSPECIFIED && body.tlp() > filter.max_tlp()) return false;
+  for (const std::string& tag : filter.tags()) {
+    if (std::find(body.labels().begin(), body.labels().end(), tag) == body.labels().end()) {
+      return false;
+    }
+  }
+  if (!filter.author().empty() && body.author() != filter.author()) return false;
+  if (filter.created_from() != 0 && body.created_at() < filter.created_from()) return false;
+  if (filter.created_to() != 0 && body.created_at() > filter.created_to()) return false;
+  return true;
+}
+
+NodeApi::NodeApi(LocalNode& node, TokenStore& tokens, AuditLog& audit, PeerRegistry& peers,
+                 std::string version)
+    : node_(node),
+      tokens_(tokens),
+      audit_(audit),
+      peers_(peers),
+      version_(std::move(version)),
+      started_ms_(node.Now()) {}
+
+absl::StatusOr<Caller> NodeApi::Authenticate(std::string_view authorization) const {
+  if (authorization.empty()) {
+    return absl::UnauthenticatedError(
+        "no token: send 'authorization: Bearer tmt_...' (threatmesh: --token, THREATMESH_TOKEN "
+        "or --token-file)");
+  }
+  if (authorization.substr(0, kBearer.size()) != kBearer) {
+    return absl::UnauthenticatedError(
+        "the authorization header must be 'Bearer ' followed by a threatmesh token");
+  }
+  std::optional<TokenInfo> info = tokens_.Authenticate(authorization.substr(kBearer.size()));
+  if (!info) {
+    return absl::UnauthenticatedError(
+        "unknown or revoked token; ask the node's admin for a token ('threatmesh token create')");
+  }
+  return Caller{info->name(), info->role(),
+                info->audience() == AUDIENCE_CLIENT ? AUDIENCE_CLIENT : AUDIENCE_MEMBER};
+}
+
+absl::Status NodeApi::Require(const Caller& caller, Role need, std::string_view method) {
+  if (caller.role >= need) return absl::OkStatus();
+  return absl::PermissionDeniedError(StrCat("token \"", caller.name, "\" has role ",
+                                            RoleName(caller.role), "; ", method, " needs role ",
+                                            RoleName(need), " or higher"));
+}
+
+absl::StatusOr<StoredRecord> NodeApi::Load(std::string_view id) {
+  absl::StatusOr<VerifiedRecord> record = node_.Get(id);
+  if (!record.ok()) return record.status();
+  StoredRecord out;
+  out.set_id(record->id);
+  out.set_signed_record(std::move(record->signed_bytes));
+  *out.mutable_body() = std::move(record->body);
+  absl::StatusOr<CustodyChains> custody = node_.store().GetCustody(id);
+  if (!custody.ok()) return custody.status();
+  *out.mutable_custody() = std::move(*custody);
+  absl::StatusOr<LocalNode::Withdrawal> withdrawn = node_.WithdrawnBy(id, out.body());
+  if (!withdrawn.ok()) return withdrawn.status();
+  if (withdrawn->retracted_by) out.set_retracted_by(*withdrawn->retracted_by);
+  if (withdrawn->superseded_by) out.set_superseded_by(*withdrawn->superseded_by);
+  if (withdrawn->distrusted_by) out.set_distrusted_by(*withdrawn->distrusted_by);
+  return out;
+}
+
+absl::StatusOr<PublishResponse> NodeApi::PublishBody(RecordBody body, AuditEntry& audit) {
+  absl::StatusOr<VerifiedRecord> record = node_.Publish(std::move(body));
+  if (!record.ok()) return record.status();
+  AuditIds(audit, record->id);
+  PublishResponse out;
+  out.set_id(record->id);
+  out.set_seq(record->seq);
+  return out;
+}
+
+absl::StatusOr<RecordBody> NodeApi::PreparePublish(const PublishRequest& request) {
+  const RecordBody& body = request.body();
+  if (!body.author().empty() || body.created_at() != 0) {
+    return absl::InvalidArgumentError(
+        "leave body.author and body.created_at empty: the node signs as itself, now");
+  }
+  RecordBody out = body;
+  if (body.has_indicator()) {
+    absl::StatusOr<std::string> value =
+        NormalizeIndicator(body.indicator().type(), body.indicator().value());
+    if (!value.ok()) {
+      return absl::InvalidArgumentError(StrCat("body.indicator.value: ", value.status().message()));
+    }
+    out.mutable_indicator()->set_value(*value);
+  }
+  return out;
+}
+
+absl::StatusOr<PublishResponse> NodeApi::Publish(const PublishRequest& request, AuditEntry& audit) {
+  const auto* kind_field =
+      RecordBody::GetDescriptor()->FindFieldByNumber(request.body().kind_case());
+  audit.set_params(StrCat("kind=", kind_field ? kind_field->name() : std::string("none")));
+  absl::StatusOr<RecordBody> body = PreparePublish(request);
+  if (!body.ok()) return body.status();
+  return PublishBody(std::move(*body), audit);
+}
+
+PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishRequest&)>& next,
+                                           AuditEntry& audit) {
+  // At most this many records of one stream wait for their sync at a time.
+  constexpr int kMaxInFlight = 1024;
+  constexpr int kMaxErrors = 100;
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0;
+  PublishStreamResponse out;                                  // guarded by mu
+  auto refuse = [&](uint64_t index, const absl::Status& s) {  // mu held
+    if (absl::IsAlreadyExists(s)) {
+      out.set_duplicates(out.duplicates() + 1);
+      return;
+    }
+    out.set_refused(out.refused() + 1);
+    if (out.errors_size() < kMaxErrors) {
+      PublishError* e = out.add_errors();
+      e->set_index(index);
+      e->set_code(static_cast<int>(s.code()));
+      e->set_message(std::string(s.message()));
+    }
+  };
+  PublishRequest request;
+  uint64_t index = 0;
+  for (; next(request); ++index) {
+    absl::StatusOr<RecordBody> body = PreparePublish(request);
+    if (!body.ok()) {
+      std::lock_guard<std::mutex> lock(mu);
+      refuse(index, body.status());
+      continue;
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return in_flight < kMaxInFlight; });
+      ++in_flight;
+    }
+    node_.PublishAsync(std::move(*body), [&, index](absl::StatusOr<LocalNode::Published> r) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (r.ok()) {
+        out.set_stored(out.stored() + 1);
+        out.set_last_seq(std::max(out.last_seq(), r->seq));
+        AuditIds(audit, r->id);
+      } else {
+        refuse(index, r.status());
+      }
+      --in_flight;
+      cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return in_flight == 0; });
+  audit.set_params(StrCat("records=", index, " stored=", out.stored(), " refused=", out.refused()));
+  return out;
+}
+
+absl::StatusOr<GetResponse> NodeApi::Get(const GetRequest& request, AuditEntry& audit,
+                                         Tlp max_tlp) {
+  absl::StatusOr<std::string> id = CheckId(request.id(), "id");
+  if (!id.ok()) return id.status();
+  audit.set_params(StrCat("id=", crypto::HexEncode(*id)));
+  absl::StatusOr<StoredRecord> record = Load(*id);
+  if (!record.ok()) return record.status();
+  if (record->body().tlp() > max_tlp) {  // as if absent: a client token learns nothing of it
+    return absl::NotFoundError(StrCat("no record ", crypto::HexEncode(*id)));
+  }
+  AuditIds(audit, *id);
+  GetResponse out;
+  *out.mutable_record() = std::move(*record);
+  return out;
+}
+
+absl::StatusOr<SearchResponse> NodeApi::Search(const SearchRequest& request, AuditEntry& audit) {
+  if (request.limit() > kMaxSearchLimit) {
+    return absl::InvalidArgumentError(
+        StrCat("limit ", request.limit(), " is above ", kMaxSearchLimit, "; page with tokens"));
+  }
+  if (absl::Status f = CheckFilter(request.filter()); !f.ok()) return f;
+  if (absl::Status s = CheckQuerySizes(request); !s.ok()) return s;
+  const std::size_t limit = request.limit() == 0 ? storage::kDefaultLimit : request.limit();
+  storage::Store& store = node_.store();
+
+  // One store query, resumable by token.
+  std::function<absl::StatusOr<storage::Page>(const storage::PageRequest&)> query;
+  switch (request.query_case()) {
+    case SearchRequest::kIndicator: {
+      absl::StatusOr<std::string> value =
+          NormalizeIndicator(request.indicator().type(), request.indicator().value());
+      if (!value.ok()) {
+        return absl::InvalidArgumentError(StrCat("indicator.value: ", value.status().message()));
+      }
+      audit.set_params(
+          StrCat("indicator=", IndicatorTypeName(request.indicator().type()), ":", *value));
+      const int type = request.indicator().type();
+      query = [&store, type, v = *value](const storage::PageRequest& p) {
+        return store.FindIndicator(type, v, p);
+      };
+      break;
+    }
+    case SearchRequest::kDomainSuffix: {
+      absl::StatusOr<std::string> domain =
+          NormalizeIndicator(INDICATOR_TYPE_DOMAIN, request.domain_suffix());
+      if (!domain.ok()) {
+        return absl::InvalidArgumentError(StrCat("domain_suffix: ", domain.status().message()));
+      }
+      audit.set_params(StrCat("domain_suffix=", *domain));
+      query = [&store, d = *domain](const storage::PageRequest& p) {
+        return store.FindDomainSuffix(d, p);
+      };
+      break;
+    }
+    case SearchRequest::kIp:
+      audit.set_params(StrCat("ip=", request.ip()));
+      query = [&store, ip = request.ip()](const storage::PageRequest& p) {
+        return store.FindContainingIp(ip, p);
+      };
+      break;
+    case SearchRequest::kAuthor: {
+      const AuthorQuery& a = request.author();
+      if (a.author().size() != 32) {
+        return absl::InvalidArgumentError(
+            StrCat("author.author is ", a.author().size(), " bytes, expected a 32-byte key"));
+      }
+      const int64_t from = a.from(), to = a.to() == 0 ? INT64_MAX : a.to();
+      audit.set_params(StrCat("author=", crypto::HexEncode(a.author()).substr(0, 16)));
+      query = [&store, author = a.author(), from, to](const storage::PageRequest& p) {
+        return store.FindByAuthor(author, from, to, p);
+      };
+      break;
+    }
+    case SearchRequest::kTag:
+      audit.set_params(StrCat("tag=", request.tag()));
+      query = [&store, tag = request.tag()](const storage::PageRequest& p) {
+        return store.FindByTag(tag, p);
+      };
+      break;
+    case SearchRequest::kKind: {
+      std::optional<storage::RecordKind> kind = StoreKind(request.kind());
+      if (!kind) {
+        return absl::InvalidArgumentError(
+            StrCat("kind ", static_cast<int>(request.kind()),
+                   " is not a record kind (1..6: indicator, log excerpt, sighting, retraction, key "
+                   "rotation, key revocation)"));
+      }
+      audit.set_params(StrCat("kind=", static_cast<int>(request.kind())));
+      query = [&store, k = *kind](const storage::PageRequest& p) { return store.FindByKind(k, p); };
+      break;
+    }
+    case SearchRequest::QUERY_NOT_SET:
+      return absl::InvalidArgumentError(
+          "no query: set one of indicator, domain_suffix, ip, author, tag, kind");
+  }
+  audit.set_params(StrCat(audit.params(), " limit=", limit));
+
+  SearchResponse out;
+  std::string token = request.page_token();
+  std::size_t examined = 0;
+  for (;;) {
+    absl::StatusOr<storage::Page> page =
+        query(storage::PageRequest{limit - out.records_size(), token});
+    if (!page.ok()) return page.status();
+    for (const std::string& id : page->ids) {
+      absl::StatusOr<StoredRecord> record = Load(id);
+      if (!record.ok()) return record.status();
+      if (!Matches(request.filter(), record->body())) continue;
+      AuditIds(audit, id);
+      *out.add_records() = std::move(*record);
+    }
+    examined += page->ids.size();
+    token = std::move(page->next_token);
+    if (token.empty() || static_cast<std::size_t>(out.records_size()) >= limit ||
+        examined >= kMaxExaminedPerPage) {
+      break;
+    }
+  }
+  out.set_next_page_token(token);
+  return out;
+}
+
+absl::StatusOr<PublishResponse> NodeApi::Sight(const SightRequest& request, AuditEntry& audit) {
+  absl::StatusOr<std::string> value = NormalizeIndicator(request.type(), request.value());
+  if (!value.ok()) return absl::InvalidArgumentError(StrCat("value: ", value.status().message()));
+  audit.set_params(StrCat("sighting=", IndicatorTypeName(request.type()), ":", *value));
+  const int64_t now = node_.Now();
+  RecordBody body;
+  body.set_tlp(request.tlp() == TLP_UNSPECIFIED ? TLP_AMBER : request.tlp());
+  for (const std::string& l : request.labels()) body.add_labels(l);
+  Sighting* s = body.mutable_sighting();
+  s->set_type(request.type());
+  s->set_value(*value);
+  s->set_count(request.count() == 0 ? 1 : request.count());
+  s->set_first_seen(request.first_seen() == 0 ? now : request.first_seen());
+  s->set_last_seen(request.last_seen() == 0 ? std::max(now, s->first_seen()) : request.last_seen());
+  if (s->last_seen() < s->first_seen()) {
+    return absl::InvalidArgumentError("last_seen is before first_seen");
+  }
+  return PublishBody(std::move(body), audit);
+}
+
+absl::StatusOr<PublishResponse> NodeApi::Retract(const RetractRequest& request, AuditEntry& audit) {
+  absl::StatusOr<std::string> target = CheckId(request.target(), "target");
+  if (!target.ok()) return target.status();
+  audit.set_params(StrCat("target=", crypto::HexEncode(*target)));
+  absl::StatusOr<VerifiedRecord> original = node_.Get(*target);
+  if (!original.ok()) return original.status();
+  if (original->body.author() != node_.key().public_key().bytes()) {
+    absl::StatusOr<crypto::PublicKey> author =
+        crypto::PublicKey::FromBytes(original->body.author());
+    return absl::PermissionDeniedError(
+        StrCat("record ", ShortId(*target), " was authored by node ",
+               author.ok() ? author->Fingerprint() : std::string("?"),
+               "; only its author may retract it"));
+  }
+  if (original->body.has_retraction()) {
+    return absl::InvalidArgumentError(
+        StrCat("record ", ShortId(*target), " is itself a retraction; it cannot be retracted"));
+  }
+  RecordBody body;
+  body.set_tlp(request.tlp() == TLP_UNSPECIFIED ? original->body.tlp() : request.tlp());
+  // The retraction follows its target: same handling, so it reaches every node the
+  // target could reach (and RED recipients stay the same).
+  *body.mutable_handling() = original->body.handling();
+  if (body.tlp() != TLP_RED) body.mutable_handling()->clear_recipients();
+  body.mutable_retraction()->set_target(*target);
+  body.mutable_retraction()->set_reason(request.reason());
+  AuditIds(audit, *target);
+  return PublishBody(std::move(body), audit);
+}
+
+absl::StatusOr<uint64_t> NodeApi::SubscribeStart(const SubscribeRequest& request) {
+  if (absl::Status f = CheckFilter(request.filter()); !f.ok()) return f;
+  const uint64_t next = node_.store().NextSeq();
+  if (request.from_now()) return next - 1;
+  if (request.cursor() >= next) {
+    return absl::InvalidArgumentError(
+        StrCat("cursor ", request.cursor(), " is beyond the newest record (", next - 1,
+               "); resubscribe with a cursor this node gave you, or 0"));
+  }
+  return request.cursor();
+}
+
+absl::StatusOr<NodeApi::SubscribeStep> NodeApi::SubscribeNext(const Filter& filter, uint64_t cursor,
+                                                              std::chrono::milliseconds wait) {
+  SubscribeStep step;
+  step.cursor = cursor;
+  storage::Store& store = node_.store();
+  if (store.NextSeq() <= cursor + 1 && !store.WaitForSeq(cursor + 1, wait)) return step;
+  absl::StatusOr<storage::LogPage> page = store.ReadLog(cursor + 1, storage::kDefaultLimit);
+  if (!page.ok()) return page.status();
+  bool skipped = false;
+  for (const storage::LogEntry& e : page->entries) {
+    absl::StatusOr<StoredRecord> record = Load(e.id);
+    if (!record.ok()) return record.status();
+    step.cursor = e.seq;
+    if (!Matches(filter, record->body())) {
+      skipped = true;
+      continue;
+    }
+    SubscribeEvent& event = step.events.emplace_back();
+    event.set_cursor(e.seq);
+    *event.mutable_record() = std::move(*record);
+    skipped = false;
+  }
+  if (skipped) step.events.emplace_back().set_cursor(step.cursor);
+  return step;
+}
+
+StatusResponse NodeApi::Status() const {
+  StatusResponse out;
+  out.set_public_key(node_.key().public_key().ToText());
+  out.set_fingerprint(node_.key().public_key().Fingerprint());
+  for (RecordKind kind :
+       {RECORD_KIND_INDICATOR, RECORD_KIND_LOG_EXCERPT, RECORD_KIND_SIGHTING,
+        RECORD_KIND_RETRACTION, RECORD_KIND_KEY_ROTATION, RECORD_KIND_KEY_REVOCATION}) {
+    KindCount* c = out.add_counts();
+    c->set_kind(kind);
+    c->set_count(node_.store().CountOf(*StoreKind(kind)));
+  }
+  out.set_store_bytes(node_.store().DiskSize());
+  out.set_uptime_seconds(static_cast<uint64_t>(std::max<int64_t>(0, node_.Now() - started_ms_)) /
+                         1000);
+  out.set_version(version_);
+  out.set_next_seq(node_.store().NextSeq());
+  out.set_audit_entries(audit_.Count());
+  out.set_peer_address(peer_address_);
+  return out;
+}
+
+absl::StatusOr<CreateTokenResponse> NodeApi::CreateToken(const CreateTokenRequest& request,
+                                                         AuditEntry& audit) {
+  audit.set_params(StrCat("name=", request.name(), " role=", RoleName(request.role()),
+                          " audience=", AudienceName(request.audience())));
+  if (request.audience() != AUDIENCE_UNSPECIFIED && request.audience() != AUDIENCE_MEMBER &&
+      request.audience() != AUDIENCE_CLIENT) {
+    return absl::InvalidArgumentError("audience must be member or client");
+  }
+  absl::StatusOr<NewToken> token =
+      tokens_.Create(request.name(), request.role(), node_.Now(), request.audience());
+  if (!token.ok()) return token.status();
+  CreateTokenResponse out;
+  out.set_token(std::move(token->secret));
+  *out.mutable_info() = std::move(token->info);
+  return out;
+}
+
+ListTokensResponse NodeApi::ListTokens() const {
+  ListTokensResponse out;
+  for (TokenInfo& info : tokens_.List()) *out.add_tokens() = std::move(info);
+  return out;
+}
+
+absl::Status NodeApi::RevokeToken(const RevokeTokenRequest& request, AuditEntry& audit) {
+  audit.set_params(StrCat("name=", request.name()));
+  return tokens_.Revoke(request.name());
+}
+
+absl::Status NodeApi::AddPeer(const AddPeerRequest& request, AuditEntry& audit) {
+  audit.set_params(StrCat("name=", request.peer().name(), " address=", request.peer().address()));
+  PeerConfig peer = request.peer();
+  peer.set_from_config(false);
+  if (policies_ != nullptr) {
+    std::shared_ptr<const PolicySet> set = policies_->Get();
+    for (auto [name, known, what] :
+         {std::tuple{peer.policy(), peer.policy().empty() || set->outbound.count(peer.policy()),
+                     "outbound"},
+          std::tuple{peer.inbound_policy(),
+                     peer.inbound_policy().empty() || set->inbound.count(peer.inbound_policy()),
+                     "inbound"}}) {
+      if (!known) {
+        return absl::InvalidArgumentError(
+            StrCat("peer \"", peer.name(), "\": the configuration defines no ", what, " policy \"",
+                   name, "\" (add an [", what, ".", name,
+                   "] section, or leave the policy out for \"default\")"));
+      }
+    }
+  }
+  return peers_.Add(std::move(peer), node_.Now());
+}
+
+absl::StatusOr<ReloadConfigResponse> NodeApi::ReloadConfig(AuditEntry& audit) {
+  if (!control_.reload) return absl::UnimplementedError("this node runs no peers to reload");
+  absl::StatusOr<ReloadConfigResponse> r = control_.reload();
+  if (r.ok()) audit.set_params(StrCat("peers_changed=", r->peers_changed_size()));
+  return r;
+}
+
+absl::Status NodeApi::ResyncPeer(const ResyncPeerRequest& request, AuditEntry& audit) {
+  audit.set_params(StrCat("name=", request.name()));
+  if (!control_.resync) return absl::UnimplementedError("this node runs no peers to resync");
+  for (const PeerConfig& p : peers_.List()) {
+    if (p.name() == request.name()) {
+      control_.resync(request.name());
+      return absl::OkStatus();
+    }
+  }
+  return absl::NotFoundError(
+      StrCat("no peer named \"", request.name(), "\"; 'threatmesh peers list' shows them"));
+}
+
+absl::StatusOr<ListViolationsResponse> NodeApi::ListViolations(const ListViolationsRequest& request,
+                                                               AuditEntry& audit) {
+  const std::size_t limit = request.limit() == 0 ? 100 : request.limit();
+  if (limit > 1000) {
+    return absl::InvalidArgumentError(
+        StrCat("limit ", request.limit(), " is above 1000; page with next_page_token"));
+  }
+  audit.set_params(StrCat("limit=", limit));
+  // Evidence keys: record id (32 bytes) || hop count; the page token is the next key.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
+      node_.store().ScanAux(storage::kEvidence, "", request.page_token(), limit + 1);
+  if (!rows.ok()) return rows.status();
+  ListViolationsResponse out;
+  const std::string self(node_.key().public_key().bytes());
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    if (i == limit) {
+      out.set_next_page_token((*rows)[i].first);
+      break;
+    }
+    PeerRecord copy;
+    Violation& v = *out.add_violations();
+    if (!copy.ParseFromString((*rows)[i].second) ||
+        !v.mutable_record()->ParseFromString(copy.signed_record())) {
+      return absl::DataLossError("a kept violation does not parse; the store may be damaged");
+    }
+    v.set_record_id((*rows)[i].first.substr(0, 32));
+    *v.mutable_chain() = copy.chain();
+    RecordBody body;
+    body.ParseFromString(v.record().payload());
+    absl::StatusOr<ChainVerdict> verdict = CheckChain(v.record_id(), body, copy.chain(), self);
+    if (verdict.ok() && verdict->violation && verdict->offender >= 0) {
+      v.set_offender_hop(static_cast<uint32_t>(verdict->offender));
+      Hop hop;
+      Signed envelope = copy.chain().hops(verdict->offender);
+      if (hop.ParseFromString(envelope.payload())) v.set_offender_key(hop.from());
+      v.set_rule(verdict->rule);
+    }
+    AuditIds(audit, v.record_id());
+  }
+  return out;
+}
+
+// The evidence kept against the relays of record `id`, as a violation bundle's material.
+absl::Status NodeApi::LoadViolation(const std::string& id, ProofMaterial& m) {
+  m.kind = "violation";
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
+      node_.store().ScanAux(storage::kEvidence, id, "", 1000);
+  if (!rows.ok()) return rows.status();
+  for (const auto& [key, value] : *rows) {
+    PeerRecord copy;
+    if (!copy.ParseFromString(value)) {
+      return absl::DataLossError("a kept violation does not parse; the store may be damaged");
+    }
+    if (m.chains.empty() && !m.record.ParseFromString(copy.signed_record())) {
+      return absl::DataLossError("a kept violation does not parse; the store may be damaged");
+    }
+    m.chains.push_back(copy.chain());
+  }
+  if (m.chains.empty()) {
+    return absl::NotFoundError(StrCat("no violation is kept for record ", crypto::HexEncode(id),
+                                      "; 'threatmesh violations' lists them"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ExportProofResponse> NodeApi::ExportProof(const ExportProofRequest& request,
+                                                         AuditEntry& audit, Tlp max_tlp) {
+  absl::StatusOr<std::string> id = CheckId(request.record_id(), "record_id");
+  if (!id.ok()) return id.status();
+  audit.set_params(
+      StrCat("record=", crypto::HexEncode(*id), request.violation() ? " violation" : ""));
+  ProofMaterial m;
+  if (request.violation()) {
+    if (absl::Status s = LoadViolation(*id, m); !s.ok()) return s;
+  } else {
+    absl::StatusOr<VerifiedRecord> record = node_.Get(*id);
+    if (!record.ok()) return record.status();
+    if (!m.record.ParseFromString(record->signed_bytes)) {
+      return absl::DataLossError("the stored record does not parse; the store may be damaged");
+    }
+    absl::StatusOr<CustodyChains> chains = node_.store().GetCustody(*id);
+    if (!chains.ok()) return chains.status();
+    for (const CustodyChain& c : chains->chains()) m.chains.push_back(c);
+    absl::StatusOr<LocalNode::Withdrawal> marks = node_.WithdrawnBy(*id, record->body);
+    if (!marks.ok()) return marks.status();
+    for (const std::optional<std::string>& mark_id : {marks->retracted_by, marks->superseded_by}) {
+      if (!mark_id) continue;
+      absl::StatusOr<VerifiedRecord> mark = node_.Get(*mark_id);
+      if (!mark.ok()) return mark.status();
+      m.marks.emplace_back().ParseFromString(mark->signed_bytes);
+    }
+  }
+  // The names this node gives the keys involved: its peers', and its own.
+  std::set<std::string> involved;
+  RecordBody body;
+  body.ParseFromString(m.record.payload());
+  if (body.tlp() > max_tlp) {  // as if absent: a client token learns nothing of it
+    return absl::NotFoundError(StrCat("no record ", crypto::HexEncode(*id)));
+  }
+  involved.insert(body.author());
+  for (const CustodyChain& c : m.chains) {
+    for (const Signed& s : c.hops()) {
+      Hop hop;
+      if (hop.ParseFromString(s.payload())) {
+        involved.insert(hop.from());
+        involved.insert(hop.to());
+      }
+    }
+  }
+  const std::string self(node_.key().public_key().bytes());
+  for (const PeerConfig& p : peers_.List()) {
+    if (involved.count(p.node_key()) && p.node_key() != self) {
+      m.names.emplace_back(p.node_key(), p.name());
+    }
+  }
+  // The rotations and revocations of every key involved, so the verifier judges each
+  // signature by what this node knows of its key.
+  involved.insert(self);
+  for (const Signed& mark : m.marks) {
+    RecordBody mb;
+    if (mb.ParseFromString(mark.payload())) involved.insert(mb.author());
+  }
+  std::set<std::string> statements;
+  for (const std::string& key : involved) {
+    for (std::string& s : node_.keys().StatementsAbout(key)) statements.insert(std::move(s));
+  }
+  for (const std::string& sid : statements) {
+    absl::StatusOr<VerifiedRecord> st = node_.Get(sid);
+    if (!st.ok()) return st.status();
+    m.key_statements.emplace_back().ParseFromString(st->signed_bytes);
+  }
+  AuditIds(audit, *id);
+  ExportProofResponse out;
+  out.set_bundle(ExportProofBundle(m, node_.key(), node_.Now()));
+  return out;
+}
+
+absl::StatusOr<PublishResponse> NodeApi::RevokeKey(const RevokeKeyRequest& request,
+                                                   AuditEntry& audit) {
+  if (!request.key().empty() && request.key().size() != crypto::kPublicKeySize) {
+    return absl::InvalidArgumentError(StrCat("key is ", request.key().size(),
+                                             " bytes; give a 32-byte key, or none for the "
+                                             "key this node last rotated away from"));
+  }
+  if (request.compromised_since() <= 0) {
+    return absl::InvalidArgumentError(
+        "compromised_since is required: from when the key may have been in other hands");
+  }
+  audit.set_params(StrCat("key=", crypto::HexEncode(request.key()),
+                          " since=", FormatTime(request.compromised_since())));
+  absl::StatusOr<VerifiedRecord> r =
+      node_.RevokeKey(request.key(), request.compromised_since(), request.reason());
+  if (!r.ok()) return r.status();
+  AuditIds(audit, r->id);
+  PublishResponse out;
+  out.set_id(r->id);
+  out.set_seq(r->seq);
+  return out;
+}
+
+absl::StatusOr<ExplainPolicyResponse> NodeApi::ExplainPolicy(const ExplainPolicyRequest& request,
+                                                             AuditEntry& audit) {
+  absl::StatusOr<std::string> id = CheckId(request.record_id(), "record_id");
+  if (!id.ok()) return id.status();
+  audit.set_params(StrCat("record=", crypto::HexEncode(*id), " peer=", request.peer()));
+  std::optional<PeerConfig> peer;
+  for (PeerConfig& p : peers_.List()) {
+    if (p.name() == request.peer()) peer = std::move(p);
+  }
+  if (!peer) {
+    return absl::NotFoundError(
+        StrCat("no peer named \"", request.peer(), "\"; 'threatmesh peers list' shows them"));
+  }
+  absl::StatusOr<StoredRecord> record = Load(*id);
+  if (!record.ok()) return record.status();
+  AuditIds(audit, *id);
+  OutboundPolicy policy = *ParseOutboundPolicy(kDefaultPolicy, {});
+  if (policies_ != nullptr) {
+    std::shared_ptr<const PolicySet> set = policies_->Get();
+    auto it = set->outbound.find(peer->policy());
+    if (it == set->outbound.end()) {
+      return absl::FailedPreconditionError(StrCat("peer ", peer->name(), " uses policy \"",
+                                                  peer->policy(),
+                                                  "\", which the configuration does not define"));
+    }
+    policy = it->second;
+  }
+  const CustodyChain chain =
+      record->custody().chains_size() > 0 ? record->custody().chains(0) : CustodyChain();
+  Decision d = ExplainOutbound(policy, record->body(), chain, node_.key().public_key().bytes(),
+                               peer->node_key(), &node_.keys());
+  ExplainPolicyResponse out;
+  out.set_sent(d.allowed);
+  out.set_rule(d.rule);
+  return out;
+}
+
+ListPeersResponse NodeApi::ListPeers() const {
+  ListPeersResponse out;
+  for (PeerConfig& p : peers_.List()) *out.add_peers() = std::move(p);
+  if (peer_view_) peer_view_(out);
+  return out;
+}
+
+absl::Status NodeApi::RemovePeer(const RemovePeerRequest& request, AuditEntry& audit) {
+  audit.set_params(StrCat("name=", request.name()));
+  return peers_.Remove(request.name());
+}
+
+absl::StatusOr<ReadAuditResponse> NodeApi::ReadAudit(const ReadAuditRequest& request,
+                                                     AuditEntry& audit) const {
+  if (request.limit() > kMaxSearchLimit) {
+    return absl::InvalidArgumentError(
+        StrCat("limit ", request.limit(), " is above ", kMaxSearchLimit));
+  }
+  audit.set_params(StrCat("from_seq=", request.from_seq()));
+  return audit_.Read(request.from_seq(), request.limit() == 0 ? kMaxSearchLimit : request.limit());
+}
+
+}  // namespace threatmesh

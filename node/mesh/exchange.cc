@@ -1,0 +1,799 @@
+#include "node/mesh/exchange.h"
+
+#include <condition_variable>
+#include <deque>
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "crypto/hash.h"
+#include "crypto/str_cat.h"
+#include "node/core/custody.h"
+#include "node/core/key_table.h"
+#include "node/core/policy.h"
+#include "node/core/validate.h"
+#include "node/mesh/peer_auth.h"
+#include "node/work_pool.h"
+#include "storage/index_keys.h"
+
+namespace threatmesh {
+namespace {
+
+using namespace threatmesh::v1;  // NOLINT: the protocol's own types.
+
+constexpr std::string_view kCursorPrefix = "c/";
+// Records per batch, and batches sent but not yet acknowledged.
+constexpr std::size_t kBatchRecords = 256;
+constexpr int kWindow = 4;
+constexpr std::chrono::milliseconds kPoll{250};
+// How long the sender waits, once idle, before telling the peer about log entries it passed
+// over (none of them for the peer).
+constexpr std::chrono::milliseconds kTellSkippedEvery{500};
+
+// Serializes the writes of the two halves of a session.
+class Writer {
+ public:
+  explicit Writer(PeerStream& stream) : stream_(stream) {}
+  bool Write(const PeerMessage& m) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stream_.Write(m);
+  }
+
+ private:
+  PeerStream& stream_;
+  std::mutex mu_;
+};
+
+class Session {
+ public:
+  Session(ExchangeContext& context, PeerStream& stream, PeerConfig peer, OutboundPolicy outbound,
+          InboundPolicy inbound)
+      : context_(context),
+        stream_(stream),
+        writer_(stream),
+        peer_(std::move(peer)),
+        outbound_(std::move(outbound)),
+        inbound_(std::move(inbound)) {
+    self_ = std::string(context_.node.key().public_key().bytes());
+    tokens_ = inbound_.max_records_per_second;
+  }
+
+  absl::Status Run() {
+    {
+      std::lock_guard<std::mutex> lock(context_.counters_mu);
+      resync_ = context_.resend_all.erase(peer_.name()) > 0;
+    }
+    PeerMessage sync;
+    sync.mutable_sync()->set_cursor(resync_ ? 0
+                                            : LoadPeerCursor(context_.node.store(), peer_.name()));
+    if (!writer_.Write(sync)) return absl::UnavailableError("the peer closed the stream");
+    acker_ = std::thread([this] { AckLoop(); });
+    absl::Status status = ReadLoop();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    stream_.Cancel();
+    if (sender_.joinable()) sender_.join();
+    acker_.join();  // after the stream ends, its last batches get no ack: they come again
+    return status;
+  }
+
+ private:
+  absl::Status ReadLoop() {
+    PeerMessage m;
+    while (!context_.stopping.load() && stream_.Read(&m)) {
+      last_read_ = std::chrono::steady_clock::now().time_since_epoch().count();
+      switch (m.message_case()) {
+        case PeerMessage::kSync:
+          if (!sender_.joinable()) {
+            // After 'peers resync', the whole log once, whatever the peer holds.
+            const uint64_t from = resync_ ? 0 : m.sync().cursor();
+            {
+              std::lock_guard<std::mutex> lock(mu_);
+              acked_ = from;
+            }
+            Count([from](PeerCounters& c) { c.acked = from; });
+            sender_ = std::thread([this, from] { SendLoop(from); });
+          }
+          break;
+        case PeerMessage::kBatch:
+          if (absl::Status s = Receive(m.batch()); !s.ok()) return s;
+          break;
+        case PeerMessage::kAck: {
+          std::lock_guard<std::mutex> lock(mu_);
+          acked_ = std::max(acked_, m.ack().cursor());
+          Count([&](PeerCounters& c) { c.acked = acked_; });
+          // The peer held us back to its rate limit: send the next batch no sooner.
+          if (m.ack().pause_ms() > 0) {
+            resume_at_ = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(std::min<uint32_t>(m.ack().pause_ms(), 10000));
+          }
+          while (!unacked_.empty() && unacked_.front() <= acked_) unacked_.pop_front();
+          in_flight_ = static_cast<int>(unacked_.size());
+          cv_.notify_all();
+          break;
+        }
+        case PeerMessage::kGoodbye:
+          return absl::Status(static_cast<absl::StatusCode>(m.goodbye().code()),
+                              StrCat("peer ", peer_.name(), " closed: ", m.goodbye().reason()));
+        default:
+          break;
+      }
+    }
+    if (context_.stopping.load()) return absl::CancelledError("the node is stopping");
+    if (silent_.load()) {
+      return absl::DeadlineExceededError(
+          StrCat("peer ", peer_.name(), " sent nothing for ",
+                 std::chrono::duration_cast<std::chrono::seconds>(context_.peer_timeout).count(),
+                 " s (not even a keepalive); taken for dead, reconnecting"));
+    }
+    return absl::UnavailableError("the stream ended");
+  }
+
+  void Count(const std::function<void(PeerCounters&)>& f) {
+    std::lock_guard<std::mutex> lock(context_.counters_mu);
+    f(context_.counters[peer_.name()]);
+  }
+
+  // Stores what a batch carries that this node takes, then acknowledges it.
+  // Waits until the inbound rate limit admits one more record (a token bucket holding one
+  // second's worth). Holding the reader back delays the acknowledgements, so the sender's
+  // window fills and it slows down; the time waited is counted and sent in the ack.
+  void Admit() {
+    const double rate = inbound_.max_records_per_second;
+    auto now = std::chrono::steady_clock::now();
+    tokens_ =
+        std::min(rate, tokens_ + rate * std::chrono::duration<double>(now - refilled_).count());
+    refilled_ = now;
+    if (tokens_ < 1) {
+      const auto wait = std::chrono::microseconds(static_cast<int64_t>((1 - tokens_) / rate * 1e6));
+      std::this_thread::sleep_for(wait);
+      paused_ms_ += static_cast<uint64_t>(wait.count() / 1000);
+      Count([&](PeerCounters& c) { c.throttled_ms += static_cast<uint64_t>(wait.count() / 1000); });
+      tokens_ = 1;
+      refilled_ = std::chrono::steady_clock::now();
+    }
+    tokens_ -= 1;
+  }
+
+  // One received batch on its way to durability: the acknowledger sends its ack once every
+  // record taken from it is durable.
+  struct PendingBatch {
+    uint64_t through = 0;
+    uint64_t paused_ms = 0;
+    std::mutex mu;
+    std::condition_variable cv;
+    int pending = 0;       // guarded by mu: puts not yet done
+    absl::Status failure;  // guarded by mu
+  };
+
+  // What the checks decided for one received record.
+  enum class Outcome { kStore, kDuplicate, kUnparsable, kInvalid, kInbound, kBadChain, kViolation };
+  // The reason a refused record is counted under; nullptr when it was not refused.
+  static const char* RefusalReason(Outcome outcome) {
+    switch (outcome) {
+      case Outcome::kUnparsable:
+        return "unparsable record";
+      case Outcome::kInvalid:
+        return "invalid record";
+      case Outcome::kInbound:
+        return "inbound policy";
+      case Outcome::kBadChain:
+        return "bad custody chain";
+      default:
+        return nullptr;
+    }
+  }
+  struct Item {
+    const PeerRecord* copy = nullptr;
+    std::string id;
+    Outcome outcome = Outcome::kStore;
+    std::optional<VerifiedRecord> record;
+  };
+
+  // Decides on one received record that is not known here: valid, admitted by the inbound
+  // policy, with a sound chain that respects its handling.
+  void Check(Item& item) {
+    const PeerRecord& r = *item.copy;
+    absl::StatusOr<VerifiedRecord> record =
+        ValidateRecord(r.signed_record(), context_.node.validation(), context_.node.Now());
+    if (!record.ok()) {
+      item.outcome = Outcome::kInvalid;
+      return;
+    }
+    if (!ExplainInbound(inbound_, record->body, r.signed_record().size(), peer_.node_key(),
+                        &context_.node.keys())
+             .allowed) {
+      item.outcome = Outcome::kInbound;
+      return;
+    }
+    absl::StatusOr<ChainVerdict> verdict =
+        CheckChain(item.id, record->body, r.chain(), self_, &context_.node.keys());
+    if (!verdict.ok()) {
+      item.outcome = Outcome::kBadChain;
+      return;
+    }
+    if (verdict->violation) item.outcome = Outcome::kViolation;
+    item.record = std::move(*record);
+  }
+
+  // Checks a batch and hands what passes to the store without waiting for durability (the
+  // acknowledger does), so the next batch is checked while this one is written. Known ids are
+  // dropped before any signature check; the signature checks run on the work pool.
+  absl::Status Receive(const RecordBatch& batch) {
+    storage::Store& store = context_.node.store();
+    paused_ms_ = 0;
+    std::vector<Item> items(static_cast<std::size_t>(batch.records_size()));
+    for (int i = 0; i < batch.records_size(); ++i) {
+      if (context_.stopping.load()) return absl::CancelledError("the node is stopping");
+      Admit();
+      Item& item = items[static_cast<std::size_t>(i)];
+      item.copy = &batch.records(i);
+      Signed envelope;
+      if (!envelope.ParseFromString(item.copy->signed_record())) {
+        item.outcome = Outcome::kUnparsable;
+        continue;
+      }
+      item.id = crypto::RecordId(envelope.payload());
+      absl::StatusOr<bool> known = store.Contains(item.id);
+      if (known.ok() && *known) item.outcome = Outcome::kDuplicate;
+    }
+    context_.pool.Run(items.size(), [&](std::size_t i) {
+      if (items[i].outcome == Outcome::kStore) Check(items[i]);
+    });
+    // Key statements take effect at once. Another record of the same batch may depend on
+    // one (a revocation signed by the key a rotation names, a hop sent by the new key) or be
+    // forbidden by one (signed by the old key after the rotation): the batch is checked again.
+    bool learned = false;
+    for (Item& item : items) {
+      if (item.outcome == Outcome::kStore && IsKeyStatement(item.record->body)) {
+        context_.node.Learn(item.id, item.record->body);
+        learned = true;
+      }
+    }
+    if (learned) {
+      for (Item& item : items) {
+        if (item.outcome == Outcome::kDuplicate || item.outcome == Outcome::kUnparsable) continue;
+        item.outcome = Outcome::kStore;
+        item.record.reset();
+        Check(item);
+      }
+    }
+
+    auto pending = std::make_shared<PendingBatch>();
+    pending->through = batch.through_seq();
+    pending->paused_ms = paused_ms_;
+    PeerCounters delta;
+    std::vector<storage::Store::QueuedPut> puts;
+    // A second copy of a record in the same batch is a duplicate, as it would be in the next.
+    absl::flat_hash_set<std::string> stored_in_batch;
+    for (Item& item : items) {
+      if (item.outcome == Outcome::kStore && !stored_in_batch.insert(item.id).second) {
+        item.outcome = Outcome::kDuplicate;
+      }
+      if (const char* reason = RefusalReason(item.outcome)) {
+        ++delta.refused[reason];
+        continue;
+      }
+      switch (item.outcome) {
+        case Outcome::kDuplicate:
+          ++delta.duplicates;
+          break;
+        case Outcome::kViolation: {
+          // Signed evidence of a broken handling rule: kept, never served as intelligence.
+          absl::Status kept =
+              store.PutAux(storage::kEvidence, StrCat(item.id, item.copy->chain().hops_size()),
+                           item.copy->SerializeAsString(), /*sync=*/false);
+          if (!kept.ok()) return kept;
+          ++delta.violations;
+          break;
+        }
+        case Outcome::kStore: {
+          {
+            std::lock_guard<std::mutex> lock(pending->mu);
+            ++pending->pending;
+          }
+          const CustodyChain& chain = item.copy->chain();
+          puts.push_back(storage::Store::QueuedPut{
+              storage::RecordToStore{std::move(item.id), std::move(item.record->signed_bytes),
+                                     std::move(item.record->body),
+                                     chain.hops_size() > 0 ? chain : CustodyChain()},
+              [pending](absl::StatusOr<uint64_t> seq) {
+                std::lock_guard<std::mutex> lock(pending->mu);
+                if (!seq.ok() && !absl::IsAlreadyExists(seq.status())) {
+                  pending->failure = seq.status();
+                }
+                if (--pending->pending == 0) pending->cv.notify_all();
+              }});
+          ++delta.received;
+          break;
+        }
+        default:  // refusals, counted above
+          break;
+      }
+    }
+    store.PutAllAsync(std::move(puts));  // one group, one sync
+    Count([&](PeerCounters& c) {
+      c.received += delta.received;
+      c.duplicates += delta.duplicates;
+      c.violations += delta.violations;
+      for (const auto& [reason, n] : delta.refused) c.refused[reason] += n;
+    });
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      to_ack_.push_back(std::move(pending));
+    }
+    cv_.notify_all();
+    return absl::OkStatus();
+  }
+
+  // Acknowledges received batches in order, each once its records are durable: moves the
+  // cursor held for the peer, then tells it (with any pause the rate limit asks for). A
+  // failed put ends the stream without moving the cursor, so the batch comes again.
+  void AckLoop() {
+    storage::Store& store = context_.node.store();
+    for (;;) {
+      std::shared_ptr<PendingBatch> next;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        // Also the session's watchdog: a peer that stays silent past the timeout is cut off
+        // (this ends a read or write blocked on it, too).
+        while (!cv_.wait_for(lock, kPoll, [&] { return done_ || !to_ack_.empty(); })) {
+          const auto since = std::chrono::steady_clock::now().time_since_epoch() -
+                             std::chrono::steady_clock::duration(last_read_.load());
+          if (since > context_.peer_timeout) {
+            silent_ = true;
+            stream_.Cancel();
+            return;
+          }
+        }
+        if (to_ack_.empty()) return;  // done_
+        next = to_ack_.front();
+      }
+      absl::Status failure;
+      {
+        std::unique_lock<std::mutex> lock(next->mu);
+        next->cv.wait(lock, [&] { return next->pending == 0; });
+        failure = next->failure;
+      }
+      // The records are durable (synced); the cursor needs no sync of its own: it can only
+      // be lost together with what follows it in the write-ahead log, and a lost cursor
+      // costs duplicates, which are dropped by id.
+      if (failure.ok()) {
+        failure = store.PutAux(storage::kPeers, StrCat(kCursorPrefix, peer_.name()),
+                               storage::EncodeSeq(next->through), /*sync=*/false);
+      }
+      PeerMessage ack;
+      ack.mutable_ack()->set_cursor(next->through);
+      ack.mutable_ack()->set_pause_ms(
+          static_cast<uint32_t>(std::min<uint64_t>(next->paused_ms, UINT32_MAX)));
+      if (!failure.ok() || !writer_.Write(ack)) {
+        if (!failure.ok()) {
+          Count([&](PeerCounters& c) { c.last_error = std::string(failure.message()); });
+        }
+        stream_.Cancel();
+        std::lock_guard<std::mutex> lock(mu_);
+        to_ack_.clear();
+        return;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      to_ack_.pop_front();
+    }
+  }
+
+  // Streams this node's log from `from` (exclusive) on, forever.
+  void SendLoop(uint64_t from) {
+    storage::Store& store = context_.node.store();
+    uint64_t pos = from;
+    uint64_t told = from;  // the through_seq of the last batch sent
+    auto last_write = std::chrono::steady_clock::now();
+    // Sends a batch through `pos`, counted in the window until acknowledged.
+    auto send = [&](const PeerMessage& m) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        unacked_.push_back(pos);
+        ++in_flight_;
+      }
+      if (!writer_.Write(m)) return false;
+      told = pos;
+      last_write = std::chrono::steady_clock::now();
+      return true;
+    };
+    while (!context_.stopping.load()) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, kPoll, [&] { return done_ || in_flight_ < kWindow; });
+        if (done_) return;
+        if (in_flight_ >= kWindow) continue;
+        if (std::chrono::steady_clock::now() < resume_at_) {
+          cv_.wait_until(lock, resume_at_, [&] { return done_; });
+          if (done_) return;
+        }
+      }
+      if (store.NextSeq() <= pos + 1 && !store.WaitForSeq(pos + 1, kPoll)) {
+        if (pos > told && std::chrono::steady_clock::now() - last_write > kTellSkippedEvery) {
+          // Entries passed over (none for this peer): move its cursor now that all is quiet.
+          PeerMessage m;
+          m.mutable_batch()->set_through_seq(pos);
+          if (!send(m)) return;
+          continue;
+        }
+        if (std::chrono::steady_clock::now() - last_write > context_.peer_timeout / 3) {
+          PeerMessage keepalive;
+          keepalive.mutable_keepalive();
+          if (!writer_.Write(keepalive)) return;
+          last_write = std::chrono::steady_clock::now();
+        }
+        continue;
+      }
+      absl::StatusOr<storage::LogPage> page = store.ReadLog(pos + 1, kBatchRecords);
+      if (!page.ok() || page->entries.empty()) continue;
+      PeerMessage m;
+      RecordBatch* batch = m.mutable_batch();
+      uint64_t sent = 0;
+      for (const storage::LogEntry& e : page->entries) {
+        if (std::optional<PeerRecord> r = Outgoing(e)) {
+          *batch->add_records() = std::move(*r);
+          ++sent;
+        }
+        pos = e.seq;
+      }
+      batch->set_through_seq(pos);
+      // A batch with nothing for the peer only moves its cursor: that can wait for a quiet
+      // moment (above) or for a page's worth, which saves both sides a message per record
+      // that is not for the peer (such as the records it sent here).
+      if (sent == 0 && pos - told < kBatchRecords) continue;
+      if (!send(m)) return;
+      Count([sent](PeerCounters& c) { c.sent += sent; });
+    }
+  }
+
+  // The record at log entry `e` as sent to this peer, or nothing when it is not for it.
+  std::optional<PeerRecord> Outgoing(const storage::LogEntry& e) {
+    storage::Store& store = context_.node.store();
+    absl::StatusOr<std::string> bytes = store.Get(e.id);
+    absl::StatusOr<CustodyChains> chains = store.GetCustody(e.id);
+    Signed envelope;
+    RecordBody body;
+    if (!bytes.ok() || !chains.ok() || chains->chains_size() == 0 ||
+        !envelope.ParseFromString(*bytes) || !body.ParseFromString(envelope.payload())) {
+      return std::nullopt;
+    }
+    CustodyChain chain = chains->chains(0);
+    if (!ExplainOutbound(outbound_, body, chain, self_, peer_.node_key(), &context_.node.keys())
+             .allowed) {
+      return std::nullopt;
+    }
+    // The peer authored it under a key it has since rotated away from.
+    if (context_.node.keys().Succeeds(body.author(), peer_.node_key())) return std::nullopt;
+    // A record its author withdrew (retracted or superseded) is not passed on; the
+    // retraction or the newer version travels instead.
+    absl::StatusOr<LocalNode::Withdrawal> withdrawn = context_.node.WithdrawnBy(e.id, body);
+    if (!withdrawn.ok() || withdrawn->any()) return std::nullopt;
+    SignHop(chain, e.id, context_.node.key(), peer_.node_key(), context_.node.Now(),
+            outbound_.name);
+    PeerRecord r;
+    r.set_signed_record(std::move(*bytes));
+    *r.mutable_chain() = std::move(chain);
+    r.set_seq(e.seq);
+    return r;
+  }
+
+  ExchangeContext& context_;
+  PeerStream& stream_;
+  Writer writer_;
+  const PeerConfig peer_;
+  std::string self_;
+  const OutboundPolicy outbound_;
+  const InboundPolicy inbound_;
+  // The inbound rate limit's bucket; reader thread only.
+  double tokens_ = 0;
+  std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
+  uint64_t paused_ms_ = 0;
+  // When the last message came (steady clock ticks), and whether the watchdog cut the
+  // peer off for its silence.
+  std::atomic<std::chrono::steady_clock::rep> last_read_{
+      std::chrono::steady_clock::now().time_since_epoch().count()};
+  std::atomic<bool> silent_{false};
+  // This stream replays both logs from the start ('peers resync').
+  bool resync_ = false;
+  std::thread sender_;
+  std::thread acker_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;             // guarded by mu_
+  uint64_t acked_ = 0;            // guarded by mu_
+  std::deque<uint64_t> unacked_;  // guarded by mu_: through_seq of each batch not acked
+  std::deque<std::shared_ptr<PendingBatch>> to_ack_;  // guarded by mu_: received, not acked
+  int in_flight_ = 0;                                 // guarded by mu_
+  std::chrono::steady_clock::time_point resume_at_;   // guarded by mu_
+};
+
+PeerMessage GoodbyeFor(const absl::Status& s) {
+  PeerMessage m;
+  m.mutable_goodbye()->set_code(static_cast<int>(s.code()));
+  m.mutable_goodbye()->set_reason(std::string(s.message()));
+  return m;
+}
+
+// Why the peer closed the stream during the handshake: its goodbye, when one is still to be
+// read, else a plain UNAVAILABLE.
+absl::Status ClosedBy(PeerStream& stream) {
+  PeerMessage m;
+  while (stream.Read(&m)) {
+    if (m.has_goodbye()) {
+      return absl::Status(static_cast<absl::StatusCode>(m.goodbye().code()),
+                          StrCat("the peer refused: ", m.goodbye().reason()));
+    }
+  }
+  return absl::UnavailableError("the peer closed the stream");
+}
+
+// A peer configured here by an earlier key that it has since rotated away from: its hello
+// carries the rotations, each checked as a record, from that key to the one it announces.
+// They are taken into the key table (the records themselves come later through the
+// exchange, like any record), and the peer is known by its new key. NotFound when no
+// configured peer is at the start of the rotations.
+absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerHello& hello) {
+  struct Step {
+    std::string id;
+    RecordBody body;
+  };
+  // Each costs two signature checks; a node rotates rarely.
+  constexpr int kMaxRotations = 16;
+  if (hello.rotations_size() > kMaxRotations) {
+    return absl::InvalidArgumentError(StrCat("the peer's hello carries ", hello.rotations_size(),
+                                             " key rotations, more than the ", kMaxRotations,
+                                             " taken"));
+  }
+  std::vector<Step> steps;
+  for (int i = 0; i < hello.rotations_size(); ++i) {
+    absl::StatusOr<VerifiedRecord> r =
+        ValidateRecord(hello.rotations(i), context.node.validation(), context.node.Now());
+    if (!r.ok()) {
+      return absl::PermissionDeniedError(
+          StrCat("the peer's key rotation ", i + 1, " does not verify: ", r.status().message()));
+    }
+    if (r->body.kind_case() != RecordBody::kKeyRotation) {
+      return absl::InvalidArgumentError(
+          StrCat("the peer's key rotation ", i + 1, " is not a key rotation record"));
+    }
+    if (!steps.empty() && steps.back().body.key_rotation().new_key() != r->body.author()) {
+      return absl::InvalidArgumentError(StrCat("the peer's key rotation ", i + 1,
+                                               " does not start from the key the one before "
+                                               "rotated to"));
+    }
+    steps.push_back(Step{std::move(r->id), std::move(r->body)});
+  }
+  if (steps.back().body.key_rotation().new_key() != hello.node_key()) {
+    return absl::InvalidArgumentError(
+        "the peer's key rotations do not end at the key it announces");
+  }
+  for (const Step& step : steps) {
+    std::optional<PeerConfig> peer = context.peers.FindByKey(step.body.author());
+    if (!peer) continue;
+    for (const Step& s : steps) context.node.Learn(s.id, s.body);
+    absl::StatusOr<crypto::PublicKey> was = crypto::PublicKey::FromBytes(peer->node_key());
+    absl::StatusOr<crypto::PublicKey> now = crypto::PublicKey::FromBytes(hello.node_key());
+    std::fprintf(stderr, "threatmesh: peer %s rotated its key from %s to %s\n",
+                 peer->name().c_str(), was.ok() ? was->Fingerprint().c_str() : "?",
+                 now.ok() ? now->Fingerprint().c_str() : "?");
+    peer->set_node_key(hello.node_key());
+    // A peer added with 'peers add' is stored under its new key from now on; one from the
+    // config file keeps the key written there (its operator updates the file), and is
+    // followed through the rotation on every connection.
+    if (!peer->from_config()) {
+      if (absl::Status s = context.peers.ReplaceKey(peer->name(), hello.node_key()); !s.ok()) {
+        std::fprintf(stderr, "threatmesh: peer %s keeps its old key in the list: %s\n",
+                     peer->name().c_str(), std::string(s.message()).c_str());
+      }
+    }
+    return *peer;
+  }
+  absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(hello.node_key());
+  return absl::NotFoundError(StrCat("node ", key.ok() ? key->Fingerprint() : "?",
+                                    " is not a configured peer under its key or an earlier "
+                                    "one; add it with 'threatmesh peers add'"));
+}
+
+}  // namespace
+
+void DropStream(ExchangeContext& context, const std::string& name) {
+  std::lock_guard<std::mutex> lock(context.counters_mu);
+  auto it = context.streams.find(name);
+  if (it != context.streams.end()) it->second->Cancel();
+}
+
+uint64_t LoadPeerCursor(storage::Store& store, std::string_view name) {
+  absl::StatusOr<std::string> v = store.GetAux(storage::kPeers, StrCat(kCursorPrefix, name));
+  return v.ok() ? storage::DecodeSeq(*v) : 0;
+}
+
+namespace {
+
+// Cancels `stream` unless Done() is called within `timeout`: a connection that never
+// completes its handshake holds nothing for long.
+class HandshakeGuard {
+ public:
+  HandshakeGuard(PeerStream& stream, std::chrono::milliseconds timeout) {
+    thread_ = std::thread([this, &stream, timeout] {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!cv_.wait_for(lock, timeout, [&] { return done_; })) {
+        fired_ = true;
+        stream.Cancel();
+      }
+    });
+  }
+  ~HandshakeGuard() {
+    Done();
+    thread_.join();
+  }
+  // Whether the timeout passed first (and the stream was cancelled).
+  bool fired() const { return fired_.load(); }
+  void Done() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;  // guarded by mu_
+  std::atomic<bool> fired_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dialed) {
+  HandshakeGuard guard(stream, context.peer_timeout);
+  // A refused handshake is logged, counted by reason (and for the peer, when it is one of
+  // ours), and told to the other side.
+  auto refuse = [&](absl::Status s, const char* reason, const PeerConfig* peer) {
+    std::fprintf(stderr, "threatmesh: peer connection refused (%s): %s\n", reason,
+                 std::string(s.message()).c_str());
+    {
+      std::lock_guard<std::mutex> lock(context.counters_mu);
+      ++context.handshakes_refused[reason];
+      if (peer != nullptr) {
+        PeerCounters& c = context.counters[peer->name()];
+        ++c.refused[StrCat("handshake: ", reason)];
+        c.last_error = std::string(s.message());
+      }
+    }
+    stream.Write(GoodbyeFor(s));
+    return s;
+  };
+  PeerMessage mine;
+  std::vector<std::string> rotations;
+  for (const std::string& id :
+       context.node.keys().RotationsTo(context.node.key().public_key().bytes())) {
+    if (absl::StatusOr<std::string> bytes = context.node.store().Get(id); bytes.ok()) {
+      rotations.push_back(std::move(*bytes));
+    }
+  }
+  *mine.mutable_hello() = MakeHello(context.node.key(), std::move(rotations));
+  if (!stream.Write(mine)) return ClosedBy(stream);
+  PeerMessage theirs;
+  if (!stream.Read(&theirs) || !(theirs.has_hello() || theirs.has_goodbye())) {
+    return guard.fired()
+               ? absl::DeadlineExceededError(StrCat(
+                     "no handshake within ",
+                     std::chrono::duration_cast<std::chrono::seconds>(context.peer_timeout).count(),
+                     " s of connecting; the connection is closed"))
+               : absl::UnavailableError("the peer sent no hello");
+  }
+  if (theirs.has_goodbye()) {
+    return absl::Status(static_cast<absl::StatusCode>(theirs.goodbye().code()),
+                        StrCat("the peer refused: ", theirs.goodbye().reason()));
+  }
+  if (absl::Status s = CheckHello(theirs.hello()); !s.ok()) {
+    return refuse(s, "protocol version", nullptr);
+  }
+  std::optional<PeerConfig> peer = context.peers.FindByKey(theirs.hello().node_key());
+  // A key its node rotated away from, or one revoked, opens no stream, configured or not:
+  // whoever holds it now may not be that node.
+  if (context.node.keys().ForbiddenBy(theirs.hello().node_key(), context.node.Now())) {
+    absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(theirs.hello().node_key());
+    return refuse(
+        absl::PermissionDeniedError(StrCat(
+            "node ", key.ok() ? key->Fingerprint() : "?",
+            " connected with a key that is no longer its own (",
+            context.node.keys().CheckKeyAt(theirs.hello().node_key(), context.node.Now()).message(),
+            "); only its current key is accepted")),
+        "retired key", peer ? &*peer : nullptr);
+  }
+  if (!peer && theirs.hello().rotations_size() > 0) {
+    absl::StatusOr<PeerConfig> rotated = FollowRotations(context, theirs.hello());
+    if (!rotated.ok()) {
+      return refuse(rotated.status(),
+                    absl::IsNotFound(rotated.status()) ? "unknown key" : "bad key rotation",
+                    nullptr);
+    }
+    peer = std::move(*rotated);
+  }
+  if (!peer) {
+    absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(theirs.hello().node_key());
+    return refuse(absl::PermissionDeniedError(
+                      StrCat("node ", key.ok() ? key->Fingerprint() : "?",
+                             " is not a configured peer; add it with 'threatmesh peers add'")),
+                  "unknown key", nullptr);
+  }
+  absl::StatusOr<std::string> seen_cert_hash = stream.SeenCertificateHash();
+  if (!seen_cert_hash.ok()) return refuse(seen_cert_hash.status(), "no certificate", &*peer);
+  PeerMessage auth;
+  *auth.mutable_auth() =
+      SignPeerAuth(context.node.key(), mine.hello(), theirs.hello(), *seen_cert_hash);
+  if (!stream.Write(auth)) return ClosedBy(stream);
+  PeerMessage their_auth;
+  if (!stream.Read(&their_auth) || !(their_auth.has_auth() || their_auth.has_goodbye())) {
+    return absl::UnavailableError(StrCat("peer ", peer->name(), " sent no authentication"));
+  }
+  if (their_auth.has_goodbye()) {
+    return absl::Status(static_cast<absl::StatusCode>(their_auth.goodbye().code()),
+                        StrCat("peer ", peer->name(), " refused: ", their_auth.goodbye().reason()));
+  }
+  if (absl::Status s =
+          VerifyPeerAuth(theirs.hello(), mine.hello(), their_auth.auth(), context.own_cert_hash);
+      !s.ok()) {
+    return refuse(s, "certificate binding", &*peer);
+  }
+  guard.Done();
+  // One stream per peer: the one dialed by the smaller key wins, the same on both sides.
+  const bool self_smaller = std::string(context.node.key().public_key().bytes()) < peer->node_key();
+  const bool preferred = dialed == self_smaller;
+  {
+    std::lock_guard<std::mutex> lock(context.counters_mu);
+    auto it = context.streams.find(peer->name());
+    if (it != context.streams.end()) {
+      if (!preferred) {
+        absl::Status s =
+            absl::AlreadyExistsError(StrCat("a stream with peer ", peer->name(), " is up already"));
+        stream.Write(GoodbyeFor(s));
+        return s;
+      }
+      it->second->Cancel();
+    }
+    context.streams[peer->name()] = &stream;
+    PeerCounters& c = context.counters[peer->name()];
+    c.connected = true;
+    c.connected_since = context.node.Now();
+  }
+  std::shared_ptr<const PolicySet> policies = context.policies.Get();
+  auto outbound = policies->outbound.find(peer->policy());
+  auto inbound = policies->inbound.find(peer->inbound_policy());
+  if (outbound == policies->outbound.end() || inbound == policies->inbound.end()) {
+    absl::Status s = absl::FailedPreconditionError(
+        StrCat("peer ", peer->name(), " uses policy \"",
+               outbound == policies->outbound.end() ? peer->policy() : peer->inbound_policy(),
+               "\", which the configuration does not define; define it or change the peer"));
+    std::fprintf(stderr, "threatmesh: %s\n", std::string(s.message()).c_str());
+    {
+      std::lock_guard<std::mutex> lock(context.counters_mu);
+      context.streams.erase(peer->name());
+      context.counters[peer->name()].connected = false;
+      context.counters[peer->name()].last_error = std::string(s.message());
+    }
+    stream.Write(GoodbyeFor(s));
+    return s;
+  }
+  Session session(context, stream, *peer, outbound->second, inbound->second);
+  absl::Status status = session.Run();
+  {
+    std::lock_guard<std::mutex> lock(context.counters_mu);
+    auto it = context.streams.find(peer->name());
+    if (it != context.streams.end() && it->second == &stream) {
+      context.streams.erase(it);
+      context.counters[peer->name()].connected = false;
+      context.counters[peer->name()].connected_since = 0;
+    }
+    context.counters[peer->name()].last_error = std::string(status.message());
+  }
+  return status;
+}
+
+}  // namespace threatmesh
