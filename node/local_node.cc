@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "crypto/hash.h"
 #include "crypto/sodium.h"
@@ -18,6 +20,22 @@ constexpr std::string_view kMetaNodeKey = "node_key";
 }  // namespace
 
 std::string KeyFilePath(const std::string& data_dir) { return data_dir + "/node.key"; }
+
+absl::StatusOr<std::string> LoadPassphrase(const std::string& file) {
+  if (file.empty()) {
+    const char* env = std::getenv("THREATMESH_PASSPHRASE");
+    return std::string(env != nullptr ? env : "");
+  }
+  std::ifstream in(file);
+  if (!in) return absl::NotFoundError(StrCat("cannot read passphrase file ", file));
+  std::string pass;
+  std::getline(in, pass);
+  if (pass.empty()) {
+    return absl::InvalidArgumentError(
+        StrCat("passphrase file ", file, " is empty; put the passphrase on its first line"));
+  }
+  return pass;
+}
 std::string StorePath(const std::string& data_dir) { return data_dir + "/store"; }
 std::string AdminTokenPath(const std::string& data_dir) { return data_dir + "/admin.token"; }
 std::string PeerCertPath(const std::string& data_dir) { return data_dir + "/peer.crt"; }

@@ -42,6 +42,11 @@ std::string AdminTokenPath(const std::string& data_dir);
 std::string PeerCertPath(const std::string& data_dir);
 std::string PeerCertKeyPath(const std::string& data_dir);
 
+// The key file's passphrase: the first line of `file` (NotFound when it cannot be read,
+// InvalidArgument when that line is empty), or without a file $THREATMESH_PASSPHRASE, or ""
+// (a key file without a passphrase). The caller wipes it once used.
+[[nodiscard]] absl::StatusOr<std::string> LoadPassphrase(const std::string& file);
+
 class LocalNode {
  public:
   // Creates DIR with a new key and an empty store. AlreadyExists when DIR has a key.

@@ -22,22 +22,8 @@ void AddDataDir(po::options_description& d) {
 }
 
 absl::StatusOr<std::string> ReadPassphrase(const po::variables_map& vm) {
-  if (vm.count("passphrase-file")) {
-    const std::string path = vm["passphrase-file"].as<std::string>();
-    std::ifstream in(path);
-    if (!in) {
-      return absl::NotFoundError(StrCat("cannot read passphrase file ", path));
-    }
-    std::string pass;
-    std::getline(in, pass);
-    if (pass.empty()) {
-      return absl::InvalidArgumentError(
-          StrCat("passphrase file ", path, " is empty; put the passphrase on its first line"));
-    }
-    return pass;
-  }
-  if (const char* env = std::getenv("THREATMESH_PASSPHRASE"); env) return std::string(env);
-  return std::string();
+  return LoadPassphrase(vm.count("passphrase-file") ? vm["passphrase-file"].as<std::string>()
+                                                    : std::string());
 }
 
 absl::StatusOr<std::unique_ptr<LocalNode>> OpenNode(const po::variables_map& vm) {

@@ -3,7 +3,6 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/support/server_interceptor.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -23,10 +22,12 @@
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
 #include "node/api/api.h"
+#include "node/api/grpc/services.h"
 #include "node/audit.h"
 #include "node/core/policy.h"
 #include "node/core/version.h"
 #include "node/mesh/exchange.h"
+#include "node/mesh/grpc/peer_service.h"
 #include "node/mesh/grpc/peer_transport.h"
 #include "node/mesh/grpc/tls.h"
 #include "node/serve/listener.h"
@@ -39,670 +40,8 @@ namespace {
 
 using namespace threatmesh::v1;  // NOLINT: the API's own types.
 
-// How long a subscription waits for new records before checking for cancellation.
-constexpr std::chrono::milliseconds kSubscribePoll{250};
-// An idle subscription gets a keepalive event this often.
-constexpr std::chrono::seconds kSubscribeKeepalive{15};
 // How long shutdown lets calls in flight finish.
 constexpr std::chrono::seconds kShutdownGrace{10};
-
-grpc::Status ToGrpc(const absl::Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-
-std::string Metadata(const grpc::ServerContextBase* ctx, const char* key) {
-  auto range = ctx->client_metadata().equal_range(key);
-  if (range.first == range.second) return "";
-  return std::string(range.first->second.data(), range.first->second.size());
-}
-
-// Moves a successful result into the rpc's response.
-template <typename T>
-absl::Status Assign(absl::StatusOr<T> result, T* out) {
-  if (!result.ok()) return result.status();
-  *out = std::move(*result);
-  return absl::OkStatus();
-}
-
-// Shared by both services: authentication, the role check, the deadline and the audit entry
-// around each call.
-class CallGate {
- public:
-  CallGate(NodeApi& api, AuditLog& audit) : api_(api), audit_(audit) {}
-
-  // Runs `fn(caller, audit_entry)` for a caller with at least role `need`, then appends the
-  // audit entry with the outcome. A call whose entry cannot be written gets UNAVAILABLE.
-  template <typename Fn>
-  grpc::Status Run(grpc::ServerContextBase* ctx, const char* method, Role need, Fn&& fn) {
-    AuditEntry entry;
-    entry.set_method(method);
-    absl::Status status;
-    absl::StatusOr<Caller> caller = Identify(ctx, entry);
-    if (!caller.ok()) {
-      status = caller.status();
-    } else {
-      status = NodeApi::Require(*caller, need, method);
-      if (status.ok() && ctx->deadline() < std::chrono::system_clock::now()) {
-        status = absl::DeadlineExceededError("the call's deadline passed before it started");
-      }
-      if (status.ok()) status = fn(*caller, entry);
-    }
-    return Finish(entry, status);
-  }
-
-  // A call whose request bytes do not decode as its message, so its handler never ran:
-  // UNAUTHENTICATED without a valid token, INVALID_ARGUMENT with one; audited either way.
-  grpc::Status Undecodable(const grpc::ServerContextBase* ctx, const char* method) {
-    AuditEntry entry;
-    entry.set_method(method);
-    entry.set_params("undecodable request");
-    absl::Status status;
-    absl::StatusOr<Caller> caller = Identify(ctx, entry);
-    if (!caller.ok()) {
-      status = caller.status();
-    } else {
-      status = absl::InvalidArgumentError(
-          StrCat("the request's bytes do not decode as the message ", method,
-                 " takes; nothing was done (is the client built from this node's api.proto?)"));
-    }
-    return Finish(entry, status);
-  }
-
-  // The caller of the call's token, named in `entry` when valid.
-  absl::StatusOr<Caller> Identify(const grpc::ServerContextBase* ctx, AuditEntry& entry) {
-    absl::StatusOr<Caller> caller = api_.Authenticate(Metadata(ctx, "authorization"));
-    if (caller.ok()) {
-      entry.set_who(caller->name);
-      entry.set_role(caller->role);
-    }
-    return caller;
-  }
-
-  grpc::Status Finish(AuditEntry& entry, const absl::Status& status) {
-    entry.set_code(static_cast<int>(status.code()));
-    absl::StatusOr<uint64_t> appended = audit_.Append(entry);
-    if (!appended.ok()) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                          StrCat("the audit trail cannot be written (", appended.status().message(),
-                                 "); the answer is withheld, and a write the call made is "
-                                 "stored. Free disk space and retry"));
-    }
-    return ToGrpc(status);
-  }
-
- private:
-  NodeApi& api_;
-  AuditLog& audit_;
-};
-
-// Turns the empty INTERNAL that gRPC answers to a request whose bytes do not decode (its
-// handler, and so the token check and the audit entry, never ran) into CallGate::Undecodable's
-// answer. For calls with one request message: unary and server-streaming.
-class UndecodableRequestInterceptor final : public grpc::experimental::Interceptor {
- public:
-  UndecodableRequestInterceptor(grpc::experimental::ServerRpcInfo* info, CallGate& gate)
-      : info_(info), gate_(gate) {}
-
-  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    using grpc::experimental::InterceptionHookPoints;
-    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
-        !received_) {
-      received_ = true;
-      undecodable_ = methods->GetRecvMessage() == nullptr;
-    }
-    if (undecodable_ &&
-        methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) &&
-        methods->GetSendStatus().error_code() == grpc::StatusCode::INTERNAL) {
-      methods->ModifySendStatus(gate_.Undecodable(info_->server_context(), info_->method()));
-    }
-    methods->Proceed();
-  }
-
- private:
-  grpc::experimental::ServerRpcInfo* info_;
-  CallGate& gate_;
-  bool received_ = false;
-  bool undecodable_ = false;
-};
-
-class UndecodableRequestInterceptorFactory final
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
- public:
-  explicit UndecodableRequestInterceptorFactory(CallGate& gate) : gate_(gate) {}
-  grpc::experimental::Interceptor* CreateServerInterceptor(
-      grpc::experimental::ServerRpcInfo* info) override {
-    using Type = grpc::experimental::ServerRpcInfo::Type;
-    if (info->type() != Type::UNARY && info->type() != Type::SERVER_STREAMING) return nullptr;
-    return new UndecodableRequestInterceptor(info, gate_);
-  }
-
- private:
-  CallGate& gate_;
-};
-
-// PublishStream, reading the stream's messages as bytes so that one that does not decode is
-// told from the end of the stream: the call then ends with INVALID_ARGUMENT naming the
-// message's position, after the records before it were stored (or refused) as usual. The
-// records go through NodeApi::PublishMany on a thread of the call's own, fed by this reactor
-// through a short queue (reading pauses while it is full).
-class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
- public:
-  PublishStreamReactor(NodeApi& api, CallGate& gate, grpc::CallbackServerContext* ctx,
-                       grpc::ByteBuffer* response)
-      : api_(api), gate_(gate), ctx_(ctx), response_(response) {
-    StartRead(&incoming_);
-    worker_ = std::thread([this] { Work(); });
-  }
-
-  void OnReadDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!ok) {
-      ended_ = true;
-    } else {
-      queue_.push_back(std::move(incoming_));
-      incoming_.Clear();
-      if (queue_.size() < kQueue) {
-        StartRead(&incoming_);
-      } else {
-        paused_ = true;
-      }
-    }
-    if (waiting_ || ended_) cv_.notify_all();  // a busy worker finds the message by itself
-  }
-
-  void OnCancel() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ended_ = cancelled_ = true;
-    cv_.notify_all();
-  }
-
-  void OnDone() override {
-    if (worker_.get_id() == std::this_thread::get_id()) {
-      worker_.detach();  // done on the worker itself, after its last step
-    } else {
-      worker_.join();
-    }
-    delete this;
-  }
-
- private:
-  static constexpr std::size_t kQueue = 64;
-
-  // The next message as a request; false at the end of the stream, or at a message that does
-  // not decode (bad_index_ then names it).
-  bool Next(PublishRequest& request) {
-    grpc::ByteBuffer buffer;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      waiting_ = true;
-      cv_.wait(lock, [&] { return !queue_.empty() || ended_; });
-      waiting_ = false;
-      if (queue_.empty() || cancelled_) return false;
-      buffer = std::move(queue_.front());
-      queue_.pop_front();
-      if (paused_) {
-        paused_ = false;
-        StartRead(&incoming_);
-      }
-    }
-    // Parsed from the buffer's slices as they are (no copy), as the generated code would.
-    if (grpc::SerializationTraits<PublishRequest>::Deserialize(&buffer, &request).ok()) {
-      ++index_;
-      return true;
-    }
-    bad_index_ = index_;
-    return false;
-  }
-
-  void Work() {
-    PublishStreamResponse out;
-    grpc::Status status = gate_.Run(
-        ctx_, "/threatmesh.v1.Records/PublishStream", ROLE_PUBLISH,
-        [&](const Caller&, AuditEntry& audit) {
-          out = api_.PublishMany([&](PublishRequest& r) { return Next(r); }, audit);
-          if (bad_index_ >= 0) {
-            audit.set_params(StrCat(audit.params(), " undecodable=", bad_index_));
-            return absl::InvalidArgumentError(
-                StrCat("message ", bad_index_,
-                       " of the stream (counting from 0) does not decode as "
-                       "threatmesh.v1.PublishRequest; the stream ends there. Of the ",
-                       bad_index_, " before it, ", out.stored(), " were stored, ", out.duplicates(),
-                       " were duplicates and ", out.refused(), " were refused"));
-          }
-          std::lock_guard<std::mutex> lock(mu_);
-          if (cancelled_) return absl::CancelledError("the client cancelled the stream");
-          return absl::OkStatus();
-        });
-    if (status.ok()) {
-      const std::string bytes = out.SerializeAsString();
-      grpc::Slice slice(bytes);
-      grpc::ByteBuffer message(&slice, 1);
-      response_->Swap(&message);
-    }
-    Finish(status);
-  }
-
-  NodeApi& api_;
-  CallGate& gate_;
-  grpc::CallbackServerContext* ctx_;
-  grpc::ByteBuffer* response_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<grpc::ByteBuffer> queue_;  // guarded by mu_
-  grpc::ByteBuffer incoming_;           // the read in flight
-  bool paused_ = false;                 // guarded by mu_: no read in flight, the queue was full
-  bool ended_ = false;                  // guarded by mu_
-  bool cancelled_ = false;              // guarded by mu_
-  bool waiting_ = false;                // guarded by mu_: the worker waits for a message
-  int64_t index_ = 0;                   // the worker's: messages decoded so far
-  int64_t bad_index_ = -1;              // the worker's: the message that did not decode
-  std::thread worker_;
-};
-
-class RecordsService final : public Records::WithRawCallbackMethod_PublishStream<Records::Service> {
- public:
-  RecordsService(NodeApi& api, CallGate& gate, std::atomic<bool>& stopping)
-      : api_(api), gate_(gate), stopping_(stopping) {}
-
-  grpc::Status Publish(grpc::ServerContext* ctx, const PublishRequest* request,
-                       PublishResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Records/Publish", ROLE_PUBLISH,
-                     [&](const Caller&, AuditEntry& audit) {
-                       return Assign(api_.Publish(*request, audit), response);
-                     });
-  }
-
-  grpc::ServerReadReactor<grpc::ByteBuffer>* PublishStream(grpc::CallbackServerContext* ctx,
-                                                           grpc::ByteBuffer* response) override {
-    return new PublishStreamReactor(api_, gate_, ctx, response);
-  }
-
-  grpc::Status Get(grpc::ServerContext* ctx, const GetRequest* request,
-                   GetResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Records/Get", ROLE_READ,
-                     [&](const Caller& caller, AuditEntry& audit) {
-                       return Assign(api_.Get(*request, audit, caller.max_tlp()), response);
-                     });
-  }
-
-  grpc::Status Search(grpc::ServerContext* ctx, const SearchRequest* request,
-                      SearchResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Records/Search", ROLE_READ,
-                     [&](const Caller& caller, AuditEntry& audit) {
-                       if (caller.audience != AUDIENCE_CLIENT) {
-                         return Assign(api_.Search(*request, audit), response);
-                       }
-                       SearchRequest clamped = *request;
-                       *clamped.mutable_filter() = caller.Clamp(request->filter());
-                       return Assign(api_.Search(clamped, audit), response);
-                     });
-  }
-
-  grpc::Status Sight(grpc::ServerContext* ctx, const SightRequest* request,
-                     PublishResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Records/Sight", ROLE_PUBLISH,
-                     [&](const Caller&, AuditEntry& audit) {
-                       return Assign(api_.Sight(*request, audit), response);
-                     });
-  }
-
-  grpc::Status Retract(grpc::ServerContext* ctx, const RetractRequest* request,
-                       PublishResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Records/Retract", ROLE_PUBLISH,
-                     [&](const Caller&, AuditEntry& audit) {
-                       return Assign(api_.Retract(*request, audit), response);
-                     });
-  }
-
-  // Two audit entries: one when the subscription starts (so that a subscriber who never
-  // disconnects is on record), one when it ends with the ids it was sent.
-  grpc::Status Subscribe(grpc::ServerContext* ctx, const SubscribeRequest* request,
-                         grpc::ServerWriter<SubscribeEvent>* writer) override {
-    uint64_t cursor = 0;
-    Caller who;
-    grpc::Status started = gate_.Run(ctx, "/threatmesh.v1.Records/Subscribe", ROLE_READ,
-                                     [&](const Caller& caller, AuditEntry& audit) {
-                                       who = caller;
-                                       absl::StatusOr<uint64_t> start =
-                                           api_.SubscribeStart(*request);
-                                       if (!start.ok()) return start.status();
-                                       cursor = *start;
-                                       audit.set_params(StrCat("start cursor=", cursor));
-                                       return absl::OkStatus();
-                                     });
-    if (!started.ok()) return started;
-
-    const Filter filter = who.Clamp(request->filter());
-    AuditEntry end;
-    end.set_method("/threatmesh.v1.Records/Subscribe");
-    end.set_who(who.name);
-    end.set_role(who.role);
-    absl::Status status;
-    uint64_t sent = 0;
-    auto last_write = std::chrono::steady_clock::now();
-    while (!ctx->IsCancelled() && !stopping_.load()) {
-      absl::StatusOr<NodeApi::SubscribeStep> step =
-          api_.SubscribeNext(filter, cursor, kSubscribePoll);
-      if (!step.ok()) {
-        status = step.status();
-        break;
-      }
-      bool broken = false;
-      for (const SubscribeEvent& event : step->events) {
-        if (!writer->Write(event)) {
-          broken = true;
-          break;
-        }
-        if (event.has_record()) {
-          AuditIds(end, event.record().id());
-          ++sent;
-        }
-        cursor = event.cursor();
-        last_write = std::chrono::steady_clock::now();
-      }
-      if (broken) break;
-      cursor = step->events.empty() ? step->cursor : cursor;
-      if (std::chrono::steady_clock::now() - last_write > kSubscribeKeepalive) {
-        SubscribeEvent keepalive;
-        keepalive.set_cursor(cursor);
-        if (!writer->Write(keepalive)) break;
-        last_write = std::chrono::steady_clock::now();
-      }
-    }
-    if (status.ok() && stopping_.load()) {
-      status = absl::UnavailableError(
-          StrCat("the node is shutting down; resubscribe with cursor ", cursor));
-    }
-    end.set_params(StrCat("end cursor=", cursor, " sent=", sent));
-    return gate_.Finish(end, status);
-  }
-
- private:
-  NodeApi& api_;
-  CallGate& gate_;
-  std::atomic<bool>& stopping_;
-};
-
-class AdminService final : public Admin::Service {
- public:
-  AdminService(NodeApi& api, CallGate& gate) : api_(api), gate_(gate) {}
-
-  grpc::Status Status(grpc::ServerContext* ctx, const StatusRequest*,
-                      StatusResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Admin/Status", ROLE_READ, [&](const Caller&, auto&) {
-      *response = api_.Status();
-      return absl::OkStatus();
-    });
-  }
-
-  grpc::Status CreateToken(grpc::ServerContext* ctx, const CreateTokenRequest* request,
-                           CreateTokenResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Admin/CreateToken", ROLE_ADMIN,
-                     [&](const Caller&, AuditEntry& audit) {
-                       return Assign(api_.CreateToken(*request, audit), response);
-                     });
-  }
-
-  grpc::Status ListTokens(grpc::ServerContext* ctx, const ListTokensRequest*,
-                          ListTokensResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Admin/ListTokens", ROLE_ADMIN, [&](const Caller&, auto&) {
-      *response = api_.ListTokens();
-      return absl::OkStatus();
-    });
-  }
-
-  grpc::Status RevokeToken(grpc::ServerContext* ctx, const RevokeTokenRequest* request,
-                           RevokeTokenResponse*) override {
-    return gate_.Run(
-        ctx, "/threatmesh.v1.Admin/RevokeToken", ROLE_ADMIN,
-        [&](const Caller&, AuditEntry& audit) { return api_.RevokeToken(*request, audit); });
-  }
-
-  grpc::Status AddPeer(grpc::ServerContext* ctx, const AddPeerRequest* request,
-                       AddPeerResponse*) override {
-    return gate_.Run(
-        ctx, "/threatmesh.v1.Admin/AddPeer", ROLE_ADMIN,
-        [&](const Caller&, AuditEntry& audit) { return api_.AddPeer(*request, audit); });
-  }
-
-  grpc::Status ListPeers(grpc::ServerContext* ctx, const ListPeersRequest*,
-                         ListPeersResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Admin/ListPeers", ROLE_ADMIN, [&](const Caller&, auto&) {
-      *response = api_.ListPeers();
-      return absl::OkStatus();
-    });
-  }
-
-  grpc::Status RemovePeer(grpc::ServerContext* ctx, const RemovePeerRequest* request,
-                          RemovePeerResponse*) override {
-    return gate_.Run(
-        ctx, "/threatmesh.v1.Admin/RemovePeer", ROLE_ADMIN,
-        [&](const Caller&, AuditEntry& audit) { return api_.RemovePeer(*request, audit); });
-  }
-
-  grpc::Status ExplainPolicy(grpc::ServerContext* ctx, const ExplainPolicyRequest* request,
-                             ExplainPolicyResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Admin/ExplainPolicy", ROLE_ADMIN,
-                     [&](const Caller&, AuditEntry& audit) {
-                       return Assign(api_.ExplainPolicy(*request, audit), response);
-                     });
-  }
-
-  grpc::Status ReloadConfig(grpc::ServerContext* ctx, const ReloadConfigRequest*,
-                            ReloadConfigResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Admin/ReloadConfig", ROLE_ADMIN,
-                     [&](const Caller&, AuditEntry& audit) {
-                       return Assign(api_.ReloadConfig(audit), response);
-                     });
-  }
-
-  grpc::Status ResyncPeer(grpc::ServerContext* ctx, const ResyncPeerRequest* request,
-                          ResyncPeerResponse*) override {
-    return gate_.Run(
-        ctx, "/threatmesh.v1.Admin/ResyncPeer", ROLE_ADMIN,
-        [&](const Caller&, AuditEntry& audit) { return api_.ResyncPeer(*request, audit); });
-  }
-
-  grpc::Status RevokeKey(grpc::ServerContext* ctx, const RevokeKeyRequest* request,
-                         PublishResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Admin/RevokeKey", ROLE_ADMIN,
-                     [&](const Caller&, AuditEntry& audit) {
-                       return Assign(api_.RevokeKey(*request, audit), response);
-                     });
-  }
-
-  grpc::Status ExportProof(grpc::ServerContext* ctx, const ExportProofRequest* request,
-                           ExportProofResponse* response) override {
-    return gate_.Run(
-        ctx, "/threatmesh.v1.Admin/ExportProof", ROLE_READ,
-        [&](const Caller& caller, AuditEntry& audit) {
-          // Violation evidence holds the full payload of records addressed to
-          // someone else (RED ones too): for the node's administrators only.
-          if (request->violation()) {
-            if (absl::Status s = NodeApi::Require(
-                    caller, ROLE_ADMIN, "/threatmesh.v1.Admin/ExportProof of violation evidence");
-                !s.ok()) {
-              audit.set_params("violation evidence refused");
-              return s;
-            }
-          }
-          return Assign(api_.ExportProof(*request, audit, caller.max_tlp()), response);
-        });
-  }
-
-  grpc::Status ListViolations(grpc::ServerContext* ctx, const ListViolationsRequest* request,
-                              ListViolationsResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Admin/ListViolations", ROLE_ADMIN,
-                     [&](const Caller&, AuditEntry& audit) {
-                       return Assign(api_.ListViolations(*request, audit), response);
-                     });
-  }
-
-  grpc::Status ReadAudit(grpc::ServerContext* ctx, const ReadAuditRequest* request,
-                         ReadAuditResponse* response) override {
-    return gate_.Run(ctx, "/threatmesh.v1.Admin/ReadAudit", ROLE_ADMIN,
-                     [&](const Caller&, AuditEntry& audit) {
-                       return Assign(api_.ReadAudit(*request, audit), response);
-                     });
-  }
-
- private:
-  NodeApi& api_;
-  CallGate& gate_;
-};
-
-// An Exchange stream as RunExchange sees it, on either side: `Context` is the call's
-// grpc::ServerContext or grpc::ClientContext, `Stream` its reader-writer.
-// `tls` says whether the connection is TLS (false on insecure peering).
-template <typename Context, typename Stream>
-class GrpcPeerStream final : public PeerStream {
- public:
-  GrpcPeerStream(Context* ctx, Stream* stream, bool tls) : ctx_(ctx), stream_(stream), tls_(tls) {}
-  bool Read(PeerMessage* m) override { return stream_->Read(m); }
-  bool Write(const PeerMessage& m) override { return stream_->Write(m); }
-  void Cancel() override { ctx_->TryCancel(); }
-  absl::StatusOr<std::string> SeenCertificateHash() override {
-    if (!tls_) return crypto::Sha256("");
-    std::shared_ptr<const grpc::AuthContext> auth = ctx_->auth_context();
-    return threatmesh::SeenCertificateHash(auth.get());
-  }
-
- private:
-  Context* ctx_;
-  Stream* stream_;
-  bool tls_;
-};
-using ServerPeerStream =
-    GrpcPeerStream<grpc::ServerContext, grpc::ServerReaderWriter<PeerMessage, PeerMessage>>;
-using ClientPeerStream =
-    GrpcPeerStream<grpc::ClientContext, grpc::ClientReaderWriter<PeerMessage, PeerMessage>>;
-
-class PeeringService final : public Peering::Service {
- public:
-  PeeringService(ExchangeContext& context, bool tls) : context_(context), tls_(tls) {}
-  grpc::Status Exchange(grpc::ServerContext* ctx,
-                        grpc::ServerReaderWriter<PeerMessage, PeerMessage>* stream) override {
-    ServerPeerStream peer(ctx, stream, tls_);
-    absl::Status s = RunExchange(context_, peer, /*dialed=*/false);
-    if (!context_.stopping.load() && !absl::IsAlreadyExists(s) && !absl::IsUnavailable(s) &&
-        !absl::IsCancelled(s)) {
-      std::fprintf(stderr, "threatmesh: peer stream ended: %s\n", std::string(s.message()).c_str());
-    }
-    return ToGrpc(s);
-  }
-
- private:
-  ExchangeContext& context_;
-  const bool tls_;
-};
-
-// Dials every configured peer that has an address, one stream each, reconnecting with
-// exponential backoff and jitter; follows peers added and removed while running.
-class Dialer {
- public:
-  // `credentials`: TLS with the node's peer certificate, or insecure.
-  Dialer(ExchangeContext& context, std::shared_ptr<grpc::ChannelCredentials> credentials, bool tls)
-      : context_(context), credentials_(std::move(credentials)), tls_(tls) {
-    manager_ = std::thread([this] { Manage(); });
-  }
-  ~Dialer() { Stop(); }
-
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopped_) return;
-      stopped_ = true;
-      for (grpc::ClientContext* ctx : live_) ctx->TryCancel();
-    }
-    cv_.notify_all();
-    if (manager_.joinable()) manager_.join();
-    for (auto& [name, t] : threads_) t.join();
-  }
-
- private:
-  void Manage() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stopped_) {
-      // A loop that ended (its peer was removed or changed) makes way for a new one.
-      for (const std::string& name : finished_) {
-        threads_[name].join();
-        threads_.erase(name);
-      }
-      finished_.clear();
-      for (const PeerConfig& p : context_.peers.List()) {
-        if (p.address().empty() || threads_.count(p.name())) continue;
-        threads_[p.name()] = std::thread([this, p] {
-          DialLoop(p);
-          std::lock_guard<std::mutex> lock(mu_);
-          finished_.push_back(p.name());
-        });
-      }
-      cv_.wait_for(lock, std::chrono::milliseconds(200));
-    }
-  }
-
-  bool StillConfigured(const PeerConfig& p) {
-    std::optional<PeerConfig> now = context_.peers.FindByKey(p.node_key());
-    return now && now->name() == p.name() && now->address() == p.address();
-  }
-
-  void DialLoop(PeerConfig peer) {
-    std::mt19937_64 rng(std::random_device{}());
-    std::chrono::milliseconds backoff(100);
-    for (;;) {
-      if (!StillConfigured(peer)) return;
-      auto channel =
-          grpc::CreateCustomChannel(peer.address(), credentials_, PeerChannelArguments());
-      auto stub = Peering::NewStub(channel);
-      grpc::ClientContext ctx;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (stopped_) return;
-        live_.insert(&ctx);
-      }
-      const auto started = std::chrono::steady_clock::now();
-      auto stream = stub->Exchange(&ctx);
-      ClientPeerStream peer_stream(&ctx, stream.get(), tls_);
-      absl::Status s = RunExchange(context_, peer_stream, /*dialed=*/true);
-      ctx.TryCancel();
-      grpc::Status finished = stream->Finish();
-      if (!s.ok() && !context_.stopping.load()) {
-        // Why the stream ended, for 'threatmesh peers'; a transport failure (refused
-        // connection, TLS) shows only in the call's own status.
-        std::string why(s.message());
-        if (!finished.ok() && finished.error_code() != grpc::StatusCode::CANCELLED) {
-          why = StrCat(why, " (", finished.error_message(), ")");
-        }
-        std::lock_guard<std::mutex> lock(context_.counters_mu);
-        context_.counters[peer.name()].last_error = why;
-      }
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        live_.erase(&ctx);
-      }
-      if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
-        backoff = std::chrono::milliseconds(100);
-      }
-      // Jitter: between half the backoff and all of it; the backoff doubles up to 10 s.
-      std::uniform_int_distribution<long> jitter(backoff.count() / 2, backoff.count());
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(jitter(rng)), [this] { return stopped_; });
-      if (stopped_) return;
-      backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(10));
-    }
-  }
-
-  ExchangeContext& context_;
-  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
-  const bool tls_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopped_ = false;                        // guarded by mu_
-  std::set<grpc::ClientContext*> live_;         // guarded by mu_
-  std::map<std::string, std::thread> threads_;  // guarded by mu_; joined in Stop
-  std::vector<std::string> finished_;           // guarded by mu_: loops that returned
-  std::thread manager_;
-};
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
@@ -729,14 +68,12 @@ class GrpcServer final : public Server {
     node_config.validation.max_record_bytes = config.max_record_bytes;
     node_config.validation.max_clock_skew_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(config.max_clock_skew).count();
-    if (!config.passphrase_file.empty()) {
-      absl::StatusOr<std::string> pass = ReadFile(config.passphrase_file, "passphrase file");
-      if (!pass.ok()) return pass.status();
-      node_config.passphrase = pass->substr(0, pass->find('\n'));
-    } else if (const char* env = std::getenv("THREATMESH_PASSPHRASE"); env) {
-      node_config.passphrase = env;
-    }
+    absl::StatusOr<std::string> pass = LoadPassphrase(config.passphrase_file);
+    if (!pass.ok()) return pass.status();
+    node_config.passphrase = *pass;
+    crypto::SecureWipe(*pass);
     absl::StatusOr<std::unique_ptr<LocalNode>> node = LocalNode::Open(node_config);
+    crypto::SecureWipe(node_config.passphrase);
     if (!node.ok()) return node.status();
     node_ = std::move(*node);
     absl::StatusOr<std::unique_ptr<TokenStore>> tokens = TokenStore::Load(node_->store());
@@ -762,9 +99,7 @@ class GrpcServer final : public Server {
         !applied.ok()) {
       return applied.status();
     }
-    gate_ = std::make_unique<CallGate>(*api_, *audit_);
-    records_ = std::make_unique<RecordsService>(*api_, *gate_, stopping_);
-    admin_ = std::make_unique<AdminService>(*api_, *gate_);
+    services_ = std::make_unique<ApiServices>(*api_, *audit_, stopping_);
 
     std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
     if (!config.tls_cert.empty()) {
@@ -811,14 +146,8 @@ class GrpcServer final : public Server {
     grpc::ServerBuilder builder;
     api_listener_->Register(builder, credentials);
     SetConnectionLimits(builder);
-    {
-      std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-      creators.push_back(std::make_unique<UndecodableRequestInterceptorFactory>(*gate_));
-      builder.experimental().SetInterceptorCreators(std::move(creators));
-    }
     builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_message_bytes));
-    builder.RegisterService(records_.get());
-    builder.RegisterService(admin_.get());
+    services_->Register(builder);
     server_ = builder.BuildAndStart();
     if (!server_) {
       return absl::UnavailableError(StrCat("cannot start the API on ", config_.listen));
@@ -869,7 +198,7 @@ class GrpcServer final : public Server {
     api_->SetPeerControl(
         {[this] { return Reload(); }, [this](const std::string& name) { Resync(name); }});
     if (!config_.peer_listen.empty() && !config_.dial_only) {
-      peering_ = std::make_unique<PeeringService>(*exchange_, tls);
+      peering_ = MakePeeringService(*exchange_, tls);
       absl::StatusOr<std::unique_ptr<Listener>> listener = Listener::Bind(
           config_.peer_listen, {"peer", connection_cap_,
                                 std::min(config_.max_connections_per_address, connection_cap_)});
@@ -893,7 +222,7 @@ class GrpcServer final : public Server {
       peer_address_ =
           StrCat(config_.peer_listen.substr(0, config_.peer_listen.rfind(':')), ":", peer_port);
     }
-    dialer_ = std::make_unique<Dialer>(*exchange_, channel_credentials, tls);
+    dialer_ = StartPeerDialer(*exchange_, channel_credentials, tls);
     api_->SetPeerAddress(peer_address_);
     return absl::OkStatus();
   }
@@ -1074,9 +403,7 @@ class GrpcServer final : public Server {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<PeerRegistry> peers_;
   std::unique_ptr<NodeApi> api_;
-  std::unique_ptr<CallGate> gate_;
-  std::unique_ptr<RecordsService> records_;
-  std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<ApiServices> services_;
   // The listeners outlive their servers: a server may still hand a connection back.
   std::unique_ptr<Listener> api_listener_;
   std::unique_ptr<Listener> peer_listener_;
@@ -1084,9 +411,9 @@ class GrpcServer final : public Server {
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   std::unique_ptr<ExchangeContext> exchange_;
-  std::unique_ptr<PeeringService> peering_;
+  std::unique_ptr<grpc::Service> peering_;
   std::unique_ptr<grpc::Server> peer_server_;
-  std::unique_ptr<Dialer> dialer_;
+  std::unique_ptr<PeerDialer> dialer_;
   std::unique_ptr<PolicyHolder> policies_;
   std::unique_ptr<WorkPool> pool_;
   std::mutex reload_mu_;  // one reload at a time
