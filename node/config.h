@@ -57,7 +57,7 @@ struct ServeConfig {
   // A connection with no call open for this long is closed (clients reconnect by themselves).
   std::chrono::seconds idle_timeout{600};
   // Connections open at once on each port; past it a new one is closed at once. Lowered to
-  // fit the process's descriptor limit less what the store keeps (see node/listener.h).
+  // fit the process's descriptor limit less what the store keeps (see node/serve/listener.h).
   std::size_t max_connections = 1024;
   // Connections open at once from one address on the peer port.
   std::size_t max_connections_per_address = 16;

@@ -122,8 +122,8 @@ std::string TagPrefix(std::string_view tag) {
 
 std::string KindPrefix(RecordKind kind) { return std::string(1, static_cast<char>(kind)); }
 
-std::optional<RecordKind> KindOf(const RecordBody& body) {
-  switch (body.kind_case()) {
+std::optional<RecordKind> KindOf(RecordBody::KindCase body_case) {
+  switch (body_case) {
     case RecordBody::kIndicator:
       return RecordKind::kIndicator;
     case RecordBody::kLogExcerpt:

@@ -60,8 +60,11 @@ std::string TagPrefix(std::string_view tag);
 
 std::string KindPrefix(RecordKind kind);
 
-// The kind of a body, or nullopt when it has none.
-std::optional<RecordKind> KindOf(const threatmesh::v1::RecordBody& body);
+// The store's kind of a body's oneof case, or nullopt when it has none.
+std::optional<RecordKind> KindOf(threatmesh::v1::RecordBody::KindCase body_case);
+inline std::optional<RecordKind> KindOf(const threatmesh::v1::RecordBody& body) {
+  return KindOf(body.kind_case());
+}
 
 // One index entry: its key (prefix || sequence) in one family; the value is the record id.
 struct IndexEntry {

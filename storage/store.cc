@@ -960,7 +960,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_options.paranoid_checks = true;
   db_options.max_background_jobs = 2;
   // Table files kept open at once: bounded, so the store's descriptors fit the reserve the
-  // node keeps from connections (node/listener.h).
+  // node keeps from connections (node/serve/listener.h).
   db_options.max_open_files = 200;
   // One writer thread commits every batch, so concurrent memtable writes buy nothing.
   db_options.allow_concurrent_memtable_write = false;

@@ -50,7 +50,7 @@ struct StoreOptions {
   std::size_t write_buffer_bytes = 0;
 };
 
-// A record that has passed validation (node/validate.h), ready to store. The store trusts
+// A record that has passed validation (node/core/validate.h), ready to store. The store trusts
 // it: it derives index entries from `body` but checks no signature.
 struct RecordToStore {
   // SHA-256 of the body's payload bytes (32 bytes).

@@ -11,6 +11,7 @@
 #include "node/core/custody.h"
 #include "node/core/indicator.h"
 #include "node/core/record_builder.h"
+#include "node/core/record_kind.h"
 #include "node/core/record_view.h"
 #include "node/proof/proof.h"
 #include "storage/index_keys.h"
@@ -27,41 +28,7 @@ constexpr std::string_view kBearer = "Bearer ";
 constexpr std::size_t kMaxExaminedPerPage = 5000;
 
 std::optional<storage::RecordKind> StoreKind(RecordKind kind) {
-  switch (kind) {
-    case RECORD_KIND_INDICATOR:
-      return storage::RecordKind::kIndicator;
-    case RECORD_KIND_LOG_EXCERPT:
-      return storage::RecordKind::kLogExcerpt;
-    case RECORD_KIND_SIGHTING:
-      return storage::RecordKind::kSighting;
-    case RECORD_KIND_RETRACTION:
-      return storage::RecordKind::kRetraction;
-    case RECORD_KIND_KEY_ROTATION:
-      return storage::RecordKind::kKeyRotation;
-    case RECORD_KIND_KEY_REVOCATION:
-      return storage::RecordKind::kKeyRevocation;
-    default:
-      return std::nullopt;
-  }
-}
-
-RecordKind ApiKind(const RecordBody& body) {
-  switch (body.kind_case()) {
-    case RecordBody::kIndicator:
-      return RECORD_KIND_INDICATOR;
-    case RecordBody::kLogExcerpt:
-      return RECORD_KIND_LOG_EXCERPT;
-    case RecordBody::kSighting:
-      return RECORD_KIND_SIGHTING;
-    case RecordBody::kRetraction:
-      return RECORD_KIND_RETRACTION;
-    case RecordBody::kKeyRotation:
-      return RECORD_KIND_KEY_ROTATION;
-    case RecordBody::kKeyRevocation:
-      return RECORD_KIND_KEY_REVOCATION;
-    default:
-      return RECORD_KIND_UNSPECIFIED;
-  }
+  return storage::KindOf(BodyCaseOf(kind));
 }
 
 absl::StatusOr<std::string> CheckId(std::string_view id, std::string_view field) {
@@ -142,7 +109,7 @@ absl::Status CheckFilter(const Filter& filter) {
 
 bool Matches(const Filter& filter, const RecordBody& body) {
   if (filter.kinds_size() > 0 && std::find(filter.kinds().begin(), filter.kinds().end(),
-                                           ApiKind(body)) == filter.kinds().end()) {
+                                           ApiKindOf(body)) == filter.kinds().end()) {
     return false;
   }
   if (filter.max_tlp() != TLP_UNSPECIFIED && body.tlp() > filter.max_tlp()) return false;
@@ -517,12 +484,10 @@ StatusResponse NodeApi::Status() const {
   StatusResponse out;
   out.set_public_key(node_.key().public_key().ToText());
   out.set_fingerprint(node_.key().public_key().Fingerprint());
-  for (RecordKind kind :
-       {RECORD_KIND_INDICATOR, RECORD_KIND_LOG_EXCERPT, RECORD_KIND_SIGHTING,
-        RECORD_KIND_RETRACTION, RECORD_KIND_KEY_ROTATION, RECORD_KIND_KEY_REVOCATION}) {
+  for (const RecordKindInfo& kind : RecordKinds()) {
     KindCount* c = out.add_counts();
-    c->set_kind(kind);
-    c->set_count(node_.store().CountOf(*StoreKind(kind)));
+    c->set_kind(kind.api_kind);
+    c->set_count(node_.store().CountOf(*StoreKind(kind.api_kind)));
   }
   out.set_store_bytes(node_.store().DiskSize());
   out.set_uptime_seconds(static_cast<uint64_t>(std::max<int64_t>(0, node_.Now() - started_ms_)) /

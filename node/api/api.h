@@ -1,6 +1,6 @@
 // NodeApi: the logic behind the local gRPC API, with no gRPC in it, so that it can be tested
-// without a network. The services in node/server.cc are adapters: they read the token and
-// the deadline, call NodeApi and turn its Status into a gRPC status.
+// without a network. The services in node/api/grpc/services.cc are adapters: they read the token
+// and the deadline, call NodeApi and turn its Status into a gRPC status.
 //
 // Every method takes the authenticated caller, checks its role first (PermissionDenied),
 // and fills `audit` with what the audit trail should say about the call (parameters, the
@@ -24,7 +24,7 @@
 
 namespace threatmesh {
 
-struct ProofMaterial;  // node/proof.h
+struct ProofMaterial;  // node/proof/proof.h
 
 // Who is calling: the token's name and role.
 struct Caller {

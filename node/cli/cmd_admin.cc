@@ -9,6 +9,7 @@
 #include "node/cli/commands.h"
 #include "node/cli/node_access.h"
 #include "node/core/record_builder.h"
+#include "node/core/record_kind.h"
 #include "node/core/record_view.h"
 #include "node/peers.h"
 #include "node/proof/audit_trail.h"
@@ -25,14 +26,12 @@ int RunStatus(const po::variables_map& vm, Io& io) {
   if (!client.ok()) return Fail(io, client.status());
   absl::StatusOr<v1::StatusResponse> s = (*client)->Status();
   if (!s.ok()) return Fail(io, s.status());
-  static const char* kKindNames[] = {"",           "indicator",    "log-excerpt",   "sighting",
-                                     "retraction", "key-rotation", "key-revocation"};
   if (vm.count("json")) {
     io.out << "{\"public_key\":" << JsonString(s->public_key())
            << ",\"fingerprint\":" << JsonString(s->fingerprint()) << ",\"counts\":{";
     bool first = true;
     for (const v1::KindCount& c : s->counts()) {
-      io.out << (first ? "" : ",") << JsonString(kKindNames[c.kind() % 7]) << ":" << c.count();
+      io.out << (first ? "" : ",") << JsonString(RecordKindName(c.kind())) << ":" << c.count();
       first = false;
     }
     io.out << "},\"store_bytes\":" << s->store_bytes()
@@ -44,7 +43,7 @@ int RunStatus(const po::variables_map& vm, Io& io) {
   io.out << "public key    " << s->public_key() << "\n"
          << "fingerprint   " << s->fingerprint() << "\n";
   for (const v1::KindCount& c : s->counts()) {
-    std::string name = kKindNames[c.kind() % 7];
+    std::string name(RecordKindName(c.kind()));
     io.out << name << std::string(14 - name.size(), ' ') << c.count() << "\n";
   }
   io.out << "store         " << s->store_bytes() << " bytes\n"

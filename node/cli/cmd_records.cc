@@ -12,6 +12,7 @@
 #include "node/core/indicator.h"
 #include "node/core/printable.h"
 #include "node/core/record_builder.h"
+#include "node/core/record_kind.h"
 #include "node/core/record_view.h"
 #include "node/excerpt/excerpt_builder.h"
 #include "node/excerpt/excerpt_check.h"
@@ -196,21 +197,14 @@ void FilterOptions(po::options_description& d) {
 }
 
 absl::StatusOr<v1::RecordKind> ParseKind(const std::string& kind) {
-  static const std::map<std::string, v1::RecordKind> kKinds = {
-      {"indicator", v1::RECORD_KIND_INDICATOR},
-      {"log-excerpt", v1::RECORD_KIND_LOG_EXCERPT},
-      {"sighting", v1::RECORD_KIND_SIGHTING},
-      {"retraction", v1::RECORD_KIND_RETRACTION},
-      {"key-rotation", v1::RECORD_KIND_KEY_ROTATION},
-      {"key-revocation", v1::RECORD_KIND_KEY_REVOCATION}};
-  auto it = kKinds.find(kind);
-  if (it == kKinds.end()) {
+  std::optional<RecordKindInfo> found = FindRecordKind(kind);
+  if (!found) {
     return absl::InvalidArgumentError(
         StrCat("unknown kind \"", kind,
                "\"; use indicator, log-excerpt, sighting, retraction, key-rotation or "
                "key-revocation"));
   }
-  return it->second;
+  return found->api_kind;
 }
 
 absl::StatusOr<v1::Filter> ParseFilter(const po::variables_map& vm) {

@@ -71,7 +71,7 @@ struct ChainVerdict {
 // receives the index of the hop at fault, or the number of hops when only the last hop's
 // receiver is not `self` (-1 for an empty chain). With `keys`, hop 0 may also be sent by a
 // key the author's key rotated to (as may the new key of a KeyRotation record), and a hop
-// whose sender's key may no longer sign at its time is unsound (node/key_table.h).
+// whose sender's key may no longer sign at its time is unsound (node/core/key_table.h).
 [[nodiscard]] absl::StatusOr<ChainVerdict> CheckChain(std::string_view record_id,
                                                       const threatmesh::v1::RecordBody& body,
                                                       const threatmesh::v1::CustodyChain& chain,

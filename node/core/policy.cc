@@ -9,26 +9,12 @@
 #include "node/core/indicator.h"
 #include "node/core/key_table.h"
 #include "node/core/record_builder.h"
+#include "node/core/record_kind.h"
 
 namespace threatmesh {
 namespace {
 
 using threatmesh::v1::RecordBody;
-
-const std::map<std::string, int>& KindNames() {
-  static const std::map<std::string, int> kinds = {
-      {"indicator", RecordBody::kIndicator},      {"log-excerpt", RecordBody::kLogExcerpt},
-      {"sighting", RecordBody::kSighting},        {"retraction", RecordBody::kRetraction},
-      {"key-rotation", RecordBody::kKeyRotation}, {"key-revocation", RecordBody::kKeyRevocation}};
-  return kinds;
-}
-
-std::string KindName(int kind) {
-  for (const auto& [name, k] : KindNames()) {
-    if (k == kind) return name;
-  }
-  return "unknown";
-}
 
 std::vector<std::string> SplitList(std::string_view text) {
   std::vector<std::string> out;
@@ -108,7 +94,7 @@ Decision ExplainOutbound(const OutboundPolicy& policy, const RecordBody& body,
   }
   const bool statement = IsKeyStatement(body);
   if (!statement && !policy.kinds.empty() && !policy.kinds.count(body.kind_case())) {
-    return Refuse(StrCat(p, "kind ", KindName(body.kind_case()), " is not sent"));
+    return Refuse(StrCat(p, "kind ", RecordKindName(body.kind_case()), " is not sent"));
   }
   if (const int type = IndicatorTypeOf(body);
       type != 0 && !policy.indicator_types.empty() && !policy.indicator_types.count(type)) {
@@ -188,11 +174,9 @@ absl::StatusOr<OutboundPolicy> ParseOutboundPolicy(std::string_view name,
       for (std::string& c : SplitList(value)) out.communities.insert(std::move(c));
     } else if (setting == "kinds") {
       for (const std::string& k : SplitList(value)) {
-        auto it = KindNames().find(k);
-        if (it == KindNames().end()) {
-          return Bad(name, setting, k, "indicator, log-excerpt, sighting or retraction");
-        }
-        out.kinds.insert(it->second);
+        std::optional<RecordKindInfo> kind = FindRecordKind(k);
+        if (!kind) return Bad(name, setting, k, "indicator, log-excerpt, sighting or retraction");
+        out.kinds.insert(kind->body_case);
       }
     } else if (setting == "indicator-types") {
       for (const std::string& t : SplitList(value)) {

@@ -1,12 +1,12 @@
 // Sharing policies: what this node sends to a peer (outbound) and what it takes from one
 // (inbound). A policy is named and assigned per peer; a local policy may be stricter than a
-// record's TLP label and handling, never looser, so the custody rules (node/custody.h) are
+// record's TLP label and handling, never looser, so the custody rules (node/core/custody.h) are
 // checked too and win.
 //
-// Policies are built from name = value settings (the config file's [policy NAME] sections
-// and the CLI) by ParseOutboundPolicy / ParseInboundPolicy, which name the setting at fault.
-// Decisions come with the rule behind them, for `threatmesh policy explain`. Pure values and
-// functions; thread-safe.
+// Policies are built from name = value settings (the config file's [outbound.NAME] and
+// [inbound.NAME] sections, and the CLI) by ParseOutboundPolicy / ParseInboundPolicy, which
+// name the setting at fault. Decisions come with the rule behind them, for `threatmesh
+// policy explain`. Pure values and functions; thread-safe.
 #ifndef THREATMESH_NODE_CORE_POLICY_H_
 #define THREATMESH_NODE_CORE_POLICY_H_
 
@@ -36,8 +36,7 @@ struct OutboundPolicy {
   // The communities the peer belongs to: a GREEN record that names communities goes only to
   // a peer sharing one of them.
   std::set<std::string> communities;
-  // Record kinds sent (oneof field numbers of RecordBody: 16 indicator, 17 log excerpt,
-  // 18 sighting, 19 retraction); empty for all.
+  // Record kinds sent, as RecordBody's oneof cases (node/core/record_kind.h); empty for all.
   std::set<int> kinds;
   // Indicator (and sighting) types sent; empty for all.
   std::set<int> indicator_types;

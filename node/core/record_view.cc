@@ -13,6 +13,7 @@
 #include "node/core/indicator.h"
 #include "node/core/printable.h"
 #include "node/core/record_builder.h"
+#include "node/core/record_kind.h"
 
 namespace threatmesh {
 namespace {
@@ -33,22 +34,7 @@ std::string KeyFingerprint(std::string_view bytes) {
 }
 
 std::string KindName(const threatmesh::v1::RecordBody& body) {
-  switch (body.kind_case()) {
-    case threatmesh::v1::RecordBody::kIndicator:
-      return "indicator";
-    case threatmesh::v1::RecordBody::kLogExcerpt:
-      return "log-excerpt";
-    case threatmesh::v1::RecordBody::kSighting:
-      return "sighting";
-    case threatmesh::v1::RecordBody::kRetraction:
-      return "retraction";
-    case threatmesh::v1::RecordBody::kKeyRotation:
-      return "key-rotation";
-    case threatmesh::v1::RecordBody::kKeyRevocation:
-      return "key-revocation";
-    default:
-      return "unknown";
-  }
+  return std::string(RecordKindName(body.kind_case()));
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ absl::Status CheckTime(std::string_view field, int64_t ms, int64_t latest,
 constexpr uint32_t kMaxHopsLimit = 64;
 
 // A record's free text reaches analysts' terminals: no control character, no bidirectional
-// override (node/printable.h).
+// override (node/core/printable.h).
 absl::Status HasControlChar(std::string_view what, std::string_view s) {
   if (const char* found = UnsafeTextCharacter(s)) {
     return absl::InvalidArgumentError(StrCat(what, " contains ", found));

@@ -25,7 +25,7 @@ struct ValidationOptions {
   std::size_t max_record_bytes = 1 << 20;
   // How far created_at may lie in the future of the local clock.
   int64_t max_clock_skew_ms = 5 * 60 * 1000;
-  // The key rotations and revocations known (node/key_table.h), or none: when given, a
+  // The key rotations and revocations known (node/core/key_table.h), or none: when given, a
   // record its author's key may no longer sign at its created_at is refused, and a
   // revocation may come from a key the revoked one rotated to. Not owned.
   const KeyTable* keys = nullptr;

@@ -45,7 +45,7 @@ bool AllPassed(const std::vector<threatmesh::v1::ChecklistItem>& items);
 // What the first match is, e.g. "an e-mail address" or "a credential (\"password=hu...\")",
 // or empty when there is none.
 std::string FindEmailOrCredential(std::string_view text);
-// A user name in clear in `text`: in one of the shapes of node/user_names.h, or one of
+// A user name in clear in `text`: in one of the shapes of node/excerpt/user_names.h, or one of
 // `known` (may be null) standing as a whole word. What it is, e.g. "a user name (\"for
 // alice\")", or empty when there is none.
 std::string FindUserName(std::string_view text, const absl::flat_hash_set<std::string>* known);

@@ -4,7 +4,7 @@
 //     preserving (crypto/cryptopan.h);
 //   - internal host and domain names (names under configured suffixes) and user names ->
 //     keyed HMAC-SHA256 pseudonyms (crypto/pseudonym.h). User names are those of user.name
-//     fields and those that free text gives in the shapes of node/user_names.h; a user name
+//     fields and those that free text gives in the shapes of node/excerpt/user_names.h; a user name
 //     once known is replaced wherever it stands as a whole word, in every value and line, so
 //     the same name gets the same pseudonym everywhere. LearnUsers, called on every line
 //     before the first is sanitized, makes that hold for lines above the one naming a user;
@@ -50,7 +50,7 @@ struct SanitizeOptions {
   std::vector<AddressRange> internal_ranges = DefaultInternalRanges();
   // Names equal to or under these suffixes are internal, e.g. "corp.example".
   std::vector<std::string> internal_suffixes;
-  // Whether free text is searched for user names in the shapes of node/user_names.h (off
+  // Whether free text is searched for user names in the shapes of node/excerpt/user_names.h (off
   // only for formats that name no users in text, to spare the scan).
   bool users_in_text = true;
 };

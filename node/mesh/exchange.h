@@ -1,5 +1,5 @@
 // The Exchange: one authenticated peer stream, the same whichever side dialed
-// (proto/threatmesh/v1/peer.proto). After the handshake (node/peer_auth.h) each side asks
+// (proto/threatmesh/v1/peer.proto). After the handshake (node/mesh/peer_auth.h) each side asks
 // for the other's change feed from the cursor it holds durably; each side then streams its
 // log in batches, filtered by its outbound policy for the peer and the custody rules, each
 // record with its chain and a new signed hop; the receiver drops known ids before any
@@ -8,8 +8,8 @@
 // acknowledges the batch once it is durable. Live records follow the catch-up on the same
 // stream.
 //
-// Thread-safe: RunExchange uses the calling thread to read and one thread of its own to
-// send; many exchanges may run at once.
+// Thread-safe: RunExchange uses the calling thread to read, and threads of its own to send,
+// to acknowledge, and to time the handshake; many exchanges may run at once.
 #ifndef THREATMESH_NODE_MESH_EXCHANGE_H_
 #define THREATMESH_NODE_MESH_EXCHANGE_H_
 

@@ -1,5 +1,5 @@
 // gRPC credentials of the peer port. Peers use self-signed certificates and no CA: TLS gives
-// confidentiality, and the peer handshake (node/peer_auth.h) proves each node's key over the
+// confidentiality, and the peer handshake (node/mesh/peer_auth.h) proves each node's key over the
 // hash of the certificate the other side actually saw. So both sides accept any certificate
 // at the TLS layer, the server asks the dialer for its certificate too, and each side reads
 // the certificate the other presented from the call's AuthContext.
