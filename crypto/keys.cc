@@ -90,6 +90,13 @@ std::string PublicKey::Fingerprint() const {
                 hex.substr(12, 4));
 }
 
+std::string FingerprintOf(std::string_view bytes) {
+  absl::StatusOr<PublicKey> key = PublicKey::FromBytes(bytes);
+  if (key.ok()) return key->Fingerprint();
+  return StrCat("(not a key: ", HexEncode(bytes.substr(0, 32)), bytes.size() > 32 ? "..." : "",
+                ")");
+}
+
 KeyPair KeyPair::Generate() {
   EnsureSodium();
   KeyPair pair;

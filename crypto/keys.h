@@ -57,6 +57,10 @@ class PublicKey {
   std::array<unsigned char, kPublicKeySize> raw_{};
 };
 
+// The fingerprint of the public key held in `bytes`; for bytes that are not one (in a
+// malformed record or file), "(not a key: HEX)" showing up to its first 32 bytes.
+std::string FingerprintOf(std::string_view bytes);
+
 class KeyPair {
  public:
   // A new random key pair.

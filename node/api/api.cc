@@ -419,12 +419,9 @@ absl::StatusOr<PublishResponse> NodeApi::Retract(const RetractRequest& request, 
   absl::StatusOr<VerifiedRecord> original = node_.Get(*target);
   if (!original.ok()) return original.status();
   if (original->body.author() != node_.key().public_key().bytes()) {
-    absl::StatusOr<crypto::PublicKey> author =
-        crypto::PublicKey::FromBytes(original->body.author());
-    return absl::PermissionDeniedError(
-        StrCat("record ", ShortId(*target), " was authored by node ",
-               author.ok() ? author->Fingerprint() : std::string("?"),
-               "; only its author may retract it"));
+    return absl::PermissionDeniedError(StrCat("record ", ShortId(*target), " was authored by node ",
+                                              crypto::FingerprintOf(original->body.author()),
+                                              "; only its author may retract it"));
   }
   if (original->body.has_retraction()) {
     return absl::InvalidArgumentError(

@@ -272,10 +272,7 @@ int RunViolations(const po::variables_map& vm, Io& io) {
   absl::StatusOr<v1::ListViolationsResponse> r = (*client)->ListViolations(request);
   if (!r.ok()) return Fail(io, r.status());
   const bool json = vm.count("json") > 0;
-  auto fingerprint = [](const std::string& key) {
-    absl::StatusOr<crypto::PublicKey> k = crypto::PublicKey::FromBytes(key);
-    return k.ok() ? k->Fingerprint() : std::string("?");
-  };
+  auto fingerprint = [](const std::string& key) { return crypto::FingerprintOf(key); };
   if (json) io.out << "{\"violations\":[";
   bool first = true;
   for (const v1::Violation& v : r->violations()) {

@@ -123,7 +123,7 @@ int RunPeers(const po::variables_map& vm, Io& io) {
              << ",\"state\":" << JsonString(state_text(p.name())) << "}";
     } else {
       io.out << p.name() << "  " << (p.address().empty() ? "(dials in)" : p.address()) << "  "
-             << (key.ok() ? key->Fingerprint() : "?") << "  policy " << p.policy() << "/"
+             << crypto::FingerprintOf(p.node_key()) << "  policy " << p.policy() << "/"
              << p.inbound_policy() << "\n    " << state_text(p.name()) << "\n";
     }
     first = false;

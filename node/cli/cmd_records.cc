@@ -162,10 +162,7 @@ int RunGet(const po::variables_map& vm, Io& io) {
   for (int i = 0; i < chain.hops_size(); ++i) {
     v1::Hop hop;
     hop.ParseFromString(chain.hops(i).payload());
-    auto fp = [](const std::string& k) {
-      absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(k);
-      return key.ok() ? key->Fingerprint() : std::string("?");
-    };
+    auto fp = [](const std::string& k) { return crypto::FingerprintOf(k); };
     if (i == 0) path = fp(hop.from());
     path += " -> " + fp(hop.to());
     io.out << "hop " << i << "       " << fp(hop.from()) << " -> " << fp(hop.to()) << "  "

@@ -27,10 +27,7 @@ bool IsRecipient(const RecordBody& body, std::string_view key) {
   return false;
 }
 
-std::string Fingerprint(std::string_view key) {
-  absl::StatusOr<crypto::PublicKey> k = crypto::PublicKey::FromBytes(key);
-  return k.ok() ? k->Fingerprint() : std::string("(not a key)");
-}
+std::string Fingerprint(std::string_view key) { return crypto::FingerprintOf(key); }
 
 // The handling rule that sending the copy to `to` as hop number `hop` (0-based) would break,
 // or "" when it breaks none.

@@ -12,10 +12,7 @@ namespace {
 
 using threatmesh::v1::RecordBody;
 
-std::string Fp(std::string_view key) {
-  absl::StatusOr<crypto::PublicKey> k = crypto::PublicKey::FromBytes(key);
-  return k.ok() ? k->Fingerprint() : std::string("(not a key)");
-}
+std::string Fp(std::string_view key) { return crypto::FingerprintOf(key); }
 
 RecordBody StatementBody(const crypto::KeyPair& author, int64_t at_ms) {
   RecordBody body;

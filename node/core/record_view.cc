@@ -24,14 +24,10 @@ std::string AuthorText(const threatmesh::v1::RecordBody& body) {
 }
 
 std::string AuthorFingerprint(const threatmesh::v1::RecordBody& body) {
-  absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(body.author());
-  return key.ok() ? key->Fingerprint() : "";
+  return crypto::FingerprintOf(body.author());
 }
 
-std::string KeyFingerprint(std::string_view bytes) {
-  absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(bytes);
-  return key.ok() ? key->Fingerprint() : crypto::HexEncode(bytes);
-}
+std::string KeyFingerprint(std::string_view bytes) { return crypto::FingerprintOf(bytes); }
 
 std::string KindName(const threatmesh::v1::RecordBody& body) {
   return std::string(RecordKindName(body.kind_case()));
@@ -102,40 +98,6 @@ absl::StatusOr<int64_t> ParseTime(std::string_view text) {
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
-}
-
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (u < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", u);
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
 }
 
 std::string KindSummary(const threatmesh::v1::RecordBody& body) {

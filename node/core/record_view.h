@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "node/core/json_string.h"
 #include "node/core/validate.h"
 
 namespace threatmesh {
@@ -17,9 +18,6 @@ std::string FormatTime(int64_t unix_ms);
 // Accepts unix milliseconds ("1764302707123"), "2026-11-28", "2026-11-28T04:05:07Z" and
 // the same with fractional seconds; always UTC.
 [[nodiscard]] absl::StatusOr<int64_t> ParseTime(std::string_view text);
-
-// A JSON string literal, quotes included.
-std::string JsonString(std::string_view s);
 
 // "indicator domain evil.example.com", "sighting ipv4 192.0.2.1 x3", ...
 std::string KindSummary(const threatmesh::v1::RecordBody& body);

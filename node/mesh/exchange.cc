@@ -574,11 +574,9 @@ absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerH
     std::optional<PeerConfig> peer = context.peers.FindByKey(step.body.author());
     if (!peer) continue;
     for (const Step& s : steps) context.node.Learn(s.id, s.body);
-    absl::StatusOr<crypto::PublicKey> was = crypto::PublicKey::FromBytes(peer->node_key());
-    absl::StatusOr<crypto::PublicKey> now = crypto::PublicKey::FromBytes(hello.node_key());
     std::fprintf(stderr, "threatmesh: peer %s rotated its key from %s to %s\n",
-                 peer->name().c_str(), was.ok() ? was->Fingerprint().c_str() : "?",
-                 now.ok() ? now->Fingerprint().c_str() : "?");
+                 peer->name().c_str(), crypto::FingerprintOf(peer->node_key()).c_str(),
+                 crypto::FingerprintOf(hello.node_key()).c_str());
     peer->set_node_key(hello.node_key());
     // A peer added with 'peers add' is stored under its new key from now on; one from the
     // config file keeps the key written there (its operator updates the file), and is
@@ -591,8 +589,7 @@ absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerH
     }
     return *peer;
   }
-  absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(hello.node_key());
-  return absl::NotFoundError(StrCat("node ", key.ok() ? key->Fingerprint() : "?",
+  return absl::NotFoundError(StrCat("node ", crypto::FingerprintOf(hello.node_key()),
                                     " is not a configured peer under its key or an earlier "
                                     "one; add it with 'threatmesh peers add'"));
 }
@@ -698,10 +695,9 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
   // A key its node rotated away from, or one revoked, opens no stream, configured or not:
   // whoever holds it now may not be that node.
   if (context.node.keys().ForbiddenBy(theirs.hello().node_key(), context.node.Now())) {
-    absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(theirs.hello().node_key());
     return refuse(
         absl::PermissionDeniedError(StrCat(
-            "node ", key.ok() ? key->Fingerprint() : "?",
+            "node ", crypto::FingerprintOf(theirs.hello().node_key()),
             " connected with a key that is no longer its own (",
             context.node.keys().CheckKeyAt(theirs.hello().node_key(), context.node.Now()).message(),
             "); only its current key is accepted")),
@@ -717,9 +713,8 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
     peer = std::move(*rotated);
   }
   if (!peer) {
-    absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(theirs.hello().node_key());
     return refuse(absl::PermissionDeniedError(
-                      StrCat("node ", key.ok() ? key->Fingerprint() : "?",
+                      StrCat("node ", crypto::FingerprintOf(theirs.hello().node_key()),
                              " is not a configured peer; add it with 'threatmesh peers add'")),
                   "unknown key", nullptr);
   }

@@ -119,8 +119,7 @@ class KeyNames {
     for (const auto& [key, name] : m.names) names_[key] = name;
   }
   std::string operator()(std::string_view key) const {
-    absl::StatusOr<crypto::PublicKey> k = crypto::PublicKey::FromBytes(key);
-    std::string out = k.ok() ? k->Fingerprint() : crypto::HexEncode(key);
+    std::string out = crypto::FingerprintOf(key);
     auto it = names_.find(std::string(key));
     if (it != names_.end() && !it->second.empty()) {
       out += " (" + it->second + ")";

@@ -152,5 +152,14 @@ TEST(PublicKeyTest, FromBytesChecksLengthAndFingerprintFormat) {
                     HexEncode(Sha256(std::string(32, 'a')).substr(6, 2)));
 }
 
+TEST(PublicKeyTest, FingerprintOfShowsAKeyOrTheBytesThatAreNotOne) {
+  const KeyPair key = KeyPair::Generate();
+  EXPECT_EQ(FingerprintOf(key.public_key().bytes()), key.public_key().Fingerprint());
+  EXPECT_EQ(FingerprintOf(""), "(not a key: )");
+  EXPECT_EQ(FingerprintOf("\x01\xab"), "(not a key: 01ab)");
+  EXPECT_EQ(FingerprintOf(std::string(40, 'a')),
+            "(not a key: " + HexEncode(std::string(32, 'a')) + "...)");
+}
+
 }  // namespace
 }  // namespace threatmesh::crypto
