@@ -1,6 +1,5 @@
 #include "node/config.h"
 
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -12,6 +11,7 @@
 #include <sstream>
 
 #include "absl/strings/numbers.h"
+#include "crypto/ip_address.h"
 #include "crypto/keys.h"
 #include "crypto/str_cat.h"
 #include "node/peers.h"
@@ -309,16 +309,10 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
 
 bool IsLoopbackHost(std::string_view host) {
   if (host == "localhost") return true;
-  std::string h(host);
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, h.c_str(), buf) == 1) return buf[0] == 127;
-  if (inet_pton(AF_INET6, h.c_str(), buf) == 1) {
-    for (int i = 0; i < 15; ++i) {
-      if (buf[i] != 0) return false;
-    }
-    return buf[15] == 1;
-  }
-  return false;
+  std::optional<crypto::IpAddress> ip = crypto::ParseIp(host);
+  if (!ip) return false;
+  if (ip->family == 4) return ip->bytes[0] == 127;
+  return ip->bytes == std::string(15, '\0') + '\x01';
 }
 
 absl::Status CheckServeConfig(const ServeConfig& config) {

@@ -1,7 +1,5 @@
 #include "storage/index_keys.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 
 namespace threatmesh::storage {
@@ -76,23 +74,6 @@ std::string DomainPrefix(std::string_view domain) {
     domain = dot == std::string_view::npos ? std::string_view() : domain.substr(0, dot);
   }
   return out;
-}
-
-std::optional<IpAddress> ParseIp(std::string_view text) {
-  std::string s(text);
-  IpAddress ip;
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, s.c_str(), buf) == 1) {
-    ip.family = 4;
-    ip.bytes.assign(reinterpret_cast<char*>(buf), 4);
-    return ip;
-  }
-  if (inet_pton(AF_INET6, s.c_str(), buf) == 1) {
-    ip.family = 6;
-    ip.bytes.assign(reinterpret_cast<char*>(buf), 16);
-    return ip;
-  }
-  return std::nullopt;
 }
 
 std::string CidrPrefix(const IpAddress& ip, int prefix_len) {

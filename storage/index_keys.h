@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/ip_address.h"
 #include "storage/column_families.h"
 #include "threatmesh/v1/record.pb.h"
 
@@ -42,13 +43,9 @@ std::string IndicatorPrefix(int type, std::string_view value);
 // "a.b.example.com" -> "com.example.b.a."; the prefix for a suffix search of that domain.
 std::string DomainPrefix(std::string_view domain);
 
-// An address parsed for the CIDR index: 4 or 16 bytes.
-struct IpAddress {
-  uint8_t family = 0;  // 4 or 6
-  std::string bytes;   // network order
-  int bits() const { return family == 4 ? 32 : 128; }
-};
-std::optional<IpAddress> ParseIp(std::string_view text);
+// Addresses for the CIDR index (crypto/ip_address.h).
+using crypto::IpAddress;
+using crypto::ParseIp;
 
 // family || prefix_len || first prefix_len bits of `ip` (the rest zeroed).
 std::string CidrPrefix(const IpAddress& ip, int prefix_len);

@@ -1,13 +1,12 @@
 #include "node/core/indicator.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "crypto/ip_address.h"
 #include "crypto/str_cat.h"
 
 namespace threatmesh {
@@ -53,30 +52,22 @@ bool HasSpaceOrControl(std::string_view s) {
 }
 
 absl::StatusOr<std::string> NormalizeIpv4(std::string_view value) {
-  std::string s(value);
-  unsigned char buf[4];
-  // glibc's inet_pton takes exactly four decimal parts without leading zeros.
-  if (inet_pton(AF_INET, s.c_str(), buf) != 1) {
+  std::optional<crypto::IpAddress> ip = crypto::ParseIp(value);
+  if (!ip || ip->family != 4) {
     return Refuse("ipv4", value, "is not a dotted-quad IPv4 address (e.g. 192.0.2.1)");
   }
-  char text[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, buf, text, sizeof text);
-  return std::string(text);
+  return crypto::FormatIp(*ip);
 }
 
 absl::StatusOr<std::string> NormalizeIpv6(std::string_view value) {
-  std::string s(value);
-  if (s.find('%') != std::string::npos) {
+  if (value.find('%') != std::string_view::npos) {
     return Refuse("ipv6", value, "has a zone id (%...), which means nothing to other nodes");
   }
-  unsigned char buf[16];
-  if (inet_pton(AF_INET6, s.c_str(), buf) != 1) {
+  std::optional<crypto::IpAddress> ip = crypto::ParseIp(value);
+  if (!ip || ip->family != 6) {
     return Refuse("ipv6", value, "is not an IPv6 address (e.g. 2001:db8::1)");
   }
-  // glibc's inet_ntop writes RFC 5952 text: lower case, longest zero run compressed.
-  char text[INET6_ADDRSTRLEN];
-  inet_ntop(AF_INET6, buf, text, sizeof text);
-  return std::string(text);
+  return crypto::FormatIp(*ip);
 }
 
 absl::StatusOr<std::string> NormalizeCidr(std::string_view value) {
@@ -84,7 +75,7 @@ absl::StatusOr<std::string> NormalizeCidr(std::string_view value) {
   if (slash == std::string_view::npos) {
     return Refuse("cidr", value, "has no /prefix (e.g. 10.0.0.0/8)");
   }
-  std::string addr(value.substr(0, slash));
+  std::string_view addr = value.substr(0, slash);
   std::string_view len_text = value.substr(slash + 1);
   if (len_text.empty() || len_text.size() > 3 ||
       !std::all_of(len_text.begin(), len_text.end(),
@@ -93,24 +84,17 @@ absl::StatusOr<std::string> NormalizeCidr(std::string_view value) {
     return Refuse("cidr", value, "has a prefix length that is not a decimal number");
   }
   int len = std::stoi(std::string(len_text));
-  unsigned char buf[16];
-  int family = AF_INET, bytes = 4;
-  if (inet_pton(AF_INET, addr.c_str(), buf) != 1) {
-    family = AF_INET6;
-    bytes = 16;
-    if (inet_pton(AF_INET6, addr.c_str(), buf) != 1) {
-      return Refuse("cidr", value, "does not start with an IPv4 or IPv6 address");
-    }
-  }
-  if (len > bytes * 8) {
+  std::optional<crypto::IpAddress> ip = crypto::ParseIp(addr);
+  if (!ip) return Refuse("cidr", value, "does not start with an IPv4 or IPv6 address");
+  if (len > ip->bits()) {
     return Refuse(
         "cidr", value,
-        StrCat("has prefix length ", len, ", more than the ", bytes * 8, " bits of the address"));
+        StrCat("has prefix length ", len, ", more than the ", ip->bits(), " bits of the address"));
   }
-  for (int bit = len; bit < bytes * 8; ++bit) buf[bit / 8] &= ~(0x80u >> (bit % 8));
-  char text[INET6_ADDRSTRLEN];
-  inet_ntop(family, buf, text, sizeof text);
-  return StrCat(text, "/", len);
+  for (int bit = len; bit < ip->bits(); ++bit) {
+    ip->bytes[bit / 8] = static_cast<char>(ip->bytes[bit / 8] & ~(0x80u >> (bit % 8)));
+  }
+  return StrCat(crypto::FormatIp(*ip), "/", len);
 }
 
 absl::StatusOr<std::string> NormalizeHex(std::string_view type, std::string_view value,

@@ -7,6 +7,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/numbers.h"
+#include "crypto/ip_address.h"
 #include "crypto/str_cat.h"
 #include "node/excerpt/user_names.h"
 
@@ -20,7 +21,7 @@ constexpr char kRemoved[] = "[removed]";
 
 // Writes the address in network byte order to `out` and returns its size (4 or 16), or 0
 // when `text` is not one. `colon` says whether `text` holds a ':': with one it can only be
-// IPv6 text, which goes to inet_pton; without, IPv4 is read here, by inet_pton's rules (four
+// IPv6 text, which goes to crypto::ParseIp; without, IPv4 is read here, by inet_pton's rules (four
 // decimal octets of at most 255, no leading zero), since most runs a log line offers are
 // numbers and hex words that fail at once.
 std::size_t ParseAddress(std::string_view text, bool colon, unsigned char out[16]) {
@@ -46,10 +47,10 @@ std::size_t ParseAddress(std::string_view text, bool colon, unsigned char out[16
     std::memcpy(out, octets, 4);
     return 4;
   }
-  char t[INET6_ADDRSTRLEN];
-  std::memcpy(t, text.data(), text.size());
-  t[text.size()] = '\0';
-  return inet_pton(AF_INET6, t, out) == 1 ? 16 : 0;
+  std::optional<crypto::IpAddress> ip = crypto::ParseIp(text);
+  if (!ip || ip->family != 6) return 0;
+  std::memcpy(out, ip->bytes.data(), 16);
+  return 16;
 }
 
 bool HasColon(std::string_view text) {
