@@ -4,7 +4,7 @@
 #include "crypto/hash.h"
 #include "crypto/str_cat.h"
 #include "node/proof/audit_trail.h"
-#include "storage/index_keys.h"
+#include "storage/side_keys.h"
 
 namespace threatmesh {
 namespace {
@@ -14,33 +14,24 @@ using threatmesh::v1::AuditEntry;
 using threatmesh::v1::Signed;
 using threatmesh::v1::StoredAuditEntry;
 
-constexpr std::string_view kEntryPrefix = "e";
-constexpr std::string_view kCheckpointPrefix = "c";
 constexpr std::size_t kMaxCheckpointsRead = 100000;
 
-uint64_t SeqOfKey(std::string_view key) { return storage::DecodeSeq(key.substr(1)); }
-
 }  // namespace
-
-std::string AuditEntryKey(uint64_t seq) { return StrCat(kEntryPrefix, storage::EncodeSeq(seq)); }
-std::string AuditCheckpointKey(uint64_t seq) {
-  return StrCat(kCheckpointPrefix, storage::EncodeSeq(seq));
-}
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(storage::Store& store,
                                                          const crypto::KeyPair& key, Clock clock) {
   auto log = std::unique_ptr<AuditLog>(new AuditLog(store, key, std::move(clock)));
   log->last_hash_ = AuditGenesisHash();
-  auto last = store.LastAux(storage::kAudit, kEntryPrefix);
+  auto last = store.LastAux(storage::kAudit, storage::kAuditEntryPrefix);
   if (last.ok()) {
-    log->last_seq_ = SeqOfKey(last->first);
+    log->last_seq_ = storage::AuditSeqOfKey(last->first);
     log->last_hash_ = crypto::Sha256(last->second);
   } else if (!absl::IsNotFound(last.status())) {
     return last.status();
   }
-  auto checkpoint = store.LastAux(storage::kAudit, kCheckpointPrefix);
+  auto checkpoint = store.LastAux(storage::kAudit, storage::kAuditCheckpointPrefix);
   if (checkpoint.ok()) {
-    log->checkpointed_seq_ = SeqOfKey(checkpoint->first);
+    log->checkpointed_seq_ = storage::AuditSeqOfKey(checkpoint->first);
   } else if (!absl::IsNotFound(checkpoint.status())) {
     return checkpoint.status();
   }
@@ -54,7 +45,7 @@ absl::StatusOr<uint64_t> AuditLog::Append(AuditEntry entry) {
   entry.set_at(clock_());
   const std::string bytes = entry.SerializeAsString();
   absl::Status put =
-      store_.PutAux(storage::kAudit, AuditEntryKey(entry.seq()), bytes, /*sync=*/false);
+      store_.PutAux(storage::kAudit, storage::AuditEntryKey(entry.seq()), bytes, /*sync=*/false);
   if (!put.ok()) return put;
   last_seq_ = entry.seq();
   last_hash_ = crypto::Sha256(bytes);
@@ -72,7 +63,7 @@ absl::Status AuditLog::Checkpoint() {
   Signed envelope;
   envelope.set_payload(checkpoint.SerializeAsString());
   envelope.set_signature(key_.Sign(crypto::kAuditDomain, envelope.payload()));
-  absl::Status put = store_.PutAux(storage::kAudit, AuditCheckpointKey(last_seq_),
+  absl::Status put = store_.PutAux(storage::kAudit, storage::AuditCheckpointKey(last_seq_),
                                    envelope.SerializeAsString(), /*sync=*/true);
   if (!put.ok()) return put;
   checkpointed_seq_ = last_seq_;
@@ -87,21 +78,23 @@ uint64_t AuditLog::Count() const {
 absl::StatusOr<v1::ReadAuditResponse> AuditLog::Read(uint64_t from_seq, std::size_t limit) const {
   v1::ReadAuditResponse out;
   from_seq = std::max<uint64_t>(from_seq, 1);
-  auto entries = store_.ScanAux(storage::kAudit, kEntryPrefix, AuditEntryKey(from_seq), limit);
+  auto entries = store_.ScanAux(storage::kAudit, storage::kAuditEntryPrefix,
+                                storage::AuditEntryKey(from_seq), limit);
   if (!entries.ok()) return entries.status();
   out.set_next_seq(from_seq);
   for (auto& [k, v] : *entries) {
     StoredAuditEntry* e = out.add_entries();
-    e->set_seq(SeqOfKey(k));
+    e->set_seq(storage::AuditSeqOfKey(k));
     e->set_entry(std::move(v));
     out.set_next_seq(e->seq() + 1);
   }
-  auto checkpoints = store_.ScanAux(storage::kAudit, kCheckpointPrefix, "", kMaxCheckpointsRead);
+  auto checkpoints =
+      store_.ScanAux(storage::kAudit, storage::kAuditCheckpointPrefix, "", kMaxCheckpointsRead);
   if (!checkpoints.ok()) return checkpoints.status();
   for (auto& [k, v] : *checkpoints) {
     if (!out.add_checkpoints()->ParseFromString(v)) {
-      return absl::DataLossError(
-          StrCat("audit checkpoint ", SeqOfKey(k), " is unreadable; the audit trail was damaged"));
+      return absl::DataLossError(StrCat("audit checkpoint ", storage::AuditSeqOfKey(k),
+                                        " is unreadable; the audit trail was damaged"));
     }
   }
   out.set_node_key(std::string(key_.public_key().bytes()));

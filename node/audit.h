@@ -1,8 +1,9 @@
 // The audit trail: one entry per API call, hash-chained, with the chain head signed by the
 // node from time to time, so that "who looked at what" can be checked afterwards.
 //
-// Stored in the store's audit family: "e" || seq (8 bytes big-endian) -> AuditEntry bytes,
-// and "c" || seq -> Signed envelope of an AuditCheckpoint sealing entries 1..seq. Entry n's
+// Stored in the store's audit family (keys: storage/side_keys.h): entry seq -> AuditEntry
+// bytes, and checkpoint seq -> Signed envelope of an AuditCheckpoint sealing entries 1..seq.
+// Entry n's
 // hash is SHA-256 of its bytes; entry n+1 carries it as prev_hash (entry 1: 32 zero bytes).
 // A checkpoint's signature uses the domain "threatmesh/audit/v1".
 //
@@ -28,9 +29,6 @@
 #include "threatmesh/v1/api.pb.h"
 
 namespace threatmesh {
-
-std::string AuditEntryKey(uint64_t seq);
-std::string AuditCheckpointKey(uint64_t seq);
 
 class AuditLog {
  public:

@@ -6,11 +6,11 @@
 #include "crypto/keys.h"
 #include "crypto/str_cat.h"
 #include "node/core/names.h"
+#include "storage/side_keys.h"
 
 namespace threatmesh {
 namespace {
 
-constexpr std::string_view kPeerPrefix = "p/";
 constexpr std::size_t kMaxPeers = 10000;
 
 bool ValidAddress(std::string_view address) {
@@ -26,12 +26,13 @@ bool ValidAddress(std::string_view address) {
 absl::StatusOr<std::unique_ptr<PeerRegistry>> PeerRegistry::Load(storage::Store& store,
                                                                  std::string self) {
   auto registry = std::unique_ptr<PeerRegistry>(new PeerRegistry(store, std::move(self)));
-  auto all = store.ScanAux(storage::kPeers, kPeerPrefix, "", kMaxPeers);
+  auto all = store.ScanAux(storage::kPeers, storage::kPeerKeyPrefix, "", kMaxPeers);
   if (!all.ok()) return all.status();
   for (auto& [key, value] : *all) {
     PeerConfig peer;
     if (!peer.ParseFromString(value)) {
-      return absl::DataLossError(StrCat("the stored peer ", key.substr(kPeerPrefix.size()),
+      return absl::DataLossError(StrCat("the stored peer ",
+                                        key.substr(storage::kPeerKeyPrefix.size()),
                                         " is unreadable; remove and add it again"));
     }
     registry->by_name_[peer.name()] = std::move(peer);
@@ -110,7 +111,7 @@ absl::Status PeerRegistry::Add(PeerConfig peer, int64_t now_ms) {
   if (by_name_.size() >= kMaxPeers) {
     return absl::ResourceExhaustedError(StrCat("this node has ", kMaxPeers, " peers already"));
   }
-  absl::Status put = store_.PutAux(storage::kPeers, StrCat(kPeerPrefix, peer.name()),
+  absl::Status put = store_.PutAux(storage::kPeers, storage::PeerKey(peer.name()),
                                    peer.SerializeAsString(), /*sync=*/true);
   if (!put.ok()) return put;
   by_name_[peer.name()] = std::move(peer);
@@ -124,7 +125,7 @@ absl::Status PeerRegistry::Remove(std::string_view name) {
     return absl::NotFoundError(
         StrCat("no peer named \"", name, "\"; 'threatmesh peers list' shows them"));
   }
-  absl::Status del = store_.DeleteAux(storage::kPeers, StrCat(kPeerPrefix, name), true);
+  absl::Status del = store_.DeleteAux(storage::kPeers, storage::PeerKey(name), true);
   if (!del.ok()) return del;
   by_name_.erase(it);
   return absl::OkStatus();
@@ -143,7 +144,7 @@ absl::Status PeerRegistry::ReplaceKey(std::string_view name, std::string_view no
   }
   PeerConfig updated = it->second;
   updated.set_node_key(std::string(node_key));
-  absl::Status put = store_.PutAux(storage::kPeers, StrCat(kPeerPrefix, name),
+  absl::Status put = store_.PutAux(storage::kPeers, storage::PeerKey(name),
                                    updated.SerializeAsString(), /*sync=*/true);
   if (!put.ok()) return put;
   it->second = std::move(updated);

@@ -1,6 +1,7 @@
 // Every column family of the threatmesh store, declared once. Append-only: a family is
 // never renamed or reused, and adding one raises kSchemaVersion in store.cc only when old
-// builds must not open the directory any more. Key encodings are in index_keys.h.
+// builds must not open the directory any more. Key encodings are in index_keys.h (records and
+// indices) and side_keys.h (peers, audit, evidence).
 #ifndef THREATMESH_STORAGE_COLUMN_FAMILIES_H_
 #define THREATMESH_STORAGE_COLUMN_FAMILIES_H_
 

@@ -14,13 +14,13 @@
 #include "node/mesh/peer_auth.h"
 #include "node/work_pool.h"
 #include "storage/index_keys.h"
+#include "storage/side_keys.h"
 
 namespace threatmesh {
 namespace {
 
 using namespace threatmesh::v1;  // NOLINT: the protocol's own types.
 
-constexpr std::string_view kCursorPrefix = "c/";
 // Records per batch, and batches sent but not yet acknowledged.
 constexpr std::size_t kBatchRecords = 256;
 constexpr int kWindow = 4;
@@ -282,9 +282,9 @@ class Session {
           break;
         case Outcome::kViolation: {
           // Signed evidence of a broken handling rule: kept, never served as intelligence.
-          absl::Status kept =
-              store.PutAux(storage::kEvidence, StrCat(item.id, item.copy->chain().hops_size()),
-                           item.copy->SerializeAsString(), /*sync=*/false);
+          absl::Status kept = store.PutAux(
+              storage::kEvidence, storage::EvidenceKey(item.id, item.copy->chain().hops_size()),
+              item.copy->SerializeAsString(), /*sync=*/false);
           if (!kept.ok()) return kept;
           ++delta.violations;
           break;
@@ -361,7 +361,7 @@ class Session {
       // be lost together with what follows it in the write-ahead log, and a lost cursor
       // costs duplicates, which are dropped by id.
       if (failure.ok()) {
-        failure = store.PutAux(storage::kPeers, StrCat(kCursorPrefix, peer_.name()),
+        failure = store.PutAux(storage::kPeers, storage::PeerCursorKey(peer_.name()),
                                storage::EncodeSeq(next->through), /*sync=*/false);
       }
       PeerMessage ack;
@@ -603,7 +603,7 @@ void DropStream(ExchangeContext& context, const std::string& name) {
 }
 
 uint64_t LoadPeerCursor(storage::Store& store, std::string_view name) {
-  absl::StatusOr<std::string> v = store.GetAux(storage::kPeers, StrCat(kCursorPrefix, name));
+  absl::StatusOr<std::string> v = store.GetAux(storage::kPeers, storage::PeerCursorKey(name));
   return v.ok() ? storage::DecodeSeq(*v) : 0;
 }
 

@@ -21,6 +21,7 @@
 #include "node/core/version.h"
 #include "node/local_node.h"
 #include "node/mesh/grpc/tls.h"
+#include "storage/side_keys.h"
 #include "testing/serve_process.h"
 #include "testing/test_util.h"
 #include "threatmesh/v1/api.grpc.pb.h"
@@ -760,22 +761,24 @@ TEST_F(ServerTest, AuditTrailRecordsEveryCallAndVerifyNamesTampering) {
       {"altered",
        [](storage::Store& s) {
          AuditEntry e;
-         ASSERT_TRUE(e.ParseFromString(*s.GetAux(storage::kAudit, AuditEntryKey(3))));
+         ASSERT_TRUE(e.ParseFromString(*s.GetAux(storage::kAudit, storage::AuditEntryKey(3))));
          e.set_who("someone-else");
-         ASSERT_TRUE(s.PutAux(storage::kAudit, AuditEntryKey(3), e.SerializeAsString(), true).ok());
+         ASSERT_TRUE(
+             s.PutAux(storage::kAudit, storage::AuditEntryKey(3), e.SerializeAsString(), true)
+                 .ok());
        },
        "audit entry 3 was altered"},
       {"removed",
        [](storage::Store& s) {
-         ASSERT_TRUE(s.DeleteAux(storage::kAudit, AuditEntryKey(4), true).ok());
+         ASSERT_TRUE(s.DeleteAux(storage::kAudit, storage::AuditEntryKey(4), true).ok());
        },
        "audit entries 4 to 4 were removed"},
       {"swapped",
        [](storage::Store& s) {
-         std::string five = *s.GetAux(storage::kAudit, AuditEntryKey(5));
-         std::string six = *s.GetAux(storage::kAudit, AuditEntryKey(6));
-         ASSERT_TRUE(s.PutAux(storage::kAudit, AuditEntryKey(5), six, true).ok());
-         ASSERT_TRUE(s.PutAux(storage::kAudit, AuditEntryKey(6), five, true).ok());
+         std::string five = *s.GetAux(storage::kAudit, storage::AuditEntryKey(5));
+         std::string six = *s.GetAux(storage::kAudit, storage::AuditEntryKey(6));
+         ASSERT_TRUE(s.PutAux(storage::kAudit, storage::AuditEntryKey(5), six, true).ok());
+         ASSERT_TRUE(s.PutAux(storage::kAudit, storage::AuditEntryKey(6), five, true).ok());
        },
        "audit entry 5 was moved"},
   };
