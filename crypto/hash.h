@@ -9,6 +9,8 @@
 namespace threatmesh::crypto {
 
 inline constexpr std::size_t kDigestSize = 32;
+// A record id is the SHA-256 of its signed payload (RecordId below).
+inline constexpr std::size_t kRecordIdSize = kDigestSize;
 
 // The 32 raw bytes of SHA-256(data).
 std::string Sha256(std::string_view data);

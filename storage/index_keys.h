@@ -12,13 +12,14 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/hash.h"
 #include "crypto/ip_address.h"
 #include "storage/column_families.h"
 #include "threatmesh/v1/record.pb.h"
 
 namespace threatmesh::storage {
 
-inline constexpr std::size_t kIdSize = 32;
+inline constexpr std::size_t kIdSize = crypto::kRecordIdSize;
 
 // Record kinds as stored in the kind index; the values of RecordBody's oneof field numbers.
 enum class RecordKind : uint8_t {

@@ -28,6 +28,8 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/numbers.h"
 #include "crypto/encoding.h"
+#include "crypto/hash.h"
+#include "crypto/keys.h"
 #include "crypto/str_cat.h"
 #include "storage/rocks_status.h"
 
@@ -327,9 +329,9 @@ class RocksStore final : public Store {
 
   absl::StatusOr<Page> FindByAuthor(std::string_view author, int64_t from_ms, int64_t to_ms,
                                     const PageRequest& page) override {
-    if (author.size() != kIdSize) {
+    if (author.size() != crypto::kPublicKeySize) {
       return absl::InvalidArgumentError(
-          StrCat("author key is ", author.size(), " bytes, expected ", kIdSize));
+          StrCat("author key is ", author.size(), " bytes, expected ", crypto::kPublicKeySize));
     }
     if (to_ms < from_ms) {
       return absl::InvalidArgumentError("time range ends before it starts; swap from and to");

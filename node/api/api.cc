@@ -7,6 +7,8 @@
 #include <tuple>
 
 #include "crypto/encoding.h"
+#include "crypto/hash.h"
+#include "crypto/keys.h"
 #include "crypto/str_cat.h"
 #include "node/core/custody.h"
 #include "node/core/indicator.h"
@@ -32,7 +34,7 @@ std::optional<storage::RecordKind> StoreKind(RecordKind kind) {
 }
 
 absl::StatusOr<std::string> CheckId(std::string_view id, std::string_view field) {
-  if (id.size() != 32) {
+  if (id.size() != crypto::kRecordIdSize) {
     return absl::InvalidArgumentError(
         StrCat(field, " is ", id.size(), " bytes; a record id is 32 bytes (64 hex digits)"));
   }
@@ -96,7 +98,7 @@ absl::Status CheckFilter(const Filter& filter) {
     return absl::InvalidArgumentError(
         StrCat("filter.max_tlp is ", static_cast<int>(filter.max_tlp()), ", not a TLP label"));
   }
-  if (!filter.author().empty() && filter.author().size() != 32) {
+  if (!filter.author().empty() && filter.author().size() != crypto::kPublicKeySize) {
     return absl::InvalidArgumentError(
         StrCat("filter.author is ", filter.author().size(), " bytes, expected a 32-byte key"));
   }
@@ -332,7 +334,7 @@ absl::StatusOr<SearchResponse> NodeApi::Search(const SearchRequest& request, Aud
       break;
     case SearchRequest::kAuthor: {
       const AuthorQuery& a = request.author();
-      if (a.author().size() != 32) {
+      if (a.author().size() != crypto::kPublicKeySize) {
         return absl::InvalidArgumentError(
             StrCat("author.author is ", a.author().size(), " bytes, expected a 32-byte key"));
       }
@@ -592,7 +594,7 @@ absl::StatusOr<ListViolationsResponse> NodeApi::ListViolations(const ListViolati
         !v.mutable_record()->ParseFromString(copy.signed_record())) {
       return absl::DataLossError("a kept violation does not parse; the store may be damaged");
     }
-    v.set_record_id((*rows)[i].first.substr(0, 32));
+    v.set_record_id((*rows)[i].first.substr(0, crypto::kRecordIdSize));
     *v.mutable_chain() = copy.chain();
     RecordBody body;
     body.ParseFromString(v.record().payload());

@@ -2,6 +2,7 @@
 #include <map>
 
 #include "crypto/encoding.h"
+#include "crypto/hash.h"
 #include "crypto/keys.h"
 #include "crypto/str_cat.h"
 #include "node/api/grpc/client.h"
@@ -93,7 +94,7 @@ int RunPublish(const po::variables_map& vm, Io& io) {
   body->clear_created_at();
   if (vm.count("supersedes")) {
     std::optional<std::string> old_id = crypto::HexDecode(vm["supersedes"].as<std::string>());
-    if (!old_id || old_id->size() != 32) {
+    if (!old_id || old_id->size() != crypto::kRecordIdSize) {
       return Fail(
           io, absl::InvalidArgumentError("--supersedes: expected a record id, 64 hex characters"));
     }

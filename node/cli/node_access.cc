@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "crypto/encoding.h"
+#include "crypto/hash.h"
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
 #include "node/config.h"
@@ -40,7 +41,7 @@ absl::StatusOr<std::unique_ptr<LocalNode>> OpenNode(const po::variables_map& vm)
 
 absl::StatusOr<std::string> ParseId(std::string_view text) {
   std::optional<std::string> id = crypto::HexDecode(text);
-  if (!id || id->size() != 32) {
+  if (!id || id->size() != crypto::kRecordIdSize) {
     return absl::InvalidArgumentError(
         StrCat("record id \"", text, "\" is not 64 hex digits; copy it from publish or search"));
   }

@@ -13,7 +13,6 @@ namespace {
 
 using threatmesh::v1::RecordBody;
 
-constexpr std::size_t kIdBytes = 32;
 constexpr std::size_t kMaxLabelBytes = 128;
 constexpr std::size_t kMaxLabels = 64;
 // Times before 2000-01-01T00:00:00Z are no event threatmesh can have seen; validity ends
@@ -94,7 +93,7 @@ absl::Status CheckFreeText(const RecordBody& body) {
 
 absl::Status CheckId(std::string_view what, std::string_view id, bool optional) {
   if (optional && id.empty()) return absl::OkStatus();
-  if (id.size() != kIdBytes) {
+  if (id.size() != crypto::kRecordIdSize) {
     return absl::InvalidArgumentError(
         StrCat(what, " is ", id.size(), " bytes, expected a 32-byte record id"));
   }

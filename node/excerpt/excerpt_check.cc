@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "crypto/hash.h"
+#include "crypto/keys.h"
 #include "crypto/str_cat.h"
 #include "node/excerpt/log_formats.h"
 #include "node/excerpt/user_names.h"
@@ -196,7 +198,7 @@ std::vector<ChecklistItem> CheckExcerpt(const threatmesh::v1::RecordBody& body,
                     : Item("contact", false, "no contact: say whom to ask with --contact"));
   out.push_back(body.author().empty()
                     ? Item("author", true, "a draft: the node signs with its own key")
-                : body.author().size() == 32
+                : body.author().size() == crypto::kPublicKeySize
                     ? Item("author", true, "set")
                     : Item("author", false,
                            StrCat("the author key is ", body.author().size(), " bytes, not 32")));
