@@ -2,7 +2,8 @@
 # Installs the dependencies, builds threatmesh (tests and benchmarks included) and runs every
 # test with CTest; then builds it again with clang under AddressSanitizer and
 # UndefinedBehaviorSanitizer and runs the tests there too, with a short pass of each libFuzzer
-# harness from its seed corpus (deploy/fuzz.sh runs them for longer).
+# harness from its seed corpus (deploy/fuzz.sh runs them for longer). Both builds treat
+# warnings as errors, and the clang one checks the locking annotations (-Wthread-safety).
 # Usage: deploy/run-tests.sh [build-dir]   (default: build; the sanitizer build goes to
 # BUILD-DIR-sanitize)
 set -euo pipefail
@@ -10,12 +11,13 @@ cd "$(dirname "$0")/.."
 build_dir="${1:-build}"
 
 bash deploy/install-deps.sh
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTHREATMESH_WERROR=ON
 cmake --build "$build_dir" -j2
 ctest --test-dir "$build_dir" -j2 --output-on-failure --timeout 600
 
 sanitize_dir="$build_dir-sanitize"
 CC=clang CXX=clang++ cmake -S . -B "$sanitize_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DTHREATMESH_BUILD_BENCHMARKS=OFF -DTHREATMESH_FUZZ=ON "-DTHREATMESH_SANITIZE=address;undefined"
+  -DTHREATMESH_BUILD_BENCHMARKS=OFF -DTHREATMESH_FUZZ=ON "-DTHREATMESH_SANITIZE=address;undefined" \
+  -DTHREATMESH_WERROR=ON
 cmake --build "$sanitize_dir" -j2
 ctest --test-dir "$sanitize_dir" -j2 --output-on-failure --timeout 900

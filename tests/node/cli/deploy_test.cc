@@ -1,7 +1,9 @@
 // deploy/: the systemd unit passes `systemd-analyze verify` (with ExecStart pointing at the
-// binary built here, since the unit names its installed path).
+// binary built here, since the unit names its installed path), and `cmake --install` lays out
+// what the unit expects.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <regex>
@@ -50,6 +52,30 @@ TEST(DeployTest, SystemdUnitVerifiesAndIsHardened) {
   broken = std::regex_replace(broken, std::regex(testing::ThreatmeshBinary()), "/nonexistent/tm");
   EXPECT_NE(Verify(dir, broken, &out), 0);
   EXPECT_NE(out.find("not executable"), std::string::npos) << out;
+}
+
+// `cmake --install` (into a DESTDIR) puts the binary where the unit runs it, the unit where
+// systemd finds it, and the example config as the config; a config already there is kept.
+TEST(DeployTest, CmakeInstallLaysOutWhatTheUnitExpects) {
+  testing::TempDir dest;
+  const std::string install = "DESTDIR=" + dest.path() + " cmake --install " +
+                              THREATMESH_BINARY_DIR + " --prefix /usr/local >" + dest.Sub("log") +
+                              " 2>&1";
+  ASSERT_EQ(std::system(install.c_str()), 0) << Slurp(dest.Sub("log"));
+  const std::string bin = dest.Sub("usr/local/bin/threatmesh");
+  EXPECT_EQ(::access(bin.c_str(), X_OK), 0) << Slurp(dest.Sub("log"));
+  EXPECT_EQ(Slurp(dest.Sub("usr/local/lib/systemd/system/threatmesh.service")),
+            Slurp(std::string(THREATMESH_SOURCE_DIR) + "/deploy/threatmesh.service"));
+  const std::string example =
+      Slurp(std::string(THREATMESH_SOURCE_DIR) + "/deploy/threatmesh.conf.example");
+  EXPECT_EQ(Slurp(dest.Sub("etc/threatmesh/threatmesh.conf")), example);
+  EXPECT_EQ(Slurp(dest.Sub("etc/threatmesh/threatmesh.conf.example")), example);
+  // The installed binary runs.
+  EXPECT_EQ(std::system((bin + " help >/dev/null 2>&1").c_str()), 0);
+  // A second install keeps the operator's config.
+  std::ofstream(dest.Sub("etc/threatmesh/threatmesh.conf")) << "listen = 127.0.0.1:7999\n";
+  ASSERT_EQ(std::system(install.c_str()), 0) << Slurp(dest.Sub("log"));
+  EXPECT_EQ(Slurp(dest.Sub("etc/threatmesh/threatmesh.conf")), "listen = 127.0.0.1:7999\n");
 }
 
 }  // namespace
