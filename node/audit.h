@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "crypto/keys.h"
 #include "node/local_node.h"
 #include "storage/store.h"
@@ -57,10 +58,10 @@ class AuditLog {
   storage::Store& store_;
   const crypto::KeyPair& key_;
   const Clock clock_;
-  mutable std::mutex mu_;
-  uint64_t last_seq_ = 0;          // guarded by mu_
-  std::string last_hash_;          // guarded by mu_
-  uint64_t checkpointed_seq_ = 0;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string last_hash_ ABSL_GUARDED_BY(mu_);
+  uint64_t checkpointed_seq_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace threatmesh

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "storage/store.h"
 #include "threatmesh/v1/storage.pb.h"
 
@@ -54,8 +55,8 @@ class PeerRegistry {
 
   storage::Store& store_;
   const std::string self_;
-  mutable std::mutex mu_;
-  std::map<std::string, PeerConfig> by_name_;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::map<std::string, PeerConfig> by_name_ ABSL_GUARDED_BY(mu_);
 };
 
 // The command an operator runs on another node to add this one as a peer.

@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "storage/store.h"
 #include "threatmesh/v1/api.pb.h"
 
@@ -61,8 +62,8 @@ class TokenStore {
   explicit TokenStore(storage::Store& store) : store_(store) {}
 
   storage::Store& store_;
-  mutable std::mutex mu_;
-  std::map<std::string, TokenInfo> by_hash_;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::map<std::string, TokenInfo> by_hash_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace threatmesh

@@ -6,14 +6,14 @@
 #define THREATMESH_NODE_WORK_POOL_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "absl/synchronization/mutex.h"
 
 namespace threatmesh {
 
@@ -25,10 +25,9 @@ class WorkPool {
   }
   ~WorkPool() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
-    cv_.notify_all();
     for (std::thread& t : threads_) t.join();
   }
   WorkPool(const WorkPool&) = delete;
@@ -38,15 +37,12 @@ class WorkPool {
     if (n == 0) return;
     auto job = std::make_shared<Job>(n, fn);
     if (n > 1 && !threads_.empty()) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        jobs_.push_back(job);
-      }
-      cv_.notify_all();
+      absl::MutexLock lock(&mu_);
+      jobs_.push_back(job);
     }
     job->Help();
-    std::unique_lock<std::mutex> lock(job->mu);
-    job->cv.wait(lock, [&] { return job->done == job->n; });
+    absl::MutexLock lock(&job->mu);
+    job->mu.Await(absl::Condition(job.get(), &Job::Finished));
   }
 
  private:
@@ -56,38 +52,43 @@ class WorkPool {
     void Help() {
       for (std::size_t i = next++; i < n; i = next++) {
         fn(i);
-        std::lock_guard<std::mutex> lock(mu);
-        if (++done == n) cv.notify_all();
+        absl::MutexLock lock(&mu);
+        ++done;
       }
     }
+    bool Finished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return done == n; }
+
     const std::size_t n;
     const std::function<void(std::size_t)>& fn;  // outlives the job: Run waits for done
     std::atomic<std::size_t> next{0};
-    std::mutex mu;
-    std::condition_variable cv;
-    std::size_t done = 0;  // guarded by mu
+    absl::Mutex mu;
+    std::size_t done ABSL_GUARDED_BY(mu) = 0;
   };
 
+  bool HasWorkOrStopping() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || !jobs_.empty();
+  }
+
   void Work() {
-    std::unique_lock<std::mutex> lock(mu_);
+    mu_.Lock();
     for (;;) {
-      cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
-      if (stopping_) return;
+      mu_.Await(absl::Condition(this, &WorkPool::HasWorkOrStopping));
+      if (stopping_) break;
       std::shared_ptr<Job> job = jobs_.front();
       if (job->next.load() >= job->n) {
         jobs_.pop_front();  // every index taken; its caller finishes it
         continue;
       }
-      lock.unlock();
+      mu_.Unlock();
       job->Help();
-      lock.lock();
+      mu_.Lock();
     }
+    mu_.Unlock();
   }
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;                  // guarded by mu_
-  std::deque<std::shared_ptr<Job>> jobs_;  // guarded by mu_
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<std::shared_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> threads_;
 };
 

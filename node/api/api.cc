@@ -1,11 +1,10 @@
 #include "node/api/api.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <set>
 #include <tuple>
 
+#include "absl/synchronization/mutex.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
@@ -221,52 +220,58 @@ PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishReque
   // At most this many records of one stream wait for their sync at a time.
   constexpr int kMaxInFlight = 1024;
   constexpr int kMaxErrors = 100;
-  std::mutex mu;
-  std::condition_variable cv;
-  int in_flight = 0;
-  PublishStreamResponse out;                                  // guarded by mu
-  auto refuse = [&](uint64_t index, const absl::Status& s) {  // mu held
-    if (absl::IsAlreadyExists(s)) {
-      out.set_duplicates(out.duplicates() + 1);
-      return;
+  // What the stream's puts, finishing on the store's writer thread, report.
+  struct Progress {
+    absl::Mutex mu;
+    int in_flight ABSL_GUARDED_BY(mu) = 0;
+    PublishStreamResponse out ABSL_GUARDED_BY(mu);
+
+    void Refuse(uint64_t index, const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      if (absl::IsAlreadyExists(s)) {
+        out.set_duplicates(out.duplicates() + 1);
+        return;
+      }
+      out.set_refused(out.refused() + 1);
+      if (out.errors_size() < kMaxErrors) {
+        PublishError* e = out.add_errors();
+        e->set_index(index);
+        e->set_code(static_cast<int>(s.code()));
+        e->set_message(std::string(s.message()));
+      }
     }
-    out.set_refused(out.refused() + 1);
-    if (out.errors_size() < kMaxErrors) {
-      PublishError* e = out.add_errors();
-      e->set_index(index);
-      e->set_code(static_cast<int>(s.code()));
-      e->set_message(std::string(s.message()));
-    }
-  };
+    bool HasRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return in_flight < kMaxInFlight; }
+    bool Drained() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return in_flight == 0; }
+  } progress;
   PublishRequest request;
   uint64_t index = 0;
   for (; next(request); ++index) {
     absl::StatusOr<RecordBody> body = PreparePublish(request);
     if (!body.ok()) {
-      std::lock_guard<std::mutex> lock(mu);
-      refuse(index, body.status());
+      absl::MutexLock lock(&progress.mu);
+      progress.Refuse(index, body.status());
       continue;
     }
     {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return in_flight < kMaxInFlight; });
-      ++in_flight;
+      absl::MutexLock lock(&progress.mu);
+      progress.mu.Await(absl::Condition(&progress, &Progress::HasRoom));
+      ++progress.in_flight;
     }
-    node_.PublishAsync(std::move(*body), [&, index](absl::StatusOr<LocalNode::Published> r) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (r.ok()) {
-        out.set_stored(out.stored() + 1);
-        out.set_last_seq(std::max(out.last_seq(), r->seq));
-        AuditIds(audit, r->id);
-      } else {
-        refuse(index, r.status());
-      }
-      --in_flight;
-      cv.notify_all();
-    });
+    node_.PublishAsync(std::move(*body),
+                       [&progress, &audit, index](absl::StatusOr<LocalNode::Published> r) {
+                         absl::MutexLock lock(&progress.mu);
+                         if (r.ok()) {
+                           progress.out.set_stored(progress.out.stored() + 1);
+                           progress.out.set_last_seq(std::max(progress.out.last_seq(), r->seq));
+                           AuditIds(audit, r->id);
+                         } else {
+                           progress.Refuse(index, r.status());
+                         }
+                         --progress.in_flight;
+                       });
   }
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return in_flight == 0; });
+  absl::MutexLock lock(&progress.mu);
+  progress.mu.Await(absl::Condition(&progress, &Progress::Drained));
+  PublishStreamResponse& out = progress.out;
   audit.set_params(StrCat("records=", index, " stored=", out.stored(), " refused=", out.refused()));
   return out;
 }

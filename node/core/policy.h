@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "threatmesh/v1/record.pb.h"
 #include "threatmesh/v1/storage.pb.h"
 
@@ -115,18 +116,18 @@ class PolicyHolder {
   explicit PolicyHolder(PolicySet set)
       : current_(std::make_shared<const PolicySet>(std::move(set))) {}
   std::shared_ptr<const PolicySet> Get() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     return current_;
   }
   void Set(PolicySet set) {
     auto next = std::make_shared<const PolicySet>(std::move(set));
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     current_ = std::move(next);
   }
 
  private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const PolicySet> current_;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const PolicySet> current_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace threatmesh

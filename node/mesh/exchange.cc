@@ -1,10 +1,11 @@
 #include "node/mesh/exchange.h"
 
-#include <condition_variable>
 #include <deque>
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "crypto/hash.h"
 #include "crypto/str_cat.h"
 #include "node/core/custody.h"
@@ -34,13 +35,13 @@ class Writer {
  public:
   explicit Writer(PeerStream& stream) : stream_(stream) {}
   bool Write(const PeerMessage& m) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     return stream_.Write(m);
   }
 
  private:
   PeerStream& stream_;
-  std::mutex mu_;
+  absl::Mutex mu_;
 };
 
 class Session {
@@ -53,26 +54,22 @@ class Session {
         peer_(std::move(peer)),
         outbound_(std::move(outbound)),
         inbound_(std::move(inbound)) {
-    self_ = std::string(context_.node.key().public_key().bytes());
+    self_ = std::string(context_.node().key().public_key().bytes());
     tokens_ = inbound_.max_records_per_second;
   }
 
   absl::Status Run() {
-    {
-      std::lock_guard<std::mutex> lock(context_.counters_mu);
-      resync_ = context_.resend_all.erase(peer_.name()) > 0;
-    }
+    { resync_ = context_.TakeResendAll(peer_.name()); }
     PeerMessage sync;
-    sync.mutable_sync()->set_cursor(resync_ ? 0
-                                            : LoadPeerCursor(context_.node.store(), peer_.name()));
+    sync.mutable_sync()->set_cursor(
+        resync_ ? 0 : LoadPeerCursor(context_.node().store(), peer_.name()));
     if (!writer_.Write(sync)) return absl::UnavailableError("the peer closed the stream");
     acker_ = std::thread([this] { AckLoop(); });
     absl::Status status = ReadLoop();
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       done_ = true;
     }
-    cv_.notify_all();
     stream_.Cancel();
     if (sender_.joinable()) sender_.join();
     acker_.join();  // after the stream ends, its last batches get no ack: they come again
@@ -82,7 +79,7 @@ class Session {
  private:
   absl::Status ReadLoop() {
     PeerMessage m;
-    while (!context_.stopping.load() && stream_.Read(&m)) {
+    while (!context_.stopping() && stream_.Read(&m)) {
       last_read_ = std::chrono::steady_clock::now().time_since_epoch().count();
       switch (m.message_case()) {
         case PeerMessage::kSync:
@@ -90,7 +87,7 @@ class Session {
             // After 'peers resync', the whole log once, whatever the peer holds.
             const uint64_t from = resync_ ? 0 : m.sync().cursor();
             {
-              std::lock_guard<std::mutex> lock(mu_);
+              absl::MutexLock lock(&mu_);
               acked_ = from;
             }
             Count([from](PeerCounters& c) { c.acked = from; });
@@ -101,9 +98,9 @@ class Session {
           if (absl::Status s = Receive(m.batch()); !s.ok()) return s;
           break;
         case PeerMessage::kAck: {
-          std::lock_guard<std::mutex> lock(mu_);
+          absl::MutexLock lock(&mu_);
           acked_ = std::max(acked_, m.ack().cursor());
-          Count([&](PeerCounters& c) { c.acked = acked_; });
+          Count([acked = acked_](PeerCounters& c) { c.acked = acked; });
           // The peer held us back to its rate limit: send the next batch no sooner.
           if (m.ack().pause_ms() > 0) {
             resume_at_ = std::chrono::steady_clock::now() +
@@ -111,7 +108,6 @@ class Session {
           }
           while (!unacked_.empty() && unacked_.front() <= acked_) unacked_.pop_front();
           in_flight_ = static_cast<int>(unacked_.size());
-          cv_.notify_all();
           break;
         }
         case PeerMessage::kGoodbye:
@@ -121,20 +117,17 @@ class Session {
           break;
       }
     }
-    if (context_.stopping.load()) return absl::CancelledError("the node is stopping");
+    if (context_.stopping()) return absl::CancelledError("the node is stopping");
     if (silent_.load()) {
       return absl::DeadlineExceededError(
           StrCat("peer ", peer_.name(), " sent nothing for ",
-                 std::chrono::duration_cast<std::chrono::seconds>(context_.peer_timeout).count(),
+                 std::chrono::duration_cast<std::chrono::seconds>(context_.peer_timeout()).count(),
                  " s (not even a keepalive); taken for dead, reconnecting"));
     }
     return absl::UnavailableError("the stream ended");
   }
 
-  void Count(const std::function<void(PeerCounters&)>& f) {
-    std::lock_guard<std::mutex> lock(context_.counters_mu);
-    f(context_.counters[peer_.name()]);
-  }
+  void Count(const std::function<void(PeerCounters&)>& f) { context_.Update(peer_.name(), f); }
 
   // Stores what a batch carries that this node takes, then acknowledges it.
   // Waits until the inbound rate limit admits one more record (a token bucket holding one
@@ -162,10 +155,10 @@ class Session {
   struct PendingBatch {
     uint64_t through = 0;
     uint64_t paused_ms = 0;
-    std::mutex mu;
-    std::condition_variable cv;
-    int pending = 0;       // guarded by mu: puts not yet done
-    absl::Status failure;  // guarded by mu
+    absl::Mutex mu;
+    int pending ABSL_GUARDED_BY(mu) = 0;  // puts not yet done
+    absl::Status failure ABSL_GUARDED_BY(mu);
+    bool Settled() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return pending == 0; }
   };
 
   // What the checks decided for one received record.
@@ -197,19 +190,19 @@ class Session {
   void Check(Item& item) {
     const PeerRecord& r = *item.copy;
     absl::StatusOr<VerifiedRecord> record =
-        ValidateRecord(r.signed_record(), context_.node.validation(), context_.node.Now());
+        ValidateRecord(r.signed_record(), context_.node().validation(), context_.node().Now());
     if (!record.ok()) {
       item.outcome = Outcome::kInvalid;
       return;
     }
     if (!ExplainInbound(inbound_, record->body, r.signed_record().size(), peer_.node_key(),
-                        &context_.node.keys())
+                        &context_.node().keys())
              .allowed) {
       item.outcome = Outcome::kInbound;
       return;
     }
     absl::StatusOr<ChainVerdict> verdict =
-        CheckChain(item.id, record->body, r.chain(), self_, &context_.node.keys());
+        CheckChain(item.id, record->body, r.chain(), self_, &context_.node().keys());
     if (!verdict.ok()) {
       item.outcome = Outcome::kBadChain;
       return;
@@ -222,11 +215,11 @@ class Session {
   // acknowledger does), so the next batch is checked while this one is written. Known ids are
   // dropped before any signature check; the signature checks run on the work pool.
   absl::Status Receive(const RecordBatch& batch) {
-    storage::Store& store = context_.node.store();
+    storage::Store& store = context_.node().store();
     paused_ms_ = 0;
     std::vector<Item> items(static_cast<std::size_t>(batch.records_size()));
     for (int i = 0; i < batch.records_size(); ++i) {
-      if (context_.stopping.load()) return absl::CancelledError("the node is stopping");
+      if (context_.stopping()) return absl::CancelledError("the node is stopping");
       Admit();
       Item& item = items[static_cast<std::size_t>(i)];
       item.copy = &batch.records(i);
@@ -239,7 +232,7 @@ class Session {
       absl::StatusOr<bool> known = store.Contains(item.id);
       if (known.ok() && *known) item.outcome = Outcome::kDuplicate;
     }
-    context_.pool.Run(items.size(), [&](std::size_t i) {
+    context_.pool().Run(items.size(), [&](std::size_t i) {
       if (items[i].outcome == Outcome::kStore) Check(items[i]);
     });
     // Key statements take effect at once. Another record of the same batch may depend on
@@ -248,7 +241,7 @@ class Session {
     bool learned = false;
     for (Item& item : items) {
       if (item.outcome == Outcome::kStore && IsKeyStatement(item.record->body)) {
-        context_.node.Learn(item.id, item.record->body);
+        context_.node().Learn(item.id, item.record->body);
         learned = true;
       }
     }
@@ -291,7 +284,7 @@ class Session {
         }
         case Outcome::kStore: {
           {
-            std::lock_guard<std::mutex> lock(pending->mu);
+            absl::MutexLock lock(&pending->mu);
             ++pending->pending;
           }
           const CustodyChain& chain = item.copy->chain();
@@ -300,11 +293,11 @@ class Session {
                                      std::move(item.record->body),
                                      chain.hops_size() > 0 ? chain : CustodyChain()},
               [pending](absl::StatusOr<uint64_t> seq) {
-                std::lock_guard<std::mutex> lock(pending->mu);
+                absl::MutexLock lock(&pending->mu);
                 if (!seq.ok() && !absl::IsAlreadyExists(seq.status())) {
                   pending->failure = seq.status();
                 }
-                if (--pending->pending == 0) pending->cv.notify_all();
+                --pending->pending;
               }});
           ++delta.received;
           break;
@@ -321,10 +314,9 @@ class Session {
       for (const auto& [reason, n] : delta.refused) c.refused[reason] += n;
     });
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       to_ack_.push_back(std::move(pending));
     }
-    cv_.notify_all();
     return absl::OkStatus();
   }
 
@@ -332,17 +324,18 @@ class Session {
   // cursor held for the peer, then tells it (with any pause the rate limit asks for). A
   // failed put ends the stream without moving the cursor, so the batch comes again.
   void AckLoop() {
-    storage::Store& store = context_.node.store();
+    storage::Store& store = context_.node().store();
     for (;;) {
       std::shared_ptr<PendingBatch> next;
       {
-        std::unique_lock<std::mutex> lock(mu_);
+        absl::MutexLock lock(&mu_);
         // Also the session's watchdog: a peer that stays silent past the timeout is cut off
         // (this ends a read or write blocked on it, too).
-        while (!cv_.wait_for(lock, kPoll, [&] { return done_ || !to_ack_.empty(); })) {
+        while (!mu_.AwaitWithTimeout(absl::Condition(this, &Session::DoneOrToAck),
+                                     absl::FromChrono(kPoll))) {
           const auto since = std::chrono::steady_clock::now().time_since_epoch() -
                              std::chrono::steady_clock::duration(last_read_.load());
-          if (since > context_.peer_timeout) {
+          if (since > context_.peer_timeout()) {
             silent_ = true;
             stream_.Cancel();
             return;
@@ -353,8 +346,8 @@ class Session {
       }
       absl::Status failure;
       {
-        std::unique_lock<std::mutex> lock(next->mu);
-        next->cv.wait(lock, [&] { return next->pending == 0; });
+        absl::MutexLock lock(&next->mu);
+        next->mu.Await(absl::Condition(next.get(), &PendingBatch::Settled));
         failure = next->failure;
       }
       // The records are durable (synced); the cursor needs no sync of its own: it can only
@@ -373,25 +366,25 @@ class Session {
           Count([&](PeerCounters& c) { c.last_error = std::string(failure.message()); });
         }
         stream_.Cancel();
-        std::lock_guard<std::mutex> lock(mu_);
+        absl::MutexLock lock(&mu_);
         to_ack_.clear();
         return;
       }
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       to_ack_.pop_front();
     }
   }
 
   // Streams this node's log from `from` (exclusive) on, forever.
   void SendLoop(uint64_t from) {
-    storage::Store& store = context_.node.store();
+    storage::Store& store = context_.node().store();
     uint64_t pos = from;
     uint64_t told = from;  // the through_seq of the last batch sent
     auto last_write = std::chrono::steady_clock::now();
     // Sends a batch through `pos`, counted in the window until acknowledged.
     auto send = [&](const PeerMessage& m) {
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        absl::MutexLock lock(&mu_);
         unacked_.push_back(pos);
         ++in_flight_;
       }
@@ -400,14 +393,15 @@ class Session {
       last_write = std::chrono::steady_clock::now();
       return true;
     };
-    while (!context_.stopping.load()) {
+    while (!context_.stopping()) {
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, kPoll, [&] { return done_ || in_flight_ < kWindow; });
+        absl::MutexLock lock(&mu_);
+        mu_.AwaitWithTimeout(absl::Condition(this, &Session::DoneOrRoom), absl::FromChrono(kPoll));
         if (done_) return;
         if (in_flight_ >= kWindow) continue;
-        if (std::chrono::steady_clock::now() < resume_at_) {
-          cv_.wait_until(lock, resume_at_, [&] { return done_; });
+        const auto now = std::chrono::steady_clock::now();
+        if (now < resume_at_) {
+          mu_.AwaitWithTimeout(absl::Condition(&done_), absl::FromChrono(resume_at_ - now));
           if (done_) return;
         }
       }
@@ -419,7 +413,7 @@ class Session {
           if (!send(m)) return;
           continue;
         }
-        if (std::chrono::steady_clock::now() - last_write > context_.peer_timeout / 3) {
+        if (std::chrono::steady_clock::now() - last_write > context_.peer_timeout() / 3) {
           PeerMessage keepalive;
           keepalive.mutable_keepalive();
           if (!writer_.Write(keepalive)) return;
@@ -451,7 +445,7 @@ class Session {
 
   // The record at log entry `e` as sent to this peer, or nothing when it is not for it.
   std::optional<PeerRecord> Outgoing(const storage::LogEntry& e) {
-    storage::Store& store = context_.node.store();
+    storage::Store& store = context_.node().store();
     absl::StatusOr<std::string> bytes = store.Get(e.id);
     absl::StatusOr<CustodyChains> chains = store.GetCustody(e.id);
     Signed envelope;
@@ -461,17 +455,17 @@ class Session {
       return std::nullopt;
     }
     CustodyChain chain = chains->chains(0);
-    if (!ExplainOutbound(outbound_, body, chain, self_, peer_.node_key(), &context_.node.keys())
+    if (!ExplainOutbound(outbound_, body, chain, self_, peer_.node_key(), &context_.node().keys())
              .allowed) {
       return std::nullopt;
     }
     // The peer authored it under a key it has since rotated away from.
-    if (context_.node.keys().Succeeds(body.author(), peer_.node_key())) return std::nullopt;
+    if (context_.node().keys().Succeeds(body.author(), peer_.node_key())) return std::nullopt;
     // A record its author withdrew (retracted or superseded) is not passed on; the
     // retraction or the newer version travels instead.
-    absl::StatusOr<LocalNode::Withdrawal> withdrawn = context_.node.WithdrawnBy(e.id, body);
+    absl::StatusOr<LocalNode::Withdrawal> withdrawn = context_.node().WithdrawnBy(e.id, body);
     if (!withdrawn.ok() || withdrawn->any()) return std::nullopt;
-    SignHop(chain, e.id, context_.node.key(), peer_.node_key(), context_.node.Now(),
+    SignHop(chain, e.id, context_.node().key(), peer_.node_key(), context_.node().Now(),
             outbound_.name);
     PeerRecord r;
     r.set_signed_record(std::move(*bytes));
@@ -500,14 +494,17 @@ class Session {
   bool resync_ = false;
   std::thread sender_;
   std::thread acker_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;             // guarded by mu_
-  uint64_t acked_ = 0;            // guarded by mu_
-  std::deque<uint64_t> unacked_;  // guarded by mu_: through_seq of each batch not acked
-  std::deque<std::shared_ptr<PendingBatch>> to_ack_;  // guarded by mu_: received, not acked
-  int in_flight_ = 0;                                 // guarded by mu_
-  std::chrono::steady_clock::time_point resume_at_;   // guarded by mu_
+  bool DoneOrToAck() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || !to_ack_.empty(); }
+  bool DoneOrRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || in_flight_ < kWindow; }
+
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t acked_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<uint64_t> unacked_ ABSL_GUARDED_BY(mu_);  // through_seq of each batch not acked
+  // Batches received, not yet acknowledged.
+  std::deque<std::shared_ptr<PendingBatch>> to_ack_ ABSL_GUARDED_BY(mu_);
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::chrono::steady_clock::time_point resume_at_ ABSL_GUARDED_BY(mu_);
 };
 
 PeerMessage GoodbyeFor(const absl::Status& s) {
@@ -550,7 +547,7 @@ absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerH
   std::vector<Step> steps;
   for (int i = 0; i < hello.rotations_size(); ++i) {
     absl::StatusOr<VerifiedRecord> r =
-        ValidateRecord(hello.rotations(i), context.node.validation(), context.node.Now());
+        ValidateRecord(hello.rotations(i), context.node().validation(), context.node().Now());
     if (!r.ok()) {
       return absl::PermissionDeniedError(
           StrCat("the peer's key rotation ", i + 1, " does not verify: ", r.status().message()));
@@ -571,9 +568,9 @@ absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerH
         "the peer's key rotations do not end at the key it announces");
   }
   for (const Step& step : steps) {
-    std::optional<PeerConfig> peer = context.peers.FindByKey(step.body.author());
+    std::optional<PeerConfig> peer = context.peers().FindByKey(step.body.author());
     if (!peer) continue;
-    for (const Step& s : steps) context.node.Learn(s.id, s.body);
+    for (const Step& s : steps) context.node().Learn(s.id, s.body);
     std::fprintf(stderr, "threatmesh: peer %s rotated its key from %s to %s\n",
                  peer->name().c_str(), crypto::FingerprintOf(peer->node_key()).c_str(),
                  crypto::FingerprintOf(hello.node_key()).c_str());
@@ -582,7 +579,7 @@ absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerH
     // config file keeps the key written there (its operator updates the file), and is
     // followed through the rotation on every connection.
     if (!peer->from_config()) {
-      if (absl::Status s = context.peers.ReplaceKey(peer->name(), hello.node_key()); !s.ok()) {
+      if (absl::Status s = context.peers().ReplaceKey(peer->name(), hello.node_key()); !s.ok()) {
         std::fprintf(stderr, "threatmesh: peer %s keeps its old key in the list: %s\n",
                      peer->name().c_str(), std::string(s.message()).c_str());
       }
@@ -596,10 +593,79 @@ absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerH
 
 }  // namespace
 
-void DropStream(ExchangeContext& context, const std::string& name) {
-  std::lock_guard<std::mutex> lock(context.counters_mu);
-  auto it = context.streams.find(name);
-  if (it != context.streams.end()) it->second->Cancel();
+bool ExchangeContext::Attach(const std::string& peer, PeerStream* stream, bool preferred,
+                             int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(peer);
+  if (it != streams_.end()) {
+    if (!preferred) return false;
+    it->second->Cancel();
+  }
+  streams_[peer] = stream;
+  PeerCounters& c = counters_[peer];
+  c.connected = true;
+  c.connected_since = now_ms;
+  return true;
+}
+
+void ExchangeContext::Detach(const std::string& peer, const PeerStream* stream,
+                             std::string_view why) {
+  absl::MutexLock lock(&mu_);
+  PeerCounters& c = counters_[peer];
+  auto it = streams_.find(peer);
+  if (it != streams_.end() && it->second == stream) {
+    streams_.erase(it);
+    c.connected = false;
+    c.connected_since = 0;
+  }
+  c.last_error = std::string(why);
+}
+
+void ExchangeContext::Drop(const std::string& peer) {
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(peer);
+  if (it != streams_.end()) it->second->Cancel();
+}
+
+void ExchangeContext::DropAll() {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, stream] : streams_) stream->Cancel();
+}
+
+void ExchangeContext::Update(const std::string& peer, const std::function<void(PeerCounters&)>& f) {
+  absl::MutexLock lock(&mu_);
+  f(counters_[peer]);
+}
+
+void ExchangeContext::NoteRefusedHandshake(const std::string& reason, const std::string* peer,
+                                           std::string_view error) {
+  absl::MutexLock lock(&mu_);
+  ++handshakes_refused_[reason];
+  if (peer != nullptr) {
+    PeerCounters& c = counters_[*peer];
+    ++c.refused[StrCat("handshake: ", reason)];
+    c.last_error = std::string(error);
+  }
+}
+
+void ExchangeContext::RequestResendAll(const std::string& peer) {
+  absl::MutexLock lock(&mu_);
+  resend_all_.insert(peer);
+}
+
+bool ExchangeContext::TakeResendAll(const std::string& peer) {
+  absl::MutexLock lock(&mu_);
+  return resend_all_.erase(peer) > 0;
+}
+
+std::map<std::string, PeerCounters> ExchangeContext::Counters() const {
+  absl::MutexLock lock(&mu_);
+  return counters_;
+}
+
+std::map<std::string, uint64_t> ExchangeContext::RefusedHandshakes() const {
+  absl::MutexLock lock(&mu_);
+  return handshakes_refused_;
 }
 
 uint64_t LoadPeerCursor(storage::Store& store, std::string_view name) {
@@ -615,8 +681,8 @@ class HandshakeGuard {
  public:
   HandshakeGuard(PeerStream& stream, std::chrono::milliseconds timeout) {
     thread_ = std::thread([this, &stream, timeout] {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (!cv_.wait_for(lock, timeout, [&] { return done_; })) {
+      absl::MutexLock lock(&mu_);
+      if (!mu_.AwaitWithTimeout(absl::Condition(&done_), absl::FromChrono(timeout))) {
         fired_ = true;
         stream.Cancel();
       }
@@ -629,17 +695,13 @@ class HandshakeGuard {
   // Whether the timeout passed first (and the stream was cancelled).
   bool fired() const { return fired_.load(); }
   void Done() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
+    absl::MutexLock lock(&mu_);
+    done_ = true;
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;  // guarded by mu_
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> fired_{false};
   std::thread thread_;
 };
@@ -647,41 +709,35 @@ class HandshakeGuard {
 }  // namespace
 
 absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dialed) {
-  HandshakeGuard guard(stream, context.peer_timeout);
+  HandshakeGuard guard(stream, context.peer_timeout());
   // A refused handshake is logged, counted by reason (and for the peer, when it is one of
   // ours), and told to the other side.
   auto refuse = [&](absl::Status s, const char* reason, const PeerConfig* peer) {
     std::fprintf(stderr, "threatmesh: peer connection refused (%s): %s\n", reason,
                  std::string(s.message()).c_str());
-    {
-      std::lock_guard<std::mutex> lock(context.counters_mu);
-      ++context.handshakes_refused[reason];
-      if (peer != nullptr) {
-        PeerCounters& c = context.counters[peer->name()];
-        ++c.refused[StrCat("handshake: ", reason)];
-        c.last_error = std::string(s.message());
-      }
-    }
+    context.NoteRefusedHandshake(reason, peer != nullptr ? &peer->name() : nullptr,
+                                 std::string(s.message()));
     stream.Write(GoodbyeFor(s));
     return s;
   };
   PeerMessage mine;
   std::vector<std::string> rotations;
   for (const std::string& id :
-       context.node.keys().RotationsTo(context.node.key().public_key().bytes())) {
-    if (absl::StatusOr<std::string> bytes = context.node.store().Get(id); bytes.ok()) {
+       context.node().keys().RotationsTo(context.node().key().public_key().bytes())) {
+    if (absl::StatusOr<std::string> bytes = context.node().store().Get(id); bytes.ok()) {
       rotations.push_back(std::move(*bytes));
     }
   }
-  *mine.mutable_hello() = MakeHello(context.node.key(), std::move(rotations));
+  *mine.mutable_hello() = MakeHello(context.node().key(), std::move(rotations));
   if (!stream.Write(mine)) return ClosedBy(stream);
   PeerMessage theirs;
   if (!stream.Read(&theirs) || !(theirs.has_hello() || theirs.has_goodbye())) {
     return guard.fired()
-               ? absl::DeadlineExceededError(StrCat(
-                     "no handshake within ",
-                     std::chrono::duration_cast<std::chrono::seconds>(context.peer_timeout).count(),
-                     " s of connecting; the connection is closed"))
+               ? absl::DeadlineExceededError(
+                     StrCat("no handshake within ",
+                            std::chrono::duration_cast<std::chrono::seconds>(context.peer_timeout())
+                                .count(),
+                            " s of connecting; the connection is closed"))
                : absl::UnavailableError("the peer sent no hello");
   }
   if (theirs.has_goodbye()) {
@@ -691,17 +747,19 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
   if (absl::Status s = CheckHello(theirs.hello()); !s.ok()) {
     return refuse(s, "protocol version", nullptr);
   }
-  std::optional<PeerConfig> peer = context.peers.FindByKey(theirs.hello().node_key());
+  std::optional<PeerConfig> peer = context.peers().FindByKey(theirs.hello().node_key());
   // A key its node rotated away from, or one revoked, opens no stream, configured or not:
   // whoever holds it now may not be that node.
-  if (context.node.keys().ForbiddenBy(theirs.hello().node_key(), context.node.Now())) {
-    return refuse(
-        absl::PermissionDeniedError(StrCat(
-            "node ", crypto::FingerprintOf(theirs.hello().node_key()),
-            " connected with a key that is no longer its own (",
-            context.node.keys().CheckKeyAt(theirs.hello().node_key(), context.node.Now()).message(),
-            "); only its current key is accepted")),
-        "retired key", peer ? &*peer : nullptr);
+  if (context.node().keys().ForbiddenBy(theirs.hello().node_key(), context.node().Now())) {
+    return refuse(absl::PermissionDeniedError(
+                      StrCat("node ", crypto::FingerprintOf(theirs.hello().node_key()),
+                             " connected with a key that is no longer its own (",
+                             context.node()
+                                 .keys()
+                                 .CheckKeyAt(theirs.hello().node_key(), context.node().Now())
+                                 .message(),
+                             "); only its current key is accepted")),
+                  "retired key", peer ? &*peer : nullptr);
   }
   if (!peer && theirs.hello().rotations_size() > 0) {
     absl::StatusOr<PeerConfig> rotated = FollowRotations(context, theirs.hello());
@@ -722,7 +780,7 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
   if (!seen_cert_hash.ok()) return refuse(seen_cert_hash.status(), "no certificate", &*peer);
   PeerMessage auth;
   *auth.mutable_auth() =
-      SignPeerAuth(context.node.key(), mine.hello(), theirs.hello(), *seen_cert_hash);
+      SignPeerAuth(context.node().key(), mine.hello(), theirs.hello(), *seen_cert_hash);
   if (!stream.Write(auth)) return ClosedBy(stream);
   PeerMessage their_auth;
   if (!stream.Read(&their_auth) || !(their_auth.has_auth() || their_auth.has_goodbye())) {
@@ -733,32 +791,22 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
                         StrCat("peer ", peer->name(), " refused: ", their_auth.goodbye().reason()));
   }
   if (absl::Status s =
-          VerifyPeerAuth(theirs.hello(), mine.hello(), their_auth.auth(), context.own_cert_hash);
+          VerifyPeerAuth(theirs.hello(), mine.hello(), their_auth.auth(), context.own_cert_hash());
       !s.ok()) {
     return refuse(s, "certificate binding", &*peer);
   }
   guard.Done();
   // One stream per peer: the one dialed by the smaller key wins, the same on both sides.
-  const bool self_smaller = std::string(context.node.key().public_key().bytes()) < peer->node_key();
+  const bool self_smaller =
+      std::string(context.node().key().public_key().bytes()) < peer->node_key();
   const bool preferred = dialed == self_smaller;
-  {
-    std::lock_guard<std::mutex> lock(context.counters_mu);
-    auto it = context.streams.find(peer->name());
-    if (it != context.streams.end()) {
-      if (!preferred) {
-        absl::Status s =
-            absl::AlreadyExistsError(StrCat("a stream with peer ", peer->name(), " is up already"));
-        stream.Write(GoodbyeFor(s));
-        return s;
-      }
-      it->second->Cancel();
-    }
-    context.streams[peer->name()] = &stream;
-    PeerCounters& c = context.counters[peer->name()];
-    c.connected = true;
-    c.connected_since = context.node.Now();
+  if (!context.Attach(peer->name(), &stream, preferred, context.node().Now())) {
+    absl::Status s =
+        absl::AlreadyExistsError(StrCat("a stream with peer ", peer->name(), " is up already"));
+    stream.Write(GoodbyeFor(s));
+    return s;
   }
-  std::shared_ptr<const PolicySet> policies = context.policies.Get();
+  std::shared_ptr<const PolicySet> policies = context.policies().Get();
   auto outbound = policies->outbound.find(peer->policy());
   auto inbound = policies->inbound.find(peer->inbound_policy());
   if (outbound == policies->outbound.end() || inbound == policies->inbound.end()) {
@@ -767,27 +815,13 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
                outbound == policies->outbound.end() ? peer->policy() : peer->inbound_policy(),
                "\", which the configuration does not define; define it or change the peer"));
     std::fprintf(stderr, "threatmesh: %s\n", std::string(s.message()).c_str());
-    {
-      std::lock_guard<std::mutex> lock(context.counters_mu);
-      context.streams.erase(peer->name());
-      context.counters[peer->name()].connected = false;
-      context.counters[peer->name()].last_error = std::string(s.message());
-    }
+    context.Detach(peer->name(), &stream, std::string(s.message()));
     stream.Write(GoodbyeFor(s));
     return s;
   }
   Session session(context, stream, *peer, outbound->second, inbound->second);
   absl::Status status = session.Run();
-  {
-    std::lock_guard<std::mutex> lock(context.counters_mu);
-    auto it = context.streams.find(peer->name());
-    if (it != context.streams.end() && it->second == &stream) {
-      context.streams.erase(it);
-      context.counters[peer->name()].connected = false;
-      context.counters[peer->name()].connected_since = 0;
-    }
-    context.counters[peer->name()].last_error = std::string(status.message());
-  }
+  context.Detach(peer->name(), &stream, std::string(status.message()));
   return status;
 }
 

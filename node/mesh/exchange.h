@@ -15,13 +15,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "node/core/policy.h"
 #include "node/local_node.h"
 #include "node/peers.h"
@@ -61,35 +62,79 @@ struct PeerCounters {
   std::string last_error;
 };
 
-struct ExchangeContext {
-  LocalNode& node;
-  PeerRegistry& peers;
-  // SHA-256 of this node's own peer certificate, or of nothing on insecure (plaintext)
-  // peering, where the handshake binds no certificate.
-  std::string own_cert_hash;
-  const std::atomic<bool>& stopping;
-  // The named policies in force (replaced on reload).
-  const PolicyHolder& policies;
-  // Workers for the signature checks of received batches.
-  WorkPool& pool;
-  // A peer silent this long (or without a handshake this long after connecting) is taken
-  // for dead; keepalives go out every third of it.
-  std::chrono::milliseconds peer_timeout{45000};
-  std::mutex counters_mu;
-  std::map<std::string, PeerCounters> counters;  // by peer name; guarded by counters_mu
-  // The one live stream per peer (by name); guarded by counters_mu.
-  std::map<std::string, PeerStream*> streams;
-  // Connections refused in the handshake, by reason (unknown key, certificate binding,
-  // protocol version); guarded by counters_mu. A configured peer's refusals also count in its
-  // PeerCounters.
-  std::map<std::string, uint64_t> handshakes_refused;
-  // Peers whose next stream replays both logs from the start, whatever the cursors say
-  // ('threatmesh peers resync'); guarded by counters_mu.
-  std::set<std::string> resend_all;
-};
+// What every exchange of a node shares: the node and its peer table, the policies in force,
+// the signature workers, and the live state of each peer (its one stream, its counters,
+// whether it is to be resent everything). Thread-safe: the peer state has a lock of its own;
+// the rest is set at construction.
+class ExchangeContext {
+ public:
+  // `own_cert_hash`: SHA-256 of this node's own peer certificate, or of nothing on insecure
+  // (plaintext) peering, where the handshake binds no certificate. `peer_timeout`: a peer
+  // silent this long (or without a handshake this long after connecting) is taken for dead;
+  // keepalives go out every third of it. The references must outlive the context.
+  ExchangeContext(LocalNode& node, PeerRegistry& peers, std::string own_cert_hash,
+                  const std::atomic<bool>& stopping, const PolicyHolder& policies, WorkPool& pool,
+                  std::chrono::milliseconds peer_timeout)
+      : node_(node),
+        peers_(peers),
+        own_cert_hash_(std::move(own_cert_hash)),
+        stopping_(stopping),
+        policies_(policies),
+        pool_(pool),
+        peer_timeout_(peer_timeout) {}
 
-// Ends the live stream with peer `name`, if any (it reconnects with what is configured now).
-void DropStream(ExchangeContext& context, const std::string& name);
+  LocalNode& node() const { return node_; }
+  PeerRegistry& peers() const { return peers_; }
+  const std::string& own_cert_hash() const { return own_cert_hash_; }
+  bool stopping() const { return stopping_.load(); }
+  // The named policies in force (replaced on reload).
+  const PolicyHolder& policies() const { return policies_; }
+  // Workers for the signature checks of received batches.
+  WorkPool& pool() const { return pool_; }
+  std::chrono::milliseconds peer_timeout() const { return peer_timeout_; }
+
+  // Makes `stream` the live stream of `peer`. One is up already: a `preferred` stream cancels
+  // it and takes its place; otherwise nothing changes and false is returned.
+  bool Attach(const std::string& peer, PeerStream* stream, bool preferred, int64_t now_ms);
+  // Ends the peer's record of `stream`, if it is still its live stream, and notes `why`.
+  void Detach(const std::string& peer, const PeerStream* stream, std::string_view why);
+  // Cancels the live stream with `peer`, if any (it reconnects with what is configured now).
+  void Drop(const std::string& peer);
+  // Cancels every live stream.
+  void DropAll();
+
+  // Runs `f` on the counters of `peer` under the lock.
+  void Update(const std::string& peer, const std::function<void(PeerCounters&)>& f);
+  // A connection refused in the handshake: counted by reason, and for `peer` when it is a
+  // configured one (nullptr otherwise).
+  void NoteRefusedHandshake(const std::string& reason, const std::string* peer,
+                            std::string_view error);
+  // The next stream with `peer` replays both logs from the start ('peers resync').
+  void RequestResendAll(const std::string& peer);
+  // Whether a resend was requested for `peer`; clears the request.
+  bool TakeResendAll(const std::string& peer);
+
+  // Copies, for the operator's view.
+  std::map<std::string, PeerCounters> Counters() const;
+  std::map<std::string, uint64_t> RefusedHandshakes() const;
+
+ private:
+  LocalNode& node_;
+  PeerRegistry& peers_;
+  const std::string own_cert_hash_;
+  const std::atomic<bool>& stopping_;
+  const PolicyHolder& policies_;
+  WorkPool& pool_;
+  const std::chrono::milliseconds peer_timeout_;
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, PeerCounters> counters_ ABSL_GUARDED_BY(mu_);  // by peer name
+  std::map<std::string, PeerStream*> streams_ ABSL_GUARDED_BY(mu_);    // the live one per peer
+  // Connections refused in the handshake, by reason (unknown key, certificate binding,
+  // protocol version). A configured peer's refusals also count in its PeerCounters.
+  std::map<std::string, uint64_t> handshakes_refused_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> resend_all_ ABSL_GUARDED_BY(mu_);
+};
 
 // Runs one stream until it ends or the node stops: the handshake, then both directions.
 // `dialed` says whether this node opened the stream. When both nodes dial each other, the

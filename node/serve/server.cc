@@ -182,19 +182,9 @@ class GrpcServer final : public Server {
     // Signature checks use every core: the reading thread of each stream plus these.
     pool_ =
         std::make_unique<WorkPool>(std::max<unsigned>(1, std::thread::hardware_concurrency()) - 1);
-    exchange_.reset(new ExchangeContext{
-        *node_,
-        *peers_,
-        own_cert_hash,
-        stopping_,
-        *policies_,
-        *pool_,
-        std::chrono::duration_cast<std::chrono::milliseconds>(config_.peer_timeout),
-        {},
-        {},
-        {},
-        {},
-        {}});
+    exchange_ = std::make_unique<ExchangeContext>(
+        *node_, *peers_, own_cert_hash, stopping_, *policies_, *pool_,
+        std::chrono::duration_cast<std::chrono::milliseconds>(config_.peer_timeout));
     api_->SetPeerControl(
         {[this] { return Reload(); }, [this](const std::string& name) { Resync(name); }});
     if (!config_.peer_listen.empty() && !config_.dial_only) {
@@ -264,14 +254,7 @@ class GrpcServer final : public Server {
     for (const std::string& name : *changed) out.add_peers_changed(name);
     for (const auto& [name, p] : fresh->outbound_policies) out.add_outbound_policies(name);
     for (const auto& [name, p] : fresh->inbound_policies) out.add_inbound_policies(name);
-    if (exchange_) {
-      std::vector<std::string> live;
-      {
-        std::lock_guard<std::mutex> counters(exchange_->counters_mu);
-        for (const auto& [name, stream] : exchange_->streams) live.push_back(name);
-      }
-      for (const std::string& name : live) DropStream(*exchange_, name);
-    }
+    if (exchange_) exchange_->DropAll();
     std::fprintf(stderr, "threatmesh: config reloaded: %zu peers changed, %d outbound policies\n",
                  changed->size(), out.outbound_policies_size());
     return out;
@@ -281,11 +264,8 @@ class GrpcServer final : public Server {
   // the live one is restarted now.
   void Resync(const std::string& name) {
     if (!exchange_) return;
-    {
-      std::lock_guard<std::mutex> lock(exchange_->counters_mu);
-      exchange_->resend_all.insert(name);
-    }
-    DropStream(*exchange_, name);
+    exchange_->RequestResendAll(name);
+    exchange_->Drop(name);
   }
 
   std::string PeerCertFile() const {
@@ -319,11 +299,10 @@ class GrpcServer final : public Server {
   void PeerView(ListPeersResponse& out) {
     if (!exchange_) return;
     const uint64_t head = node_->store().NextSeq() - 1;
-    std::lock_guard<std::mutex> lock(exchange_->counters_mu);
-    for (const auto& [reason, n] : exchange_->handshakes_refused) {
+    for (const auto& [reason, n] : exchange_->RefusedHandshakes()) {
       (*out.mutable_handshakes_refused())[reason] = n;
     }
-    for (const auto& [name, c] : exchange_->counters) {
+    for (const auto& [name, c] : exchange_->Counters()) {
       PeerState& st = *out.add_states();
       st.set_name(name);
       st.set_connected(c.connected);

@@ -3,11 +3,10 @@
 #include <grpcpp/support/server_interceptor.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "crypto/str_cat.h"
 #include "threatmesh/v1/api.grpc.pb.h"
 
@@ -175,7 +174,7 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
   }
 
   void OnReadDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (!ok) {
       ended_ = true;
     } else {
@@ -187,13 +186,11 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
         paused_ = true;
       }
     }
-    if (waiting_ || ended_) cv_.notify_all();  // a busy worker finds the message by itself
   }
 
   void OnCancel() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     ended_ = cancelled_ = true;
-    cv_.notify_all();
   }
 
   void OnDone() override {
@@ -213,10 +210,8 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
   bool Next(PublishRequest& request) {
     grpc::ByteBuffer buffer;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      waiting_ = true;
-      cv_.wait(lock, [&] { return !queue_.empty() || ended_; });
-      waiting_ = false;
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &PublishStreamReactor::ReadyOrEnded));
       if (queue_.empty() || cancelled_) return false;
       buffer = std::move(queue_.front());
       queue_.pop_front();
@@ -249,7 +244,7 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
                        bad_index_, " before it, ", out.stored(), " were stored, ", out.duplicates(),
                        " were duplicates and ", out.refused(), " were refused"));
           }
-          std::lock_guard<std::mutex> lock(mu_);
+          absl::MutexLock lock(&mu_);
           if (cancelled_) return absl::CancelledError("the client cancelled the stream");
           return absl::OkStatus();
         });
@@ -266,14 +261,15 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
   CallGate& gate_;
   grpc::CallbackServerContext* ctx_;
   grpc::ByteBuffer* response_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<grpc::ByteBuffer> queue_;  // guarded by mu_
-  grpc::ByteBuffer incoming_;           // the read in flight
-  bool paused_ = false;                 // guarded by mu_: no read in flight, the queue was full
-  bool ended_ = false;                  // guarded by mu_
-  bool cancelled_ = false;              // guarded by mu_
-  bool waiting_ = false;                // guarded by mu_: the worker waits for a message
+  bool ReadyOrEnded() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || ended_; }
+
+  absl::Mutex mu_;
+  std::deque<grpc::ByteBuffer> queue_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer incoming_;  // the read in flight
+  // No read is in flight: the queue was full.
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   int64_t index_ = 0;                   // the worker's: messages decoded so far
   int64_t bad_index_ = -1;              // the worker's: the message that did not decode
   std::thread worker_;

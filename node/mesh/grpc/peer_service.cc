@@ -1,14 +1,13 @@
 #include "node/mesh/grpc/peer_service.h"
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <map>
-#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "crypto/hash.h"
 #include "crypto/str_cat.h"
 #include "node/mesh/grpc/peer_transport.h"
@@ -53,7 +52,7 @@ class PeeringService final : public Peering::Service {
                         grpc::ServerReaderWriter<PeerMessage, PeerMessage>* stream) override {
     ServerPeerStream peer(ctx, stream, tls_);
     absl::Status s = RunExchange(context_, peer, /*dialed=*/false);
-    if (!context_.stopping.load() && !absl::IsAlreadyExists(s) && !absl::IsUnavailable(s) &&
+    if (!context_.stopping() && !absl::IsAlreadyExists(s) && !absl::IsUnavailable(s) &&
         !absl::IsCancelled(s)) {
       std::fprintf(stderr, "threatmesh: peer stream ended: %s\n", std::string(s.message()).c_str());
     }
@@ -76,19 +75,23 @@ class Dialer final : public PeerDialer {
 
   void Stop() override {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (stopped_) return;
       stopped_ = true;
       for (grpc::ClientContext* ctx : live_) ctx->TryCancel();
     }
-    cv_.notify_all();
     if (manager_.joinable()) manager_.join();
-    for (auto& [name, t] : threads_) t.join();
+    std::map<std::string, std::thread> threads;  // the manager is gone: no new ones
+    {
+      absl::MutexLock lock(&mu_);
+      threads.swap(threads_);
+    }
+    for (auto& [name, t] : threads) t.join();
   }
 
  private:
   void Manage() {
-    std::unique_lock<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     while (!stopped_) {
       // A loop that ended (its peer was removed or changed) makes way for a new one.
       for (const std::string& name : finished_) {
@@ -96,20 +99,20 @@ class Dialer final : public PeerDialer {
         threads_.erase(name);
       }
       finished_.clear();
-      for (const PeerConfig& p : context_.peers.List()) {
+      for (const PeerConfig& p : context_.peers().List()) {
         if (p.address().empty() || threads_.count(p.name())) continue;
         threads_[p.name()] = std::thread([this, p] {
           DialLoop(p);
-          std::lock_guard<std::mutex> lock(mu_);
+          absl::MutexLock lock(&mu_);
           finished_.push_back(p.name());
         });
       }
-      cv_.wait_for(lock, std::chrono::milliseconds(200));
+      mu_.AwaitWithTimeout(absl::Condition(&stopped_), absl::Milliseconds(200));
     }
   }
 
   bool StillConfigured(const PeerConfig& p) {
-    std::optional<PeerConfig> now = context_.peers.FindByKey(p.node_key());
+    std::optional<PeerConfig> now = context_.peers().FindByKey(p.node_key());
     return now && now->name() == p.name() && now->address() == p.address();
   }
 
@@ -123,7 +126,7 @@ class Dialer final : public PeerDialer {
       auto stub = Peering::NewStub(channel);
       grpc::ClientContext ctx;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        absl::MutexLock lock(&mu_);
         if (stopped_) return;
         live_.insert(&ctx);
       }
@@ -133,18 +136,17 @@ class Dialer final : public PeerDialer {
       absl::Status s = RunExchange(context_, peer_stream, /*dialed=*/true);
       ctx.TryCancel();
       grpc::Status finished = stream->Finish();
-      if (!s.ok() && !context_.stopping.load()) {
+      if (!s.ok() && !context_.stopping()) {
         // Why the stream ended, for 'threatmesh peers'; a transport failure (refused
         // connection, TLS) shows only in the call's own status.
         std::string why(s.message());
         if (!finished.ok() && finished.error_code() != grpc::StatusCode::CANCELLED) {
           why = StrCat(why, " (", finished.error_message(), ")");
         }
-        std::lock_guard<std::mutex> lock(context_.counters_mu);
-        context_.counters[peer.name()].last_error = why;
+        context_.Update(peer.name(), [&why](PeerCounters& c) { c.last_error = why; });
       }
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        absl::MutexLock lock(&mu_);
         live_.erase(&ctx);
       }
       if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
@@ -152,8 +154,8 @@ class Dialer final : public PeerDialer {
       }
       // Jitter: between half the backoff and all of it; the backoff doubles up to 10 s.
       std::uniform_int_distribution<long> jitter(backoff.count() / 2, backoff.count());
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(jitter(rng)), [this] { return stopped_; });
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopped_), absl::Milliseconds(jitter(rng)));
       if (stopped_) return;
       backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(10));
     }
@@ -162,12 +164,11 @@ class Dialer final : public PeerDialer {
   ExchangeContext& context_;
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   const bool tls_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopped_ = false;                        // guarded by mu_
-  std::set<grpc::ClientContext*> live_;         // guarded by mu_
-  std::map<std::string, std::thread> threads_;  // guarded by mu_; joined in Stop
-  std::vector<std::string> finished_;           // guarded by mu_: loops that returned
+  absl::Mutex mu_;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<grpc::ClientContext*> live_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::thread> threads_ ABSL_GUARDED_BY(mu_);  // joined in Stop
+  std::vector<std::string> finished_ ABSL_GUARDED_BY(mu_);           // loops that returned
   std::thread manager_;
 };
 
