@@ -13,20 +13,19 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <future>
-#include <mutex>
-#include <shared_mutex>
 #include <span>
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/numbers.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
@@ -187,13 +186,11 @@ class RocksStore final : public Store {
 
   ~RocksStore() override {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
-    cv_.notify_all();
-    committed_.notify_all();
     if (writer_.joinable()) writer_.join();
-    std::unique_lock<std::shared_mutex> lock(db_mu_);
+    absl::WriterMutexLock lock(&db_mu_);
     CloseDb();
   }
 
@@ -211,7 +208,7 @@ class RocksStore final : public Store {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kLog)));
     it->SeekToLast();
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       next_seq_ = it->Valid() ? DecodeSeq(ToView(it->key())) + 1 : 1;
     }
     if (!it->status().ok()) return FromRocks(it->status(), StrCat("reading the log of ", dir_));
@@ -238,20 +235,17 @@ class RocksStore final : public Store {
       return;
     }
     PendingPut prepared = Prepare(std::move(record), std::move(done));
-    bool wake;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (stopping_) {
-        lock.unlock();
-        prepared.done(absl::UnavailableError("the store is closing"));
+      // The writer waits on conditions of the queue (not empty; a whole group), which the
+      // unlock here checks: it wakes only for the first put, or a lingering writer for a
+      // whole group.
+      absl::MutexLock lock(&mu_);
+      if (!stopping_) {
+        queue_.push_back(std::move(prepared));
         return;
       }
-      queue_.push_back(std::move(prepared));
-      // The writer drains the queue each round, so it needs a wake-up only for the first
-      // put, or when a lingering writer has a whole group.
-      wake = queue_.size() == 1 || queue_.size() == options_.max_group_size;
     }
-    if (wake) cv_.notify_one();
+    prepared.done(absl::UnavailableError("the store is closing"));
   }
 
   void PutAllAsync(std::vector<QueuedPut> puts) override {
@@ -265,16 +259,13 @@ class RocksStore final : public Store {
       }
       prepared.push_back(Prepare(std::move(p.record), std::move(p.done)));
     }
-    bool wake = false;
     std::size_t queued = 0;
     {
-      std::unique_lock<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       for (; queued < prepared.size() && !stopping_; ++queued) {
         queue_.push_back(std::move(prepared[queued]));
-        wake = wake || queue_.size() == 1 || queue_.size() == options_.max_group_size;
       }
     }
-    if (wake) cv_.notify_one();
     // The ones not queued (the store is closing): answered here, outside the lock.
     for (std::size_t i = queued; i < prepared.size(); ++i) {
       prepared[i].done(absl::UnavailableError("the store is closing"));
@@ -284,7 +275,7 @@ class RocksStore final : public Store {
   absl::StatusOr<bool> Contains(std::string_view id) override {
     // A pinned read copies nothing; the records family's bloom filter answers most misses.
     rocksdb::PinnableSlice value;
-    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    absl::ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kRecords), ToSlice(id), &value);
     if (s.ok()) return true;
@@ -354,7 +345,7 @@ class RocksStore final : public Store {
     if (!n.ok()) return n.status();
     LogPage out;
     out.next_seq = from_seq;
-    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    absl::ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kLog)));
     for (it->Seek(EncodeSeq(from_seq)); it->Valid() && out.entries.size() < *n; it->Next()) {
@@ -367,7 +358,7 @@ class RocksStore final : public Store {
   }
 
   uint64_t NextSeq() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     return next_seq_;
   }
 
@@ -382,8 +373,15 @@ class RocksStore final : public Store {
   }
 
   bool WaitForSeq(uint64_t seq, std::chrono::milliseconds timeout) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    return committed_.wait_for(lock, timeout, [&] { return next_seq_ > seq || stopping_; }) &&
+    struct Committed {
+      RocksStore* store;
+      uint64_t seq;
+      bool operator()() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(store->mu_) {
+        return store->next_seq_ > seq || store->stopping_;
+      }
+    } committed{this, seq};
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&committed), absl::FromChrono(timeout)) &&
            next_seq_ > seq;
   }
 
@@ -393,7 +391,7 @@ class RocksStore final : public Store {
     rocksdb::ReadOptions ro;
     rocksdb::Slice upper_slice(upper);
     ro.iterate_upper_bound = &upper_slice;
-    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    absl::ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kRetracted)));
     std::vector<Mark> out;
@@ -437,13 +435,13 @@ class RocksStore final : public Store {
     for (int attempt = 0;; ++attempt) {
       rocksdb::Status s;
       {
-        std::shared_lock<std::shared_mutex> lock(db_mu_);
+        absl::ReaderMutexLock lock(&db_mu_);
         if (!db_ && attempt > 0) return Closed();
         s = db_ ? write() : rocksdb::Status::IOError("closed");
       }
       if (s.ok()) return absl::OkStatus();
       if (attempt > 0 || !TryResume()) {
-        std::shared_lock<std::shared_mutex> lock(db_mu_);
+        absl::ReaderMutexLock lock(&db_mu_);
         if (!db_) return Closed();
         return FromRocks(s, StrCat("writing to ", dir_));
       }
@@ -456,13 +454,13 @@ class RocksStore final : public Store {
   // taken as fatal) is left by closing the store and opening it again, as a restart would:
   // the WAL replays every acknowledged write. Must be called without db_mu_ held.
   bool TryResume() {
-    std::lock_guard<std::mutex> lock(resume_mu_);
+    absl::MutexLock lock(&resume_mu_);
     const auto now = std::chrono::steady_clock::now();
     if (now < next_resume_) return false;
     rocksdb::Status s;
     bool reopen = false;
     {
-      std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+      absl::ReaderMutexLock db_lock(&db_mu_);
       if (db_) {
         s = db_->Resume();
         // Resume answers an error it cannot leave in place (fatal or worse) with that error.
@@ -494,7 +492,7 @@ class RocksStore final : public Store {
     rocksdb::ReadOptions ro;
     rocksdb::Slice upper_slice(upper);
     ro.iterate_upper_bound = &upper_slice;
-    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    absl::ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
     std::vector<std::pair<std::string, std::string>> out;
@@ -510,7 +508,7 @@ class RocksStore final : public Store {
                                                               std::string_view prefix) override {
     if (absl::Status ok = CheckAux(family); !ok.ok()) return ok;
     const std::string upper = UpperBound(std::string(prefix));
-    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    absl::ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(family)));
     it->SeekForPrev(upper);
@@ -525,7 +523,7 @@ class RocksStore final : public Store {
   uint64_t DiskSize() override {
     uint64_t sst = 0, wal = 0;
     {
-      std::shared_lock<std::shared_mutex> lock(db_mu_);
+      absl::ReaderMutexLock lock(&db_mu_);
       if (db_) db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &sst);
     }
     std::error_code ec;
@@ -540,7 +538,7 @@ class RocksStore final : public Store {
   rocksdb::ColumnFamilyHandle* cf(ColumnFamily f) const { return handles_[f]; }
 
   // What a call gets while the store is closed between a failed reopen and the next try.
-  absl::Status Closed() const {
+  absl::Status Closed() const ABSL_SHARED_LOCKS_REQUIRED(db_mu_) {
     return absl::UnavailableError(
         StrCat("the store in ", dir_, " could not be reopened after an error (", reopen_error_,
                "). Free what it names (descriptors: raise LimitNOFILE or lower max-connections; "
@@ -559,7 +557,7 @@ class RocksStore final : public Store {
 
   // Closes the database and opens it again (the WAL replays); whether it is open.
   bool Reopen() {
-    std::unique_lock<std::shared_mutex> lock(db_mu_);
+    absl::WriterMutexLock lock(&db_mu_);
     CloseDb();
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
@@ -599,7 +597,7 @@ class RocksStore final : public Store {
   absl::StatusOr<std::string> GetFrom(ColumnFamily family, std::string_view key,
                                       std::string_view what) {
     std::string value;
-    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    absl::ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(family), ToSlice(key), &value);
     if (s.IsNotFound()) {
@@ -646,7 +644,7 @@ class RocksStore final : public Store {
     rocksdb::ReadOptions ro;
     rocksdb::Slice upper_slice(upper);
     ro.iterate_upper_bound = &upper_slice;
-    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    absl::ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
     bool more = false;
@@ -683,24 +681,30 @@ class RocksStore final : public Store {
   const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors_;
   // Shared by every use of db_ and handles_; exclusive to swap them (Reopen). db_ is null
   // only between a failed reopen and the next.
-  mutable std::shared_mutex db_mu_;
+  mutable absl::Mutex db_mu_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  std::string reopen_error_;  // guarded by db_mu_
+  std::string reopen_error_ ABSL_GUARDED_BY(db_mu_);
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<PendingPut> queue_;  // guarded by mu_
-  bool stopping_ = false;          // guarded by mu_
-  uint64_t next_seq_ = 1;          // guarded by mu_; written by the writer thread, and by Recount
-                                   // while no group is being committed
-  std::condition_variable committed_;  // signalled when next_seq_ advances
+  bool StoppingOrQueued() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || !queue_.empty();
+  }
+  bool StoppingOrGroupFull() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || queue_.size() >= options_.max_group_size;
+  }
+
+  absl::Mutex mu_;
+  std::vector<PendingPut> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Written by the writer thread, and by Recount while no group is being committed;
+  // WaitForSeq waits on it.
+  uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
   // Records per kind, from RecordKind::kIndicator on; written only by the writer thread.
   std::array<std::atomic<uint64_t>, kKindSlots> kind_counts_{};
   absl::Status write_error_;  // writer thread only: the last failed write, until resumed
-  std::mutex resume_mu_;
-  std::chrono::steady_clock::time_point next_resume_;  // guarded by resume_mu_
-  std::chrono::milliseconds resume_backoff_{100};      // guarded by resume_mu_
+  absl::Mutex resume_mu_;
+  std::chrono::steady_clock::time_point next_resume_ ABSL_GUARDED_BY(resume_mu_);
+  std::chrono::milliseconds resume_backoff_ ABSL_GUARDED_BY(resume_mu_){100};
   std::thread writer_;
 };
 
@@ -763,8 +767,8 @@ void RocksStore::WriterLoop() {
   std::vector<PendingPut> taken;  // reused, so its storage cycles between it and the queue
   for (;;) {
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &RocksStore::StoppingOrQueued));
       if (queue_.empty()) return;  // stopping, and every queued put is answered
       // Under load (the last group was not small) wait a moment for more puts, so that
       // fewer syncs carry the same records; a lone put is never delayed.
@@ -773,11 +777,15 @@ void RocksStore::WriterLoop() {
       // nothing from waiting longer.
       if (last_group_size >= kBusyGroupSize && options_.group_linger.count() > 0) {
         const auto deadline = std::chrono::steady_clock::now() + options_.group_linger;
-        auto full = [this] { return stopping_ || queue_.size() >= options_.max_group_size; };
+        const absl::Condition full(this, &RocksStore::StoppingOrGroupFull);
         auto gap = kLingerQuietGap;
         for (std::size_t seen = queue_.size();; gap *= 2) {
-          const auto wake = std::min(deadline, std::chrono::steady_clock::now() + gap);
-          if (cv_.wait_until(lock, wake, full) || wake == deadline || queue_.size() == seen) break;
+          const auto now = std::chrono::steady_clock::now();
+          const auto wake = std::min(deadline, now + gap);
+          if (mu_.AwaitWithTimeout(full, absl::FromChrono(wake - now)) || wake == deadline ||
+              queue_.size() == seen) {
+            break;
+          }
           seen = queue_.size();
         }
       }
@@ -814,7 +822,7 @@ bool RocksStore::ResumedForGroup(std::span<PendingPut> group) {
 
 void RocksStore::CommitGroup(std::span<PendingPut> group) {
   if (!ResumedForGroup(group)) return;
-  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  absl::ReaderMutexLock db_lock(&db_mu_);
   if (!db_) {
     const absl::Status closed = Closed();
     for (PendingPut& p : group) p.done(closed);
@@ -836,7 +844,7 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
   std::array<uint64_t, kKindSlots> group_kinds{};
   uint64_t seq;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     seq = next_seq_;
   }
   // One MultiGet answers the whole group's duplicate checks: it takes the memtables and
@@ -913,10 +921,9 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
   if (status.ok()) {
     for (std::size_t k = 0; k < group_kinds.size(); ++k) kind_counts_[k] += group_kinds[k];
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       next_seq_ = seq;
     }
-    committed_.notify_all();
   }
   // On failure the sequence is not advanced. A batch whose WAL append completed but whose
   // sync failed may still be replayed at restart; a retried put then gets AlreadyExists.
