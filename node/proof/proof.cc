@@ -239,278 +239,347 @@ ProofResult VerifyOfflineFile(std::string_view json) {
 
 namespace {
 
-ProofResult VerifyBundle(const google::protobuf::Struct& file) {
-  ProofResult r;
+// Checks one bundle in the steps docs/PROOF-FORMAT.md numbers ("Checks, in order"): each
+// step adds to the result's story and failures.
+class BundleCheck {
+ public:
+  explicit BundleCheck(const google::protobuf::Struct& file) : file_(file) {}
+
+  ProofResult Run() {
+    if (!Read()) return r_;  // 1: unusable
+    r_.verdict = ProofResult::Verdict::kInvalid;
+    CheckHolderSignature();         // 2
+    CheckKeyStatements();           // 3
+    if (!CheckRecord()) return r_;  // 4
+    if (m_.chains.empty()) Fail("chains", "no copy: a bundle holds at least one chain");
+    for (std::size_t i = 0; i < m_.chains.size(); ++i) CheckCopy(i);  // 5 and 6
+    CheckMarks();                                                     // 7
+    Conclude();                                                       // 8
+    return r_;
+  }
+
+ private:
+  void Fail(std::string element, std::string message, std::string key = "") {
+    r_.failures.push_back({std::move(element), std::move(message), std::move(key)});
+  }
+  std::string Name(std::string_view key) const { return (*names_)(key); }
+
   // 1. Read every field; any problem makes the file unusable.
-  Reader read(r.failures);
-  ProofMaterial m;
-  std::optional<std::string> format = read.Text(file, "format", "format");
-  if (format && *format == kProofFormatV1) {
-    m.version = 1;
-  } else if (format && *format != kProofFormat) {
-    read.Fail("format", StrCat("is \"", *format, "\"; this verifier reads ", kProofFormat, " and ",
-                               kProofFormatV1));
-  }
-  std::optional<std::string> kind = read.Text(file, "kind", "kind");
-  if (kind && *kind != "record" && *kind != "violation") {
-    read.Fail("kind", "must be \"record\" or \"violation\"");
-  }
-  std::optional<std::string> holder = read.Hex(file, "holder", "holder", crypto::kPublicKeySize);
-  std::optional<std::string> exported_text = read.Text(file, "exported_at", "exported_at");
-  std::optional<int64_t> exported_at;
-  if (exported_text) {
-    absl::StatusOr<int64_t> t = ParseTime(*exported_text);
-    if (t.ok()) {
-      exported_at = *t;
-    } else {
-      read.Fail("exported_at", std::string(t.status().message()));
+  bool Read() {
+    Reader read(r_.failures);
+    const google::protobuf::Struct& file = file_;
+    std::optional<std::string> format = read.Text(file, "format", "format");
+    if (format && *format == kProofFormatV1) {
+      m_.version = 1;
+    } else if (format && *format != kProofFormat) {
+      read.Fail("format", StrCat("is \"", *format, "\"; this verifier reads ", kProofFormat,
+                                 " and ", kProofFormatV1));
     }
-  }
-  if (const google::protobuf::Value* v = read.Field(file, "record", "record")) {
-    if (std::optional<v1::Signed> s = read.Envelope(*v, "record")) m.record = *s;
-  }
-  if (const google::protobuf::ListValue* chains = read.List(file, "chains", "chains")) {
-    for (int i = 0; i < chains->values_size(); ++i) {
-      const std::string path = StrCat("chains[", i, "]");
-      v1::CustodyChain& chain = m.chains.emplace_back();
-      if (!chains->values(i).has_list_value()) {
-        read.Fail(path, "must be a list of hops");
-        continue;
+    std::optional<std::string> kind = read.Text(file, "kind", "kind");
+    if (kind && *kind != "record" && *kind != "violation") {
+      read.Fail("kind", "must be \"record\" or \"violation\"");
+    }
+    std::optional<std::string> holder = read.Hex(file, "holder", "holder", crypto::kPublicKeySize);
+    std::optional<std::string> exported_text = read.Text(file, "exported_at", "exported_at");
+    std::optional<int64_t> exported_at;
+    if (exported_text) {
+      absl::StatusOr<int64_t> t = ParseTime(*exported_text);
+      if (t.ok()) {
+        exported_at = *t;
+      } else {
+        read.Fail("exported_at", std::string(t.status().message()));
       }
-      const google::protobuf::ListValue& hops = chains->values(i).list_value();
-      for (int j = 0; j < hops.values_size(); ++j) {
-        if (std::optional<v1::Signed> s =
-                read.Envelope(hops.values(j), StrCat(path, "[", j, "]"))) {
-          *chain.add_hops() = *s;
+    }
+    if (const google::protobuf::Value* v = read.Field(file, "record", "record")) {
+      if (std::optional<v1::Signed> s = read.Envelope(*v, "record")) m_.record = *s;
+    }
+    ReadChains(read);
+    ReadLists(read);
+    std::optional<std::string> signature =
+        read.Hex(file, "signature", "signature", crypto::kSignatureSize);
+    if (!r_.failures.empty()) return false;
+    m_.kind = *kind;
+    r_.kind = m_.kind;
+    holder_ = *holder;
+    exported_at_ = *exported_at;
+    signature_ = *signature;
+    names_.emplace(m_, holder_);
+    options_.max_record_bytes = std::size_t{64} << 20;
+    options_.keys = &keys_;
+    return true;
+  }
+
+  void ReadChains(Reader& read) {
+    const google::protobuf::Struct& file = file_;
+    if (const google::protobuf::ListValue* chains = read.List(file, "chains", "chains")) {
+      for (int i = 0; i < chains->values_size(); ++i) {
+        const std::string path = StrCat("chains[", i, "]");
+        v1::CustodyChain& chain = m_.chains.emplace_back();
+        if (!chains->values(i).has_list_value()) {
+          read.Fail(path, "must be a list of hops");
+          continue;
+        }
+        const google::protobuf::ListValue& hops = chains->values(i).list_value();
+        for (int j = 0; j < hops.values_size(); ++j) {
+          if (std::optional<v1::Signed> s =
+                  read.Envelope(hops.values(j), StrCat(path, "[", j, "]"))) {
+            *chain.add_hops() = *s;
+          }
         }
       }
     }
   }
-  if (const google::protobuf::ListValue* marks = read.List(file, "marks", "marks")) {
-    for (int i = 0; i < marks->values_size(); ++i) {
-      if (std::optional<v1::Signed> s = read.Envelope(marks->values(i), StrCat("marks[", i, "]"))) {
-        m.marks.push_back(*s);
-      }
-    }
-  }
-  if (const google::protobuf::ListValue* keys = read.List(file, "keys", "keys")) {
-    for (int i = 0; i < keys->values_size(); ++i) {
-      const std::string path = StrCat("keys[", i, "]");
-      if (!keys->values(i).has_struct_value()) {
-        read.Fail(path, "must be an object with key and name");
-        continue;
-      }
-      std::optional<std::string> key =
-          read.Hex(keys->values(i).struct_value(), "key", path + ".key", crypto::kPublicKeySize);
-      std::optional<std::string> name =
-          read.Text(keys->values(i).struct_value(), "name", path + ".name");
-      if (key && name) m.names.emplace_back(*key, *name);
-    }
-  }
-  if (m.version >= 2) {
-    if (const google::protobuf::ListValue* list =
-            read.List(file, "key_statements", "key_statements")) {
-      for (int i = 0; i < list->values_size(); ++i) {
+
+  // The marks, key names and (from version 2) key statements.
+  void ReadLists(Reader& read) {
+    const google::protobuf::Struct& file = file_;
+    if (const google::protobuf::ListValue* marks = read.List(file, "marks", "marks")) {
+      for (int i = 0; i < marks->values_size(); ++i) {
         if (std::optional<v1::Signed> s =
-                read.Envelope(list->values(i), StrCat("key_statements[", i, "]"))) {
-          m.key_statements.push_back(*s);
+                read.Envelope(marks->values(i), StrCat("marks[", i, "]"))) {
+          m_.marks.push_back(*s);
+        }
+      }
+    }
+    if (const google::protobuf::ListValue* keys = read.List(file, "keys", "keys")) {
+      for (int i = 0; i < keys->values_size(); ++i) {
+        const std::string path = StrCat("keys[", i, "]");
+        if (!keys->values(i).has_struct_value()) {
+          read.Fail(path, "must be an object with key and name");
+          continue;
+        }
+        std::optional<std::string> key =
+            read.Hex(keys->values(i).struct_value(), "key", path + ".key", crypto::kPublicKeySize);
+        std::optional<std::string> name =
+            read.Text(keys->values(i).struct_value(), "name", path + ".name");
+        if (key && name) m_.names.emplace_back(*key, *name);
+      }
+    }
+    if (m_.version >= 2) {
+      if (const google::protobuf::ListValue* list =
+              read.List(file, "key_statements", "key_statements")) {
+        for (int i = 0; i < list->values_size(); ++i) {
+          if (std::optional<v1::Signed> s =
+                  read.Envelope(list->values(i), StrCat("key_statements[", i, "]"))) {
+            m_.key_statements.push_back(*s);
+          }
         }
       }
     }
   }
-  std::optional<std::string> signature =
-      read.Hex(file, "signature", "signature", crypto::kSignatureSize);
-  if (!r.failures.empty()) return r;  // unusable
-  m.kind = *kind;
-  r.kind = m.kind;
-  r.verdict = ProofResult::Verdict::kInvalid;
-  const KeyNames name(m, *holder);
-  auto fail = [&](std::string element, std::string message, std::string key = "") {
-    r.failures.push_back({std::move(element), std::move(message), std::move(key)});
-  };
 
   // 2. The holder's signature over the whole bundle.
-  absl::StatusOr<crypto::PublicKey> holder_key = crypto::PublicKey::FromBytes(*holder);
-  if (!holder_key.ok()) {
-    fail("holder", "is not a valid Ed25519 public key");
-  } else if (!crypto::Verify(*holder_key, m.version >= 2 ? kProofDomain : kProofDomainV1,
-                             ProofStatement(m, *holder, *exported_at), *signature)) {
-    fail("signature",
-         "the holder's signature over the bundle does not verify: the bundle was changed "
-         "after export, or not exported by the holder",
-         *holder);
+  void CheckHolderSignature() {
+    absl::StatusOr<crypto::PublicKey> holder_key = crypto::PublicKey::FromBytes(holder_);
+    if (!holder_key.ok()) {
+      Fail("holder", "is not a valid Ed25519 public key");
+    } else if (!crypto::Verify(*holder_key, m_.version >= 2 ? kProofDomain : kProofDomainV1,
+                               ProofStatement(m_, holder_, exported_at_), signature_)) {
+      Fail("signature",
+           "the holder's signature over the bundle does not verify: the bundle was changed "
+           "after export, or not exported by the holder",
+           holder_);
+    }
   }
 
   // 3. The key statements, rotations before revocations (a revocation may be signed by a key
   // a rotation names): each a valid record; together the table the rest is checked against.
-  ValidationOptions options;
-  options.max_record_bytes = std::size_t{64} << 20;
-  KeyTable keys;
-  options.keys = &keys;
-  std::vector<std::string> key_story;
-  for (bool rotations : {true, false}) {
-    for (std::size_t k = 0; k < m.key_statements.size(); ++k) {
-      const std::string path = StrCat("key_statements[", k, "]");
-      v1::RecordBody guess;
-      const bool parsed = guess.ParseFromString(m.key_statements[k].payload());
-      if (parsed && (guess.kind_case() == v1::RecordBody::kKeyRotation) != rotations) continue;
-      if (!rotations && !parsed) continue;  // reported in the first pass
-      absl::StatusOr<VerifiedRecord> st =
-          ValidateRecord(m.key_statements[k].SerializeAsString(), options, *exported_at);
-      if (!st.ok()) {
-        fail(path, StrCat("does not verify: ", st.status().message()), guess.author());
-        continue;
+  void CheckKeyStatements() {
+    for (bool rotations : {true, false}) {
+      for (std::size_t k = 0; k < m_.key_statements.size(); ++k) {
+        const std::string path = StrCat("key_statements[", k, "]");
+        v1::RecordBody guess;
+        const bool parsed = guess.ParseFromString(m_.key_statements[k].payload());
+        if (parsed && (guess.kind_case() == v1::RecordBody::kKeyRotation) != rotations) continue;
+        if (!rotations && !parsed) continue;  // reported in the first pass
+        absl::StatusOr<VerifiedRecord> st =
+            ValidateRecord(m_.key_statements[k].SerializeAsString(), options_, exported_at_);
+        if (!st.ok()) {
+          Fail(path, StrCat("does not verify: ", st.status().message()), guess.author());
+          continue;
+        }
+        if (!IsKeyStatement(st->body)) {
+          Fail(path, "is not a key rotation or revocation", st->body.author());
+          continue;
+        }
+        if (absl::Status added = keys_.Add(st->id, st->body); !added.ok()) {
+          Fail(path, std::string(added.message()), st->body.author());
+          continue;
+        }
+        const v1::RecordBody& sb = st->body;
+        key_story_.push_back(sb.has_key_rotation()
+                                 ? StrCat("key ", Name(sb.author()), " rotated to ",
+                                          Name(sb.key_rotation().new_key()), " at ",
+                                          FormatTime(sb.created_at()), " (record ",
+                                          crypto::HexEncode(st->id), ")")
+                                 : StrCat("key ", Name(sb.key_revocation().key()), " revoked by ",
+                                          Name(sb.author()), " as not to be trusted from ",
+                                          FormatTime(sb.key_revocation().compromised_since()),
+                                          " on: \"", sb.key_revocation().reason(), "\" (record ",
+                                          crypto::HexEncode(st->id), ")"));
       }
-      if (!IsKeyStatement(st->body)) {
-        fail(path, "is not a key rotation or revocation", st->body.author());
-        continue;
-      }
-      if (absl::Status added = keys.Add(st->id, st->body); !added.ok()) {
-        fail(path, std::string(added.message()), st->body.author());
-        continue;
-      }
-      const v1::RecordBody& sb = st->body;
-      key_story.push_back(sb.has_key_rotation()
-                              ? StrCat("key ", name(sb.author()), " rotated to ",
-                                       name(sb.key_rotation().new_key()), " at ",
-                                       FormatTime(sb.created_at()), " (record ",
-                                       crypto::HexEncode(st->id), ")")
-                              : StrCat("key ", name(sb.key_revocation().key()), " revoked by ",
-                                       name(sb.author()), " as not to be trusted from ",
-                                       FormatTime(sb.key_revocation().compromised_since()),
-                                       " on: \"", sb.key_revocation().reason(), "\" (record ",
-                                       crypto::HexEncode(st->id), ")"));
+    }
+
+    if (absl::Status s = keys_.CheckKeyAt(holder_, exported_at_); !s.ok()) {
+      Fail("holder", StrCat("signed the bundle with a key it may no longer use: ", s.message()),
+           holder_);
     }
   }
 
-  if (absl::Status s = keys.CheckKeyAt(*holder, *exported_at); !s.ok()) {
-    fail("holder", StrCat("signed the bundle with a key it may no longer use: ", s.message()),
-         *holder);
-  }
-
   // 4. The record: its id, its author's signature, every rule of its kind, and the key
-  // statements.
-  absl::StatusOr<VerifiedRecord> record =
-      ValidateRecord(m.record.SerializeAsString(), options, *exported_at);
-  if (!record.ok()) {
-    v1::RecordBody guess;
-    const bool parsed = guess.ParseFromString(m.record.payload());
-    fail("record", StrCat("does not verify: ", record.status().message()),
-         parsed ? guess.author() : "");
-    return r;
+  // statements. False when it does not verify (nothing else can be judged).
+  bool CheckRecord() {
+    absl::StatusOr<VerifiedRecord> verified =
+        ValidateRecord(m_.record.SerializeAsString(), options_, exported_at_);
+    if (!verified.ok()) {
+      v1::RecordBody guess;
+      const bool parsed = guess.ParseFromString(m_.record.payload());
+      Fail("record", StrCat("does not verify: ", verified.status().message()),
+           parsed ? guess.author() : "");
+      return false;
+    }
+    record_ = std::move(*verified);
+    const v1::RecordBody& body = record_->body;
+    r_.record_id = record_->id;
+    r_.story.push_back(StrCat("record ", crypto::HexEncode(record_->id), ": ", KindSummary(body),
+                              ", TLP:", TlpName(body.tlp())));
+    r_.story.push_back(StrCat("authored by ", Name(body.author()), " at ",
+                              FormatTime(body.created_at()), "; its signature verifies"));
+    r_.story.insert(r_.story.end(), key_story_.begin(), key_story_.end());
+    return true;
   }
-  const v1::RecordBody& body = record->body;
-  r.record_id = record->id;
-  r.story.push_back(StrCat("record ", crypto::HexEncode(record->id), ": ", KindSummary(body),
-                           ", TLP:", TlpName(body.tlp())));
-  r.story.push_back(StrCat("authored by ", name(body.author()), " at ",
-                           FormatTime(body.created_at()), "; its signature verifies"));
-  r.story.insert(r.story.end(), key_story.begin(), key_story.end());
 
-  // 5. The chains: each sound (signed, linked, for this record, ending at the holder), then
-  // judged against the author's handling.
-  if (m.chains.empty()) fail("chains", "no copy: a bundle holds at least one chain");
-  int violations_proven = 0;
-  for (std::size_t i = 0; i < m.chains.size(); ++i) {
-    const v1::CustodyChain& chain = m.chains[i];
+  // 5. Chain i: sound (signed, linked, for this record, ending at the holder); then 6, judged
+  // against the author's handling.
+  void CheckCopy(std::size_t i) {
+    const v1::RecordBody& body = record_->body;
+    const v1::CustodyChain& chain = m_.chains[i];
     const std::string path = StrCat("chains[", i, "]");
     if (chain.hops_size() == 0) {
-      if (*holder != body.author() && !keys.Succeeds(body.author(), *holder)) {
-        fail(path, "an empty chain is the author's own copy, but the holder is not the author",
-             *holder);
+      if (holder_ != body.author() && !keys_.Succeeds(body.author(), holder_)) {
+        Fail(path, "an empty chain is the author's own copy, but the holder is not the author",
+             holder_);
       } else {
-        r.story.push_back(
+        r_.story.push_back(
             StrCat("copy ", i + 1, ": the author's own",
-                   *holder == body.author() ? "" : ", held under the key the author rotated to"));
+                   holder_ == body.author() ? "" : ", held under the key the author rotated to"));
       }
-      continue;
+      return;
     }
     // The node's own chain check decides; a chain that is not sound is pinned to its hop and
     // that hop's sender, or to the holder when only the last receiver differs.
     int bad_hop = -1;
     absl::StatusOr<ChainVerdict> verdict =
-        CheckChain(record->id, body, chain, *holder, &keys, &bad_hop);
+        threatmesh::CheckChain(record_->id, body, chain, holder_, &keys_, &bad_hop);
     if (!verdict.ok()) {
       if (bad_hop == chain.hops_size()) {
-        fail("holder", StrCat("chain ", i, ": ", verdict.status().message()), *holder);
+        Fail("holder", StrCat("chain ", i, ": ", verdict.status().message()), holder_);
       } else {
         v1::Hop hop;
         const bool parsed = bad_hop >= 0 && hop.ParseFromString(chain.hops(bad_hop).payload());
-        fail(bad_hop >= 0 ? StrCat(path, "[", bad_hop, "]") : path,
+        Fail(bad_hop >= 0 ? StrCat(path, "[", bad_hop, "]") : path,
              std::string(verdict.status().message()), parsed ? hop.from() : "");
       }
-      continue;
+      return;
     }
     std::vector<std::string> steps;
     for (const v1::Signed& envelope : chain.hops()) {
       v1::Hop hop;
       hop.ParseFromString(envelope.payload());  // CheckChain parsed it already
-      steps.push_back(StrCat("sent by ", name(hop.from()), " to ", name(hop.to()), " at ",
+      steps.push_back(StrCat("sent by ", Name(hop.from()), " to ", Name(hop.to()), " at ",
                              FormatTime(hop.at()), " under policy \"", hop.policy(), "\""));
     }
     for (std::size_t s = 0; s < steps.size(); ++s) {
-      r.story.push_back(StrCat("copy ", i + 1, ", hop ", s, ": ", steps[s]));
+      r_.story.push_back(StrCat("copy ", i + 1, ", hop ", s, ": ", steps[s]));
     }
-    if (verdict->violation) {
-      const std::string offender_path = StrCat(path, "[", verdict->offender, "]");
+    JudgeHandling(i, *verdict);
+  }
+
+  void JudgeHandling(std::size_t i, const ChainVerdict& verdict) {
+    const v1::CustodyChain& chain = m_.chains[i];
+    const std::string path = StrCat("chains[", i, "]");
+    if (verdict.violation) {
+      const std::string offender_path = StrCat(path, "[", verdict.offender, "]");
       v1::Hop hop;
-      hop.ParseFromString(chain.hops(verdict->offender).payload());
-      if (m.kind == "violation") {
-        ++violations_proven;
-        r.story.push_back(StrCat("VIOLATION in copy ", i + 1, ": hop ", verdict->offender,
-                                 ", signed by ", name(hop.from()),
-                                 ", broke the author's handling: ", verdict->rule));
+      hop.ParseFromString(chain.hops(verdict.offender).payload());
+      if (m_.kind == "violation") {
+        ++violations_proven_;
+        r_.story.push_back(StrCat("VIOLATION in copy ", i + 1, ": hop ", verdict.offender,
+                                  ", signed by ", Name(hop.from()),
+                                  ", broke the author's handling: ", verdict.rule));
       } else {
-        fail(offender_path, StrCat("broke the author's handling: ", verdict->rule), hop.from());
+        Fail(offender_path, StrCat("broke the author's handling: ", verdict.rule), hop.from());
       }
-    } else if (!verdict->accepted) {
-      fail(path, verdict->rule.empty() ? "refused" : verdict->rule);
-    } else if (m.kind == "violation") {
-      fail(path, "shows no violation: this copy respects the author's handling");
+    } else if (!verdict.accepted) {
+      Fail(path, verdict.rule.empty() ? "refused" : verdict.rule);
+    } else if (m_.kind == "violation") {
+      Fail(path, "shows no violation: this copy respects the author's handling");
     }
   }
 
-  // 6. Retractions and supersessions: each a valid record by the same author, naming it.
-  bool withdrawn = false;
-  for (std::size_t k = 0; k < m.marks.size(); ++k) {
-    const std::string path = StrCat("marks[", k, "]");
-    absl::StatusOr<VerifiedRecord> mark =
-        ValidateRecord(m.marks[k].SerializeAsString(), options, *exported_at);
-    if (!mark.ok()) {
-      v1::RecordBody guess;
-      guess.ParseFromString(m.marks[k].payload());
-      fail(path, StrCat("does not verify: ", mark.status().message()), guess.author());
-      continue;
-    }
-    const v1::RecordBody& mb = mark->body;
-    const bool retracts = mb.has_retraction() && mb.retraction().target() == record->id;
-    const bool supersedes = mb.supersedes() == record->id;
-    if (!retracts && !supersedes) {
-      fail(path, "neither retracts nor supersedes this record", mb.author());
-    } else if (mb.author() != body.author()) {
-      fail(path,
-           StrCat("is by ", name(mb.author()),
-                  ", not by the record's author: only the author "
-                  "may withdraw a record"),
-           mb.author());
-    } else {
-      withdrawn = true;
-      r.story.push_back(
-          retracts ? StrCat("retracted by its author at ", FormatTime(mb.created_at()), " (record ",
-                            crypto::HexEncode(mark->id), "): \"", mb.retraction().reason(), "\"")
-                   : StrCat("superseded by its author at ", FormatTime(mb.created_at()),
-                            " with record ", crypto::HexEncode(mark->id)));
+  // 7. Retractions and supersessions: each a valid record by the same author, naming it.
+  void CheckMarks() {
+    const v1::RecordBody& body = record_->body;
+    for (std::size_t k = 0; k < m_.marks.size(); ++k) {
+      const std::string path = StrCat("marks[", k, "]");
+      absl::StatusOr<VerifiedRecord> mark =
+          ValidateRecord(m_.marks[k].SerializeAsString(), options_, exported_at_);
+      if (!mark.ok()) {
+        v1::RecordBody guess;
+        guess.ParseFromString(m_.marks[k].payload());
+        Fail(path, StrCat("does not verify: ", mark.status().message()), guess.author());
+        continue;
+      }
+      const v1::RecordBody& mb = mark->body;
+      const bool retracts = mb.has_retraction() && mb.retraction().target() == record_->id;
+      const bool supersedes = mb.supersedes() == record_->id;
+      if (!retracts && !supersedes) {
+        Fail(path, "neither retracts nor supersedes this record", mb.author());
+      } else if (mb.author() != body.author()) {
+        Fail(path,
+             StrCat("is by ", Name(mb.author()),
+                    ", not by the record's author: only the author "
+                    "may withdraw a record"),
+             mb.author());
+      } else {
+        withdrawn_ = true;
+        r_.story.push_back(retracts
+                               ? StrCat("retracted by its author at ", FormatTime(mb.created_at()),
+                                        " (record ", crypto::HexEncode(mark->id), "): \"",
+                                        mb.retraction().reason(), "\"")
+                               : StrCat("superseded by its author at ", FormatTime(mb.created_at()),
+                                        " with record ", crypto::HexEncode(mark->id)));
+      }
     }
   }
-  r.story.push_back(StrCat("held by ", name(*holder), "; ",
-                           withdrawn ? "withdrawn" : "not retracted or superseded",
-                           " as of the export at ", FormatTime(*exported_at)));
-  if (m.kind == "violation" && violations_proven == 0 && r.failures.empty()) {
-    fail("chains", "no chain proves a violation");
+
+  // 8. The verdict.
+  void Conclude() {
+    r_.story.push_back(StrCat("held by ", Name(holder_), "; ",
+                              withdrawn_ ? "withdrawn" : "not retracted or superseded",
+                              " as of the export at ", FormatTime(exported_at_)));
+    if (m_.kind == "violation" && violations_proven_ == 0 && r_.failures.empty()) {
+      Fail("chains", "no chain proves a violation");
+    }
+    if (r_.failures.empty()) r_.verdict = ProofResult::Verdict::kValid;
   }
-  if (r.failures.empty()) r.verdict = ProofResult::Verdict::kValid;
-  return r;
-}
+
+  const google::protobuf::Struct& file_;
+  ProofResult r_;
+  ProofMaterial m_;
+  std::string holder_;
+  int64_t exported_at_ = 0;
+  std::string signature_;
+  std::optional<KeyNames> names_;
+  KeyTable keys_;
+  ValidationOptions options_;
+  std::vector<std::string> key_story_;  // what the key statements say, told after the record
+  std::optional<VerifiedRecord> record_;
+  int violations_proven_ = 0;
+  bool withdrawn_ = false;
+};
+
+ProofResult VerifyBundle(const google::protobuf::Struct& file) { return BundleCheck(file).Run(); }
 
 }  // namespace
 
