@@ -147,56 +147,49 @@ absl::StatusOr<v1::ReadAuditResponse> ReadWholeAudit(NodeClient& client) {
   return all;
 }
 
-int RunAudit(const po::variables_map& vm, Io& io) {
-  const std::string action = vm["action"].as<std::string>();
-  if (action != "show" && action != "verify" && action != "export") {
-    return Fail(io, absl::InvalidArgumentError(StrCat("unknown audit action \"", action,
-                                                      "\"; use show, verify or export")));
-  }
-  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
-  if (!client.ok()) return Fail(io, client.status());
-  absl::StatusOr<v1::ReadAuditResponse> trail = ReadWholeAudit(**client);
-  if (!trail.ok()) return Fail(io, trail.status());
-  const bool json = vm.count("json") > 0;
-  if (action == "export") {
-    std::vector<v1::StoredAuditEntry> entries(trail->entries().begin(), trail->entries().end());
-    std::vector<v1::Signed> checkpoints(trail->checkpoints().begin(), trail->checkpoints().end());
-    const std::string out = OutPath(vm);
-    absl::Status written =
-        WriteOutput(out, ExportAuditTrail(trail->node_key(), entries, checkpoints), io);
-    if (!written.ok()) return Fail(io, written);
-    if (out.empty()) return kExitOk;
-    io.err << "wrote " << entries.size() << " entries and " << checkpoints.size()
-           << " checkpoints to " << out << "; check it anywhere with: threatmesh verify " << out
-           << "\n";
-    return kExitOk;
-  }
-  if (action == "verify") {
-    absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(trail->node_key());
-    if (!key.ok()) return Fail(io, key.status());
-    if (vm.count("expect-key")) {
-      absl::StatusOr<crypto::PublicKey> expected =
-          crypto::PublicKey::FromText(vm["expect-key"].as<std::string>());
-      if (!expected.ok()) return Fail(io, expected.status());
-      if (!(*expected == *key)) {
-        return Fail(io, absl::DataLossError("the node's key is not the --expect-key key"));
-      }
+int AuditExport(const po::variables_map& vm, const v1::ReadAuditResponse& trail, Io& io) {
+  std::vector<v1::StoredAuditEntry> entries(trail.entries().begin(), trail.entries().end());
+  std::vector<v1::Signed> checkpoints(trail.checkpoints().begin(), trail.checkpoints().end());
+  const std::string out = OutPath(vm);
+  absl::Status written =
+      WriteOutput(out, ExportAuditTrail(trail.node_key(), entries, checkpoints), io);
+  if (!written.ok()) return Fail(io, written);
+  if (out.empty()) return kExitOk;
+  io.err << "wrote " << entries.size() << " entries and " << checkpoints.size()
+         << " checkpoints to " << out << "; check it anywhere with: threatmesh verify " << out
+         << "\n";
+  return kExitOk;
+}
+
+int AuditVerify(const po::variables_map& vm, const v1::ReadAuditResponse& trail, bool json,
+                Io& io) {
+  absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromBytes(trail.node_key());
+  if (!key.ok()) return Fail(io, key.status());
+  if (vm.count("expect-key")) {
+    absl::StatusOr<crypto::PublicKey> expected =
+        crypto::PublicKey::FromText(vm["expect-key"].as<std::string>());
+    if (!expected.ok()) return Fail(io, expected.status());
+    if (!(*expected == *key)) {
+      return Fail(io, absl::DataLossError("the node's key is not the --expect-key key"));
     }
-    std::vector<v1::StoredAuditEntry> entries(trail->entries().begin(), trail->entries().end());
-    std::vector<v1::Signed> checkpoints(trail->checkpoints().begin(), trail->checkpoints().end());
-    uint64_t unsealed = 0;
-    absl::Status ok = VerifyAuditTrail(entries, checkpoints, *key, &unsealed);
-    if (!ok.ok()) return Fail(io, ok);
-    if (json) {
-      io.out << "{\"ok\":true,\"entries\":" << entries.size()
-             << ",\"checkpoints\":" << checkpoints.size() << ",\"unsealed\":" << unsealed << "}\n";
-    } else {
-      io.out << "audit trail ok: " << entries.size() << " entries, " << checkpoints.size()
-             << " signed checkpoints by " << key->Fingerprint() << "; " << unsealed
-             << " newest entries not yet sealed by a checkpoint\n";
-    }
-    return kExitOk;
   }
+  std::vector<v1::StoredAuditEntry> entries(trail.entries().begin(), trail.entries().end());
+  std::vector<v1::Signed> checkpoints(trail.checkpoints().begin(), trail.checkpoints().end());
+  uint64_t unsealed = 0;
+  absl::Status ok = VerifyAuditTrail(entries, checkpoints, *key, &unsealed);
+  if (!ok.ok()) return Fail(io, ok);
+  if (json) {
+    io.out << "{\"ok\":true,\"entries\":" << entries.size()
+           << ",\"checkpoints\":" << checkpoints.size() << ",\"unsealed\":" << unsealed << "}\n";
+  } else {
+    io.out << "audit trail ok: " << entries.size() << " entries, " << checkpoints.size()
+           << " signed checkpoints by " << key->Fingerprint() << "; " << unsealed
+           << " newest entries not yet sealed by a checkpoint\n";
+  }
+  return kExitOk;
+}
+
+int AuditShow(const po::variables_map& vm, const v1::ReadAuditResponse& trail, bool json, Io& io) {
   int64_t since = 0;
   if (vm.count("since")) {
     absl::StatusOr<int64_t> t = ParseTime(vm["since"].as<std::string>());
@@ -206,7 +199,7 @@ int RunAudit(const po::variables_map& vm, Io& io) {
   const std::string who = vm.count("who") ? vm["who"].as<std::string>() : "";
   if (json) io.out << "{\"entries\":[";
   bool first = true;
-  for (const v1::StoredAuditEntry& stored : trail->entries()) {
+  for (const v1::StoredAuditEntry& stored : trail.entries()) {
     v1::AuditEntry e;
     if (!e.ParseFromString(stored.entry())) {
       return Fail(io,
@@ -234,6 +227,22 @@ int RunAudit(const po::variables_map& vm, Io& io) {
   }
   if (json) io.out << "]}\n";
   return kExitOk;
+}
+
+int RunAudit(const po::variables_map& vm, Io& io) {
+  const std::string action = vm["action"].as<std::string>();
+  if (action != "show" && action != "verify" && action != "export") {
+    return Fail(io, absl::InvalidArgumentError(StrCat("unknown audit action \"", action,
+                                                      "\"; use show, verify or export")));
+  }
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  absl::StatusOr<v1::ReadAuditResponse> trail = ReadWholeAudit(**client);
+  if (!trail.ok()) return Fail(io, trail.status());
+  const bool json = vm.count("json") > 0;
+  if (action == "export") return AuditExport(vm, *trail, io);
+  if (action == "verify") return AuditVerify(vm, *trail, json, io);
+  return AuditShow(vm, *trail, json, io);
 }
 
 // ---- violations ------------------------------------------------------------------------

@@ -79,91 +79,103 @@ int RunInit(const po::variables_map& vm, Io& io) {
 
 // 'key rotate' and 'key revoke' work on the data directory of a stopped node: the store's
 // lock refuses them while the node serves.
+int KeyRotate(const po::variables_map& vm, Io& io) {
+  NodeConfig config;
+  config.data_dir = vm["data-dir"].as<std::string>();
+  absl::StatusOr<std::string> pass = ReadPassphrase(vm);
+  if (!pass.ok()) return Fail(io, pass.status());
+  config.passphrase = *pass;
+  crypto::KeyFileOptions key_options;
+  key_options.passphrase = *pass;  // the new key file is sealed like the old one
+  crypto::SecureWipe(*pass);
+  absl::StatusOr<crypto::PublicKey> key = LocalNode::RotateKey(config, key_options);
+  crypto::SecureWipe(config.passphrase);
+  crypto::SecureWipe(key_options.passphrase);
+  if (!key.ok()) return Fail(io, key.status());
+  if (vm.count("json")) {
+    io.out << "{\"public_key\":" << JsonString(key->ToText())
+           << ",\"fingerprint\":" << JsonString(key->Fingerprint()) << "}\n";
+  } else {
+    io.out << "rotated     the node now signs with a new key; the old secret is gone\n"
+           << "public key  " << key->ToText() << "\n"
+           << "fingerprint " << key->Fingerprint() << "\n"
+           << "peers       know the node by its old key and follow the signed rotation it\n"
+           << "            shows them when it connects; new peers add it with:\n"
+           << "peer line   " << PeerAddLine(ShortHostName(), "HOST:PORT", key->ToText()) << "\n";
+  }
+  return kExitOk;
+}
+
+// Signs the revocation of `key` ("": the key the node last rotated away from), through the
+// running node with --online, else in the stopped node's data directory.
+absl::Status RevokeKey(const po::variables_map& vm, const std::string& key, int64_t since,
+                       const std::string& reason, std::string* id, std::string* revoked) {
+  if (vm.count("online") > 0) {
+    // Through the running node (an admin token), which passes it to its peers at once.
+    absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+    if (!client.ok()) return client.status();
+    v1::RevokeKeyRequest request;
+    request.set_key(key);
+    request.set_compromised_since(since);
+    request.set_reason(reason);
+    absl::StatusOr<v1::PublishResponse> r = (*client)->RevokeKey(request);
+    if (!r.ok()) return r.status();
+    v1::GetRequest get;
+    get.set_id(r->id());
+    absl::StatusOr<v1::GetResponse> stored = (*client)->Get(get);
+    if (!stored.ok()) return stored.status();
+    *id = r->id();
+    *revoked = stored->record().body().key_revocation().key();
+  } else {
+    absl::StatusOr<std::unique_ptr<LocalNode>> node = OpenNode(vm);
+    if (!node.ok()) return node.status();
+    absl::StatusOr<VerifiedRecord> r = (*node)->RevokeKey(key, since, reason);
+    if (!r.ok()) return r.status();
+    *id = r->id;
+    *revoked = r->body.key_revocation().key();
+  }
+  return absl::OkStatus();
+}
+
+int KeyRevoke(const po::variables_map& vm, Io& io) {
+  if (!vm.count("since")) {
+    return Fail(io, absl::InvalidArgumentError(
+                        "--since is required: from when the old key may have been in other "
+                        "hands (records it signed dated before then stay valid)"));
+  }
+  absl::StatusOr<int64_t> since = ParseTime(vm["since"].as<std::string>());
+  if (!since.ok()) return Fail(io, since.status());
+  std::string key;  // empty: the key the node last rotated away from
+  if (vm.count("key")) {
+    absl::StatusOr<crypto::PublicKey> k = crypto::PublicKey::FromText(vm["key"].as<std::string>());
+    if (!k.ok()) return Fail(io, k.status());
+    key = std::string(k->bytes());
+  }
+  const std::string reason = vm.count("reason") ? vm["reason"].as<std::string>() : "";
+  const bool online = vm.count("online") > 0;
+  std::string id, revoked;
+  if (absl::Status s = RevokeKey(vm, key, *since, reason, &id, &revoked); !s.ok()) {
+    return Fail(io, s);
+  }
+  absl::StatusOr<crypto::PublicKey> k = crypto::PublicKey::FromBytes(revoked);
+  if (!k.ok()) return Fail(io, k.status());
+  if (vm.count("json")) {
+    io.out << "{\"id\":\"" << crypto::HexEncode(id) << "\",\"revoked\":" << JsonString(k->ToText())
+           << "}\n";
+  } else {
+    io.out << "revoked     " << k->Fingerprint() << " from " << FormatTime(*since) << " on\n"
+           << "record      " << crypto::HexEncode(id) << "\n"
+           << (online ? "            (the node passes it to its peers now)\n"
+                      : "            (it reaches peers like any record once the node serves "
+                        "again)\n");
+  }
+  return kExitOk;
+}
+
 int RunKey(const po::variables_map& vm, Io& io) {
   const std::string action = vm["action"].as<std::string>();
-  const std::string dir = vm["data-dir"].as<std::string>();
-  if (action == "rotate") {
-    NodeConfig config;
-    config.data_dir = dir;
-    absl::StatusOr<std::string> pass = ReadPassphrase(vm);
-    if (!pass.ok()) return Fail(io, pass.status());
-    config.passphrase = *pass;
-    crypto::KeyFileOptions key_options;
-    key_options.passphrase = *pass;  // the new key file is sealed like the old one
-    crypto::SecureWipe(*pass);
-    absl::StatusOr<crypto::PublicKey> key = LocalNode::RotateKey(config, key_options);
-    crypto::SecureWipe(config.passphrase);
-    crypto::SecureWipe(key_options.passphrase);
-    if (!key.ok()) return Fail(io, key.status());
-    if (vm.count("json")) {
-      io.out << "{\"public_key\":" << JsonString(key->ToText())
-             << ",\"fingerprint\":" << JsonString(key->Fingerprint()) << "}\n";
-    } else {
-      io.out << "rotated     the node now signs with a new key; the old secret is gone\n"
-             << "public key  " << key->ToText() << "\n"
-             << "fingerprint " << key->Fingerprint() << "\n"
-             << "peers       know the node by its old key and follow the signed rotation it\n"
-             << "            shows them when it connects; new peers add it with:\n"
-             << "peer line   " << PeerAddLine(ShortHostName(), "HOST:PORT", key->ToText()) << "\n";
-    }
-    return kExitOk;
-  }
-  if (action == "revoke") {
-    if (!vm.count("since")) {
-      return Fail(io, absl::InvalidArgumentError(
-                          "--since is required: from when the old key may have been in other "
-                          "hands (records it signed dated before then stay valid)"));
-    }
-    absl::StatusOr<int64_t> since = ParseTime(vm["since"].as<std::string>());
-    if (!since.ok()) return Fail(io, since.status());
-    std::string key;  // empty: the key the node last rotated away from
-    if (vm.count("key")) {
-      absl::StatusOr<crypto::PublicKey> k =
-          crypto::PublicKey::FromText(vm["key"].as<std::string>());
-      if (!k.ok()) return Fail(io, k.status());
-      key = std::string(k->bytes());
-    }
-    const std::string reason = vm.count("reason") ? vm["reason"].as<std::string>() : "";
-    const bool online = vm.count("online") > 0;
-    std::string id, revoked;
-    if (online) {
-      // Through the running node (an admin token), which passes it to its peers at once.
-      absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
-      if (!client.ok()) return Fail(io, client.status());
-      v1::RevokeKeyRequest request;
-      request.set_key(key);
-      request.set_compromised_since(*since);
-      request.set_reason(reason);
-      absl::StatusOr<v1::PublishResponse> r = (*client)->RevokeKey(request);
-      if (!r.ok()) return Fail(io, r.status());
-      v1::GetRequest get;
-      get.set_id(r->id());
-      absl::StatusOr<v1::GetResponse> stored = (*client)->Get(get);
-      if (!stored.ok()) return Fail(io, stored.status());
-      id = r->id();
-      revoked = stored->record().body().key_revocation().key();
-    } else {
-      absl::StatusOr<std::unique_ptr<LocalNode>> node = OpenNode(vm);
-      if (!node.ok()) return Fail(io, node.status());
-      absl::StatusOr<VerifiedRecord> r = (*node)->RevokeKey(key, *since, reason);
-      if (!r.ok()) return Fail(io, r.status());
-      id = r->id;
-      revoked = r->body.key_revocation().key();
-    }
-    absl::StatusOr<crypto::PublicKey> k = crypto::PublicKey::FromBytes(revoked);
-    if (!k.ok()) return Fail(io, k.status());
-    if (vm.count("json")) {
-      io.out << "{\"id\":\"" << crypto::HexEncode(id)
-             << "\",\"revoked\":" << JsonString(k->ToText()) << "}\n";
-    } else {
-      io.out << "revoked     " << k->Fingerprint() << " from " << FormatTime(*since) << " on\n"
-             << "record      " << crypto::HexEncode(id) << "\n"
-             << (online ? "            (the node passes it to its peers now)\n"
-                        : "            (it reaches peers like any record once the node serves "
-                          "again)\n");
-    }
-    return kExitOk;
-  }
+  if (action == "rotate") return KeyRotate(vm, io);
+  if (action == "revoke") return KeyRevoke(vm, io);
   return Fail(io, absl::InvalidArgumentError(
                       StrCat("unknown action \"", action, "\"; use rotate or revoke")));
 }

@@ -421,28 +421,16 @@ int RunRetract(const po::variables_map& vm, Io& io) {
   return PrintPublished(vm, io, (*client)->Retract(request), "retraction");
 }
 
-int RunPublishExcerpt(const po::variables_map& vm, Io& io) {
-  absl::StatusOr<std::vector<v1::RecordBody>> parts =
-      ReadExcerptParts(vm["excerpt"].as<std::string>());
-  if (!parts.ok()) return Fail(io, parts.status());
-  std::vector<IndicatorProposal> proposals;
-  if (vm.count("indicators")) {
-    absl::StatusOr<std::vector<IndicatorProposal>> read =
-        ReadProposals(vm["indicators"].as<std::string>());
-    if (!read.ok()) return Fail(io, read.status());
-    proposals = std::move(*read);
-  }
-  absl::StatusOr<SanitizeOptions> internal = InternalOptions(vm);
-  if (!internal.ok()) return Fail(io, internal.status());
-  ExcerptCheckOptions check;
-  check.internal = *internal;
-  const uint32_t count = static_cast<uint32_t>(parts->size());
-  // Every part is made ready and checked before anything is published.
-  for (v1::RecordBody& body : *parts) {
+// Makes every part ready to publish (the handling given here wins over the file's) and
+// checks it: nothing is published unless every part passes its release checklist.
+absl::Status PrepareParts(const po::variables_map& vm, const ExcerptCheckOptions& check,
+                          std::vector<v1::RecordBody>& parts) {
+  const uint32_t count = static_cast<uint32_t>(parts.size());
+  for (v1::RecordBody& body : parts) {
     // The handling given here wins over the file's.
     if (!vm["tlp"].defaulted() || body.tlp() == v1::TLP_UNSPECIFIED) {
       absl::StatusOr<v1::Tlp> tlp = ParseTlp(vm["tlp"].as<std::string>());
-      if (!tlp.ok()) return Fail(io, tlp.status());
+      if (!tlp.ok()) return tlp.status();
       body.set_tlp(*tlp);
     }
     if (vm["may-relay"].as<bool>()) body.mutable_handling()->set_may_relay(true);
@@ -457,10 +445,9 @@ int RunPublishExcerpt(const po::variables_map& vm, Io& io) {
           failed += StrCat(failed.empty() ? "" : "; ", Printable(item.item()), ": ",
                            Printable(item.reason()));
       }
-      return Fail(io, absl::FailedPreconditionError(StrCat(
-                          "the excerpt",
-                          count > 1 ? StrCat(" (part ", body.log_excerpt().part() + 1, ")") : "",
-                          " fails its release checklist, nothing published: ", failed)));
+      return absl::FailedPreconditionError(StrCat(
+          "the excerpt", count > 1 ? StrCat(" (part ", body.log_excerpt().part() + 1, ")") : "",
+          " fails its release checklist, nothing published: ", failed));
     }
     v1::LogExcerpt* x = body.mutable_log_excerpt();
     x->clear_checklist();
@@ -469,13 +456,16 @@ int RunPublishExcerpt(const po::variables_map& vm, Io& io) {
     body.clear_author();
     body.clear_created_at();
   }
-  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
-  if (!client.ok()) return Fail(io, client.status());
-  const v1::RecordBody& first = parts->front();
-  const v1::LogExcerpt& fx = first.log_excerpt();
+  return absl::OkStatus();
+}
 
-  // Reviewed indicators first: the excerpt lists their ids, signed with it.
-  std::vector<std::string> indicator_ids;
+// Publishes the reviewed indicators, with the handling of the excerpt's first part; their ids
+// go to `indicator_ids`, for the excerpt to list (signed with it).
+absl::Status PublishIndicators(const po::variables_map& vm, NodeClient& client,
+                               const v1::RecordBody& first,
+                               const std::vector<IndicatorProposal>& proposals,
+                               std::vector<std::string>* indicator_ids, Io& io) {
+  const v1::LogExcerpt& fx = first.log_excerpt();
   for (const IndicatorProposal& p : proposals) {
     v1::PublishRequest request;
     v1::RecordBody* body = request.mutable_body();
@@ -491,23 +481,31 @@ int RunPublishExcerpt(const po::variables_map& vm, Io& io) {
                p.count > 0 ? StrCat(": ", p.count, " events from ", FormatTime(p.first_seen),
                                     " to ", FormatTime(p.last_seen))
                            : ""));
-    absl::StatusOr<v1::PublishResponse> published = (*client)->Publish(request);
+    absl::StatusOr<v1::PublishResponse> published = client.Publish(request);
     if (!published.ok()) {
-      return Fail(io,
-                  absl::Status(published.status().code(),
-                               StrCat("indicator ", IndicatorTypeName(p.type), " ", p.value, ": ",
-                                      published.status().message(), " (", indicator_ids.size(),
-                                      " indicators published before it; the excerpt is not)")));
+      return absl::Status(published.status().code(),
+                          StrCat("indicator ", IndicatorTypeName(p.type), " ", p.value, ": ",
+                                 published.status().message(), " (", indicator_ids->size(),
+                                 " indicators published before it; the excerpt is not)"));
     }
-    indicator_ids.push_back(published->id());
+    indicator_ids->push_back(published->id());
     if (!vm.count("json")) {
       io.out << "published indicator " << crypto::HexEncode(published->id()) << " "
              << IndicatorTypeName(p.type) << " " << p.value << "\n";
     }
   }
+  return absl::OkStatus();
+}
+
+// Publishes the parts in order, the first listing the indicators, the others naming the
+// first; (id, seq) of each goes to `done`.
+absl::Status PublishParts(const po::variables_map& vm, NodeClient& client,
+                          std::vector<v1::RecordBody>& parts,
+                          const std::vector<std::string>& indicator_ids,
+                          std::vector<std::pair<std::string, uint64_t>>* done, Io& io) {
+  const uint32_t count = static_cast<uint32_t>(parts.size());
   std::string first_id;
-  std::vector<std::pair<std::string, uint64_t>> done;
-  for (v1::RecordBody& body : *parts) {
+  for (v1::RecordBody& body : parts) {
     v1::LogExcerpt* x = body.mutable_log_excerpt();
     if (x->part() == 0) {
       for (const std::string& id : indicator_ids) x->add_indicator_ids(id);
@@ -516,23 +514,52 @@ int RunPublishExcerpt(const po::variables_map& vm, Io& io) {
     }
     v1::PublishRequest request;
     *request.mutable_body() = std::move(body);
-    absl::StatusOr<v1::PublishResponse> published = (*client)->Publish(request);
+    absl::StatusOr<v1::PublishResponse> published = client.Publish(request);
     if (!published.ok()) {
-      return Fail(
-          io, absl::Status(
-                  published.status().code(),
-                  StrCat(count > 1 ? StrCat("part ", x->part() + 1, " of ", count, ": ") : "",
-                         published.status().message(),
-                         done.empty() ? ""
-                                      : StrCat(" (", done.size(), " parts published before it)"))));
+      return absl::Status(
+          published.status().code(),
+          StrCat(count > 1 ? StrCat("part ", x->part() + 1, " of ", count, ": ") : "",
+                 published.status().message(),
+                 done->empty() ? "" : StrCat(" (", done->size(), " parts published before it)")));
     }
     if (first_id.empty()) first_id = published->id();
-    done.emplace_back(published->id(), published->seq());
+    done->emplace_back(published->id(), published->seq());
     if (!vm.count("json")) {
       io.out << "published log excerpt " << crypto::HexEncode(published->id());
-      if (count > 1) io.out << " (part " << done.size() << " of " << count << ")";
+      if (count > 1) io.out << " (part " << done->size() << " of " << count << ")";
       io.out << " (seq " << published->seq() << ")\n";
     }
+  }
+  return absl::OkStatus();
+}
+
+int RunPublishExcerpt(const po::variables_map& vm, Io& io) {
+  absl::StatusOr<std::vector<v1::RecordBody>> parts =
+      ReadExcerptParts(vm["excerpt"].as<std::string>());
+  if (!parts.ok()) return Fail(io, parts.status());
+  std::vector<IndicatorProposal> proposals;
+  if (vm.count("indicators")) {
+    absl::StatusOr<std::vector<IndicatorProposal>> read =
+        ReadProposals(vm["indicators"].as<std::string>());
+    if (!read.ok()) return Fail(io, read.status());
+    proposals = std::move(*read);
+  }
+  absl::StatusOr<SanitizeOptions> internal = InternalOptions(vm);
+  if (!internal.ok()) return Fail(io, internal.status());
+  ExcerptCheckOptions check;
+  check.internal = *internal;
+  if (absl::Status s = PrepareParts(vm, check, *parts); !s.ok()) return Fail(io, s);
+  absl::StatusOr<std::unique_ptr<NodeClient>> client = ConnectClient(vm);
+  if (!client.ok()) return Fail(io, client.status());
+  std::vector<std::string> indicator_ids;
+  if (absl::Status s =
+          PublishIndicators(vm, **client, parts->front(), proposals, &indicator_ids, io);
+      !s.ok()) {
+    return Fail(io, s);
+  }
+  std::vector<std::pair<std::string, uint64_t>> done;
+  if (absl::Status s = PublishParts(vm, **client, *parts, indicator_ids, &done, io); !s.ok()) {
+    return Fail(io, s);
   }
   if (vm.count("json")) {
     io.out << "{\"id\":" << JsonString(crypto::HexEncode(done.front().first))
