@@ -14,6 +14,7 @@
 #include "crypto/encoding.h"
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
+#include "crypto/unique_fd.h"
 
 namespace threatmesh::crypto {
 namespace {
@@ -109,11 +110,11 @@ absl::Status SaveKeyFile(const std::string& path, const KeyPair& key,
 
   std::string tmp = path + ".tmp";
   ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("cannot create key file", tmp);
-  absl::Status status = WriteAll(fd, body, tmp);
-  if (status.ok() && ::fsync(fd) != 0) status = ErrnoError("cannot sync key file", tmp);
-  ::close(fd);
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.valid()) return ErrnoError("cannot create key file", tmp);
+  absl::Status status = WriteAll(fd.get(), body, tmp);
+  if (status.ok() && ::fsync(fd.get()) != 0) status = ErrnoError("cannot sync key file", tmp);
+  fd.reset();
   if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     status = ErrnoError("cannot rename key file to", path);
   }
@@ -121,10 +122,12 @@ absl::Status SaveKeyFile(const std::string& path, const KeyPair& key,
   return status;
 }
 
-absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view passphrase) {
-  EnsureSodium();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+namespace {
+
+// The text of the key file at `path`: readable by its owner only, and small.
+absl::StatusOr<std::string> ReadKeyFileText(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     absl::Status s = ErrnoError("cannot open key file", path);
     if (absl::IsNotFound(s)) {
       return absl::NotFoundError(
@@ -133,13 +136,8 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
     return s;
   }
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    absl::Status s = ErrnoError("cannot stat key file", path);
-    ::close(fd);
-    return s;
-  }
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError("cannot stat key file", path);
   if ((st.st_mode & 077) != 0) {
-    ::close(fd);
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     return absl::PermissionDeniedError(StrCat(
@@ -149,36 +147,40 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
   }
   constexpr off_t kMaxKeyFileBytes = 64 * 1024;
   if (st.st_size > kMaxKeyFileBytes) {
-    ::close(fd);
     return absl::DataLossError(StrCat("key file ", path, " is ", st.st_size,
                                       " bytes, far more than a key file holds; is --data-dir "
                                       "right?"));
   }
   std::string content;
-  ScopedWipe wipe_content(content);
   content.reserve(static_cast<std::size_t>(st.st_size) + 1);
   char buf[4096];
+  struct BufferWipe {
+    char* p;
+    std::size_t n;
+    ~BufferWipe() { SecureWipe(p, n); }
+  } wipe_buf{buf, sizeof buf};
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      absl::Status s = ErrnoError("cannot read key file", path);
-      ::close(fd);
-      SecureWipe(buf, sizeof buf);
-      return s;
+      SecureWipe(content);
+      return ErrnoError("cannot read key file", path);
     }
     if (n == 0) break;
     content.append(buf, static_cast<std::size_t>(n));
     if (content.size() > static_cast<std::size_t>(kMaxKeyFileBytes)) break;
   }
-  ::close(fd);
-  SecureWipe(buf, sizeof buf);
+  return content;
+}
 
-  auto malformed = [&](const auto& why) {
-    return absl::DataLossError(
-        StrCat("key file ", path, " is damaged: ", why, "; restore it from a backup"));
-  };
-  std::map<std::string, std::string> fields;
+absl::Status Malformed(const std::string& path, std::string_view why) {
+  return absl::DataLossError(
+      StrCat("key file ", path, " is damaged: ", why, "; restore it from a backup"));
+}
+
+// The "name: value" lines of a key file ('#' lines are comments).
+absl::Status ParseFields(const std::string& path, std::string_view content,
+                         std::map<std::string, std::string>& fields) {
   std::string_view rest = content;
   while (!rest.empty()) {
     std::size_t eol = rest.find('\n');
@@ -186,9 +188,61 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
     rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
     if (line.empty() || line[0] == '#') continue;
     std::size_t colon = line.find(": ");
-    if (colon == std::string_view::npos) return malformed("a line has no \"name: value\"");
+    if (colon == std::string_view::npos) return Malformed(path, "a line has no \"name: value\"");
     fields[std::string(line.substr(0, colon))] = std::string(line.substr(colon + 2));
   }
+  return absl::OkStatus();
+}
+
+// Opens the sealed seed of a passphrase-protected key file into `seed`.
+absl::Status OpenSealedSeed(const std::string& path, std::map<std::string, std::string>& fields,
+                            std::string_view passphrase, std::string& seed) {
+  if (passphrase.empty()) {
+    return absl::FailedPreconditionError(
+        StrCat("key file ", path,
+               " is protected by a passphrase; give it with --passphrase-file FILE or the "
+               "THREATMESH_PASSPHRASE environment variable"));
+  }
+  auto malformed = [&path](const auto& why) { return Malformed(path, std::string(why)); };
+  std::optional<std::string> salt = HexDecode(fields["salt"]);
+  std::optional<std::string> nonce = HexDecode(fields["nonce"]);
+  std::optional<std::string> sealed = HexDecode(fields["sealed"]);
+  unsigned long long opslimit = 0;
+  std::size_t memlimit = 0;
+  if (!salt || salt->size() != crypto_pwhash_SALTBYTES || !nonce ||
+      nonce->size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES || !sealed ||
+      sealed->size() != kSeedSize + crypto_aead_xchacha20poly1305_ietf_ABYTES ||
+      !absl::SimpleAtoi(fields["opslimit"], &opslimit) ||
+      !absl::SimpleAtoi(fields["memlimit"], &memlimit) || opslimit < crypto_pwhash_OPSLIMIT_MIN ||
+      memlimit < crypto_pwhash_MEMLIMIT_MIN || memlimit > (std::size_t{4} << 30)) {
+    return malformed("the sealed seed's fields are incomplete or out of range");
+  }
+  absl::StatusOr<std::string> aead_key = DeriveKey(passphrase, *salt, opslimit, memlimit);
+  if (!aead_key.ok()) return aead_key.status();
+  ScopedWipe wipe_key(*aead_key);
+  std::string ad = AssociatedData(fields["public"]);
+  seed.resize(kSeedSize);
+  unsigned long long seed_len = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          reinterpret_cast<unsigned char*>(seed.data()), &seed_len, nullptr,
+          reinterpret_cast<const unsigned char*>(sealed->data()), sealed->size(),
+          reinterpret_cast<const unsigned char*>(ad.data()), ad.size(),
+          reinterpret_cast<const unsigned char*>(nonce->data()),
+          reinterpret_cast<const unsigned char*>(aead_key->data())) != 0) {
+    return absl::PermissionDeniedError(
+        StrCat("wrong passphrase for key file ", path, " (or the file was altered)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view passphrase) {
+  EnsureSodium();
+  absl::StatusOr<std::string> content = ReadKeyFileText(path);
+  if (!content.ok()) return content.status();
+  ScopedWipe wipe_content(*content);
+  std::map<std::string, std::string> fields;
   // The map's copies of secret fields are wiped with it.
   struct MapWiper {
     std::map<std::string, std::string>& m;
@@ -196,7 +250,8 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
       for (auto& [k, v] : m) SecureWipe(v);
     }
   } map_wiper{fields};
-
+  if (absl::Status s = ParseFields(path, *content, fields); !s.ok()) return s;
+  auto malformed = [&path](const auto& why) { return Malformed(path, std::string(why)); };
   if (fields["format"] != kFormat) {
     return malformed(StrCat("format is \"", fields["format"], "\", expected \"", kFormat,
                             "\" (written by a newer threatmesh?)"));
@@ -215,40 +270,7 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
     }
     seed = std::move(*raw);
   } else if (protection == kProtectionSealed) {
-    if (passphrase.empty()) {
-      return absl::FailedPreconditionError(
-          StrCat("key file ", path,
-                 " is protected by a passphrase; give it with --passphrase-file FILE or the "
-                 "THREATMESH_PASSPHRASE environment variable"));
-    }
-    std::optional<std::string> salt = HexDecode(fields["salt"]);
-    std::optional<std::string> nonce = HexDecode(fields["nonce"]);
-    std::optional<std::string> sealed = HexDecode(fields["sealed"]);
-    unsigned long long opslimit = 0;
-    std::size_t memlimit = 0;
-    if (!salt || salt->size() != crypto_pwhash_SALTBYTES || !nonce ||
-        nonce->size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES || !sealed ||
-        sealed->size() != kSeedSize + crypto_aead_xchacha20poly1305_ietf_ABYTES ||
-        !absl::SimpleAtoi(fields["opslimit"], &opslimit) ||
-        !absl::SimpleAtoi(fields["memlimit"], &memlimit) || opslimit < crypto_pwhash_OPSLIMIT_MIN ||
-        memlimit < crypto_pwhash_MEMLIMIT_MIN || memlimit > (std::size_t{4} << 30)) {
-      return malformed("the sealed seed's fields are incomplete or out of range");
-    }
-    absl::StatusOr<std::string> aead_key = DeriveKey(passphrase, *salt, opslimit, memlimit);
-    if (!aead_key.ok()) return aead_key.status();
-    ScopedWipe wipe_key(*aead_key);
-    std::string ad = AssociatedData(fields["public"]);
-    seed.resize(kSeedSize);
-    unsigned long long seed_len = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            reinterpret_cast<unsigned char*>(seed.data()), &seed_len, nullptr,
-            reinterpret_cast<const unsigned char*>(sealed->data()), sealed->size(),
-            reinterpret_cast<const unsigned char*>(ad.data()), ad.size(),
-            reinterpret_cast<const unsigned char*>(nonce->data()),
-            reinterpret_cast<const unsigned char*>(aead_key->data())) != 0) {
-      return absl::PermissionDeniedError(
-          StrCat("wrong passphrase for key file ", path, " (or the file was altered)"));
-    }
+    if (absl::Status s = OpenSealedSeed(path, fields, passphrase, seed); !s.ok()) return s;
   } else {
     return malformed(StrCat("unknown protection \"", protection, "\""));
   }
@@ -263,12 +285,12 @@ absl::StatusOr<KeyPair> LoadKeyFile(const std::string& path, std::string_view pa
 
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path, std::string_view what,
                                            std::size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(StrCat("cannot read the ", what), path);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(StrCat("cannot read the ", what), path);
   struct stat st;
   std::string content;
   absl::Status status;
-  if (::fstat(fd, &st) != 0) {
+  if (::fstat(fd.get(), &st) != 0) {
     status = ErrnoError(StrCat("cannot stat the ", what), path);
   } else if ((st.st_mode & 077) != 0) {
     char mode[8];
@@ -283,14 +305,13 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path, std::string_
     content.resize(static_cast<std::size_t>(st.st_size));
     std::size_t got = 0;
     while (got < content.size()) {
-      const ssize_t n = ::read(fd, content.data() + got, content.size() - got);
+      const ssize_t n = ::read(fd.get(), content.data() + got, content.size() - got);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       got += static_cast<std::size_t>(n);
     }
     content.resize(got);
   }
-  ::close(fd);
   if (!status.ok()) return status;
   return content;
 }

@@ -161,77 +161,63 @@ std::vector<OptionDoc> ServeOptionDocs() {
   };
 }
 
-absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, bool* help,
-                                             std::string* help_text) {
-  po::options_description options = ServeOptions();
-  po::options_description cli("threatmesh serve");
-  cli.add_options()("help,h", "show this help")("config", po::value<std::string>(),
-                                                "INI file of the options below (name = value)");
-  cli.add(options);
-  po::variables_map vm;
-  std::map<std::string, PolicySettings> outbound_settings, inbound_settings, peer_settings;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(cli).run(), vm);
-    *help = vm.count("help") > 0;
-    if (*help) {
-      std::ostringstream out;
-      out << cli;
-      *help_text = out.str();
-      return ServeConfig{};
-    }
-    if (vm.count("config")) {
-      const std::string path = vm["config"].as<std::string>();
-      std::error_code ec;
-      if (std::filesystem::is_directory(path, ec)) {
-        return absl::InvalidArgumentError(
-            StrCat("--config ", path,
-                   " is a directory; give the config file itself (see "
-                   "deploy/threatmesh.conf.example)"));
-      }
-      std::ifstream file(path);
-      if (!file) {
-        return absl::NotFoundError(StrCat("cannot read config file ", path,
-                                          "; check --config (see "
-                                          "deploy/threatmesh.conf.example)"));
-      }
-      try {
-        po::parsed_options parsed =
-            po::parse_config_file(file, options, /*allow_unregistered=*/true);
-        // Sections [outbound.NAME] and [inbound.NAME] hold named policies; any other option
-        // this build does not know is refused.
-        for (const po::option& o : parsed.options) {
-          if (!o.unregistered) continue;
-          const std::size_t dot = o.string_key.rfind('.');
-          const std::string section = dot == std::string::npos ? "" : o.string_key.substr(0, dot);
-          const std::string setting = dot == std::string::npos ? "" : o.string_key.substr(dot + 1);
-          const std::string value = o.value.empty() ? "" : o.value.front();
-          if (section.starts_with("outbound.") && section.size() > 9) {
-            outbound_settings[section.substr(9)][setting] = value;
-          } else if (section.starts_with("inbound.") && section.size() > 8) {
-            inbound_settings[section.substr(8)][setting] = value;
-          } else if (section.starts_with("peer.") && section.size() > 5) {
-            peer_settings[section.substr(5)][setting] = value;
-          } else {
-            return absl::InvalidArgumentError(
-                StrCat("config file ", path, ": unknown option \"", o.string_key,
-                       "\" (every option is listed in deploy/threatmesh.conf.example; policies "
-                       "go in [outbound.NAME] and [inbound.NAME] sections, peers in [peer.NAME])"));
-          }
-        }
-        po::store(parsed, vm);
-      } catch (const po::error& e) {
-        return absl::InvalidArgumentError(
-            StrCat("config file ", path, ": ", e.what(),
-                   " (every option is listed in deploy/threatmesh.conf.example)"));
-      }
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return absl::InvalidArgumentError(StrCat(e.what(), "; see 'threatmesh serve --help'"));
-  }
+namespace {
 
-  ServeConfig config;
-  config.source_args.assign(argv, argv + argc);
+// The named sections of a config file: [outbound.NAME], [inbound.NAME], [peer.NAME].
+struct ConfigSections {
+  std::map<std::string, PolicySettings> outbound, inbound, peer;
+};
+
+// Reads the config file at `path` into `vm`, and its named sections into `sections`; any
+// other option this build does not know is refused.
+absl::Status ReadConfigFile(const std::string& path, const po::options_description& options,
+                            po::variables_map& vm, ConfigSections& sections) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(StrCat("--config ", path,
+                                             " is a directory; give the config file itself (see "
+                                             "deploy/threatmesh.conf.example)"));
+  }
+  std::ifstream file(path);
+  if (!file) {
+    return absl::NotFoundError(StrCat("cannot read config file ", path,
+                                      "; check --config (see "
+                                      "deploy/threatmesh.conf.example)"));
+  }
+  try {
+    po::parsed_options parsed = po::parse_config_file(file, options, /*allow_unregistered=*/true);
+    // Sections [outbound.NAME] and [inbound.NAME] hold named policies; any other option
+    // this build does not know is refused.
+    for (const po::option& o : parsed.options) {
+      if (!o.unregistered) continue;
+      const std::size_t dot = o.string_key.rfind('.');
+      const std::string section = dot == std::string::npos ? "" : o.string_key.substr(0, dot);
+      const std::string setting = dot == std::string::npos ? "" : o.string_key.substr(dot + 1);
+      const std::string value = o.value.empty() ? "" : o.value.front();
+      if (section.starts_with("outbound.") && section.size() > 9) {
+        sections.outbound[section.substr(9)][setting] = value;
+      } else if (section.starts_with("inbound.") && section.size() > 8) {
+        sections.inbound[section.substr(8)][setting] = value;
+      } else if (section.starts_with("peer.") && section.size() > 5) {
+        sections.peer[section.substr(5)][setting] = value;
+      } else {
+        return absl::InvalidArgumentError(
+            StrCat("config file ", path, ": unknown option \"", o.string_key,
+                   "\" (every option is listed in deploy/threatmesh.conf.example; policies "
+                   "go in [outbound.NAME] and [inbound.NAME] sections, peers in [peer.NAME])"));
+      }
+    }
+    po::store(parsed, vm);
+  } catch (const po::error& e) {
+    return absl::InvalidArgumentError(
+        StrCat("config file ", path, ": ", e.what(),
+               " (every option is listed in deploy/threatmesh.conf.example)"));
+  }
+  return absl::OkStatus();
+}
+
+// The plain options (paths, switches, numbers in their ranges) into `config`.
+absl::Status ApplyOptions(const po::variables_map& vm, ServeConfig& config) {
   auto get = [&](const char* name) -> std::optional<std::string> {
     if (!vm.count(name)) return std::nullopt;
     return vm[name].as<std::string>();
@@ -286,23 +272,63 @@ absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, 
       n.set(*parsed);
     }
   }
+  return absl::OkStatus();
+}
+
+// The policies ("default" always among them) and the peers of the sections into `config`.
+absl::Status ApplySections(const ConfigSections& sections, ServeConfig& config) {
   config.outbound_policies[std::string(kDefaultPolicy)] = *ParseOutboundPolicy(kDefaultPolicy, {});
   config.inbound_policies[std::string(kDefaultPolicy)] = *ParseInboundPolicy(kDefaultPolicy, {});
-  for (const auto& [name, settings] : outbound_settings) {
+  for (const auto& [name, settings] : sections.outbound) {
     absl::StatusOr<OutboundPolicy> policy = ParseOutboundPolicy(name, settings);
     if (!policy.ok()) return policy.status();
     config.outbound_policies[name] = std::move(*policy);
   }
-  for (const auto& [name, settings] : inbound_settings) {
+  for (const auto& [name, settings] : sections.inbound) {
     absl::StatusOr<InboundPolicy> policy = ParseInboundPolicy(name, settings);
     if (!policy.ok()) return policy.status();
     config.inbound_policies[name] = std::move(*policy);
   }
-  for (const auto& [name, settings] : peer_settings) {
+  for (const auto& [name, settings] : sections.peer) {
     absl::StatusOr<PeerConfig> peer = ParsePeerSection(name, settings, config);
     if (!peer.ok()) return peer.status();
     config.peers.push_back(std::move(*peer));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ServeConfig> ParseServeConfig(int argc, const char* const* argv, bool* help,
+                                             std::string* help_text) {
+  po::options_description options = ServeOptions();
+  po::options_description cli("threatmesh serve");
+  cli.add_options()("help,h", "show this help")("config", po::value<std::string>(),
+                                                "INI file of the options below (name = value)");
+  cli.add(options);
+  po::variables_map vm;
+  ConfigSections sections;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(cli).run(), vm);
+    *help = vm.count("help") > 0;
+    if (*help) {
+      std::ostringstream out;
+      out << cli;
+      *help_text = out.str();
+      return ServeConfig{};
+    }
+    if (vm.count("config")) {
+      absl::Status read = ReadConfigFile(vm["config"].as<std::string>(), options, vm, sections);
+      if (!read.ok()) return read;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return absl::InvalidArgumentError(StrCat(e.what(), "; see 'threatmesh serve --help'"));
+  }
+  ServeConfig config;
+  config.source_args.assign(argv, argv + argc);
+  if (absl::Status s = ApplyOptions(vm, config); !s.ok()) return s;
+  if (absl::Status s = ApplySections(sections, config); !s.ok()) return s;
   if (absl::Status ok = CheckServeConfig(config); !ok.ok()) return ok;
   return config;
 }
