@@ -106,6 +106,14 @@ constexpr int kKindSlots = 6;  // RecordKind::kIndicator .. kKeyRevocation
 // body is still in cache, and the body is freed there; the writer fills in sequences.
 // The id and every key share one buffer: the writer thread frees the put, and freeing
 // blocks another thread allocated is malloc's slow path, so a put holds few blocks.
+struct GroupWrites;
+
+// One key to write and its value.
+struct Write {
+  std::string_view key;
+  std::string_view value;
+};
+
 struct PendingPut {
   // A key inside `keys`.
   struct Key {
@@ -673,6 +681,8 @@ class RocksStore final : public Store {
 
   void WriterLoop();
   void CommitGroup(std::span<PendingPut> group);
+  void AcceptGroup(std::span<PendingPut> group, GroupWrites& w);
+  absl::Status WriteGroup(GroupWrites& w);
   bool ResumedForGroup(std::span<PendingPut> group);
 
   const std::string dir_;
@@ -820,6 +830,21 @@ bool RocksStore::ResumedForGroup(std::span<PendingPut> group) {
   return true;
 }
 
+// One group's writes: keys and values are views into the group's puts and `seq_keys`.
+// Writes are kept per family so that each family's keys reach its memtable together.
+struct GroupWrites {
+  explicit GroupWrites(std::size_t n, uint64_t first_seq) : seq_keys(n * 8, '\0'), seq(first_seq) {
+    in_batch.reserve(n);
+  }
+  std::array<std::vector<Write>, kColumnFamilyCount> writes;
+  absl::flat_hash_set<std::string_view> in_batch;
+  std::string seq_keys;  // the group's sequence keys, 8 bytes each; sized once
+  std::size_t batch_bytes = 0;
+  std::vector<std::pair<PendingPut*, uint64_t>> accepted;
+  std::array<uint64_t, kKindSlots> group_kinds{};
+  uint64_t seq;  // the next sequence to give
+};
+
 void RocksStore::CommitGroup(std::span<PendingPut> group) {
   if (!ResumedForGroup(group)) return;
   absl::ReaderMutexLock db_lock(&db_mu_);
@@ -828,27 +853,36 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
     for (PendingPut& p : group) p.done(closed);
     return;
   }
-  // One key to write; values point into the group's puts. Writes are
-  // kept per family so that each family's keys reach its memtable together.
-  struct Write {
-    std::string_view key;
-    std::string_view value;
-  };
-  std::array<std::vector<Write>, kColumnFamilyCount> writes;
-  absl::flat_hash_set<std::string_view> in_batch;
-  in_batch.reserve(group.size());
-  // The group's sequence keys, 8 bytes each; sized once, so views into it stay valid.
-  std::string seq_keys(group.size() * 8, '\0');
-  std::size_t batch_bytes = 0;
-  std::vector<std::pair<PendingPut*, uint64_t>> accepted;
-  std::array<uint64_t, kKindSlots> group_kinds{};
-  uint64_t seq;
+  uint64_t first_seq;
   {
     absl::MutexLock lock(&mu_);
-    seq = next_seq_;
+    first_seq = next_seq_;
   }
-  // One MultiGet answers the whole group's duplicate checks: it takes the memtables and
-  // the file versions once instead of once per put.
+  GroupWrites w(group.size(), first_seq);
+  AcceptGroup(group, w);
+  if (w.accepted.empty()) return;
+  const absl::Status status = WriteGroup(w);
+  if (status.ok()) {
+    for (std::size_t k = 0; k < w.group_kinds.size(); ++k) kind_counts_[k] += w.group_kinds[k];
+    {
+      absl::MutexLock lock(&mu_);
+      next_seq_ = w.seq;
+    }
+  }
+  // On failure the sequence is not advanced. A batch whose WAL append completed but whose
+  // sync failed may still be replayed at restart; a retried put then gets AlreadyExists.
+  for (auto& [p, seq_of_p] : w.accepted) {
+    if (status.ok()) {
+      p->done(seq_of_p);
+    } else {
+      p->done(status);
+    }
+  }
+}
+
+// Answers the duplicates of the group (one MultiGet: it takes the memtables and the file
+// versions once instead of once per put), and lays out the writes of the others.
+void RocksStore::AcceptGroup(std::span<PendingPut> group, GroupWrites& w) {
   std::vector<rocksdb::Slice> ids;
   ids.reserve(group.size());
   for (const PendingPut& p : group) ids.push_back(ToSlice(p.id()));
@@ -863,50 +897,53 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
       continue;
     }
     const std::string_view id = p.id();
-    if (lookups[i].ok() || in_batch.count(id)) {
+    if (lookups[i].ok() || w.in_batch.count(id)) {
       p.done(
           absl::AlreadyExistsError(StrCat("record ", crypto::HexEncode(id), " is already stored")));
       continue;
     }
-    const std::string_view seq_key(seq_keys.data() + accepted.size() * 8, 8);
-    const std::string encoded = EncodeSeq(seq);
-    std::memcpy(seq_keys.data() + accepted.size() * 8, encoded.data(), 8);
-    writes[kRecords].push_back({id, p.signed_bytes});
-    writes[kLog].push_back({seq_key, id});
-    batch_bytes += id.size() * 2 + p.signed_bytes.size() + 8 + p.custody.size();
-    if (!p.custody.empty()) writes[kCustody].push_back({id, p.custody});
-    if (p.kind_slot >= 0) ++group_kinds[p.kind_slot];
+    const std::string_view seq_key(w.seq_keys.data() + w.accepted.size() * 8, 8);
+    const std::string encoded = EncodeSeq(w.seq);
+    std::memcpy(w.seq_keys.data() + w.accepted.size() * 8, encoded.data(), 8);
+    w.writes[kRecords].push_back({id, p.signed_bytes});
+    w.writes[kLog].push_back({seq_key, id});
+    w.batch_bytes += id.size() * 2 + p.signed_bytes.size() + 8 + p.custody.size();
+    if (!p.custody.empty()) w.writes[kCustody].push_back({id, p.custody});
+    if (p.kind_slot >= 0) ++w.group_kinds[p.kind_slot];
     for (const auto& [key, value] : p.marks) {
-      writes[kRetracted].push_back({p.key(key), value});
-      batch_bytes += key.size + value.size();
+      w.writes[kRetracted].push_back({p.key(key), value});
+      w.batch_bytes += key.size + value.size();
     }
     for (const PendingPut::Key& k : p.index) {
       std::memcpy(p.keys.data() + k.offset + k.size - 8, seq_key.data(), 8);
-      writes[k.family].push_back({p.key(k), id});
-      batch_bytes += k.size + id.size();
+      w.writes[k.family].push_back({p.key(k), id});
+      w.batch_bytes += k.size + id.size();
     }
-    in_batch.insert(id);
-    accepted.emplace_back(&p, seq++);
+    w.in_batch.insert(id);
+    w.accepted.emplace_back(&p, w.seq++);
   }
-  if (accepted.empty()) return;
+}
 
+// Writes the group as one synced batch.
+absl::Status RocksStore::WriteGroup(GroupWrites& w) {
   // In the index families a group's keys scatter over the memtable's skip list (several
   // tags, authors or kinds interleave); sorted, each insert starts its search from the
   // previous one. (Log keys arrive in order already; records and custody are hashed.)
   for (ColumnFamily f :
        {kIndexIndicator, kIndexDomain, kIndexCidr, kIndexAuthorTime, kIndexTag, kIndexKind}) {
-    std::sort(writes[f].begin(), writes[f].end(),
+    std::sort(w.writes[f].begin(), w.writes[f].end(),
               [](const Write& a, const Write& b) { return a.key < b.key; });
   }
   // Sized once: growing the batch would copy it several times over. Each entry adds a
   // few bytes of framing (a tag, a family id, two lengths).
   std::size_t entries = 0;
-  for (const std::vector<Write>& w : writes) entries += w.size();
-  rocksdb::WriteBatch batch(batch_bytes + entries * 12 + 64);
+  for (const std::vector<Write>& family : w.writes) entries += family.size();
+  rocksdb::WriteBatch batch(w.batch_bytes + entries * 12 + 64);
   rocksdb::Status s;
   for (int f = 0; f < kColumnFamilyCount; ++f) {
-    for (const Write& w : writes[f]) {
-      if (s.ok()) s = batch.Put(cf(static_cast<ColumnFamily>(f)), ToSlice(w.key), ToSlice(w.value));
+    for (const Write& one : w.writes[f]) {
+      if (s.ok())
+        s = batch.Put(cf(static_cast<ColumnFamily>(f)), ToSlice(one.key), ToSlice(one.value));
     }
   }
   absl::Status status;
@@ -918,22 +955,7 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
   } else {
     status = FromRocks(s, StrCat("writing to ", dir_));
   }
-  if (status.ok()) {
-    for (std::size_t k = 0; k < group_kinds.size(); ++k) kind_counts_[k] += group_kinds[k];
-    {
-      absl::MutexLock lock(&mu_);
-      next_seq_ = seq;
-    }
-  }
-  // On failure the sequence is not advanced. A batch whose WAL append completed but whose
-  // sync failed may still be replayed at restart; a retried put then gets AlreadyExists.
-  for (auto& [p, seq_of_p] : accepted) {
-    if (status.ok()) {
-      p->done(seq_of_p);
-    } else {
-      p->done(status);
-    }
-  }
+  return status;
 }
 
 }  // namespace
@@ -946,23 +968,9 @@ absl::StatusOr<uint64_t> Store::Put(RecordToStore record) {
   return result.get();
 }
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
-                                                   const StoreOptions& options) {
-  std::error_code ec;
-  bool exists = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec);
-  if (!exists && !options.create_if_missing) {
-    return absl::NotFoundError(StrCat("no threatmesh store in ", dir,
-                                      "; create one with 'threatmesh init --data-dir DIR' or "
-                                      "check --data-dir"));
-  }
-  if (!exists) {
-    std::filesystem::create_directories(dir, ec);
-    if (ec) {
-      return absl::UnavailableError(
-          StrCat("cannot create store directory ", dir, ": ", ec.message()));
-    }
-  }
+namespace {
 
+rocksdb::DBOptions StoreDbOptions(const StoreOptions& options) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
@@ -975,8 +983,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_options.allow_concurrent_memtable_write = false;
   db_options.info_log = std::make_shared<StderrLogger>();
 
-  // Open every family the directory has, including ones a newer build added, so that the
-  // schema check below can say what happened instead of RocksDB's "not opened" error.
+  return db_options;
+}
+
+// Every family the directory has, including ones a newer build added, so that the schema
+// check can say what happened instead of RocksDB's "not opened" error.
+absl::StatusOr<std::vector<std::string>> FamilyNames(const rocksdb::DBOptions& db_options,
+                                                     const std::string& dir, bool exists) {
   std::vector<std::string> names;
   for (std::string_view n : kColumnFamilyNames) names.emplace_back(n);
   if (exists) {
@@ -987,12 +1000,21 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
       if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
     }
   }
+  return names;
+}
+
+// Each family's options: bloom filters for all, insert hints where keys come in order, a
+// hashed memtable where keys are only read by id.
+std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
+    const std::vector<std::string>& names, const StoreOptions& store_options) {
   rocksdb::ColumnFamilyOptions cf_options;
   // Bloom filters let a put's duplicate check, and a lookup of an absent id, skip the disk.
   rocksdb::BlockBasedTableOptions table_options;
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
-  if (options.write_buffer_bytes > 0) cf_options.write_buffer_size = options.write_buffer_bytes;
+  if (store_options.write_buffer_bytes > 0) {
+    cf_options.write_buffer_size = store_options.write_buffer_bytes;
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (std::size_t i = 0; i < names.size(); ++i) {
     rocksdb::ColumnFamilyOptions options = cf_options;
@@ -1015,43 +1037,73 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     }
     descriptors.emplace_back(names[i], options);
   }
+  return descriptors;
+}
+
+// Reads the schema version of an opened store, or writes it into a new one; refuses a store
+// this build cannot read.
+absl::Status CheckSchema(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* meta, const std::string& dir,
+                         bool exists) {
+  std::string version;
+  rocksdb::Status s = db.Get(rocksdb::ReadOptions(), meta, ToSlice(kMetaSchemaVersion), &version);
+  if (s.IsNotFound()) {
+    if (exists) {
+      return absl::DataLossError(
+          StrCat(dir,
+                 " holds a RocksDB database without a threatmesh schema version; it is not "
+                 "a threatmesh store, point --data-dir elsewhere"));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    version = std::to_string(kSchemaVersion);
+    s = db.Put(wo, meta, ToSlice(kMetaSchemaVersion), version);
+  }
+  if (!s.ok()) return FromRocks(s, StrCat("opening the store in ", dir));
+  int on_disk_version = 0;
+  if (!absl::SimpleAtoi(version, &on_disk_version) || on_disk_version <= 0) {
+    return absl::DataLossError(StrCat("the schema version in ", dir, " is unreadable (\"", version,
+                                      "\"); the store is damaged, restore it from a backup"));
+  }
+  if (on_disk_version > kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        StrCat("the store in ", dir, " has schema version ", on_disk_version,
+               ", written by a newer threatmesh; this build reads up to version ", kSchemaVersion,
+               ". Upgrade threatmesh, or use another --data-dir"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
+                                                   const StoreOptions& options) {
+  std::error_code ec;
+  bool exists = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec);
+  if (!exists && !options.create_if_missing) {
+    return absl::NotFoundError(StrCat("no threatmesh store in ", dir,
+                                      "; create one with 'threatmesh init --data-dir DIR' or "
+                                      "check --data-dir"));
+  }
+  if (!exists) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          StrCat("cannot create store directory ", dir, ": ", ec.message()));
+    }
+  }
+
+  const rocksdb::DBOptions db_options = StoreDbOptions(options);
+  absl::StatusOr<std::vector<std::string>> names = FamilyNames(db_options, dir, exists);
+  if (!names.ok()) return names.status();
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = FamilyDescriptors(*names, options);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw_db);
   if (!s.ok()) return FromRocks(s, StrCat("opening the store in ", dir));
   std::unique_ptr<rocksdb::DB> db(raw_db);
-
-  auto close_with = [&](absl::Status status) {
+  if (absl::Status schema = CheckSchema(*db, handles[kMeta], dir, exists); !schema.ok()) {
     for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
-    return status;
-  };
-
-  std::string version;
-  s = db->Get(rocksdb::ReadOptions(), handles[kMeta], ToSlice(kMetaSchemaVersion), &version);
-  if (s.IsNotFound()) {
-    if (exists) {
-      return close_with(absl::DataLossError(
-          StrCat(dir,
-                 " holds a RocksDB database without a threatmesh schema version; it is not "
-                 "a threatmesh store, point --data-dir elsewhere")));
-    }
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    version = std::to_string(kSchemaVersion);
-    s = db->Put(wo, handles[kMeta], ToSlice(kMetaSchemaVersion), version);
-  }
-  if (!s.ok()) return close_with(FromRocks(s, StrCat("opening the store in ", dir)));
-  int on_disk_version = 0;
-  if (!absl::SimpleAtoi(version, &on_disk_version) || on_disk_version <= 0) {
-    return close_with(
-        absl::DataLossError(StrCat("the schema version in ", dir, " is unreadable (\"", version,
-                                   "\"); the store is damaged, restore it from a backup")));
-  }
-  if (on_disk_version > kSchemaVersion) {
-    return close_with(absl::FailedPreconditionError(
-        StrCat("the store in ", dir, " has schema version ", on_disk_version,
-               ", written by a newer threatmesh; this build reads up to version ", kSchemaVersion,
-               ". Upgrade threatmesh, or use another --data-dir")));
+    return schema;
   }
   auto store =
       std::make_unique<RocksStore>(dir, options, std::move(db), handles, db_options, descriptors);

@@ -292,18 +292,13 @@ absl::StatusOr<GetResponse> NodeApi::Get(const GetRequest& request, AuditEntry& 
   return out;
 }
 
-absl::StatusOr<SearchResponse> NodeApi::Search(const SearchRequest& request, AuditEntry& audit) {
-  if (request.limit() > kMaxSearchLimit) {
-    return absl::InvalidArgumentError(
-        StrCat("limit ", request.limit(), " is above ", kMaxSearchLimit, "; page with tokens"));
-  }
-  if (absl::Status f = CheckFilter(request.filter()); !f.ok()) return f;
-  if (absl::Status s = CheckQuerySizes(request); !s.ok()) return s;
-  const std::size_t limit = request.limit() == 0 ? storage::kDefaultLimit : request.limit();
-  storage::Store& store = node_.store();
+namespace {
 
-  // One store query, resumable by token.
-  std::function<absl::StatusOr<storage::Page>(const storage::PageRequest&)> query;
+// The one store query a Search asks for, resumable by page token; its parameters go to
+// `audit`.
+using StoreQuery = std::function<absl::StatusOr<storage::Page>(const storage::PageRequest&)>;
+absl::StatusOr<StoreQuery> QueryFor(const SearchRequest& request, storage::Store& store,
+                                    AuditEntry& audit) {
   switch (request.query_case()) {
     case SearchRequest::kIndicator: {
       absl::StatusOr<std::string> value =
@@ -314,10 +309,9 @@ absl::StatusOr<SearchResponse> NodeApi::Search(const SearchRequest& request, Aud
       audit.set_params(
           StrCat("indicator=", IndicatorTypeName(request.indicator().type()), ":", *value));
       const int type = request.indicator().type();
-      query = [&store, type, v = *value](const storage::PageRequest& p) {
+      return StoreQuery([&store, type, v = *value](const storage::PageRequest& p) {
         return store.FindIndicator(type, v, p);
-      };
-      break;
+      });
     }
     case SearchRequest::kDomainSuffix: {
       absl::StatusOr<std::string> domain =
@@ -326,17 +320,15 @@ absl::StatusOr<SearchResponse> NodeApi::Search(const SearchRequest& request, Aud
         return absl::InvalidArgumentError(StrCat("domain_suffix: ", domain.status().message()));
       }
       audit.set_params(StrCat("domain_suffix=", *domain));
-      query = [&store, d = *domain](const storage::PageRequest& p) {
+      return StoreQuery([&store, d = *domain](const storage::PageRequest& p) {
         return store.FindDomainSuffix(d, p);
-      };
-      break;
+      });
     }
     case SearchRequest::kIp:
       audit.set_params(StrCat("ip=", request.ip()));
-      query = [&store, ip = request.ip()](const storage::PageRequest& p) {
+      return StoreQuery([&store, ip = request.ip()](const storage::PageRequest& p) {
         return store.FindContainingIp(ip, p);
-      };
-      break;
+      });
     case SearchRequest::kAuthor: {
       const AuthorQuery& a = request.author();
       if (a.author().size() != crypto::kPublicKeySize) {
@@ -345,17 +337,15 @@ absl::StatusOr<SearchResponse> NodeApi::Search(const SearchRequest& request, Aud
       }
       const int64_t from = a.from(), to = a.to() == 0 ? INT64_MAX : a.to();
       audit.set_params(StrCat("author=", crypto::HexEncode(a.author()).substr(0, 16)));
-      query = [&store, author = a.author(), from, to](const storage::PageRequest& p) {
+      return StoreQuery([&store, author = a.author(), from, to](const storage::PageRequest& p) {
         return store.FindByAuthor(author, from, to, p);
-      };
-      break;
+      });
     }
     case SearchRequest::kTag:
       audit.set_params(StrCat("tag=", request.tag()));
-      query = [&store, tag = request.tag()](const storage::PageRequest& p) {
+      return StoreQuery([&store, tag = request.tag()](const storage::PageRequest& p) {
         return store.FindByTag(tag, p);
-      };
-      break;
+      });
     case SearchRequest::kKind: {
       std::optional<storage::RecordKind> kind = StoreKind(request.kind());
       if (!kind) {
@@ -365,13 +355,30 @@ absl::StatusOr<SearchResponse> NodeApi::Search(const SearchRequest& request, Aud
                    "rotation, key revocation)"));
       }
       audit.set_params(StrCat("kind=", static_cast<int>(request.kind())));
-      query = [&store, k = *kind](const storage::PageRequest& p) { return store.FindByKind(k, p); };
-      break;
+      return StoreQuery(
+          [&store, k = *kind](const storage::PageRequest& p) { return store.FindByKind(k, p); });
     }
     case SearchRequest::QUERY_NOT_SET:
       return absl::InvalidArgumentError(
           "no query: set one of indicator, domain_suffix, ip, author, tag, kind");
   }
+  return absl::InvalidArgumentError("unknown query");
+}
+
+}  // namespace
+
+absl::StatusOr<SearchResponse> NodeApi::Search(const SearchRequest& request, AuditEntry& audit) {
+  if (request.limit() > kMaxSearchLimit) {
+    return absl::InvalidArgumentError(
+        StrCat("limit ", request.limit(), " is above ", kMaxSearchLimit, "; page with tokens"));
+  }
+  if (absl::Status f = CheckFilter(request.filter()); !f.ok()) return f;
+  if (absl::Status s = CheckQuerySizes(request); !s.ok()) return s;
+  const std::size_t limit = request.limit() == 0 ? storage::kDefaultLimit : request.limit();
+  storage::Store& store = node_.store();
+
+  absl::StatusOr<StoreQuery> query = QueryFor(request, store, audit);
+  if (!query.ok()) return query.status();
   audit.set_params(StrCat(audit.params(), " limit=", limit));
 
   SearchResponse out;
@@ -379,7 +386,7 @@ absl::StatusOr<SearchResponse> NodeApi::Search(const SearchRequest& request, Aud
   std::size_t examined = 0;
   for (;;) {
     absl::StatusOr<storage::Page> page =
-        query(storage::PageRequest{limit - out.records_size(), token});
+        (*query)(storage::PageRequest{limit - out.records_size(), token});
     if (!page.ok()) return page.status();
     for (const std::string& id : page->ids) {
       absl::StatusOr<StoredRecord> record = Load(id);

@@ -215,9 +215,35 @@ class Session {
   // acknowledger does), so the next batch is checked while this one is written. Known ids are
   // dropped before any signature check; the signature checks run on the work pool.
   absl::Status Receive(const RecordBatch& batch) {
-    storage::Store& store = context_.node().store();
     paused_ms_ = 0;
     std::vector<Item> items(static_cast<std::size_t>(batch.records_size()));
+    if (absl::Status s = Sift(batch, items); !s.ok()) return s;
+    CheckAll(items);
+    auto pending = std::make_shared<PendingBatch>();
+    pending->through = batch.through_seq();
+    pending->paused_ms = paused_ms_;
+    PeerCounters delta;
+    std::vector<storage::Store::QueuedPut> puts;
+    if (absl::Status s = Settle(items, pending, delta, puts); !s.ok()) return s;
+    storage::Store& store = context_.node().store();
+    store.PutAllAsync(std::move(puts));  // one group, one sync
+    Count([&](PeerCounters& c) {
+      c.received += delta.received;
+      c.duplicates += delta.duplicates;
+      c.violations += delta.violations;
+      for (const auto& [reason, n] : delta.refused) c.refused[reason] += n;
+    });
+    {
+      absl::MutexLock lock(&mu_);
+      to_ack_.push_back(std::move(pending));
+    }
+    return absl::OkStatus();
+  }
+
+  // Takes each record of the batch at the inbound rate, and drops those that do not parse
+  // or are held already, before any signature check.
+  absl::Status Sift(const RecordBatch& batch, std::vector<Item>& items) {
+    storage::Store& store = context_.node().store();
     for (int i = 0; i < batch.records_size(); ++i) {
       if (context_.stopping()) return absl::CancelledError("the node is stopping");
       Admit();
@@ -232,6 +258,11 @@ class Session {
       absl::StatusOr<bool> known = store.Contains(item.id);
       if (known.ok() && *known) item.outcome = Outcome::kDuplicate;
     }
+    return absl::OkStatus();
+  }
+
+  // Every check of the records left, spread over the work pool.
+  void CheckAll(std::vector<Item>& items) {
     context_.pool().Run(items.size(), [&](std::size_t i) {
       if (items[i].outcome == Outcome::kStore) Check(items[i]);
     });
@@ -253,12 +284,12 @@ class Session {
         Check(item);
       }
     }
+  }
 
-    auto pending = std::make_shared<PendingBatch>();
-    pending->through = batch.through_seq();
-    pending->paused_ms = paused_ms_;
-    PeerCounters delta;
-    std::vector<storage::Store::QueuedPut> puts;
+  // What each record's outcome asks: its put (all in one group), kept evidence, counts.
+  absl::Status Settle(std::vector<Item>& items, const std::shared_ptr<PendingBatch>& pending,
+                      PeerCounters& delta, std::vector<storage::Store::QueuedPut>& puts) {
+    storage::Store& store = context_.node().store();
     // A second copy of a record in the same batch is a duplicate, as it would be in the next.
     absl::flat_hash_set<std::string> stored_in_batch;
     for (Item& item : items) {
@@ -305,17 +336,6 @@ class Session {
         default:  // refusals, counted above
           break;
       }
-    }
-    store.PutAllAsync(std::move(puts));  // one group, one sync
-    Count([&](PeerCounters& c) {
-      c.received += delta.received;
-      c.duplicates += delta.duplicates;
-      c.violations += delta.violations;
-      for (const auto& [reason, n] : delta.refused) c.refused[reason] += n;
-    });
-    {
-      absl::MutexLock lock(&mu_);
-      to_ack_.push_back(std::move(pending));
     }
     return absl::OkStatus();
   }
@@ -706,20 +726,20 @@ class HandshakeGuard {
   std::thread thread_;
 };
 
-}  // namespace
+// A refused handshake is logged, counted by reason (and for the peer, when it is one of
+// ours), and told to the other side; returns `s`.
+absl::Status Refuse(ExchangeContext& context, PeerStream& stream, absl::Status s,
+                    const char* reason, const PeerConfig* peer) {
+  std::fprintf(stderr, "threatmesh: peer connection refused (%s): %s\n", reason,
+               std::string(s.message()).c_str());
+  context.NoteRefusedHandshake(reason, peer != nullptr ? &peer->name() : nullptr,
+                               std::string(s.message()));
+  stream.Write(GoodbyeFor(s));
+  return s;
+}
 
-absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dialed) {
-  HandshakeGuard guard(stream, context.peer_timeout());
-  // A refused handshake is logged, counted by reason (and for the peer, when it is one of
-  // ours), and told to the other side.
-  auto refuse = [&](absl::Status s, const char* reason, const PeerConfig* peer) {
-    std::fprintf(stderr, "threatmesh: peer connection refused (%s): %s\n", reason,
-                 std::string(s.message()).c_str());
-    context.NoteRefusedHandshake(reason, peer != nullptr ? &peer->name() : nullptr,
-                                 std::string(s.message()));
-    stream.Write(GoodbyeFor(s));
-    return s;
-  };
+// This node's hello, with the rotations that lead to its current key.
+PeerMessage OwnHello(ExchangeContext& context) {
   PeerMessage mine;
   std::vector<std::string> rotations;
   for (const std::string& id :
@@ -729,6 +749,107 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
     }
   }
   *mine.mutable_hello() = MakeHello(context.node().key(), std::move(rotations));
+  return mine;
+}
+
+// The configured peer whose key (or a key it rotated from) says `hello`; refused otherwise.
+absl::StatusOr<PeerConfig> IdentifyPeer(ExchangeContext& context, PeerStream& stream,
+                                        const PeerHello& hello) {
+  std::optional<PeerConfig> peer = context.peers().FindByKey(hello.node_key());
+  // A key its node rotated away from, or one revoked, opens no stream, configured or not:
+  // whoever holds it now may not be that node.
+  if (context.node().keys().ForbiddenBy(hello.node_key(), context.node().Now())) {
+    return Refuse(
+        context, stream,
+        absl::PermissionDeniedError(StrCat(
+            "node ", crypto::FingerprintOf(hello.node_key()),
+            " connected with a key that is no longer its own (",
+            context.node().keys().CheckKeyAt(hello.node_key(), context.node().Now()).message(),
+            "); only its current key is accepted")),
+        "retired key", peer ? &*peer : nullptr);
+  }
+  if (!peer && hello.rotations_size() > 0) {
+    absl::StatusOr<PeerConfig> rotated = FollowRotations(context, hello);
+    if (!rotated.ok()) {
+      return Refuse(context, stream, rotated.status(),
+                    absl::IsNotFound(rotated.status()) ? "unknown key" : "bad key rotation",
+                    nullptr);
+    }
+    return *rotated;
+  }
+  if (!peer) {
+    return Refuse(context, stream,
+                  absl::PermissionDeniedError(
+                      StrCat("node ", crypto::FingerprintOf(hello.node_key()),
+                             " is not a configured peer; add it with 'threatmesh peers add'")),
+                  "unknown key", nullptr);
+  }
+  return *peer;
+}
+
+// Both signatures over the two hellos and the TLS certificates each side saw.
+absl::Status Authenticate(ExchangeContext& context, PeerStream& stream, const PeerMessage& mine,
+                          const PeerMessage& theirs, const PeerConfig& peer) {
+  absl::StatusOr<std::string> seen_cert_hash = stream.SeenCertificateHash();
+  if (!seen_cert_hash.ok())
+    return Refuse(context, stream, seen_cert_hash.status(), "no certificate", &peer);
+  PeerMessage auth;
+  *auth.mutable_auth() =
+      SignPeerAuth(context.node().key(), mine.hello(), theirs.hello(), *seen_cert_hash);
+  if (!stream.Write(auth)) return ClosedBy(stream);
+  PeerMessage their_auth;
+  if (!stream.Read(&their_auth) || !(their_auth.has_auth() || their_auth.has_goodbye())) {
+    return absl::UnavailableError(StrCat("peer ", peer.name(), " sent no authentication"));
+  }
+  if (their_auth.has_goodbye()) {
+    return absl::Status(static_cast<absl::StatusCode>(their_auth.goodbye().code()),
+                        StrCat("peer ", peer.name(), " refused: ", their_auth.goodbye().reason()));
+  }
+  if (absl::Status s =
+          VerifyPeerAuth(theirs.hello(), mine.hello(), their_auth.auth(), context.own_cert_hash());
+      !s.ok()) {
+    return Refuse(context, stream, s, "certificate binding", &peer);
+  }
+  return absl::OkStatus();
+}
+
+// After the handshake: the one stream with `peer`, under its policies, until it ends.
+absl::Status RunSession(ExchangeContext& context, PeerStream& stream, const PeerConfig& peer,
+                        bool dialed) {
+  // One stream per peer: the one dialed by the smaller key wins, the same on both sides.
+  const bool self_smaller =
+      std::string(context.node().key().public_key().bytes()) < peer.node_key();
+  const bool preferred = dialed == self_smaller;
+  if (!context.Attach(peer.name(), &stream, preferred, context.node().Now())) {
+    absl::Status s =
+        absl::AlreadyExistsError(StrCat("a stream with peer ", peer.name(), " is up already"));
+    stream.Write(GoodbyeFor(s));
+    return s;
+  }
+  std::shared_ptr<const PolicySet> policies = context.policies().Get();
+  auto outbound = policies->outbound.find(peer.policy());
+  auto inbound = policies->inbound.find(peer.inbound_policy());
+  if (outbound == policies->outbound.end() || inbound == policies->inbound.end()) {
+    absl::Status s = absl::FailedPreconditionError(
+        StrCat("peer ", peer.name(), " uses policy \"",
+               outbound == policies->outbound.end() ? peer.policy() : peer.inbound_policy(),
+               "\", which the configuration does not define; define it or change the peer"));
+    std::fprintf(stderr, "threatmesh: %s\n", std::string(s.message()).c_str());
+    context.Detach(peer.name(), &stream, std::string(s.message()));
+    stream.Write(GoodbyeFor(s));
+    return s;
+  }
+  Session session(context, stream, peer, outbound->second, inbound->second);
+  absl::Status status = session.Run();
+  context.Detach(peer.name(), &stream, std::string(status.message()));
+  return status;
+}
+
+}  // namespace
+
+absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dialed) {
+  HandshakeGuard guard(stream, context.peer_timeout());
+  PeerMessage mine = OwnHello(context);
   if (!stream.Write(mine)) return ClosedBy(stream);
   PeerMessage theirs;
   if (!stream.Read(&theirs) || !(theirs.has_hello() || theirs.has_goodbye())) {
@@ -745,84 +866,13 @@ absl::Status RunExchange(ExchangeContext& context, PeerStream& stream, bool dial
                         StrCat("the peer refused: ", theirs.goodbye().reason()));
   }
   if (absl::Status s = CheckHello(theirs.hello()); !s.ok()) {
-    return refuse(s, "protocol version", nullptr);
+    return Refuse(context, stream, s, "protocol version", nullptr);
   }
-  std::optional<PeerConfig> peer = context.peers().FindByKey(theirs.hello().node_key());
-  // A key its node rotated away from, or one revoked, opens no stream, configured or not:
-  // whoever holds it now may not be that node.
-  if (context.node().keys().ForbiddenBy(theirs.hello().node_key(), context.node().Now())) {
-    return refuse(absl::PermissionDeniedError(
-                      StrCat("node ", crypto::FingerprintOf(theirs.hello().node_key()),
-                             " connected with a key that is no longer its own (",
-                             context.node()
-                                 .keys()
-                                 .CheckKeyAt(theirs.hello().node_key(), context.node().Now())
-                                 .message(),
-                             "); only its current key is accepted")),
-                  "retired key", peer ? &*peer : nullptr);
-  }
-  if (!peer && theirs.hello().rotations_size() > 0) {
-    absl::StatusOr<PeerConfig> rotated = FollowRotations(context, theirs.hello());
-    if (!rotated.ok()) {
-      return refuse(rotated.status(),
-                    absl::IsNotFound(rotated.status()) ? "unknown key" : "bad key rotation",
-                    nullptr);
-    }
-    peer = std::move(*rotated);
-  }
-  if (!peer) {
-    return refuse(absl::PermissionDeniedError(
-                      StrCat("node ", crypto::FingerprintOf(theirs.hello().node_key()),
-                             " is not a configured peer; add it with 'threatmesh peers add'")),
-                  "unknown key", nullptr);
-  }
-  absl::StatusOr<std::string> seen_cert_hash = stream.SeenCertificateHash();
-  if (!seen_cert_hash.ok()) return refuse(seen_cert_hash.status(), "no certificate", &*peer);
-  PeerMessage auth;
-  *auth.mutable_auth() =
-      SignPeerAuth(context.node().key(), mine.hello(), theirs.hello(), *seen_cert_hash);
-  if (!stream.Write(auth)) return ClosedBy(stream);
-  PeerMessage their_auth;
-  if (!stream.Read(&their_auth) || !(their_auth.has_auth() || their_auth.has_goodbye())) {
-    return absl::UnavailableError(StrCat("peer ", peer->name(), " sent no authentication"));
-  }
-  if (their_auth.has_goodbye()) {
-    return absl::Status(static_cast<absl::StatusCode>(their_auth.goodbye().code()),
-                        StrCat("peer ", peer->name(), " refused: ", their_auth.goodbye().reason()));
-  }
-  if (absl::Status s =
-          VerifyPeerAuth(theirs.hello(), mine.hello(), their_auth.auth(), context.own_cert_hash());
-      !s.ok()) {
-    return refuse(s, "certificate binding", &*peer);
-  }
+  absl::StatusOr<PeerConfig> peer = IdentifyPeer(context, stream, theirs.hello());
+  if (!peer.ok()) return peer.status();
+  if (absl::Status s = Authenticate(context, stream, mine, theirs, *peer); !s.ok()) return s;
   guard.Done();
-  // One stream per peer: the one dialed by the smaller key wins, the same on both sides.
-  const bool self_smaller =
-      std::string(context.node().key().public_key().bytes()) < peer->node_key();
-  const bool preferred = dialed == self_smaller;
-  if (!context.Attach(peer->name(), &stream, preferred, context.node().Now())) {
-    absl::Status s =
-        absl::AlreadyExistsError(StrCat("a stream with peer ", peer->name(), " is up already"));
-    stream.Write(GoodbyeFor(s));
-    return s;
-  }
-  std::shared_ptr<const PolicySet> policies = context.policies().Get();
-  auto outbound = policies->outbound.find(peer->policy());
-  auto inbound = policies->inbound.find(peer->inbound_policy());
-  if (outbound == policies->outbound.end() || inbound == policies->inbound.end()) {
-    absl::Status s = absl::FailedPreconditionError(
-        StrCat("peer ", peer->name(), " uses policy \"",
-               outbound == policies->outbound.end() ? peer->policy() : peer->inbound_policy(),
-               "\", which the configuration does not define; define it or change the peer"));
-    std::fprintf(stderr, "threatmesh: %s\n", std::string(s.message()).c_str());
-    context.Detach(peer->name(), &stream, std::string(s.message()));
-    stream.Write(GoodbyeFor(s));
-    return s;
-  }
-  Session session(context, stream, *peer, outbound->second, inbound->second);
-  absl::Status status = session.Run();
-  context.Detach(peer->name(), &stream, std::string(status.message()));
-  return status;
+  return RunSession(context, stream, *peer, dialed);
 }
 
 }  // namespace threatmesh
