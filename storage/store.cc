@@ -1,3 +1,8 @@
+// The RocksDB store: one class (RocksStore) behind the Store interface, with its grouping
+// writer, reads, side tables and recovery from write errors. Longer than 800 lines on
+// purpose: every use of its three locks (the writer's queue, the database handle that a
+// reopen swaps, the resume backoff) is in this one file, where the lock discipline can be
+// read, and checked by -Wthread-safety, as a whole.
 #include "storage/store.h"
 
 #include <pthread.h>

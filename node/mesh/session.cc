@@ -1,0 +1,545 @@
+#include "node/mesh/session.h"
+
+#include <deque>
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "crypto/hash.h"
+#include "crypto/str_cat.h"
+#include "node/core/custody.h"
+#include "node/core/key_table.h"
+#include "node/core/policy.h"
+#include "node/core/validate.h"
+#include "node/mesh/peer_auth.h"
+#include "node/work_pool.h"
+#include "storage/index_keys.h"
+#include "storage/side_keys.h"
+
+namespace threatmesh {
+namespace {
+
+using namespace threatmesh::v1;  // NOLINT: the protocol's own types.
+
+// Records per batch, and batches sent but not yet acknowledged.
+constexpr std::size_t kBatchRecords = 256;
+constexpr int kWindow = 4;
+constexpr std::chrono::milliseconds kPoll{250};
+// How long the sender waits, once idle, before telling the peer about log entries it passed
+// over (none of them for the peer).
+constexpr std::chrono::milliseconds kTellSkippedEvery{500};
+
+// Serializes the writes of the two halves of a session.
+class Writer {
+ public:
+  explicit Writer(PeerStream& stream) : stream_(stream) {}
+  bool Write(const PeerMessage& m) {
+    absl::MutexLock lock(&mu_);
+    return stream_.Write(m);
+  }
+
+ private:
+  PeerStream& stream_;
+  absl::Mutex mu_;
+};
+
+class Session {
+ public:
+  Session(ExchangeContext& context, PeerStream& stream, PeerConfig peer, OutboundPolicy outbound,
+          InboundPolicy inbound)
+      : context_(context),
+        stream_(stream),
+        writer_(stream),
+        peer_(std::move(peer)),
+        outbound_(std::move(outbound)),
+        inbound_(std::move(inbound)) {
+    self_ = std::string(context_.node().key().public_key().bytes());
+    tokens_ = inbound_.max_records_per_second;
+  }
+
+  absl::Status Run() {
+    { resync_ = context_.TakeResendAll(peer_.name()); }
+    PeerMessage sync;
+    sync.mutable_sync()->set_cursor(
+        resync_ ? 0 : LoadPeerCursor(context_.node().store(), peer_.name()));
+    if (!writer_.Write(sync)) return absl::UnavailableError("the peer closed the stream");
+    acker_ = std::thread([this] { AckLoop(); });
+    absl::Status status = ReadLoop();
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+    }
+    stream_.Cancel();
+    if (sender_.joinable()) sender_.join();
+    acker_.join();  // after the stream ends, its last batches get no ack: they come again
+    return status;
+  }
+
+ private:
+  absl::Status ReadLoop() {
+    PeerMessage m;
+    while (!context_.stopping() && stream_.Read(&m)) {
+      last_read_ = std::chrono::steady_clock::now().time_since_epoch().count();
+      switch (m.message_case()) {
+        case PeerMessage::kSync:
+          if (!sender_.joinable()) {
+            // After 'peers resync', the whole log once, whatever the peer holds.
+            const uint64_t from = resync_ ? 0 : m.sync().cursor();
+            {
+              absl::MutexLock lock(&mu_);
+              acked_ = from;
+            }
+            Count([from](PeerCounters& c) { c.acked = from; });
+            sender_ = std::thread([this, from] { SendLoop(from); });
+          }
+          break;
+        case PeerMessage::kBatch:
+          if (absl::Status s = Receive(m.batch()); !s.ok()) return s;
+          break;
+        case PeerMessage::kAck: {
+          absl::MutexLock lock(&mu_);
+          acked_ = std::max(acked_, m.ack().cursor());
+          Count([acked = acked_](PeerCounters& c) { c.acked = acked; });
+          // The peer held us back to its rate limit: send the next batch no sooner.
+          if (m.ack().pause_ms() > 0) {
+            resume_at_ = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(std::min<uint32_t>(m.ack().pause_ms(), 10000));
+          }
+          while (!unacked_.empty() && unacked_.front() <= acked_) unacked_.pop_front();
+          in_flight_ = static_cast<int>(unacked_.size());
+          break;
+        }
+        case PeerMessage::kGoodbye:
+          return absl::Status(static_cast<absl::StatusCode>(m.goodbye().code()),
+                              StrCat("peer ", peer_.name(), " closed: ", m.goodbye().reason()));
+        default:
+          break;
+      }
+    }
+    if (context_.stopping()) return absl::CancelledError("the node is stopping");
+    if (silent_.load()) {
+      return absl::DeadlineExceededError(
+          StrCat("peer ", peer_.name(), " sent nothing for ",
+                 std::chrono::duration_cast<std::chrono::seconds>(context_.peer_timeout()).count(),
+                 " s (not even a keepalive); taken for dead, reconnecting"));
+    }
+    return absl::UnavailableError("the stream ended");
+  }
+
+  void Count(const std::function<void(PeerCounters&)>& f) { context_.Update(peer_.name(), f); }
+
+  // Stores what a batch carries that this node takes, then acknowledges it.
+  // Waits until the inbound rate limit admits one more record (a token bucket holding one
+  // second's worth). Holding the reader back delays the acknowledgements, so the sender's
+  // window fills and it slows down; the time waited is counted and sent in the ack.
+  void Admit() {
+    const double rate = inbound_.max_records_per_second;
+    auto now = std::chrono::steady_clock::now();
+    tokens_ =
+        std::min(rate, tokens_ + rate * std::chrono::duration<double>(now - refilled_).count());
+    refilled_ = now;
+    if (tokens_ < 1) {
+      const auto wait = std::chrono::microseconds(static_cast<int64_t>((1 - tokens_) / rate * 1e6));
+      std::this_thread::sleep_for(wait);
+      paused_ms_ += static_cast<uint64_t>(wait.count() / 1000);
+      Count([&](PeerCounters& c) { c.throttled_ms += static_cast<uint64_t>(wait.count() / 1000); });
+      tokens_ = 1;
+      refilled_ = std::chrono::steady_clock::now();
+    }
+    tokens_ -= 1;
+  }
+
+  // One received batch on its way to durability: the acknowledger sends its ack once every
+  // record taken from it is durable.
+  struct PendingBatch {
+    uint64_t through = 0;
+    uint64_t paused_ms = 0;
+    absl::Mutex mu;
+    int pending ABSL_GUARDED_BY(mu) = 0;  // puts not yet done
+    absl::Status failure ABSL_GUARDED_BY(mu);
+    bool Settled() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return pending == 0; }
+  };
+
+  // What the checks decided for one received record.
+  enum class Outcome { kStore, kDuplicate, kUnparsable, kInvalid, kInbound, kBadChain, kViolation };
+  // The reason a refused record is counted under; nullptr when it was not refused.
+  static const char* RefusalReason(Outcome outcome) {
+    switch (outcome) {
+      case Outcome::kUnparsable:
+        return "unparsable record";
+      case Outcome::kInvalid:
+        return "invalid record";
+      case Outcome::kInbound:
+        return "inbound policy";
+      case Outcome::kBadChain:
+        return "bad custody chain";
+      default:
+        return nullptr;
+    }
+  }
+  struct Item {
+    const PeerRecord* copy = nullptr;
+    std::string id;
+    Outcome outcome = Outcome::kStore;
+    std::optional<VerifiedRecord> record;
+  };
+
+  // Decides on one received record that is not known here: valid, admitted by the inbound
+  // policy, with a sound chain that respects its handling.
+  void Check(Item& item) {
+    const PeerRecord& r = *item.copy;
+    absl::StatusOr<VerifiedRecord> record =
+        ValidateRecord(r.signed_record(), context_.node().validation(), context_.node().Now());
+    if (!record.ok()) {
+      item.outcome = Outcome::kInvalid;
+      return;
+    }
+    if (!ExplainInbound(inbound_, record->body, r.signed_record().size(), peer_.node_key(),
+                        &context_.node().keys())
+             .allowed) {
+      item.outcome = Outcome::kInbound;
+      return;
+    }
+    absl::StatusOr<ChainVerdict> verdict =
+        CheckChain(item.id, record->body, r.chain(), self_, &context_.node().keys());
+    if (!verdict.ok()) {
+      item.outcome = Outcome::kBadChain;
+      return;
+    }
+    if (verdict->violation) item.outcome = Outcome::kViolation;
+    item.record = std::move(*record);
+  }
+
+  // Checks a batch and hands what passes to the store without waiting for durability (the
+  // acknowledger does), so the next batch is checked while this one is written. Known ids are
+  // dropped before any signature check; the signature checks run on the work pool.
+  absl::Status Receive(const RecordBatch& batch) {
+    paused_ms_ = 0;
+    std::vector<Item> items(static_cast<std::size_t>(batch.records_size()));
+    if (absl::Status s = Sift(batch, items); !s.ok()) return s;
+    CheckAll(items);
+    auto pending = std::make_shared<PendingBatch>();
+    pending->through = batch.through_seq();
+    pending->paused_ms = paused_ms_;
+    PeerCounters delta;
+    std::vector<storage::Store::QueuedPut> puts;
+    if (absl::Status s = Settle(items, pending, delta, puts); !s.ok()) return s;
+    storage::Store& store = context_.node().store();
+    store.PutAllAsync(std::move(puts));  // one group, one sync
+    Count([&](PeerCounters& c) {
+      c.received += delta.received;
+      c.duplicates += delta.duplicates;
+      c.violations += delta.violations;
+      for (const auto& [reason, n] : delta.refused) c.refused[reason] += n;
+    });
+    {
+      absl::MutexLock lock(&mu_);
+      to_ack_.push_back(std::move(pending));
+    }
+    return absl::OkStatus();
+  }
+
+  // Takes each record of the batch at the inbound rate, and drops those that do not parse
+  // or are held already, before any signature check.
+  absl::Status Sift(const RecordBatch& batch, std::vector<Item>& items) {
+    storage::Store& store = context_.node().store();
+    for (int i = 0; i < batch.records_size(); ++i) {
+      if (context_.stopping()) return absl::CancelledError("the node is stopping");
+      Admit();
+      Item& item = items[static_cast<std::size_t>(i)];
+      item.copy = &batch.records(i);
+      Signed envelope;
+      if (!envelope.ParseFromString(item.copy->signed_record())) {
+        item.outcome = Outcome::kUnparsable;
+        continue;
+      }
+      item.id = crypto::RecordId(envelope.payload());
+      absl::StatusOr<bool> known = store.Contains(item.id);
+      if (known.ok() && *known) item.outcome = Outcome::kDuplicate;
+    }
+    return absl::OkStatus();
+  }
+
+  // Every check of the records left, spread over the work pool.
+  void CheckAll(std::vector<Item>& items) {
+    context_.pool().Run(items.size(), [&](std::size_t i) {
+      if (items[i].outcome == Outcome::kStore) Check(items[i]);
+    });
+    // Key statements take effect at once. Another record of the same batch may depend on
+    // one (a revocation signed by the key a rotation names, a hop sent by the new key) or be
+    // forbidden by one (signed by the old key after the rotation): the batch is checked again.
+    bool learned = false;
+    for (Item& item : items) {
+      if (item.outcome == Outcome::kStore && IsKeyStatement(item.record->body)) {
+        context_.node().Learn(item.id, item.record->body);
+        learned = true;
+      }
+    }
+    if (learned) {
+      for (Item& item : items) {
+        if (item.outcome == Outcome::kDuplicate || item.outcome == Outcome::kUnparsable) continue;
+        item.outcome = Outcome::kStore;
+        item.record.reset();
+        Check(item);
+      }
+    }
+  }
+
+  // What each record's outcome asks: its put (all in one group), kept evidence, counts.
+  absl::Status Settle(std::vector<Item>& items, const std::shared_ptr<PendingBatch>& pending,
+                      PeerCounters& delta, std::vector<storage::Store::QueuedPut>& puts) {
+    storage::Store& store = context_.node().store();
+    // A second copy of a record in the same batch is a duplicate, as it would be in the next.
+    absl::flat_hash_set<std::string> stored_in_batch;
+    for (Item& item : items) {
+      if (item.outcome == Outcome::kStore && !stored_in_batch.insert(item.id).second) {
+        item.outcome = Outcome::kDuplicate;
+      }
+      if (const char* reason = RefusalReason(item.outcome)) {
+        ++delta.refused[reason];
+        continue;
+      }
+      switch (item.outcome) {
+        case Outcome::kDuplicate:
+          ++delta.duplicates;
+          break;
+        case Outcome::kViolation: {
+          // Signed evidence of a broken handling rule: kept, never served as intelligence.
+          absl::Status kept = store.PutAux(
+              storage::kEvidence, storage::EvidenceKey(item.id, item.copy->chain().hops_size()),
+              item.copy->SerializeAsString(), /*sync=*/false);
+          if (!kept.ok()) return kept;
+          ++delta.violations;
+          break;
+        }
+        case Outcome::kStore: {
+          {
+            absl::MutexLock lock(&pending->mu);
+            ++pending->pending;
+          }
+          const CustodyChain& chain = item.copy->chain();
+          puts.push_back(storage::Store::QueuedPut{
+              storage::RecordToStore{std::move(item.id), std::move(item.record->signed_bytes),
+                                     std::move(item.record->body),
+                                     chain.hops_size() > 0 ? chain : CustodyChain()},
+              [pending](absl::StatusOr<uint64_t> seq) {
+                absl::MutexLock lock(&pending->mu);
+                if (!seq.ok() && !absl::IsAlreadyExists(seq.status())) {
+                  pending->failure = seq.status();
+                }
+                --pending->pending;
+              }});
+          ++delta.received;
+          break;
+        }
+        default:  // refusals, counted above
+          break;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Acknowledges received batches in order, each once its records are durable: moves the
+  // cursor held for the peer, then tells it (with any pause the rate limit asks for). A
+  // failed put ends the stream without moving the cursor, so the batch comes again.
+  void AckLoop() {
+    storage::Store& store = context_.node().store();
+    for (;;) {
+      std::shared_ptr<PendingBatch> next;
+      {
+        absl::MutexLock lock(&mu_);
+        // Also the session's watchdog: a peer that stays silent past the timeout is cut off
+        // (this ends a read or write blocked on it, too).
+        while (!mu_.AwaitWithTimeout(absl::Condition(this, &Session::DoneOrToAck),
+                                     absl::FromChrono(kPoll))) {
+          const auto since = std::chrono::steady_clock::now().time_since_epoch() -
+                             std::chrono::steady_clock::duration(last_read_.load());
+          if (since > context_.peer_timeout()) {
+            silent_ = true;
+            stream_.Cancel();
+            return;
+          }
+        }
+        if (to_ack_.empty()) return;  // done_
+        next = to_ack_.front();
+      }
+      absl::Status failure;
+      {
+        absl::MutexLock lock(&next->mu);
+        next->mu.Await(absl::Condition(next.get(), &PendingBatch::Settled));
+        failure = next->failure;
+      }
+      // The records are durable (synced); the cursor needs no sync of its own: it can only
+      // be lost together with what follows it in the write-ahead log, and a lost cursor
+      // costs duplicates, which are dropped by id.
+      if (failure.ok()) {
+        failure = store.PutAux(storage::kPeers, storage::PeerCursorKey(peer_.name()),
+                               storage::EncodeSeq(next->through), /*sync=*/false);
+      }
+      PeerMessage ack;
+      ack.mutable_ack()->set_cursor(next->through);
+      ack.mutable_ack()->set_pause_ms(
+          static_cast<uint32_t>(std::min<uint64_t>(next->paused_ms, UINT32_MAX)));
+      if (!failure.ok() || !writer_.Write(ack)) {
+        if (!failure.ok()) {
+          Count([&](PeerCounters& c) { c.last_error = std::string(failure.message()); });
+        }
+        stream_.Cancel();
+        absl::MutexLock lock(&mu_);
+        to_ack_.clear();
+        return;
+      }
+      absl::MutexLock lock(&mu_);
+      to_ack_.pop_front();
+    }
+  }
+
+  // Streams this node's log from `from` (exclusive) on, forever.
+  void SendLoop(uint64_t from) {
+    storage::Store& store = context_.node().store();
+    uint64_t pos = from;
+    uint64_t told = from;  // the through_seq of the last batch sent
+    auto last_write = std::chrono::steady_clock::now();
+    // Sends a batch through `pos`, counted in the window until acknowledged.
+    auto send = [&](const PeerMessage& m) {
+      {
+        absl::MutexLock lock(&mu_);
+        unacked_.push_back(pos);
+        ++in_flight_;
+      }
+      if (!writer_.Write(m)) return false;
+      told = pos;
+      last_write = std::chrono::steady_clock::now();
+      return true;
+    };
+    while (!context_.stopping()) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.AwaitWithTimeout(absl::Condition(this, &Session::DoneOrRoom), absl::FromChrono(kPoll));
+        if (done_) return;
+        if (in_flight_ >= kWindow) continue;
+        const auto now = std::chrono::steady_clock::now();
+        if (now < resume_at_) {
+          mu_.AwaitWithTimeout(absl::Condition(&done_), absl::FromChrono(resume_at_ - now));
+          if (done_) return;
+        }
+      }
+      if (store.NextSeq() <= pos + 1 && !store.WaitForSeq(pos + 1, kPoll)) {
+        if (pos > told && std::chrono::steady_clock::now() - last_write > kTellSkippedEvery) {
+          // Entries passed over (none for this peer): move its cursor now that all is quiet.
+          PeerMessage m;
+          m.mutable_batch()->set_through_seq(pos);
+          if (!send(m)) return;
+          continue;
+        }
+        if (std::chrono::steady_clock::now() - last_write > context_.peer_timeout() / 3) {
+          PeerMessage keepalive;
+          keepalive.mutable_keepalive();
+          if (!writer_.Write(keepalive)) return;
+          last_write = std::chrono::steady_clock::now();
+        }
+        continue;
+      }
+      absl::StatusOr<storage::LogPage> page = store.ReadLog(pos + 1, kBatchRecords);
+      if (!page.ok() || page->entries.empty()) continue;
+      PeerMessage m;
+      RecordBatch* batch = m.mutable_batch();
+      uint64_t sent = 0;
+      for (const storage::LogEntry& e : page->entries) {
+        if (std::optional<PeerRecord> r = Outgoing(e)) {
+          *batch->add_records() = std::move(*r);
+          ++sent;
+        }
+        pos = e.seq;
+      }
+      batch->set_through_seq(pos);
+      // A batch with nothing for the peer only moves its cursor: that can wait for a quiet
+      // moment (above) or for a page's worth, which saves both sides a message per record
+      // that is not for the peer (such as the records it sent here).
+      if (sent == 0 && pos - told < kBatchRecords) continue;
+      if (!send(m)) return;
+      Count([sent](PeerCounters& c) { c.sent += sent; });
+    }
+  }
+
+  // The record at log entry `e` as sent to this peer, or nothing when it is not for it.
+  std::optional<PeerRecord> Outgoing(const storage::LogEntry& e) {
+    storage::Store& store = context_.node().store();
+    absl::StatusOr<std::string> bytes = store.Get(e.id);
+    absl::StatusOr<CustodyChains> chains = store.GetCustody(e.id);
+    Signed envelope;
+    RecordBody body;
+    if (!bytes.ok() || !chains.ok() || chains->chains_size() == 0 ||
+        !envelope.ParseFromString(*bytes) || !body.ParseFromString(envelope.payload())) {
+      return std::nullopt;
+    }
+    CustodyChain chain = chains->chains(0);
+    if (!ExplainOutbound(outbound_, body, chain, self_, peer_.node_key(), &context_.node().keys())
+             .allowed) {
+      return std::nullopt;
+    }
+    // The peer authored it under a key it has since rotated away from.
+    if (context_.node().keys().Succeeds(body.author(), peer_.node_key())) return std::nullopt;
+    // A record its author withdrew (retracted or superseded) is not passed on; the
+    // retraction or the newer version travels instead.
+    absl::StatusOr<LocalNode::Withdrawal> withdrawn = context_.node().WithdrawnBy(e.id, body);
+    if (!withdrawn.ok() || withdrawn->any()) return std::nullopt;
+    SignHop(chain, e.id, context_.node().key(), peer_.node_key(), context_.node().Now(),
+            outbound_.name);
+    PeerRecord r;
+    r.set_signed_record(std::move(*bytes));
+    *r.mutable_chain() = std::move(chain);
+    r.set_seq(e.seq);
+    return r;
+  }
+
+  ExchangeContext& context_;
+  PeerStream& stream_;
+  Writer writer_;
+  const PeerConfig peer_;
+  std::string self_;
+  const OutboundPolicy outbound_;
+  const InboundPolicy inbound_;
+  // The inbound rate limit's bucket; reader thread only.
+  double tokens_ = 0;
+  std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
+  uint64_t paused_ms_ = 0;
+  // When the last message came (steady clock ticks), and whether the watchdog cut the
+  // peer off for its silence.
+  std::atomic<std::chrono::steady_clock::rep> last_read_{
+      std::chrono::steady_clock::now().time_since_epoch().count()};
+  std::atomic<bool> silent_{false};
+  // This stream replays both logs from the start ('peers resync').
+  bool resync_ = false;
+  std::thread sender_;
+  std::thread acker_;
+  bool DoneOrToAck() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || !to_ack_.empty(); }
+  bool DoneOrRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || in_flight_ < kWindow; }
+
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t acked_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<uint64_t> unacked_ ABSL_GUARDED_BY(mu_);  // through_seq of each batch not acked
+  // Batches received, not yet acknowledged.
+  std::deque<std::shared_ptr<PendingBatch>> to_ack_ ABSL_GUARDED_BY(mu_);
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::chrono::steady_clock::time_point resume_at_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+PeerMessage GoodbyeFor(const absl::Status& s) {
+  PeerMessage m;
+  m.mutable_goodbye()->set_code(static_cast<int>(s.code()));
+  m.mutable_goodbye()->set_reason(std::string(s.message()));
+  return m;
+}
+
+absl::Status RunSession(ExchangeContext& context, PeerStream& stream, const PeerConfig& peer,
+                        const OutboundPolicy& outbound, const InboundPolicy& inbound) {
+  Session session(context, stream, peer, outbound, inbound);
+  return session.Run();
+}
+
+}  // namespace threatmesh
