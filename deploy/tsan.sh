@@ -11,7 +11,7 @@ regex="${1:-^(StoreConcurrencyTest|MeshTest|PeerAuthTest|ExchangeSessionTest)[.]
 bash deploy/install-deps.sh
 CC=clang CXX=clang++ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTHREATMESH_BUILD_BENCHMARKS=OFF -DTHREATMESH_WERROR=ON -DTHREATMESH_SANITIZE=thread >/dev/null
-cmake --build build-tsan -j2 --target threatmesh storage_tests mesh_tests
+cmake --build build-tsan -j2 --target threatmesh storage_tests exchange_tests mesh_tests
 # halt_on_error: the first race fails its test, with both stacks in the output.
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --test-dir build-tsan -j2 --output-on-failure --timeout 900 -R "$regex"
