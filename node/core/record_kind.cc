@@ -6,7 +6,6 @@ namespace threatmesh {
 namespace {
 
 using threatmesh::v1::RecordBody;
-namespace v1 = threatmesh::v1;
 
 constexpr std::array<RecordKindInfo, 6> kKinds = {{
     {RecordBody::kIndicator, v1::RECORD_KIND_INDICATOR, "indicator"},

@@ -21,8 +21,6 @@
 
 namespace threatmesh {
 
-namespace v1 = threatmesh::v1;
-
 absl::Status WriteFileReplacing(const std::string& path, std::string_view text) {
   // Written to a new file beside it, then renamed over it: a reader never sees half a file,
   // and a symlink at `path` is replaced, never written through. (Not synced: these are

@@ -11,8 +11,6 @@
 namespace threatmesh {
 namespace {
 
-namespace v1 = threatmesh::v1;
-
 // At most this many bad lines are reported one by one.
 constexpr uint64_t kLineErrorsShown = 20;
 
