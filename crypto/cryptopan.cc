@@ -8,6 +8,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
+#include "crypto/ip_address.h"
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
 
@@ -100,15 +101,9 @@ std::string CryptoPan::Anonymize(std::string_view address) const {
 }
 
 absl::StatusOr<std::string> CryptoPan::AnonymizeText(std::string_view address) const {
-  const std::string text(address);
-  unsigned char buf[16];
-  char printed[INET6_ADDRSTRLEN];
-  for (int family : {AF_INET, AF_INET6}) {
-    if (inet_pton(family, text.c_str(), buf) != 1) continue;
-    const std::size_t n = family == AF_INET ? 4 : 16;
-    const std::string pseudonym = Anonymize(std::string_view(reinterpret_cast<char*>(buf), n));
-    if (inet_ntop(family, pseudonym.data(), printed, sizeof(printed)) == nullptr) break;
-    return std::string(printed);
+  if (std::optional<IpAddress> ip = ParseIp(address)) {
+    IpAddress pseudonym{ip->family, Anonymize(ip->bytes)};
+    return FormatIp(pseudonym);
   }
   return absl::InvalidArgumentError(StrCat("\"", address, "\" is not an IPv4 or IPv6 address"));
 }

@@ -21,7 +21,7 @@ constexpr std::size_t kMaxCheckpointsRead = 100000;
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(storage::Store& store,
                                                          const crypto::KeyPair& key, Clock clock) {
   auto log = std::unique_ptr<AuditLog>(new AuditLog(store, key, std::move(clock)));
-  absl::MutexLock lock(&log->mu_);  // not shared yet; taken for the analysis
+  MutexLock lock(&log->mu_);  // not shared yet; taken for the analysis
   log->last_hash_ = AuditGenesisHash();
   auto last = store.LastAux(storage::kAudit, storage::kAuditEntryPrefix);
   if (last.ok()) {
@@ -40,7 +40,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(storage::Store& store,
 }
 
 absl::StatusOr<uint64_t> AuditLog::Append(AuditEntry entry) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   entry.set_seq(last_seq_ + 1);
   entry.set_prev_hash(last_hash_);
   entry.set_at(clock_());
@@ -54,7 +54,7 @@ absl::StatusOr<uint64_t> AuditLog::Append(AuditEntry entry) {
 }
 
 absl::Status AuditLog::Checkpoint() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (last_seq_ == checkpointed_seq_) return absl::OkStatus();
   AuditCheckpoint checkpoint;
   checkpoint.set_seq(last_seq_);
@@ -72,7 +72,7 @@ absl::Status AuditLog::Checkpoint() {
 }
 
 uint64_t AuditLog::Count() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return last_seq_;
 }
 

@@ -23,8 +23,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "crypto/keys.h"
+#include "crypto/mutex.h"
 #include "node/local_node.h"
 #include "storage/store.h"
 #include "threatmesh/v1/api.pb.h"
@@ -58,7 +58,7 @@ class AuditLog {
   storage::Store& store_;
   const crypto::KeyPair& key_;
   const Clock clock_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_hash_ ABSL_GUARDED_BY(mu_);
   uint64_t checkpointed_seq_ ABSL_GUARDED_BY(mu_) = 0;

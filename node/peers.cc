@@ -26,7 +26,7 @@ bool ValidAddress(std::string_view address) {
 absl::StatusOr<std::unique_ptr<PeerRegistry>> PeerRegistry::Load(storage::Store& store,
                                                                  std::string self) {
   auto registry = std::unique_ptr<PeerRegistry>(new PeerRegistry(store, std::move(self)));
-  absl::MutexLock lock(&registry->mu_);  // not shared yet; taken for the analysis
+  MutexLock lock(&registry->mu_);  // not shared yet; taken for the analysis
   auto all = store.ScanAux(storage::kPeers, storage::kPeerKeyPrefix, "", kMaxPeers);
   if (!all.ok()) return all.status();
   for (auto& [key, value] : *all) {
@@ -58,7 +58,7 @@ absl::StatusOr<std::vector<std::string>> PeerRegistry::ApplyConfig(std::vector<P
     if (p.inbound_policy().empty()) p.set_inbound_policy(std::string(kDefaultPolicy));
     std::optional<PeerConfig> current;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       auto it = by_name_.find(p.name());
       if (it != by_name_.end()) current = it->second;
     }
@@ -99,7 +99,7 @@ absl::Status PeerRegistry::Add(PeerConfig peer, int64_t now_ms) {
   if (peer.policy().empty()) peer.set_policy(std::string(kDefaultPolicy));
   if (peer.inbound_policy().empty()) peer.set_inbound_policy(std::string(kDefaultPolicy));
   peer.set_added_at(now_ms);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (by_name_.count(peer.name())) {
     return absl::AlreadyExistsError(StrCat(who, "a peer of that name exists; remove it first"));
   }
@@ -120,7 +120,7 @@ absl::Status PeerRegistry::Add(PeerConfig peer, int64_t now_ms) {
 }
 
 absl::Status PeerRegistry::Remove(std::string_view name) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = by_name_.find(std::string(name));
   if (it == by_name_.end()) {
     return absl::NotFoundError(
@@ -133,7 +133,7 @@ absl::Status PeerRegistry::Remove(std::string_view name) {
 }
 
 absl::Status PeerRegistry::ReplaceKey(std::string_view name, std::string_view node_key) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = by_name_.find(std::string(name));
   if (it == by_name_.end()) {
     return absl::NotFoundError(StrCat("no peer named \"", name, "\""));
@@ -153,14 +153,14 @@ absl::Status PeerRegistry::ReplaceKey(std::string_view name, std::string_view no
 }
 
 std::vector<PeerConfig> PeerRegistry::List() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   std::vector<PeerConfig> out;
   for (const auto& [name, peer] : by_name_) out.push_back(peer);
   return out;
 }
 
 std::optional<PeerConfig> PeerRegistry::FindByKey(std::string_view node_key) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (const auto& [name, peer] : by_name_) {
     if (peer.node_key() == node_key) return peer;
   }

@@ -15,7 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "crypto/mutex.h"
 #include "storage/store.h"
 #include "threatmesh/v1/storage.pb.h"
 
@@ -55,7 +55,7 @@ class PeerRegistry {
 
   storage::Store& store_;
   const std::string self_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::map<std::string, PeerConfig> by_name_ ABSL_GUARDED_BY(mu_);
 };
 

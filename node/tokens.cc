@@ -38,7 +38,7 @@ std::string_view RoleName(Role role) {
 
 absl::StatusOr<std::unique_ptr<TokenStore>> TokenStore::Load(storage::Store& store) {
   auto out = std::unique_ptr<TokenStore>(new TokenStore(store));
-  absl::MutexLock lock(&out->mu_);  // not shared yet; taken for the analysis
+  MutexLock lock(&out->mu_);  // not shared yet; taken for the analysis
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> all =
       store.ScanAux(storage::kTokens, "", "", kMaxTokens);
   if (!all.ok()) return all.status();
@@ -75,7 +75,7 @@ absl::StatusOr<NewToken> TokenStore::Create(std::string_view name, Role role, in
   if (role != v1::ROLE_READ && role != v1::ROLE_PUBLISH && role != v1::ROLE_ADMIN) {
     return absl::InvalidArgumentError("token role must be read, publish or admin");
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (const auto& [hash, info] : by_hash_) {
     if (info.name() == name) {
       return absl::AlreadyExistsError(
@@ -104,14 +104,14 @@ absl::StatusOr<NewToken> TokenStore::Create(std::string_view name, Role role, in
 std::optional<TokenInfo> TokenStore::Authenticate(std::string_view secret) const {
   if (secret.substr(0, kTokenPrefix.size()) != kTokenPrefix) return std::nullopt;
   const std::string hash = crypto::Sha256(secret);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = by_hash_.find(hash);
   if (it == by_hash_.end()) return std::nullopt;
   return it->second;
 }
 
 std::vector<TokenInfo> TokenStore::List() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   std::map<std::string, TokenInfo> by_name;
   for (const auto& [hash, info] : by_hash_) by_name[info.name()] = info;
   std::vector<TokenInfo> out;
@@ -120,7 +120,7 @@ std::vector<TokenInfo> TokenStore::List() const {
 }
 
 absl::Status TokenStore::Revoke(std::string_view name) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (auto it = by_hash_.begin(); it != by_hash_.end(); ++it) {
     if (it->second.name() != name) continue;
     absl::Status del = store_.DeleteAux(storage::kTokens, it->first, /*sync=*/true);

@@ -18,7 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "crypto/mutex.h"
 #include "storage/store.h"
 #include "threatmesh/v1/api.pb.h"
 
@@ -62,7 +62,7 @@ class TokenStore {
   explicit TokenStore(storage::Store& store) : store_(store) {}
 
   storage::Store& store_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::map<std::string, TokenInfo> by_hash_ ABSL_GUARDED_BY(mu_);
 };
 

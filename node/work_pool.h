@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "crypto/mutex.h"
 
 namespace threatmesh {
 
@@ -25,7 +25,7 @@ class WorkPool {
   }
   ~WorkPool() {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       stopping_ = true;
     }
     for (std::thread& t : threads_) t.join();
@@ -37,12 +37,12 @@ class WorkPool {
     if (n == 0) return;
     auto job = std::make_shared<Job>(n, fn);
     if (n > 1 && !threads_.empty()) {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       jobs_.push_back(job);
     }
     job->Help();
-    absl::MutexLock lock(&job->mu);
-    job->mu.Await(absl::Condition(job.get(), &Job::Finished));
+    MutexLock lock(&job->mu);
+    job->mu.Await(Condition(job.get(), &Job::Finished));
   }
 
  private:
@@ -52,7 +52,7 @@ class WorkPool {
     void Help() {
       for (std::size_t i = next++; i < n; i = next++) {
         fn(i);
-        absl::MutexLock lock(&mu);
+        MutexLock lock(&mu);
         ++done;
       }
     }
@@ -61,7 +61,7 @@ class WorkPool {
     const std::size_t n;
     const std::function<void(std::size_t)>& fn;  // outlives the job: Run waits for done
     std::atomic<std::size_t> next{0};
-    absl::Mutex mu;
+    Mutex mu;
     std::size_t done ABSL_GUARDED_BY(mu) = 0;
   };
 
@@ -72,7 +72,7 @@ class WorkPool {
   void Work() {
     mu_.Lock();
     for (;;) {
-      mu_.Await(absl::Condition(this, &WorkPool::HasWorkOrStopping));
+      mu_.Await(Condition(this, &WorkPool::HasWorkOrStopping));
       if (stopping_) break;
       std::shared_ptr<Job> job = jobs_.front();
       if (job->next.load() >= job->n) {
@@ -86,7 +86,7 @@ class WorkPool {
     mu_.Unlock();
   }
 
-  absl::Mutex mu_;
+  Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<std::shared_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> threads_;

@@ -29,11 +29,11 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/numbers.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
+#include "crypto/mutex.h"
 #include "crypto/str_cat.h"
 #include "storage/rocks_status.h"
 
@@ -199,11 +199,11 @@ class RocksStore final : public Store {
 
   ~RocksStore() override {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       stopping_ = true;
     }
     if (writer_.joinable()) writer_.join();
-    absl::WriterMutexLock lock(&db_mu_);
+    WriterMutexLock lock(&db_mu_);
     CloseDb();
   }
 
@@ -221,7 +221,7 @@ class RocksStore final : public Store {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kLog)));
     it->SeekToLast();
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       next_seq_ = it->Valid() ? DecodeSeq(ToView(it->key())) + 1 : 1;
     }
     if (!it->status().ok()) return FromRocks(it->status(), StrCat("reading the log of ", dir_));
@@ -252,7 +252,7 @@ class RocksStore final : public Store {
       // The writer waits on conditions of the queue (not empty; a whole group), which the
       // unlock here checks: it wakes only for the first put, or a lingering writer for a
       // whole group.
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (!stopping_) {
         queue_.push_back(std::move(prepared));
         return;
@@ -274,7 +274,7 @@ class RocksStore final : public Store {
     }
     std::size_t queued = 0;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       for (; queued < prepared.size() && !stopping_; ++queued) {
         queue_.push_back(std::move(prepared[queued]));
       }
@@ -288,7 +288,7 @@ class RocksStore final : public Store {
   absl::StatusOr<bool> Contains(std::string_view id) override {
     // A pinned read copies nothing; the records family's bloom filter answers most misses.
     rocksdb::PinnableSlice value;
-    absl::ReaderMutexLock lock(&db_mu_);
+    ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kRecords), ToSlice(id), &value);
     if (s.ok()) return true;
@@ -358,7 +358,7 @@ class RocksStore final : public Store {
     if (!n.ok()) return n.status();
     LogPage out;
     out.next_seq = from_seq;
-    absl::ReaderMutexLock lock(&db_mu_);
+    ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kLog)));
     for (it->Seek(EncodeSeq(from_seq)); it->Valid() && out.entries.size() < *n; it->Next()) {
@@ -371,7 +371,7 @@ class RocksStore final : public Store {
   }
 
   uint64_t NextSeq() override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return next_seq_;
   }
 
@@ -393,8 +393,8 @@ class RocksStore final : public Store {
         return store->next_seq_ > seq || store->stopping_;
       }
     } committed{this, seq};
-    absl::MutexLock lock(&mu_);
-    return mu_.AwaitWithTimeout(absl::Condition(&committed), absl::FromChrono(timeout)) &&
+    MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(Condition(&committed), absl::FromChrono(timeout)) &&
            next_seq_ > seq;
   }
 
@@ -404,7 +404,7 @@ class RocksStore final : public Store {
     rocksdb::ReadOptions ro;
     rocksdb::Slice upper_slice(upper);
     ro.iterate_upper_bound = &upper_slice;
-    absl::ReaderMutexLock lock(&db_mu_);
+    ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kRetracted)));
     std::vector<Mark> out;
@@ -448,13 +448,13 @@ class RocksStore final : public Store {
     for (int attempt = 0;; ++attempt) {
       rocksdb::Status s;
       {
-        absl::ReaderMutexLock lock(&db_mu_);
+        ReaderMutexLock lock(&db_mu_);
         if (!db_ && attempt > 0) return Closed();
         s = db_ ? write() : rocksdb::Status::IOError("closed");
       }
       if (s.ok()) return absl::OkStatus();
       if (attempt > 0 || !TryResume()) {
-        absl::ReaderMutexLock lock(&db_mu_);
+        ReaderMutexLock lock(&db_mu_);
         if (!db_) return Closed();
         return FromRocks(s, StrCat("writing to ", dir_));
       }
@@ -467,13 +467,13 @@ class RocksStore final : public Store {
   // taken as fatal) is left by closing the store and opening it again, as a restart would:
   // the WAL replays every acknowledged write. Must be called without db_mu_ held.
   bool TryResume() {
-    absl::MutexLock lock(&resume_mu_);
+    MutexLock lock(&resume_mu_);
     const auto now = std::chrono::steady_clock::now();
     if (now < next_resume_) return false;
     rocksdb::Status s;
     bool reopen = false;
     {
-      absl::ReaderMutexLock db_lock(&db_mu_);
+      ReaderMutexLock db_lock(&db_mu_);
       if (db_) {
         s = db_->Resume();
         // Resume answers an error it cannot leave in place (fatal or worse) with that error.
@@ -505,7 +505,7 @@ class RocksStore final : public Store {
     rocksdb::ReadOptions ro;
     rocksdb::Slice upper_slice(upper);
     ro.iterate_upper_bound = &upper_slice;
-    absl::ReaderMutexLock lock(&db_mu_);
+    ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
     std::vector<std::pair<std::string, std::string>> out;
@@ -521,7 +521,7 @@ class RocksStore final : public Store {
                                                               std::string_view prefix) override {
     if (absl::Status ok = CheckAux(family); !ok.ok()) return ok;
     const std::string upper = UpperBound(std::string(prefix));
-    absl::ReaderMutexLock lock(&db_mu_);
+    ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(family)));
     it->SeekForPrev(upper);
@@ -536,7 +536,7 @@ class RocksStore final : public Store {
   uint64_t DiskSize() override {
     uint64_t sst = 0, wal = 0;
     {
-      absl::ReaderMutexLock lock(&db_mu_);
+      ReaderMutexLock lock(&db_mu_);
       if (db_) db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &sst);
     }
     std::error_code ec;
@@ -570,7 +570,7 @@ class RocksStore final : public Store {
 
   // Closes the database and opens it again (the WAL replays); whether it is open.
   bool Reopen() {
-    absl::WriterMutexLock lock(&db_mu_);
+    WriterMutexLock lock(&db_mu_);
     CloseDb();
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
@@ -610,7 +610,7 @@ class RocksStore final : public Store {
   absl::StatusOr<std::string> GetFrom(ColumnFamily family, std::string_view key,
                                       std::string_view what) {
     std::string value;
-    absl::ReaderMutexLock lock(&db_mu_);
+    ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(family), ToSlice(key), &value);
     if (s.IsNotFound()) {
@@ -657,7 +657,7 @@ class RocksStore final : public Store {
     rocksdb::ReadOptions ro;
     rocksdb::Slice upper_slice(upper);
     ro.iterate_upper_bound = &upper_slice;
-    absl::ReaderMutexLock lock(&db_mu_);
+    ReaderMutexLock lock(&db_mu_);
     if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
     bool more = false;
@@ -696,7 +696,7 @@ class RocksStore final : public Store {
   const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors_;
   // Shared by every use of db_ and handles_; exclusive to swap them (Reopen). db_ is null
   // only between a failed reopen and the next.
-  mutable absl::Mutex db_mu_;
+  mutable Mutex db_mu_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::string reopen_error_ ABSL_GUARDED_BY(db_mu_);
@@ -708,7 +708,7 @@ class RocksStore final : public Store {
     return stopping_ || queue_.size() >= options_.max_group_size;
   }
 
-  absl::Mutex mu_;
+  Mutex mu_;
   std::vector<PendingPut> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Written by the writer thread, and by Recount while no group is being committed;
@@ -717,7 +717,7 @@ class RocksStore final : public Store {
   // Records per kind, from RecordKind::kIndicator on; written only by the writer thread.
   std::array<std::atomic<uint64_t>, kKindSlots> kind_counts_{};
   absl::Status write_error_;  // writer thread only: the last failed write, until resumed
-  absl::Mutex resume_mu_;
+  Mutex resume_mu_;
   std::chrono::steady_clock::time_point next_resume_ ABSL_GUARDED_BY(resume_mu_);
   std::chrono::milliseconds resume_backoff_ ABSL_GUARDED_BY(resume_mu_){100};
   std::thread writer_;
@@ -782,8 +782,8 @@ void RocksStore::WriterLoop() {
   std::vector<PendingPut> taken;  // reused, so its storage cycles between it and the queue
   for (;;) {
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(this, &RocksStore::StoppingOrQueued));
+      MutexLock lock(&mu_);
+      mu_.Await(Condition(this, &RocksStore::StoppingOrQueued));
       if (queue_.empty()) return;  // stopping, and every queued put is answered
       // Under load (the last group was not small) wait a moment for more puts, so that
       // fewer syncs carry the same records; a lone put is never delayed.
@@ -792,7 +792,7 @@ void RocksStore::WriterLoop() {
       // nothing from waiting longer.
       if (last_group_size >= kBusyGroupSize && options_.group_linger.count() > 0) {
         const auto deadline = std::chrono::steady_clock::now() + options_.group_linger;
-        const absl::Condition full(this, &RocksStore::StoppingOrGroupFull);
+        const Condition full(this, &RocksStore::StoppingOrGroupFull);
         auto gap = kLingerQuietGap;
         for (std::size_t seen = queue_.size();; gap *= 2) {
           const auto now = std::chrono::steady_clock::now();
@@ -852,7 +852,7 @@ struct GroupWrites {
 
 void RocksStore::CommitGroup(std::span<PendingPut> group) {
   if (!ResumedForGroup(group)) return;
-  absl::ReaderMutexLock db_lock(&db_mu_);
+  ReaderMutexLock db_lock(&db_mu_);
   if (!db_) {
     const absl::Status closed = Closed();
     for (PendingPut& p : group) p.done(closed);
@@ -860,7 +860,7 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
   }
   uint64_t first_seq;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     first_seq = next_seq_;
   }
   GroupWrites w(group.size(), first_seq);
@@ -870,7 +870,7 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
   if (status.ok()) {
     for (std::size_t k = 0; k < w.group_kinds.size(); ++k) kind_counts_[k] += w.group_kinds[k];
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       next_seq_ = w.seq;
     }
   }

@@ -4,10 +4,10 @@
 #include <set>
 #include <tuple>
 
-#include "absl/synchronization/mutex.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
+#include "crypto/mutex.h"
 #include "crypto/str_cat.h"
 #include "node/core/custody.h"
 #include "node/core/indicator.h"
@@ -222,7 +222,7 @@ PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishReque
   constexpr int kMaxErrors = 100;
   // What the stream's puts, finishing on the store's writer thread, report.
   struct Progress {
-    absl::Mutex mu;
+    Mutex mu;
     int in_flight ABSL_GUARDED_BY(mu) = 0;
     PublishStreamResponse out ABSL_GUARDED_BY(mu);
 
@@ -247,18 +247,18 @@ PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishReque
   for (; next(request); ++index) {
     absl::StatusOr<RecordBody> body = PreparePublish(request);
     if (!body.ok()) {
-      absl::MutexLock lock(&progress.mu);
+      MutexLock lock(&progress.mu);
       progress.Refuse(index, body.status());
       continue;
     }
     {
-      absl::MutexLock lock(&progress.mu);
-      progress.mu.Await(absl::Condition(&progress, &Progress::HasRoom));
+      MutexLock lock(&progress.mu);
+      progress.mu.Await(Condition(&progress, &Progress::HasRoom));
       ++progress.in_flight;
     }
     node_.PublishAsync(std::move(*body),
                        [&progress, &audit, index](absl::StatusOr<LocalNode::Published> r) {
-                         absl::MutexLock lock(&progress.mu);
+                         MutexLock lock(&progress.mu);
                          if (r.ok()) {
                            progress.out.set_stored(progress.out.stored() + 1);
                            progress.out.set_last_seq(std::max(progress.out.last_seq(), r->seq));
@@ -269,8 +269,8 @@ PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishReque
                          --progress.in_flight;
                        });
   }
-  absl::MutexLock lock(&progress.mu);
-  progress.mu.Await(absl::Condition(&progress, &Progress::Drained));
+  MutexLock lock(&progress.mu);
+  progress.mu.Await(Condition(&progress, &Progress::Drained));
   PublishStreamResponse& out = progress.out;
   audit.set_params(StrCat("records=", index, " stored=", out.stored(), " refused=", out.refused()));
   return out;

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "crypto/mutex.h"
 #include "threatmesh/v1/record.pb.h"
 #include "threatmesh/v1/storage.pb.h"
 
@@ -116,17 +116,17 @@ class PolicyHolder {
   explicit PolicyHolder(PolicySet set)
       : current_(std::make_shared<const PolicySet>(std::move(set))) {}
   std::shared_ptr<const PolicySet> Get() const {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return current_;
   }
   void Set(PolicySet set) {
     auto next = std::make_shared<const PolicySet>(std::move(set));
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     current_ = std::move(next);
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::shared_ptr<const PolicySet> current_ ABSL_GUARDED_BY(mu_);
 };
 

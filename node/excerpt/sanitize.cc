@@ -21,7 +21,7 @@ constexpr char kRemoved[] = "[removed]";
 
 // Writes the address in network byte order to `out` and returns its size (4 or 16), or 0
 // when `text` is not one. `colon` says whether `text` holds a ':': with one it can only be
-// IPv6 text, which goes to crypto::ParseIp; without, IPv4 is read here, by inet_pton's rules (four
+// IPv6 text, which goes to crypto::ParseIp; without, IPv4 is read here, by the same rules (four
 // decimal octets of at most 255, no leading zero), since most runs a log line offers are
 // numbers and hex words that fail at once.
 std::size_t ParseAddress(std::string_view text, bool colon, unsigned char out[16]) {

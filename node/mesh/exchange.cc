@@ -4,9 +4,9 @@
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "crypto/hash.h"
+#include "crypto/mutex.h"
 #include "crypto/str_cat.h"
 #include "node/core/custody.h"
 #include "node/core/key_table.h"
@@ -104,7 +104,7 @@ absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerH
 
 bool ExchangeContext::Attach(const std::string& peer, PeerStream* stream, bool preferred,
                              int64_t now_ms) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = streams_.find(peer);
   if (it != streams_.end()) {
     if (!preferred) return false;
@@ -119,7 +119,7 @@ bool ExchangeContext::Attach(const std::string& peer, PeerStream* stream, bool p
 
 void ExchangeContext::Detach(const std::string& peer, const PeerStream* stream,
                              std::string_view why) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   PeerCounters& c = counters_[peer];
   auto it = streams_.find(peer);
   if (it != streams_.end() && it->second == stream) {
@@ -131,24 +131,24 @@ void ExchangeContext::Detach(const std::string& peer, const PeerStream* stream,
 }
 
 void ExchangeContext::Drop(const std::string& peer) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = streams_.find(peer);
   if (it != streams_.end()) it->second->Cancel();
 }
 
 void ExchangeContext::DropAll() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (const auto& [name, stream] : streams_) stream->Cancel();
 }
 
 void ExchangeContext::Update(const std::string& peer, const std::function<void(PeerCounters&)>& f) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   f(counters_[peer]);
 }
 
 void ExchangeContext::NoteRefusedHandshake(const std::string& reason, const std::string* peer,
                                            std::string_view error) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ++handshakes_refused_[reason];
   if (peer != nullptr) {
     PeerCounters& c = counters_[*peer];
@@ -158,22 +158,22 @@ void ExchangeContext::NoteRefusedHandshake(const std::string& reason, const std:
 }
 
 void ExchangeContext::RequestResendAll(const std::string& peer) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   resend_all_.insert(peer);
 }
 
 bool ExchangeContext::TakeResendAll(const std::string& peer) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return resend_all_.erase(peer) > 0;
 }
 
 std::map<std::string, PeerCounters> ExchangeContext::Counters() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return counters_;
 }
 
 std::map<std::string, uint64_t> ExchangeContext::RefusedHandshakes() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return handshakes_refused_;
 }
 
@@ -190,8 +190,8 @@ class HandshakeGuard {
  public:
   HandshakeGuard(PeerStream& stream, std::chrono::milliseconds timeout) {
     thread_ = std::thread([this, &stream, timeout] {
-      absl::MutexLock lock(&mu_);
-      if (!mu_.AwaitWithTimeout(absl::Condition(&done_), absl::FromChrono(timeout))) {
+      MutexLock lock(&mu_);
+      if (!mu_.AwaitWithTimeout(Condition(&done_), absl::FromChrono(timeout))) {
         fired_ = true;
         stream.Cancel();
       }
@@ -204,12 +204,12 @@ class HandshakeGuard {
   // Whether the timeout passed first (and the stream was cancelled).
   bool fired() const { return fired_.load(); }
   void Done() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     done_ = true;
   }
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> fired_{false};
   std::thread thread_;

@@ -22,7 +22,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "crypto/mutex.h"
 #include "node/core/policy.h"
 #include "node/local_node.h"
 #include "node/peers.h"
@@ -127,7 +127,7 @@ class ExchangeContext {
   WorkPool& pool_;
   const std::chrono::milliseconds peer_timeout_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::map<std::string, PeerCounters> counters_ ABSL_GUARDED_BY(mu_);  // by peer name
   std::map<std::string, PeerStream*> streams_ ABSL_GUARDED_BY(mu_);    // the live one per peer
   // Connections refused in the handshake, by reason (unknown key, certificate binding,

@@ -4,9 +4,9 @@
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "crypto/hash.h"
+#include "crypto/mutex.h"
 #include "crypto/str_cat.h"
 #include "node/core/custody.h"
 #include "node/core/key_table.h"
@@ -35,13 +35,13 @@ class Writer {
  public:
   explicit Writer(PeerStream& stream) : stream_(stream) {}
   bool Write(const PeerMessage& m) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return stream_.Write(m);
   }
 
  private:
   PeerStream& stream_;
-  absl::Mutex mu_;
+  Mutex mu_;
 };
 
 class Session {
@@ -67,7 +67,7 @@ class Session {
     acker_ = std::thread([this] { AckLoop(); });
     absl::Status status = ReadLoop();
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       done_ = true;
     }
     stream_.Cancel();
@@ -87,7 +87,7 @@ class Session {
             // After 'peers resync', the whole log once, whatever the peer holds.
             const uint64_t from = resync_ ? 0 : m.sync().cursor();
             {
-              absl::MutexLock lock(&mu_);
+              MutexLock lock(&mu_);
               acked_ = from;
             }
             Count([from](PeerCounters& c) { c.acked = from; });
@@ -98,7 +98,7 @@ class Session {
           if (absl::Status s = Receive(m.batch()); !s.ok()) return s;
           break;
         case PeerMessage::kAck: {
-          absl::MutexLock lock(&mu_);
+          MutexLock lock(&mu_);
           acked_ = std::max(acked_, m.ack().cursor());
           Count([acked = acked_](PeerCounters& c) { c.acked = acked; });
           // The peer held us back to its rate limit: send the next batch no sooner.
@@ -155,7 +155,7 @@ class Session {
   struct PendingBatch {
     uint64_t through = 0;
     uint64_t paused_ms = 0;
-    absl::Mutex mu;
+    Mutex mu;
     int pending ABSL_GUARDED_BY(mu) = 0;  // puts not yet done
     absl::Status failure ABSL_GUARDED_BY(mu);
     bool Settled() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return pending == 0; }
@@ -234,7 +234,7 @@ class Session {
       for (const auto& [reason, n] : delta.refused) c.refused[reason] += n;
     });
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       to_ack_.push_back(std::move(pending));
     }
     return absl::OkStatus();
@@ -315,7 +315,7 @@ class Session {
         }
         case Outcome::kStore: {
           {
-            absl::MutexLock lock(&pending->mu);
+            MutexLock lock(&pending->mu);
             ++pending->pending;
           }
           const CustodyChain& chain = item.copy->chain();
@@ -324,7 +324,7 @@ class Session {
                                      std::move(item.record->body),
                                      chain.hops_size() > 0 ? chain : CustodyChain()},
               [pending](absl::StatusOr<uint64_t> seq) {
-                absl::MutexLock lock(&pending->mu);
+                MutexLock lock(&pending->mu);
                 if (!seq.ok() && !absl::IsAlreadyExists(seq.status())) {
                   pending->failure = seq.status();
                 }
@@ -348,10 +348,10 @@ class Session {
     for (;;) {
       std::shared_ptr<PendingBatch> next;
       {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         // Also the session's watchdog: a peer that stays silent past the timeout is cut off
         // (this ends a read or write blocked on it, too).
-        while (!mu_.AwaitWithTimeout(absl::Condition(this, &Session::DoneOrToAck),
+        while (!mu_.AwaitWithTimeout(Condition(this, &Session::DoneOrToAck),
                                      absl::FromChrono(kPoll))) {
           const auto since = std::chrono::steady_clock::now().time_since_epoch() -
                              std::chrono::steady_clock::duration(last_read_.load());
@@ -366,8 +366,8 @@ class Session {
       }
       absl::Status failure;
       {
-        absl::MutexLock lock(&next->mu);
-        next->mu.Await(absl::Condition(next.get(), &PendingBatch::Settled));
+        MutexLock lock(&next->mu);
+        next->mu.Await(Condition(next.get(), &PendingBatch::Settled));
         failure = next->failure;
       }
       // The records are durable (synced); the cursor needs no sync of its own: it can only
@@ -386,11 +386,11 @@ class Session {
           Count([&](PeerCounters& c) { c.last_error = std::string(failure.message()); });
         }
         stream_.Cancel();
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         to_ack_.clear();
         return;
       }
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       to_ack_.pop_front();
     }
   }
@@ -404,7 +404,7 @@ class Session {
     // Sends a batch through `pos`, counted in the window until acknowledged.
     auto send = [&](const PeerMessage& m) {
       {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         unacked_.push_back(pos);
         ++in_flight_;
       }
@@ -415,13 +415,13 @@ class Session {
     };
     while (!context_.stopping()) {
       {
-        absl::MutexLock lock(&mu_);
-        mu_.AwaitWithTimeout(absl::Condition(this, &Session::DoneOrRoom), absl::FromChrono(kPoll));
+        MutexLock lock(&mu_);
+        mu_.AwaitWithTimeout(Condition(this, &Session::DoneOrRoom), absl::FromChrono(kPoll));
         if (done_) return;
         if (in_flight_ >= kWindow) continue;
         const auto now = std::chrono::steady_clock::now();
         if (now < resume_at_) {
-          mu_.AwaitWithTimeout(absl::Condition(&done_), absl::FromChrono(resume_at_ - now));
+          mu_.AwaitWithTimeout(Condition(&done_), absl::FromChrono(resume_at_ - now));
           if (done_) return;
         }
       }
@@ -517,7 +517,7 @@ class Session {
   bool DoneOrToAck() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || !to_ack_.empty(); }
   bool DoneOrRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || in_flight_ < kWindow; }
 
-  absl::Mutex mu_;
+  Mutex mu_;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t acked_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<uint64_t> unacked_ ABSL_GUARDED_BY(mu_);  // through_seq of each batch not acked

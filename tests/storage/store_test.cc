@@ -218,7 +218,7 @@ TEST_F(StoreTest, EveryQueryReturnsExactlyTheExpectedIdsAcrossTokens) {
        {"A", "B", "E", "F", "H", "I", "K", "M", "L"},
        true},
       {"author alice, window",
-       [s, a, t0](const PageRequest& p) { return s->FindByAuthor(a, t0 + 2, t0 + 9, p); },
+       [s, a](const PageRequest& p) { return s->FindByAuthor(a, t0 + 2, t0 + 9, p); },
        {"B", "E", "F", "H"},
        true},
       {"tag apt1",

@@ -8,8 +8,8 @@
 #include <memory>
 #include <utility>
 
-#include "absl/synchronization/mutex.h"
 #include "crypto/hash.h"
+#include "crypto/mutex.h"
 #include "node/mesh/exchange.h"
 
 namespace threatmesh::testing {
@@ -17,21 +17,21 @@ namespace threatmesh::testing {
 class MemoryPipe {
  public:
   bool Push(const threatmesh::v1::PeerMessage& m) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (closed_) return false;
     queue_.push_back(m);
     return true;
   }
   bool Pop(threatmesh::v1::PeerMessage* m) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(this, &MemoryPipe::ReadyOrClosed));
+    MutexLock lock(&mu_);
+    mu_.Await(Condition(this, &MemoryPipe::ReadyOrClosed));
     if (queue_.empty()) return false;
     *m = std::move(queue_.front());
     queue_.pop_front();
     return true;
   }
   void Close() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     closed_ = true;
     queue_.clear();
   }
@@ -39,7 +39,7 @@ class MemoryPipe {
  private:
   bool ReadyOrClosed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closed_ || !queue_.empty(); }
 
-  absl::Mutex mu_;
+  Mutex mu_;
   std::deque<threatmesh::v1::PeerMessage> queue_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };

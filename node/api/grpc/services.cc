@@ -6,7 +6,7 @@
 #include <deque>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
+#include "crypto/mutex.h"
 #include "crypto/str_cat.h"
 #include "threatmesh/v1/api.grpc.pb.h"
 
@@ -174,7 +174,7 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
   }
 
   void OnReadDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (!ok) {
       ended_ = true;
     } else {
@@ -189,7 +189,7 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
   }
 
   void OnCancel() override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     ended_ = cancelled_ = true;
   }
 
@@ -210,8 +210,8 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
   bool Next(PublishRequest& request) {
     grpc::ByteBuffer buffer;
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(this, &PublishStreamReactor::ReadyOrEnded));
+      MutexLock lock(&mu_);
+      mu_.Await(Condition(this, &PublishStreamReactor::ReadyOrEnded));
       if (queue_.empty() || cancelled_) return false;
       buffer = std::move(queue_.front());
       queue_.pop_front();
@@ -244,7 +244,7 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
                        bad_index_, " before it, ", out.stored(), " were stored, ", out.duplicates(),
                        " were duplicates and ", out.refused(), " were refused"));
           }
-          absl::MutexLock lock(&mu_);
+          MutexLock lock(&mu_);
           if (cancelled_) return absl::CancelledError("the client cancelled the stream");
           return absl::OkStatus();
         });
@@ -263,15 +263,15 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
   grpc::ByteBuffer* response_;
   bool ReadyOrEnded() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || ended_; }
 
-  absl::Mutex mu_;
+  Mutex mu_;
   std::deque<grpc::ByteBuffer> queue_ ABSL_GUARDED_BY(mu_);
   grpc::ByteBuffer incoming_;  // the read in flight
   // No read is in flight: the queue was full.
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
-  int64_t index_ = 0;                   // the worker's: messages decoded so far
-  int64_t bad_index_ = -1;              // the worker's: the message that did not decode
+  int64_t index_ = 0;       // the worker's: messages decoded so far
+  int64_t bad_index_ = -1;  // the worker's: the message that did not decode
   std::thread worker_;
 };
 

@@ -7,8 +7,8 @@
 #include <set>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
 #include "crypto/hash.h"
+#include "crypto/mutex.h"
 #include "crypto/str_cat.h"
 #include "node/mesh/grpc/peer_transport.h"
 #include "node/mesh/grpc/tls.h"
@@ -75,7 +75,7 @@ class Dialer final : public PeerDialer {
 
   void Stop() override {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (stopped_) return;
       stopped_ = true;
       for (grpc::ClientContext* ctx : live_) ctx->TryCancel();
@@ -83,7 +83,7 @@ class Dialer final : public PeerDialer {
     if (manager_.joinable()) manager_.join();
     std::map<std::string, std::thread> threads;  // the manager is gone: no new ones
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       threads.swap(threads_);
     }
     for (auto& [name, t] : threads) t.join();
@@ -91,7 +91,7 @@ class Dialer final : public PeerDialer {
 
  private:
   void Manage() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     while (!stopped_) {
       // A loop that ended (its peer was removed or changed) makes way for a new one.
       for (const std::string& name : finished_) {
@@ -103,11 +103,11 @@ class Dialer final : public PeerDialer {
         if (p.address().empty() || threads_.count(p.name())) continue;
         threads_[p.name()] = std::thread([this, p] {
           DialLoop(p);
-          absl::MutexLock lock(&mu_);
+          MutexLock lock(&mu_);
           finished_.push_back(p.name());
         });
       }
-      mu_.AwaitWithTimeout(absl::Condition(&stopped_), absl::Milliseconds(200));
+      mu_.AwaitWithTimeout(Condition(&stopped_), absl::Milliseconds(200));
     }
   }
 
@@ -126,7 +126,7 @@ class Dialer final : public PeerDialer {
       auto stub = Peering::NewStub(channel);
       grpc::ClientContext ctx;
       {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         if (stopped_) return;
         live_.insert(&ctx);
       }
@@ -146,7 +146,7 @@ class Dialer final : public PeerDialer {
         context_.Update(peer.name(), [&why](PeerCounters& c) { c.last_error = why; });
       }
       {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         live_.erase(&ctx);
       }
       if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
@@ -154,8 +154,8 @@ class Dialer final : public PeerDialer {
       }
       // Jitter: between half the backoff and all of it; the backoff doubles up to 10 s.
       std::uniform_int_distribution<long> jitter(backoff.count() / 2, backoff.count());
-      absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(&stopped_), absl::Milliseconds(jitter(rng)));
+      MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(Condition(&stopped_), absl::Milliseconds(jitter(rng)));
       if (stopped_) return;
       backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(10));
     }
@@ -164,7 +164,7 @@ class Dialer final : public PeerDialer {
   ExchangeContext& context_;
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   const bool tls_;
-  absl::Mutex mu_;
+  Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::set<grpc::ClientContext*> live_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::thread> threads_ ABSL_GUARDED_BY(mu_);  // joined in Stop

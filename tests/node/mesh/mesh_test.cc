@@ -22,6 +22,7 @@
 #include "node/proof/proof.h"
 #include "testing/serve_process.h"
 #include "testing/test_util.h"
+#include "testing/wait.h"
 #include "threatmesh/v1/peer.grpc.pb.h"
 
 namespace threatmesh {
@@ -118,11 +119,9 @@ class MeshTest : public ::testing::Test {
 
   // Waits (up to 30 s) until `at` holds `id`.
   std::optional<StoredRecord> WaitFor(const std::string& at, const std::string& id) {
-    for (int i = 0; i < 300; ++i) {
-      if (auto r = Held(at, id)) return r;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return std::nullopt;
+    std::optional<StoredRecord> held;
+    testing::WaitUntil([&] { return (held = Held(at, id)).has_value(); }, std::chrono::seconds(30));
+    return held;
   }
 
   // The proof bundle node `at` exports for record `id`, checked offline; unusable (the
@@ -302,9 +301,8 @@ TEST_F(MeshTest, CatchUpAfterDowntimeThenLive) {
   ASSERT_EQ(nodes_["a"].client->PublishStream(bulk)->stored(), 10000u);
 
   Serve(nodes_["c"]);
-  for (int i = 0; i < 300 && nodes_["c"].client->Status()->next_seq() < 10002; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  (void)testing::WaitUntil([&] { return !(nodes_["c"].client->Status()->next_seq() < 10002); },
+                           std::chrono::milliseconds(30000));
   EXPECT_EQ(nodes_["c"].client->Status()->next_seq(), 10002u);  // 10,001 records, each once
   const std::string live = Publish("a", "live.example.com", TLP_GREEN);
   EXPECT_TRUE(WaitFor("c", live).has_value());
@@ -321,18 +319,17 @@ TEST_F(MeshTest, MutualDialersKeepOneStreamAndSendEachRecordOnce) {
   auto state = [&](const std::string& at, const std::string& peer) { return StateOf(at, peer); };
   // Both dial; once a stream is up on both sides, and a moment more for a second stream
   // that got through first to be replaced, the pair has settled on one.
-  for (int i = 0; i < 300 && !(state("a", "b").connected() && state("b", "a").connected()); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  (void)testing::WaitUntil(
+      [&] { return state("a", "b").connected() && state("b", "a").connected(); },
+      std::chrono::milliseconds(30000));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   std::vector<std::string> ids;
   for (int i = 0; i < 40; ++i) {
     ids.push_back(Publish("a", "m" + std::to_string(i) + ".example.com", TLP_GREEN));
   }
   for (const std::string& id : ids) ASSERT_TRUE(WaitFor("b", id).has_value());
-  for (int i = 0; i < 100 && state("b", "a").cursor() < 40; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  (void)testing::WaitUntil([&] { return !(state("b", "a").cursor() < 40); },
+                           std::chrono::milliseconds(5000));
   EXPECT_TRUE(state("a", "b").connected());
   EXPECT_TRUE(state("b", "a").connected());
   EXPECT_EQ(state("a", "b").sent(), 40u);
@@ -753,9 +750,8 @@ TEST_F(MeshTest, RelayPresentingItsOwnCertificateIsRefusedOnBothSides) {
     auto it = list->handshakes_refused().find("certificate binding");
     return it == list->handshakes_refused().end() ? uint64_t{0} : it->second;
   };
-  for (int i = 0; i < 300 && (refusals("a") == 0 || refusals("b") == 0); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  (void)testing::WaitUntil([&] { return refusals("a") > 0 && refusals("b") > 0; },
+                           std::chrono::milliseconds(30000));
   EXPECT_GE(refusals("a"), 1u);
   EXPECT_GE(refusals("b"), 1u);
   EXPECT_GE(relay.forwarded_.load(), 4);  // the hellos and proofs did pass through it
@@ -860,9 +856,8 @@ TEST_F(MeshTest, ReloadAppliesNewPoliciesAndResyncReplays) {
   EXPECT_FALSE(Held("b", held_back).has_value());
 
   // b's cursor of a's log moves past the record held back (told once a is quiet).
-  for (int i = 0; i < 100 && StateOf("b", "a").cursor() < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  (void)testing::WaitUntil([&] { return !(StateOf("b", "a").cursor() < 2); },
+                           std::chrono::milliseconds(5000));
   ASSERT_EQ(StateOf("b", "a").cursor(), 2u);
   write_conf("green", true);
   a.process->Signal(SIGHUP);

@@ -24,6 +24,7 @@
 #include "storage/side_keys.h"
 #include "testing/serve_process.h"
 #include "testing/test_util.h"
+#include "testing/wait.h"
 #include "threatmesh/v1/api.grpc.pb.h"
 
 namespace threatmesh {
@@ -1201,12 +1202,7 @@ int HalfOpenConnection(const std::string& address, const std::string& bytes) {
 
 // Waits up to `limit` for `done`; whether it held.
 bool WaitFor(std::chrono::milliseconds limit, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return true;
+  return testing::WaitUntil(done, limit);
 }
 
 // Strangers that open connections and send nothing (on the TLS peer port) or only the HTTP/2
