@@ -12,12 +12,20 @@ build_dir="${1:-build}"
 
 bash deploy/install-deps.sh
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTHREATMESH_WERROR=ON
+start=$SECONDS
 cmake --build "$build_dir" -j2
+echo "run-tests: gcc build $((SECONDS - start)) s"
+start=$SECONDS
 ctest --test-dir "$build_dir" -j2 --output-on-failure --timeout 600
+echo "run-tests: gcc tests $((SECONDS - start)) s"
 
 sanitize_dir="$build_dir-sanitize"
 CC=clang CXX=clang++ cmake -S . -B "$sanitize_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTHREATMESH_BUILD_BENCHMARKS=OFF -DTHREATMESH_FUZZ=ON "-DTHREATMESH_SANITIZE=address;undefined" \
   -DTHREATMESH_WERROR=ON
+start=$SECONDS
 cmake --build "$sanitize_dir" -j2
+echo "run-tests: clang sanitizer build $((SECONDS - start)) s"
+start=$SECONDS
 ctest --test-dir "$sanitize_dir" -j2 --output-on-failure --timeout 900
+echo "run-tests: sanitizer tests $((SECONDS - start)) s"

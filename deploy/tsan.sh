@@ -12,6 +12,7 @@ bash deploy/install-deps.sh
 CC=clang CXX=clang++ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTHREATMESH_BUILD_BENCHMARKS=OFF -DTHREATMESH_WERROR=ON -DTHREATMESH_SANITIZE=thread >/dev/null
 cmake --build build-tsan -j2 --target threatmesh storage_tests exchange_tests mesh_tests
-# halt_on_error: the first race fails its test, with both stacks in the output.
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+# halt_on_error: the first race fails its test, with both stacks in the output. The
+# suppressions leave out what happens inside the uninstrumented libraries (tests/tsan.supp).
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
   ctest --test-dir build-tsan -j2 --output-on-failure --timeout 900 -R "$regex"
