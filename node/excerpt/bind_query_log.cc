@@ -1,15 +1,10 @@
 // BIND 9 query logs.
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <map>
 
-#include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "crypto/str_cat.h"
 #include "node/excerpt/log_parser_base.h"

@@ -1,13 +1,9 @@
 // The Windows DNS server debug log.
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <map>
 
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"

@@ -9,8 +9,6 @@
 #include <cstring>
 #include <map>
 
-#include "absl/strings/numbers.h"
-#include "absl/time/time.h"
 #include "crypto/str_cat.h"
 #include "node/excerpt/log_parser_base.h"
 
