@@ -9,6 +9,7 @@
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/ip_address.h"
+#include "crypto/log.h"
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
 
@@ -33,7 +34,7 @@ struct CryptoPan::Cipher {
     if (ctx == nullptr || EVP_CIPHER_CTX_copy(ctx, keyed) != 1 ||
         EVP_EncryptUpdate(ctx, out, &n, in, bytes) != 1 || n != bytes) {
       // Only an allocation failure gets here; an address must never pass through unchanged.
-      std::fprintf(stderr, "threatmesh: fatal: AES failed in Crypto-PAn\n");
+      LogError("fatal: AES failed in Crypto-PAn");
       std::abort();
     }
     EVP_CIPHER_CTX_free(ctx);

@@ -2,9 +2,10 @@
 
 #include <sodium.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <mutex>
+
+#include "crypto/log.h"
 
 namespace threatmesh::crypto {
 
@@ -12,7 +13,7 @@ void EnsureSodium() {
   static std::once_flag once;
   std::call_once(once, [] {
     if (sodium_init() < 0) {
-      std::fputs("threatmesh: libsodium could not initialise (no system randomness?)\n", stderr);
+      LogError("libsodium could not initialise (no system randomness?)");
       std::abort();
     }
   });

@@ -3,12 +3,12 @@
 #include <sys/stat.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "crypto/hash.h"
+#include "crypto/log.h"
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
 #include "node/core/record_builder.h"
@@ -216,8 +216,7 @@ absl::StatusOr<VerifiedRecord> LocalNode::RevokeKey(std::string_view key, int64_
 void LocalNode::Learn(std::string_view id, const threatmesh::v1::RecordBody& body) {
   if (!IsKeyStatement(body)) return;
   if (absl::Status s = keys_->Add(id, body); !s.ok()) {
-    std::fprintf(stderr, "threatmesh: key statement %s not taken: %s\n", ShortId(id).c_str(),
-                 std::string(s.message()).c_str());
+    LogWarning(StrCat("key statement ", ShortId(id), " not taken: ", s.message()));
   }
 }
 

@@ -33,6 +33,7 @@
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
+#include "crypto/log.h"
 #include "crypto/mutex.h"
 #include "crypto/str_cat.h"
 #include "storage/rocks_status.h"
@@ -88,17 +89,22 @@ absl::StatusOr<std::size_t> CheckLimit(std::size_t limit) {
   return limit;
 }
 
-// RocksDB's own log, sent to stderr (warnings and errors only) instead of a LOG file in the
-// data directory: a LOG file on a full disk makes RocksDB 7.8 abort on its next line, and
-// an operator finds stderr in the journal anyway.
-class StderrLogger final : public rocksdb::Logger {
+// RocksDB's own log, sent to the node's log (warnings and errors only) instead of a LOG file
+// in the data directory: a LOG file on a full disk makes RocksDB 7.8 abort on its next line,
+// and an operator finds the node's log in the journal anyway.
+class NodeLogger final : public rocksdb::Logger {
  public:
-  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  NodeLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
   using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override {
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
     char line[1024];
     std::vsnprintf(line, sizeof line, format, ap);
-    std::fprintf(stderr, "threatmesh: rocksdb: %s\n", line);
+    Log(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? LogLevel::kError : LogLevel::kWarning,
+        StrCat("rocksdb: ", line));
+  }
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::WARN_LEVEL, format, ap);
   }
 };
 
@@ -577,8 +583,7 @@ class RocksStore final : public Store {
     rocksdb::Status s = rocksdb::DB::Open(db_options_, dir_, descriptors_, &handles, &raw);
     if (!s.ok()) {
       reopen_error_ = s.ToString();
-      std::fprintf(stderr, "threatmesh: reopening the store in %s failed: %s\n", dir_.c_str(),
-                   reopen_error_.c_str());
+      LogError(StrCat("reopening the store in ", dir_, " failed: ", reopen_error_));
       return false;
     }
     db_.reset(raw);
@@ -588,7 +593,7 @@ class RocksStore final : public Store {
       CloseDb();
       return false;
     }
-    std::fprintf(stderr, "threatmesh: the store in %s was reopened after an error\n", dir_.c_str());
+    LogInfo(StrCat("the store in ", dir_, " was reopened after an error"));
     return true;
   }
 
@@ -986,7 +991,7 @@ rocksdb::DBOptions StoreDbOptions(const StoreOptions& options) {
   db_options.max_open_files = 200;
   // One writer thread commits every batch, so concurrent memtable writes buy nothing.
   db_options.allow_concurrent_memtable_write = false;
-  db_options.info_log = std::make_shared<StderrLogger>();
+  db_options.info_log = std::make_shared<NodeLogger>();
 
   return db_options;
 }

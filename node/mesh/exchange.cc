@@ -1,11 +1,11 @@
 #include "node/mesh/exchange.h"
 
-#include <deque>
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "crypto/hash.h"
+#include "crypto/log.h"
 #include "crypto/mutex.h"
 #include "crypto/str_cat.h"
 #include "node/core/custody.h"
@@ -80,17 +80,16 @@ absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerH
     std::optional<PeerConfig> peer = context.peers().FindByKey(step.body.author());
     if (!peer) continue;
     for (const Step& s : steps) context.node().Learn(s.id, s.body);
-    std::fprintf(stderr, "threatmesh: peer %s rotated its key from %s to %s\n",
-                 peer->name().c_str(), crypto::FingerprintOf(peer->node_key()).c_str(),
-                 crypto::FingerprintOf(hello.node_key()).c_str());
+    LogInfo(StrCat("peer ", peer->name(), " rotated its key from ",
+                   crypto::FingerprintOf(peer->node_key()), " to ",
+                   crypto::FingerprintOf(hello.node_key())));
     peer->set_node_key(hello.node_key());
     // A peer added with 'peers add' is stored under its new key from now on; one from the
     // config file keeps the key written there (its operator updates the file), and is
     // followed through the rotation on every connection.
     if (!peer->from_config()) {
       if (absl::Status s = context.peers().ReplaceKey(peer->name(), hello.node_key()); !s.ok()) {
-        std::fprintf(stderr, "threatmesh: peer %s keeps its old key in the list: %s\n",
-                     peer->name().c_str(), std::string(s.message()).c_str());
+        LogWarning(StrCat("peer ", peer->name(), " keeps its old key in the list: ", s.message()));
       }
     }
     return *peer;
@@ -219,8 +218,7 @@ class HandshakeGuard {
 // ours), and told to the other side; returns `s`.
 absl::Status Refuse(ExchangeContext& context, PeerStream& stream, absl::Status s,
                     const char* reason, const PeerConfig* peer) {
-  std::fprintf(stderr, "threatmesh: peer connection refused (%s): %s\n", reason,
-               std::string(s.message()).c_str());
+  LogWarning(StrCat("peer connection refused (", reason, "): ", s.message()));
   context.NoteRefusedHandshake(reason, peer != nullptr ? &peer->name() : nullptr,
                                std::string(s.message()));
   stream.Write(GoodbyeFor(s));
@@ -323,7 +321,7 @@ absl::Status RunStream(ExchangeContext& context, PeerStream& stream, const PeerC
         StrCat("peer ", peer.name(), " uses policy \"",
                outbound == policies->outbound.end() ? peer.policy() : peer.inbound_policy(),
                "\", which the configuration does not define; define it or change the peer"));
-    std::fprintf(stderr, "threatmesh: %s\n", std::string(s.message()).c_str());
+    LogError(std::string(s.message()));
     context.Detach(peer.name(), &stream, std::string(s.message()));
     stream.Write(GoodbyeFor(s));
     return s;

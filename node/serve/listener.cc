@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
+#include "crypto/log.h"
 #include "crypto/str_cat.h"
 
 namespace threatmesh {
@@ -152,8 +152,7 @@ void Listener::Loop() {
     pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
-      std::fprintf(stderr, "threatmesh: %s port: poll: %s\n", options_.name.c_str(),
-                   std::strerror(errno));
+      LogError(StrCat(options_.name, " port: poll: ", std::strerror(errno)));
       return;
     }
     if (fds[1].revents != 0) return;
@@ -168,18 +167,17 @@ void Listener::Loop() {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
           // Out of descriptors or memory: wait for some to be freed, then go on accepting.
           if (!out_of_descriptors_said) {
-            std::fprintf(stderr,
-                         "threatmesh: %s port: cannot accept a connection (%s); waiting for "
-                         "descriptors to be freed. Raise LimitNOFILE or lower max-connections\n",
-                         options_.name.c_str(), std::strerror(errno));
+            LogWarning(StrCat(options_.name, " port: cannot accept a connection (",
+                              std::strerror(errno),
+                              "); waiting for descriptors to be freed. Raise LimitNOFILE or "
+                              "lower max-connections"));
             out_of_descriptors_said = true;
           }
           pollfd wake = {wake_[0], POLLIN, 0};
           if (::poll(&wake, 1, 100) > 0) return;
           continue;
         }
-        std::fprintf(stderr, "threatmesh: %s port: accept: %s\n", options_.name.c_str(),
-                     std::strerror(errno));
+        LogError(StrCat(options_.name, " port: accept: ", std::strerror(errno)));
         break;
       }
       out_of_descriptors_said = false;

@@ -8,17 +8,14 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <fstream>
-#include <map>
-#include <random>
-#include <set>
 #include <sstream>
 #include <thread>
 
 #include "crypto/hash.h"
 #include "crypto/key_file.h"
+#include "crypto/log.h"
+#include "crypto/mutex.h"
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
 #include "node/api/api.h"
@@ -221,7 +218,7 @@ class GrpcServer final : public Server {
   // force, and every live stream restarts under them (cursors are durable, so a restart
   // costs a handshake). A config that does not parse changes nothing.
   absl::StatusOr<ReloadConfigResponse> Reload() override {
-    std::lock_guard<std::mutex> lock(reload_mu_);
+    MutexLock lock(&reload_mu_);
     std::vector<const char*> argv;
     for (const std::string& a : config_.source_args) argv.push_back(a.c_str());
     bool help = false;
@@ -255,8 +252,8 @@ class GrpcServer final : public Server {
     for (const auto& [name, p] : fresh->outbound_policies) out.add_outbound_policies(name);
     for (const auto& [name, p] : fresh->inbound_policies) out.add_inbound_policies(name);
     if (exchange_) exchange_->DropAll();
-    std::fprintf(stderr, "threatmesh: config reloaded: %zu peers changed, %d outbound policies\n",
-                 changed->size(), out.outbound_policies_size());
+    LogInfo(StrCat("config reloaded: ", changed->size(), " peers changed, ",
+                   out.outbound_policies_size(), " outbound policies"));
     return out;
   }
 
@@ -282,7 +279,7 @@ class GrpcServer final : public Server {
         access(key_path.c_str(), F_OK) != 0) {
       absl::Status made = WriteSelfSignedCertificate(cert_path, key_path, "localhost");
       if (!made.ok()) return made;
-      std::fprintf(stderr, "threatmesh: made a peer certificate, %s\n", cert_path.c_str());
+      LogInfo(StrCat("made a peer certificate, ", cert_path));
     }
     PeerIdentity identity;
     absl::StatusOr<std::string> cert = ReadFile(cert_path, "peer certificate");
@@ -339,17 +336,14 @@ class GrpcServer final : public Server {
       server_->Wait();
     }
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      cv_.notify_all();
+      MutexLock lock(&checkpoint_mu_);
+      checkpointer_stopped_ = true;
     }
     if (checkpointer_.joinable()) checkpointer_.join();
     if (audit_) {
       absl::Status s = audit_->Checkpoint();
-      if (!s.ok())
-        std::fprintf(stderr, "threatmesh: last audit checkpoint failed: %s\n",
-                     std::string(s.message()).c_str());
+      if (!s.ok()) LogError(StrCat("last audit checkpoint failed: ", s.message()));
     }
-    // Members go in reverse order: services, API, audit, tokens, then the node and store.
   }
 
  private:
@@ -364,24 +358,24 @@ class GrpcServer final : public Server {
   }
 
   void CheckpointLoop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stopping_.load()) {
-      cv_.wait_for(lock, checkpoint_interval_, [this] { return stopping_.load(); });
-      if (stopping_.load()) break;
+    MutexLock lock(&checkpoint_mu_);
+    while (!checkpoint_mu_.AwaitWithTimeout(Condition(&checkpointer_stopped_),
+                                            absl::FromChrono(checkpoint_interval_))) {
       absl::Status s = audit_->Checkpoint();
-      if (!s.ok()) {
-        std::fprintf(stderr, "threatmesh: audit checkpoint failed: %s\n",
-                     std::string(s.message()).c_str());
-      }
+      if (!s.ok()) LogError(StrCat("audit checkpoint failed: ", s.message()));
     }
   }
 
+  // Members are declared in the order Init builds them, so that each is destroyed before
+  // what it refers to (after Shutdown has stopped the servers, the dialer and the thread).
   ServeConfig config_;
+  std::atomic<bool> stopping_{false};  // the services, the exchange and the dialer read it
   std::unique_ptr<LocalNode> node_;
   std::unique_ptr<TokenStore> tokens_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<PeerRegistry> peers_;
   std::unique_ptr<NodeApi> api_;
+  std::unique_ptr<PolicyHolder> policies_;  // the API and the exchange read it
   std::unique_ptr<ApiServices> services_;
   // The listeners outlive their servers: a server may still hand a connection back.
   std::unique_ptr<Listener> api_listener_;
@@ -389,19 +383,17 @@ class GrpcServer final : public Server {
   std::size_t connection_cap_ = 0;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
+  std::unique_ptr<WorkPool> pool_;  // the exchange's signature checks
   std::unique_ptr<ExchangeContext> exchange_;
   std::unique_ptr<grpc::Service> peering_;
   std::unique_ptr<grpc::Server> peer_server_;
-  std::unique_ptr<PeerDialer> dialer_;
-  std::unique_ptr<PolicyHolder> policies_;
-  std::unique_ptr<WorkPool> pool_;
-  std::mutex reload_mu_;  // one reload at a time
   std::string peer_address_;
-  std::atomic<bool> stopping_{false};
+  std::unique_ptr<PeerDialer> dialer_;
+  Mutex reload_mu_;  // one reload at a time
   std::chrono::seconds checkpoint_interval_{60};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::thread checkpointer_;
+  Mutex checkpoint_mu_;
+  bool checkpointer_stopped_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  std::thread checkpointer_;  // last: it uses the audit log until joined
 };
 
 }  // namespace

@@ -1,13 +1,13 @@
 #include "node/mesh/grpc/peer_service.h"
 
 #include <chrono>
-#include <cstdio>
 #include <map>
 #include <random>
 #include <set>
 #include <thread>
 
 #include "crypto/hash.h"
+#include "crypto/log.h"
 #include "crypto/mutex.h"
 #include "crypto/str_cat.h"
 #include "node/mesh/grpc/peer_transport.h"
@@ -54,7 +54,7 @@ class PeeringService final : public Peering::Service {
     absl::Status s = RunExchange(context_, peer, /*dialed=*/false);
     if (!context_.stopping() && !absl::IsAlreadyExists(s) && !absl::IsUnavailable(s) &&
         !absl::IsCancelled(s)) {
-      std::fprintf(stderr, "threatmesh: peer stream ended: %s\n", std::string(s.message()).c_str());
+      LogWarning(StrCat("peer stream ended: ", s.message()));
     }
     return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
   }

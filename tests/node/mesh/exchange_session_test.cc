@@ -4,9 +4,13 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "crypto/hash.h"
+#include "crypto/log.h"
+#include "crypto/mutex.h"
 #include "node/core/record_builder.h"
 #include "node/local_node.h"
 #include "node/mesh/exchange.h"
@@ -139,6 +143,24 @@ TEST_F(ExchangeSessionTest, AnUnknownNodeIsRefusedInTheHandshakeAndCounted) {
   // A hears why in the goodbye; nothing crossed.
   EXPECT_EQ(link.a_status().code(), absl::StatusCode::kPermissionDenied) << link.a_status();
   EXPECT_FALSE(b_.node->Get(id).ok());
+}
+
+TEST_F(ExchangeSessionTest, ARefusedHandshakeIsLoggedAsAWarningWithItsReason) {
+  Mutex mu;
+  std::vector<std::string> warnings;
+  ScopedLogSink sink([&](LogLevel level, std::string_view text) {
+    MutexLock lock(&mu);
+    if (level == LogLevel::kWarning) warnings.emplace_back(text);
+  });
+  a_.Know(b_, "b");  // B does not know A
+  Link link(a_, b_);
+  ASSERT_TRUE(
+      testing::WaitUntil([&] { return b_.context->RefusedHandshakes()["unknown key"] == 1; }));
+  link.Stop();
+  MutexLock lock(&mu);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].rfind("peer connection refused (unknown key): ", 0), 0u) << warnings[0];
+  EXPECT_NE(warnings[0].find("is not a configured peer"), std::string::npos) << warnings[0];
 }
 
 }  // namespace
