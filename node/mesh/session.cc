@@ -512,8 +512,6 @@ class Session {
   std::atomic<bool> silent_{false};
   // This stream replays both logs from the start ('peers resync').
   bool resync_ = false;
-  std::thread sender_;
-  std::thread acker_;
   bool DoneOrToAck() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || !to_ack_.empty(); }
   bool DoneOrRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || in_flight_ < kWindow; }
 
@@ -525,6 +523,9 @@ class Session {
   std::deque<std::shared_ptr<PendingBatch>> to_ack_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   std::chrono::steady_clock::time_point resume_at_ ABSL_GUARDED_BY(mu_);
+  // Last: they use everything above until Run joins them.
+  std::thread sender_;
+  std::thread acker_;
 };
 
 }  // namespace

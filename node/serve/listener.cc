@@ -87,46 +87,50 @@ absl::StatusOr<std::unique_ptr<Listener>> Listener::Bind(const std::string& addr
         StrCat("cannot listen on ", address, " (", options.name, " port): ", ::gai_strerror(gai)));
   }
   std::string why = "no address";
-  int fd = -1;
-  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-    if (fd < 0) {
+  crypto::UniqueFd fd;
+  for (addrinfo* a = found; a != nullptr && !fd.valid(); a = a->ai_next) {
+    fd.reset(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol));
+    if (!fd.valid()) {
       why = std::strerror(errno);
       continue;
     }
     const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, 1024) != 0) {
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd.get(), 1024) != 0) {
       why = std::strerror(errno);
-      ::close(fd);
-      fd = -1;
+      fd.reset();
     }
   }
   ::freeaddrinfo(found);
-  if (fd < 0) {
+  if (!fd.valid()) {
     return absl::UnavailableError(
         StrCat("cannot listen on ", address, " (", options.name, " port): ", why));
   }
+  int wake[2];
+  if (::pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return absl::UnavailableError(StrCat("cannot listen on ", address, " (", options.name,
+                                         " port): pipe: ", std::strerror(errno)));
+  }
   sockaddr_storage bound = {};
   socklen_t size = sizeof bound;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &size);
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &size);
   const int bound_port =
       ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(bound).sin6_port
                                         : reinterpret_cast<sockaddr_in&>(bound).sin_port);
-  return std::unique_ptr<Listener>(new Listener(fd, bound_port, std::move(options)));
+  return std::unique_ptr<Listener>(new Listener(std::move(fd), crypto::UniqueFd(wake[0]),
+                                                crypto::UniqueFd(wake[1]), bound_port,
+                                                std::move(options)));
 }
 
-Listener::Listener(int fd, int port, ListenerOptions options)
-    : fd_(fd), port_(port), options_(std::move(options)) {
-  if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) wake_[0] = wake_[1] = -1;
-}
+Listener::Listener(crypto::UniqueFd fd, crypto::UniqueFd wake_read, crypto::UniqueFd wake_write,
+                   int port, ListenerOptions options)
+    : fd_(std::move(fd)),
+      wake_read_(std::move(wake_read)),
+      wake_write_(std::move(wake_write)),
+      port_(port),
+      options_(std::move(options)) {}
 
-Listener::~Listener() {
-  Stop();
-  ::close(fd_);
-  if (wake_[0] >= 0) ::close(wake_[0]);
-  if (wake_[1] >= 0) ::close(wake_[1]);
-}
+Listener::~Listener() { Stop(); }
 
 void Listener::Register(grpc::ServerBuilder& builder,
                         std::shared_ptr<grpc::ServerCredentials> credentials) {
@@ -142,14 +146,14 @@ void Listener::Start() {
 void Listener::Stop() {
   if (!thread_.joinable()) return;
   const char byte = 0;
-  (void)!::write(wake_[1], &byte, 1);
+  (void)!::write(wake_write_.get(), &byte, 1);
   thread_.join();
 }
 
 void Listener::Loop() {
   bool out_of_descriptors_said = false;
   for (;;) {
-    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       LogError(StrCat(options_.name, " port: poll: ", std::strerror(errno)));
@@ -160,7 +164,7 @@ void Listener::Loop() {
       sockaddr_storage from = {};
       socklen_t size = sizeof from;
       const int conn =
-          ::accept4(fd_, reinterpret_cast<sockaddr*>(&from), &size, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&from), &size, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (conn < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -173,7 +177,7 @@ void Listener::Loop() {
                               "lower max-connections"));
             out_of_descriptors_said = true;
           }
-          pollfd wake = {wake_[0], POLLIN, 0};
+          pollfd wake = {wake_read_.get(), POLLIN, 0};
           if (::poll(&wake, 1, 100) > 0) return;
           continue;
         }
@@ -197,7 +201,7 @@ void Listener::Loop() {
       connections_[conn] = Open{InodeOf(conn), source};
       ++per_source_[source];
       grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
-      p.listener_fd = fd_;
+      p.listener_fd = fd_.get();
       p.fd = conn;
       acceptor_->HandleNewConnection(&p);
     }

@@ -23,6 +23,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "crypto/unique_fd.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 
@@ -65,19 +66,21 @@ class Listener {
   void Stop();
 
  private:
-  Listener(int fd, int port, ListenerOptions options);
+  Listener(crypto::UniqueFd fd, crypto::UniqueFd wake_read, crypto::UniqueFd wake_write,
+           int port, ListenerOptions options);
   void Loop();
   // Whether another connection from `source` fits the limits; forgets connections that
   // have ended first when one is at its limit.
   bool Admit(const std::string& source);
   void Forget();
 
-  const int fd_;
+  const crypto::UniqueFd fd_;
+  // A pipe: a byte written to it stops the loop.
+  const crypto::UniqueFd wake_read_;
+  const crypto::UniqueFd wake_write_;
   const int port_;
   const ListenerOptions options_;
-  int wake_[2] = {-1, -1};  // a pipe: a byte in it stops the loop
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
-  std::thread thread_;
   // The loop's own: each handed-over connection's descriptor, with the socket's inode (a
   // descriptor that no longer names that socket was closed), and its source address.
   struct Open {
@@ -86,6 +89,7 @@ class Listener {
   };
   absl::flat_hash_map<int, Open> connections_;
   absl::flat_hash_map<std::string, std::size_t> per_source_;
+  std::thread thread_;  // last: the loop uses everything above until Stop joins it
 };
 
 }  // namespace threatmesh
