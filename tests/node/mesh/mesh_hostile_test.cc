@@ -1,0 +1,562 @@
+// Peers that misbehave, on real nodes over loopback TLS: a configured peer sending junk, an
+// intercepting relay, plaintext and unknown dialers, silent peers, and a stolen key after
+// its rotation and revocation.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crypto/encoding.h"
+#include "crypto/hash.h"
+#include "crypto/key_file.h"
+#include "crypto/str_cat.h"
+#include "node/core/custody.h"
+#include "node/core/record_builder.h"
+#include "node/mesh/mesh_fixture.h"
+
+namespace threatmesh {
+namespace {
+
+using namespace threatmesh::v1;  // NOLINT: the API's own types.
+using testing::MeshTest;
+using testing::Node;
+using testing::ServeProcess;
+
+// Records as a hostile peer sends them to the node whose key is `to_key`: signed by their
+// author and carried along a chain of relays, the last hop to the node.
+struct CopyMaker {
+  std::string to_key;
+  int64_t now = SystemNowMs();
+
+  RecordBody BodyBy(const crypto::KeyPair& author, const std::string& value, Tlp tlp) const {
+    RecordBody b = testing::IndicatorBody(author, INDICATOR_TYPE_DOMAIN, value, now - 1000);
+    b.set_tlp(tlp);
+    b.mutable_handling()->set_may_relay(true);
+    return b;
+  }
+
+  // A copy sent along `relays` after its author.
+  PeerRecord Copy(const RecordBody& body, const crypto::KeyPair& author,
+                  std::vector<const crypto::KeyPair*> relays) const {
+    PeerRecord r;
+    r.set_signed_record(SealRecord(body, author));
+    Signed envelope;
+    envelope.ParseFromString(r.signed_record());
+    const std::string id = crypto::RecordId(envelope.payload());
+    std::vector<const crypto::KeyPair*> path = {&author};
+    path.insert(path.end(), relays.begin(), relays.end());
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      const std::string to =
+          i + 1 < path.size() ? std::string(path[i + 1]->public_key().bytes()) : to_key;
+      SignHop(*r.mutable_chain(), id, *path[i], to, now, "p");
+    }
+    return r;
+  }
+};
+
+// The record id of a copy.
+std::string IdOf(const PeerRecord& r) {
+  Signed envelope;
+  envelope.ParseFromString(r.signed_record());
+  return crypto::RecordId(envelope.payload());
+}
+
+// Mallory's batch of junk, with `honest` (also returned in it) twice: forged and altered
+// records, a chain missing a hop, one with its hops reordered, an AMBER record mallory relays
+// against its author's handling, an oversized record, garbage.
+PeerMessage JunkBatch(const CopyMaker& make, const crypto::KeyPair& mallory,
+                      const crypto::KeyPair& other, PeerRecord* honest) {
+  PeerMessage batch;
+  RecordBatch* b = batch.mutable_batch();
+  *honest = make.Copy(make.BodyBy(mallory, "honest.example.com", TLP_GREEN), mallory, {});
+  *b->add_records() = *honest;
+  PeerRecord forged = make.Copy(make.BodyBy(mallory, "forged.example.com", TLP_GREEN), mallory, {});
+  Signed env;
+  env.ParseFromString(forged.signed_record());
+  (*env.mutable_signature())[3] ^= 1;
+  forged.set_signed_record(env.SerializeAsString());
+  *b->add_records() = forged;
+  PeerRecord altered =
+      make.Copy(make.BodyBy(mallory, "altered.example.com", TLP_GREEN), mallory, {});
+  env.ParseFromString(altered.signed_record());
+  RecordBody changed;
+  changed.ParseFromString(env.payload());
+  changed.mutable_indicator()->set_value("changed.example.com");
+  env.set_payload(changed.SerializeAsString());
+  altered.set_signed_record(env.SerializeAsString());
+  *b->add_records() = altered;
+  PeerRecord missing_hop =
+      make.Copy(make.BodyBy(other, "missing.example.com", TLP_GREEN), other, {&mallory});
+  missing_hop.mutable_chain()->mutable_hops()->DeleteSubrange(0, 1);
+  *b->add_records() = missing_hop;
+  crypto::KeyPair third = crypto::KeyPair::Generate();
+  PeerRecord reordered =
+      make.Copy(make.BodyBy(other, "reordered.example.com", TLP_GREEN), other, {&third, &mallory});
+  reordered.mutable_chain()->mutable_hops()->SwapElements(0, 1);
+  *b->add_records() = reordered;
+  // AMBER relayed by mallory: the chain is sound, so mallory's own hop is the evidence.
+  *b->add_records() =
+      make.Copy(make.BodyBy(other, "amber.example.com", TLP_AMBER), other, {&mallory});
+  RecordBody big = make.BodyBy(mallory, "big.example.com", TLP_GREEN);
+  big.mutable_indicator()->set_description(std::string((1 << 20) + 10, 'x'));
+  *b->add_records() = make.Copy(big, mallory, {});
+  b->add_records()->set_signed_record("\xff\x01garbage");
+  *b->add_records() = *honest;  // a second copy in the same batch: one duplicate
+  b->set_through_seq(8);
+  return batch;
+}
+
+class MeshHostileTest : public MeshTest {
+ protected:
+  // What node `n` counted of mallory's junk batch, and what it stored: only the honest record.
+  void ExpectJunkCounted(Node& n, const std::string& honest_id) {
+    PeerState state = StateOf("n", "mallory");
+    EXPECT_EQ(state.received(), 1u);
+    EXPECT_EQ(state.duplicates(), 1u);
+    EXPECT_EQ(state.violations(), 1u);
+    std::map<std::string, uint64_t> refused(state.refused().begin(), state.refused().end());
+    EXPECT_EQ(refused["invalid record"], 3u);     // forged, altered, oversized
+    EXPECT_EQ(refused["bad custody chain"], 2u);  // missing hop, reordered hops
+    EXPECT_EQ(refused["unparsable record"], 1u);
+    EXPECT_EQ(n.client->Status()->next_seq(), 2u);  // only the honest record
+    EXPECT_TRUE(Held("n", honest_id).has_value());
+  }
+
+  // The evidence holds an AMBER record addressed to n alone: a read or publish token may not
+  // export it (the refusal is audited); the record's own proof stays theirs to export.
+  void ExpectEvidenceOnlyForAdmins(Node& n, const ExportProofRequest& proof,
+                                   const std::string& honest_id) {
+    for (Role role : {ROLE_READ, ROLE_PUBLISH}) {
+      CreateTokenRequest create;
+      create.set_name(StrCat("t", static_cast<int>(role)));
+      create.set_role(role);
+      absl::StatusOr<CreateTokenResponse> token = n.client->CreateToken(create);
+      ASSERT_TRUE(token.ok()) << token.status();
+      ClientOptions options;
+      options.address = n.process->address();
+      options.token = token->token();
+      std::unique_ptr<NodeClient> limited = *NodeClient::Connect(options);
+      absl::StatusOr<ExportProofResponse> refused = limited->ExportProof(proof);
+      EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << role;
+      EXPECT_NE(refused.status().message().find("violation evidence needs role admin"),
+                std::string::npos)
+          << refused.status();
+      ExportProofRequest own;
+      own.set_record_id(honest_id);
+      EXPECT_TRUE(limited->ExportProof(own).ok());
+    }
+    ReadAuditRequest audit_request;
+    audit_request.set_from_seq(1);
+    absl::StatusOr<ReadAuditResponse> audit = n.client->ReadAudit(audit_request);
+    ASSERT_TRUE(audit.ok()) << audit.status();
+    int refusals = 0;
+    for (const StoredAuditEntry& e : audit->entries()) {
+      AuditEntry entry;
+      entry.ParseFromString(e.entry());
+      if (entry.method() == "/threatmesh.v1.Admin/ExportProof" &&
+          entry.params() == "violation evidence refused" &&
+          entry.code() == static_cast<int>(absl::StatusCode::kPermissionDenied)) {
+        ++refusals;
+      }
+    }
+    EXPECT_EQ(refusals, 2);
+  }
+};
+
+// A peer that speaks the protocol but sends junk: forged and altered records, broken chains,
+// a record relayed against its author's handling, an oversized record, garbage. Each is
+// refused and counted by reason, none is stored, and an honest record in the same batch is
+// (once: its second copy in the batch counts as a duplicate).
+TEST_F(MeshHostileTest, MaliciousPeerIsRefusedRecordByRecord) {
+  Node& n = Start("n");
+  crypto::KeyPair mallory = crypto::KeyPair::Generate();
+  crypto::KeyPair other = crypto::KeyPair::Generate();
+  const std::string m_key(mallory.public_key().bytes());
+  AddPeerRequest add;
+  add.mutable_peer()->set_name("mallory");
+  add.mutable_peer()->set_node_key(m_key);
+  ASSERT_TRUE(n.client->AddPeer(add).ok());
+
+  // Mallory speaks TLS with a certificate of its own and binds it properly: a peer that is
+  // configured, authenticated, and hostile.
+  std::unique_ptr<Double> link = Connect("n", mallory);
+  ASSERT_TRUE(link->accepted) << link->refusal;
+  PeerRecord honest;
+  // n acknowledges the batch once it has decided on every record.
+  ASSERT_TRUE(link->SendAndWaitForAck(JunkBatch(CopyMaker{n.key}, mallory, other, &honest)));
+  ExpectJunkCounted(n, IdOf(honest));
+
+  // The AMBER copy is kept as evidence naming mallory's hop.
+  absl::StatusOr<ListViolationsResponse> violations = n.client->ListViolations({});
+  ASSERT_TRUE(violations.ok()) << violations.status();
+  ASSERT_EQ(violations->violations_size(), 1);
+  EXPECT_EQ(violations->violations(0).offender_key(), m_key);
+  EXPECT_EQ(violations->violations(0).offender_hop(), 1u);
+  EXPECT_NE(violations->violations(0).rule().find("hop limit"), std::string::npos)
+      << violations->violations(0).rule();
+  // The evidence, exported, convinces a third party offline and names the relay.
+  ExportProofRequest proof;
+  proof.set_record_id(violations->violations(0).record_id());
+  proof.set_violation(true);
+  absl::StatusOr<ExportProofResponse> bundle = n.client->ExportProof(proof);
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  ProofResult checked = VerifyProofBundle(bundle->bundle());
+  EXPECT_EQ(checked.verdict, ProofResult::Verdict::kValid);
+  EXPECT_EQ(checked.kind, "violation");
+  ASSERT_NO_FATAL_FAILURE(ExpectEvidenceOnlyForAdmins(n, proof, IdOf(honest)));
+  absl::StatusOr<crypto::PublicKey> relay = crypto::PublicKey::FromBytes(m_key);
+  ASSERT_TRUE(relay.ok());
+  bool named = false;
+  for (const std::string& line : checked.story) {
+    named = named || (line.find("VIOLATION") != std::string::npos &&
+                      line.find(relay->Fingerprint()) != std::string::npos);
+  }
+  EXPECT_TRUE(named);
+  link->ctx.TryCancel();
+}
+
+// Something between two nodes that terminates TLS and presents its own certificate (an
+// intercepting proxy), passing every message through unchanged: each node signs the hash of
+// the certificate it saw, which is the relay's, so each finds the other's proof bound to a
+// certificate that is not its own and refuses. Nothing crosses; both count the refusal.
+class Relay final : public Peering::Service {
+ public:
+  Relay(std::string target, PeerIdentity identity)
+      : target_(std::move(target)), identity_(std::move(identity)) {}
+  grpc::Status Exchange(grpc::ServerContext* server_ctx,
+                        grpc::ServerReaderWriter<PeerMessage, PeerMessage>* in) override {
+    auto stub = Peering::NewStub(grpc::CreateCustomChannel(
+        target_, PeerChannelCredentials(identity_), PeerChannelArguments()));
+    grpc::ClientContext ctx;
+    auto out = stub->Exchange(&ctx);
+    std::thread back([&] {
+      PeerMessage m;
+      while (out->Read(&m) && in->Write(m)) ++forwarded_;
+      server_ctx->TryCancel();
+    });
+    PeerMessage m;
+    while (in->Read(&m) && out->Write(m)) ++forwarded_;
+    ctx.TryCancel();
+    back.join();
+    out->Finish().ok();
+    return grpc::Status::OK;
+  }
+  std::atomic<int> forwarded_{0};
+
+ private:
+  std::string target_;
+  PeerIdentity identity_;
+};
+
+TEST_F(MeshTest, RelayPresentingItsOwnCertificateIsRefusedOnBothSides) {
+  Start("a");
+  Start("b");
+  PeerIdentity relay_identity = Identity("relay");
+  Relay relay(nodes_["b"].process->peer_address(), relay_identity);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", PeerServerCredentials(relay_identity), &port);
+  builder.RegisterService(&relay);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(port, 0);
+  // a dials b, as it believes, at the relay's address.
+  Peer("b", "a", false);
+  AddPeerRequest r;
+  r.mutable_peer()->set_name("b");
+  r.mutable_peer()->set_node_key(nodes_["b"].key);
+  r.mutable_peer()->set_address("127.0.0.1:" + std::to_string(port));
+  ASSERT_TRUE(nodes_["a"].client->AddPeer(r).ok());
+  const std::string id = Publish("a", "relayed.example.com", TLP_GREEN);
+
+  // Both sides refuse, each on its own check, and say why.
+  auto refusals = [&](const std::string& at) {
+    absl::StatusOr<ListPeersResponse> list = nodes_[at].client->ListPeers();
+    if (!list.ok()) return uint64_t{0};
+    auto it = list->handshakes_refused().find("certificate binding");
+    return it == list->handshakes_refused().end() ? uint64_t{0} : it->second;
+  };
+  (void)testing::WaitUntil([&] { return refusals("a") > 0 && refusals("b") > 0; },
+                           std::chrono::milliseconds(30000));
+  EXPECT_GE(refusals("a"), 1u);
+  EXPECT_GE(refusals("b"), 1u);
+  EXPECT_GE(relay.forwarded_.load(), 4);  // the hellos and proofs did pass through it
+  PeerState b_at_a = StateOf("a", "b");
+  EXPECT_FALSE(b_at_a.connected());
+  EXPECT_NE(b_at_a.last_error().find("presents its own TLS certificate"), std::string::npos)
+      << b_at_a.last_error();
+  EXPECT_GE(b_at_a.refused().at("handshake: certificate binding"), 1u);
+  EXPECT_NE(StateOf("b", "a").last_error().find("presents its own TLS certificate"),
+            std::string::npos);
+  EXPECT_FALSE(Held("b", id).has_value());
+  EXPECT_EQ(nodes_["b"].client->Status()->next_seq(), 1u);
+  EXPECT_EQ(StateOf("a", "b").sent(), 0u);
+
+  // The same two nodes connected directly exchange at once: the refusal was the relay's doing.
+  r.mutable_peer()->set_address(nodes_["b"].process->peer_address());
+  ASSERT_TRUE(nodes_["a"]
+                  .client
+                  ->RemovePeer([] {
+                    RemovePeerRequest rm;
+                    rm.set_name("b");
+                    return rm;
+                  }())
+                  .ok());
+  ASSERT_TRUE(nodes_["a"].client->AddPeer(r).ok());
+  EXPECT_TRUE(WaitFor("b", id).has_value());
+  nodes_["a"].client.reset();
+  nodes_["b"].client.reset();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+}
+
+// A node set for insecure peering cannot reach one speaking TLS: the transport fails, the
+// dialer says so, and nothing crosses.
+TEST_F(MeshTest, PlaintextDialerCannotReachTlsPeer) {
+  Start("tls");
+  Start("plain", /*dial_only=*/true, {"--insecure-peering", "true"});
+  Link("plain", "tls");
+  const std::string id = Publish("plain", "plain.example.com", TLP_GREEN);
+  PeerState st;
+  testing::WaitUntil([&] { return !(st = StateOf("plain", "tls")).last_error().empty(); },
+                     std::chrono::seconds(30));
+  EXPECT_FALSE(st.connected());
+  EXPECT_FALSE(st.last_error().empty());
+  EXPECT_FALSE(Held("tls", id).has_value());
+}
+
+// A node that dials one which does not know its key is refused: the listener logs and counts
+// it, the dialer is told why.
+TEST_F(MeshTest, UnknownKeyIsRefusedAndCounted) {
+  Start("a");
+  Start("b");
+  Peer("a", "b", true);  // b has not added a
+  const std::string id = Publish("a", "stranger.example.com", TLP_GREEN);
+  uint64_t refused = 0;
+  testing::WaitUntil(
+      [&] {
+        absl::StatusOr<ListPeersResponse> list = nodes_["b"].client->ListPeers();
+        if (!list.ok()) return false;
+        auto it = list->handshakes_refused().find("unknown key");
+        refused = it == list->handshakes_refused().end() ? 0 : it->second;
+        return refused != 0;
+      },
+      std::chrono::seconds(30));
+  EXPECT_GE(refused, 1u);
+  PeerState st;
+  testing::WaitUntil([&] { return !(st = StateOf("a", "b")).last_error().empty(); },
+                     std::chrono::seconds(5));
+  EXPECT_NE(st.last_error().find("is not a configured peer"), std::string::npos) << st.last_error();
+  EXPECT_FALSE(Held("b", id).has_value());
+}
+
+// Keepalives and the peer timeout: a connection that never completes its handshake, and a
+// peer that goes silent after it, are both cut off once the timeout passes; a quiet but live
+// peer (keepalives only) stays connected.
+TEST_F(MeshTest, SilentPeersAreCutOffLivePeersStay) {
+  Node& n = Start("n", false, {"--peer-timeout-seconds", "3"});
+  Start("quiet", false, {"--peer-timeout-seconds", "3"});
+  Link("quiet", "n");
+  const auto linked = std::chrono::steady_clock::now();
+  crypto::KeyPair mute = crypto::KeyPair::Generate();
+  AddPeerRequest add;
+  add.mutable_peer()->set_name("mute");
+  add.mutable_peer()->set_node_key(std::string(mute.public_key().bytes()));
+  ASSERT_TRUE(n.client->AddPeer(add).ok());
+  PeerIdentity tls = Identity("mute");
+  auto connect = [&] {
+    return Peering::NewStub(grpc::CreateCustomChannel(
+        n.process->peer_address(), PeerChannelCredentials(tls), PeerChannelArguments()));
+  };
+  // Connects and says nothing at all.
+  auto stub1 = connect();
+  grpc::ClientContext ctx1;
+  auto speechless = stub1->Exchange(&ctx1);
+  // Completes the handshake, then says nothing.
+  auto stub2 = connect();
+  grpc::ClientContext ctx2;
+  auto silent = stub2->Exchange(&ctx2);
+  PeerMessage hello, theirs, auth;
+  *hello.mutable_hello() = MakeHello(mute);
+  ASSERT_TRUE(silent->Write(hello));
+  ASSERT_TRUE(silent->Read(&theirs));
+  *auth.mutable_auth() = SignPeerAuth(mute, hello.hello(), theirs.hello(),
+                                      *SeenCertificateHash(ctx2.auth_context().get()));
+  ASSERT_TRUE(silent->Write(auth));
+  const auto t0 = std::chrono::steady_clock::now();
+  PeerMessage m;
+  while (silent->Read(&m)) {
+  }  // the node's auth, sync, keepalives..., then the end
+  const double cut_after =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GE(cut_after, 2.5);
+  EXPECT_LT(cut_after, 10);
+  while (speechless->Read(&m)) {
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10);
+  // The node notes the end a moment after the client sees it.
+  PeerState st;
+  testing::WaitUntil(
+      [&] {
+        st = StateOf("n", "mute");
+        return !st.connected() && !st.last_error().empty();
+      },
+      std::chrono::seconds(5));
+  EXPECT_FALSE(st.connected());
+  EXPECT_NE(st.last_error().find("sent nothing for 3 s"), std::string::npos) << st.last_error();
+  // The quiet pair exchanged only keepalives all along, for longer than the timeout, and is
+  // still up.
+  std::this_thread::sleep_until(linked + std::chrono::seconds(5));
+  EXPECT_TRUE(StateOf("n", "quiet").connected());
+  EXPECT_TRUE(StateOf("quiet", "n").connected());
+  EXPECT_EQ(StateOf("n", "quiet").last_error(), "");
+}
+
+// The steps of KeyRotationHoldsAcrossThreeNodes.
+class KeyRotationTest : public MeshHostileTest {
+ protected:
+  // Runs `threatmesh key ARGS --data-dir` on node `a` while it is stopped, then serves it
+  // again.
+  void KeyCommandWhileStopped(Node& a, const std::string& args) {
+    a.client.reset();
+    a.process->Stop();
+    const std::string cmd =
+        testing::ThreatmeshBinary() + " key " + args + " --data-dir " + a.dir + " >/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    Serve(a);
+  }
+
+  // The rotation itself travelled to every node; `before` verifies everywhere, with the
+  // rotation in the bundle (B received it from A's new key).
+  void ExpectRotationEverywhere(const std::string& before) {
+    for (const std::string n : {"a", "b", "c"}) {
+      uint64_t rotations = 0;
+      absl::StatusOr<StatusResponse> status = nodes_[n].client->Status();
+      ASSERT_TRUE(status.ok()) << status.status();
+      for (const KindCount& k : status->counts()) {
+        if (k.kind() == RECORD_KIND_KEY_ROTATION) rotations = k.count();
+      }
+      EXPECT_EQ(rotations, 1u) << n;
+      ProofResult checked = ProofAt(n, before);
+      EXPECT_EQ(checked.verdict, ProofResult::Verdict::kValid) << n;
+      bool told = false;
+      for (const std::string& line : checked.story) {
+        told = told || line.find("rotated to") != std::string::npos;
+      }
+      EXPECT_TRUE(told) << n;
+    }
+  }
+
+  // Whoever holds the old key cannot sign for A any more: a record it signs now, relayed by
+  // a peer double, is refused as invalid at every node and stored nowhere.
+  void ExpectOldKeySignsNothing(const crypto::KeyPair& stolen) {
+    RecordBody forged_body = testing::IndicatorBody(
+        stolen, INDICATOR_TYPE_DOMAIN, "forged.after.rotation.example.com", SystemNowMs() - 10);
+    forged_body.set_tlp(TLP_GREEN);
+    forged_body.mutable_handling()->set_may_relay(true);
+    const std::string forged = SealRecord(forged_body, stolen);
+    Signed envelope;
+    envelope.ParseFromString(forged);
+    const std::string forged_id = crypto::RecordId(envelope.payload());
+    crypto::KeyPair relay = crypto::KeyPair::Generate();
+    for (const std::string n : {"a", "b", "c"}) {
+      AddPeerRequest add;
+      add.mutable_peer()->set_name("relay");
+      add.mutable_peer()->set_node_key(std::string(relay.public_key().bytes()));
+      ASSERT_TRUE(nodes_[n].client->AddPeer(add).ok());
+      std::unique_ptr<Double> link = Connect(n, relay);
+      ASSERT_TRUE(link->accepted) << n << ": " << link->refusal;
+      PeerMessage batch;
+      PeerRecord* r = batch.mutable_batch()->add_records();
+      r->set_signed_record(forged);
+      SignHop(*r->mutable_chain(), forged_id, stolen, std::string(relay.public_key().bytes()),
+              SystemNowMs(), "p");
+      SignHop(*r->mutable_chain(), forged_id, relay, nodes_[n].key, SystemNowMs(), "p");
+      batch.mutable_batch()->set_through_seq(1);
+      ASSERT_TRUE(link->SendAndWaitForAck(batch)) << n;
+      PeerState state = StateOf(n, "relay");
+      EXPECT_EQ(state.received(), 0u) << n;
+      EXPECT_EQ(state.refused().count("invalid record") ? state.refused().at("invalid record") : 0,
+                1u)
+          << n;
+      EXPECT_FALSE(Held(n, forged_id).has_value()) << n;
+      link->ctx.TryCancel();
+    }
+    // Nor does the old key open a stream as A.
+    std::unique_ptr<Double> impostor = Connect("b", stolen);
+    EXPECT_FALSE(impostor->accepted);
+    EXPECT_NE(impostor->refusal.find("no longer its own"), std::string::npos) << impostor->refusal;
+  }
+
+  // After A revoked its old key from before `before` was signed, B and C hold `before` as
+  // distrusted and its proof as invalid.
+  void ExpectDistrustedAfterRevocation(const std::string& before) {
+    for (const std::string n : {"b", "c"}) {
+      std::optional<StoredRecord> held;
+      testing::WaitUntil(
+          [&] {
+            held = Held(n, before);
+            return held && !held->distrusted_by().empty();
+          },
+          std::chrono::seconds(30));
+      ASSERT_TRUE(held.has_value()) << n;
+      EXPECT_FALSE(held->distrusted_by().empty()) << n;
+      ProofResult checked = ProofAt(n, before);
+      EXPECT_EQ(checked.verdict, ProofResult::Verdict::kInvalid) << n;
+      ASSERT_FALSE(checked.failures.empty()) << n;
+      EXPECT_EQ(checked.failures[0].element, "record") << n;
+      EXPECT_NE(checked.failures[0].message.find("key file copied"), std::string::npos)
+          << checked.failures[0].message;
+    }
+  }
+};
+
+// Key rotation across a line A-B-C. A rotates its key while stopped; B, which knows A by the
+// old key, follows the signed rotation A shows when it connects. Records A signed before the
+// rotation verify at every node; A's new records arrive; a record signed with the old key
+// after the rotation is refused everywhere; the old key opens no stream any more; once A
+// revokes it, what it signed is distrusted everywhere.
+TEST_F(KeyRotationTest, KeyRotationHoldsAcrossThreeNodes) {
+  Node& a = Start("a");
+  Start("b");
+  Start("c");
+  auto relayable = [](RecordBody& b) { b.mutable_handling()->set_may_relay(true); };
+  const std::string before = Publish("a", "before.rotation.example.com", TLP_GREEN, relayable);
+  // The old secret, as whoever copied the key file before the rotation has it.
+  absl::StatusOr<crypto::KeyPair> stolen = crypto::LoadKeyFile(KeyFilePath(a.dir), "");
+  ASSERT_TRUE(stolen.ok()) << stolen.status();
+  ASSERT_NO_FATAL_FAILURE(KeyCommandWhileStopped(a, "rotate"));
+  const std::string new_key =
+      std::string(crypto::PublicKey::FromText(a.client->Status()->public_key())->bytes());
+  ASSERT_NE(new_key, a.key);
+  Link("a", "b");  // B is told A's old key
+  Link("b", "c");
+  a.key = new_key;
+  const std::string after = Publish("a", "after.rotation.example.com", TLP_GREEN, relayable);
+  for (const std::string n : {"b", "c"}) {
+    ASSERT_TRUE(WaitFor(n, before).has_value()) << n;
+    ASSERT_TRUE(WaitFor(n, after).has_value()) << n;
+    EXPECT_EQ(Held(n, after)->body().author(), new_key);
+  }
+  EXPECT_TRUE(StateOf("b", "a").connected());
+  // B lists A (added with 'peers add') under its new key from then on.
+  absl::StatusOr<ListPeersResponse> b_peers = nodes_["b"].client->ListPeers();
+  ASSERT_TRUE(b_peers.ok()) << b_peers.status();
+  bool listed_new = false;
+  for (const PeerConfig& p : b_peers->peers())
+    listed_new = listed_new || (p.name() == "a" && p.node_key() == new_key);
+  EXPECT_TRUE(listed_new);
+  ASSERT_NO_FATAL_FAILURE(ExpectRotationEverywhere(before));
+  ASSERT_NO_FATAL_FAILURE(ExpectOldKeySignsNothing(*stolen));
+  // The revocation travels like a record.
+  ASSERT_NO_FATAL_FAILURE(
+      KeyCommandWhileStopped(a, "revoke --since 2020-01-01T00:00:00Z --reason 'key file copied'"));
+  ExpectDistrustedAfterRevocation(before);
+}
+
+}  // namespace
+}  // namespace threatmesh
