@@ -181,6 +181,61 @@ Rate PublishStreamRate(const std::string& address, const std::string& token, int
   return {stored / wall, (ProcessCpuSeconds() - cpu0) / wall};
 }
 
+// Exact-indicator Search on the full store of `records` records, one client, values spread
+// over the prefill: each call's latency in ms; `misses` counts the values not found.
+std::vector<double> SearchLatencies(const std::string& address, const std::string& token,
+                                    uint64_t records, uint64_t* misses) {
+  ClientOptions options{address, token, "", std::chrono::seconds(30)};
+  std::unique_ptr<NodeClient> client = *NodeClient::Connect(options);
+  std::vector<double> search_ms;
+  uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < 5000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    SearchRequest r;
+    r.mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
+    r.mutable_indicator()->set_value(Domain(x % records));
+    const auto c0 = Clock::now();
+    absl::StatusOr<SearchResponse> page = client->Search(r);
+    search_ms.push_back(Seconds(c0) * 1000);
+    if (!page.ok() || page->records_size() != 1) ++*misses;
+  }
+  return search_ms;
+}
+
+// The throughput figures of a run, measured on a young store.
+struct Throughput {
+  Rate sign_put, health_1, health_8, publish_8, stream_1, stream_2;
+};
+
+void Report(uint64_t records, const Throughput& t, const std::vector<double>& health_latency,
+            const std::vector<double>& search_ms, uint64_t misses) {
+  std::printf("\nthreatmesh API benchmark on loopback; latency on a store of %lu records\n",
+              (unsigned long)records);
+  std::printf("limits measured in this run:\n");
+  std::printf("  loopback gRPC ceiling (health Check): %9.0f calls/s on 1 client, %9.0f on 8\n",
+              t.health_1.per_s, t.health_8.per_s);
+  std::printf(
+      "  sign + durable put (node write path): %9.0f records/s, %.2f cores, %9.0f per core\n",
+      t.sign_put.per_s, t.sign_put.cores, t.sign_put.per_core());
+  std::printf("\n%-44s %11s %6s %10s %12s %12s\n", "benchmark", "per second", "cores", "per core",
+              "x sign+put", "x gRPC ceil");
+  auto row = [&](const char* name, const Rate& r, double ceiling) {
+    std::printf("%-44s %11.0f %6.2f %10.0f %12.3f %12.3f\n", name, r.per_s, r.cores, r.per_core(),
+                r.per_core() / t.sign_put.per_core(), r.per_s / ceiling);
+  };
+  row("Publish, 8 clients (unary, each waits)", t.publish_8, t.health_8.per_s);
+  row("PublishStream, 1 stream of 20,000", t.stream_1, t.health_1.per_s);
+  row("PublishStream, 2 streams of 10,000", t.stream_2, t.health_8.per_s);
+  std::printf("\n%-44s %9s %9s\n", "latency (1 client)", "p50 ms", "p99 ms");
+  std::printf("%-44s %9.3f %9.3f\n", "health Check (loopback ceiling, same store)",
+              Percentile(health_latency, 0.5), Percentile(health_latency, 0.99));
+  std::printf("%-44s %9.3f %9.3f   (%lu of 5000 not found)\n", "Search exact indicator",
+              Percentile(search_ms, 0.5), Percentile(search_ms, 0.99), (unsigned long)misses);
+  std::printf("\ntargets: PublishStream >= 0.6 x sign+put per core; Search p99 <= 2 ms\n");
+}
+
 int Run(uint64_t records) {
   const std::string dir = std::filesystem::temp_directory_path().string() +
                           "/threatmesh-api-bench-" + std::to_string(::getpid());
@@ -234,51 +289,14 @@ int Run(uint64_t records) {
   const std::string address = (*server)->address();
   HealthRate(address, 1, 2.0, &health_latency);
 
-  // Exact-indicator Search on the full store, one client, values spread over the prefill.
-  ClientOptions options{address, token, "", std::chrono::seconds(30)};
-  std::unique_ptr<NodeClient> client = *NodeClient::Connect(options);
-  std::vector<double> search_ms;
-  uint64_t x = 88172645463325252ull, misses = 0;
-  for (int i = 0; i < 5000; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    SearchRequest r;
-    r.mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
-    r.mutable_indicator()->set_value(Domain(x % records));
-    const auto c0 = Clock::now();
-    absl::StatusOr<SearchResponse> page = client->Search(r);
-    search_ms.push_back(Seconds(c0) * 1000);
-    if (!page.ok() || page->records_size() != 1) ++misses;
-  }
-  client.reset();
+  uint64_t misses = 0;
+  const std::vector<double> search_ms = SearchLatencies(address, token, records, &misses);
   (*server)->Shutdown();
   server->reset();
   std::filesystem::remove_all(dir);
 
-  std::printf("\nthreatmesh API benchmark on loopback; latency on a store of %lu records\n",
-              (unsigned long)records);
-  std::printf("limits measured in this run:\n");
-  std::printf("  loopback gRPC ceiling (health Check): %9.0f calls/s on 1 client, %9.0f on 8\n",
-              health_1.per_s, health_8.per_s);
-  std::printf(
-      "  sign + durable put (node write path): %9.0f records/s, %.2f cores, %9.0f per core\n",
-      sign_put.per_s, sign_put.cores, sign_put.per_core());
-  std::printf("\n%-44s %11s %6s %10s %12s %12s\n", "benchmark", "per second", "cores", "per core",
-              "x sign+put", "x gRPC ceil");
-  auto row = [&](const char* name, const Rate& r, double ceiling) {
-    std::printf("%-44s %11.0f %6.2f %10.0f %12.3f %12.3f\n", name, r.per_s, r.cores, r.per_core(),
-                r.per_core() / sign_put.per_core(), r.per_s / ceiling);
-  };
-  row("Publish, 8 clients (unary, each waits)", publish_8, health_8.per_s);
-  row("PublishStream, 1 stream of 20,000", stream_1, health_1.per_s);
-  row("PublishStream, 2 streams of 10,000", stream_2, health_8.per_s);
-  std::printf("\n%-44s %9s %9s\n", "latency (1 client)", "p50 ms", "p99 ms");
-  std::printf("%-44s %9.3f %9.3f\n", "health Check (loopback ceiling, same store)",
-              Percentile(health_latency, 0.5), Percentile(health_latency, 0.99));
-  std::printf("%-44s %9.3f %9.3f   (%lu of 5000 not found)\n", "Search exact indicator",
-              Percentile(search_ms, 0.5), Percentile(search_ms, 0.99), (unsigned long)misses);
-  std::printf("\ntargets: PublishStream >= 0.6 x sign+put per core; Search p99 <= 2 ms\n");
+  Report(records, {sign_put, health_1, health_8, publish_8, stream_1, stream_2}, health_latency,
+         search_ms, misses);
   return misses == 0 ? 0 : 1;
 }
 

@@ -98,6 +98,103 @@ uint64_t WriteDnsLog(const std::string& path, uint64_t bytes) {
   return lines + 1;
 }
 
+// Runs `threatmesh ingest-log` on `log` as a child process, its output in DIR/out and its
+// stderr in DIR/ingest.err; its wall time in `wall` and its resource use in `usage`.
+// Whether it succeeded.
+bool RunIngest(const std::string& dir, const std::string& log, double* wall, struct rusage* usage) {
+  std::vector<std::string> args = {testing::ThreatmeshBinary(),
+                                   "ingest-log",
+                                   log,
+                                   "--format",
+                                   "zeek-dns",
+                                   "--sanitize-key",
+                                   dir + "/sanitize.key",
+                                   "--internal-suffix",
+                                   "corp.example",
+                                   "--tlp",
+                                   "amber",
+                                   "--contact",
+                                   "soc@example.org",
+                                   "--out",
+                                   dir + "/out/excerpt.json",
+                                   "--emit-indicators",
+                                   dir + "/out/proposed.jsonl"};
+  std::vector<char*> argv_child;
+  for (std::string& a : args) argv_child.push_back(a.data());
+  argv_child.push_back(nullptr);
+  const auto start = Clock::now();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (std::freopen((dir + "/ingest.err").c_str(), "w", stderr) == nullptr) _exit(127);
+    ::execv(argv_child[0], argv_child.data());
+    _exit(127);
+  }
+  int status = 0;
+  ::wait4(pid, &status, 0, usage);
+  *wall = Seconds(start);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "ingest-log failed (status %d); its stderr is in %s/ingest.err\n", status,
+                 dir.c_str());
+    return false;
+  }
+  return true;
+}
+
+// The read limit: the file read line by line with std::getline, from the page cache.
+struct ReadLimit {
+  double lines_per_s = 0;
+  double mb_per_s = 0;
+};
+
+ReadLimit MeasureReadLimit(const std::string& log) {
+  const auto start = Clock::now();
+  uint64_t read_lines = 0, read_bytes = 0;
+  std::ifstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    ++read_lines;
+    read_bytes += line.size() + 1;
+  }
+  const double read_s = Seconds(start);
+  return {static_cast<double>(read_lines) / read_s, static_cast<double>(read_bytes) / 1e6 / read_s};
+}
+
+void Report(const std::string& dir, uint64_t lines, double size_mb, double wall,
+            const struct rusage& usage, const ReadLimit& limit) {
+  const double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                     static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  uint64_t out_bytes = 0, parts = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/out")) {
+    out_bytes += entry.file_size();
+    parts += entry.path().filename().string().find(".part-") != std::string::npos;
+  }
+  std::ifstream err(dir + "/ingest.err");
+  std::string summary;
+  for (std::string l; std::getline(err, l);) {
+    if (l.find(" events from ") != std::string::npos ||
+        l.find("proposals in") != std::string::npos) {
+      summary += "  " + l.substr(0, 160) + "\n";
+    }
+  }
+  const double rate = static_cast<double>(lines) / wall;
+  std::printf(
+      "ingest of a generated Zeek dns.log, sanitization on (Crypto-PAn, pseudonyms, checklist),\n"
+      "excerpt parts and indicator proposals written:\n%s"
+      "  input        %llu lines, %.0f MB\n"
+      "  wall         %.1f s, CPU %.1f s (%.2f cores)\n"
+      "  rate         %.0f lines/s, %.1f MB/s; per core of CPU %.0f lines/s\n"
+      "  peak RSS     %.1f MB\n"
+      "  output       %llu parts, %.0f MB\n"
+      "  limit        std::getline over the same file: %.0f lines/s (%.0f MB/s)\n"
+      "  ratio        %.3f of the read limit\n"
+      "  targets      >= 100,000 lines/s on one core: %s; peak RSS < 200 MB: %s\n",
+      summary.c_str(), static_cast<unsigned long long>(lines), size_mb, wall, cpu, cpu / wall, rate,
+      size_mb / wall, static_cast<double>(lines) / cpu,
+      static_cast<double>(usage.ru_maxrss) / 1024.0, static_cast<unsigned long long>(parts),
+      static_cast<double>(out_bytes) / 1e6, limit.lines_per_s, limit.mb_per_s,
+      rate / limit.lines_per_s, static_cast<double>(lines) / cpu >= 100000 ? "met" : "NOT met",
+      usage.ru_maxrss < 200 * 1024 ? "met" : "NOT met");
+}
+
 int Main(int argc, char** argv) {
   uint64_t megabytes = 1024;
   bool keep = false;
@@ -130,90 +227,11 @@ int Main(int argc, char** argv) {
   std::fprintf(stderr, "generated %llu lines, %.0f MB in %.1f s\n",
                static_cast<unsigned long long>(lines), size_mb, Seconds(start));
 
-  // The limit: the same file read line by line, from the page cache.
-  start = Clock::now();
-  uint64_t read_lines = 0, read_bytes = 0;
-  {
-    std::ifstream in(log);
-    for (std::string line; std::getline(in, line);) {
-      ++read_lines;
-      read_bytes += line.size() + 1;
-    }
-  }
-  const double read_s = Seconds(start);
-  const double read_rate = static_cast<double>(read_lines) / read_s;
-
-  // The ingest, as a user runs it.
-  std::vector<std::string> args = {testing::ThreatmeshBinary(),
-                                   "ingest-log",
-                                   log,
-                                   "--format",
-                                   "zeek-dns",
-                                   "--sanitize-key",
-                                   dir + "/sanitize.key",
-                                   "--internal-suffix",
-                                   "corp.example",
-                                   "--tlp",
-                                   "amber",
-                                   "--contact",
-                                   "soc@example.org",
-                                   "--out",
-                                   dir + "/out/excerpt.json",
-                                   "--emit-indicators",
-                                   dir + "/out/proposed.jsonl"};
-  std::vector<char*> argv_child;
-  for (std::string& a : args) argv_child.push_back(a.data());
-  argv_child.push_back(nullptr);
-  start = Clock::now();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (std::freopen((dir + "/ingest.err").c_str(), "w", stderr) == nullptr) _exit(127);
-    ::execv(argv_child[0], argv_child.data());
-    _exit(127);
-  }
-  int status = 0;
+  const ReadLimit limit = MeasureReadLimit(log);
+  double wall = 0;
   struct rusage usage {};
-  ::wait4(pid, &status, 0, &usage);
-  const double wall = Seconds(start);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::fprintf(stderr, "ingest-log failed (status %d); its stderr is in %s/ingest.err\n", status,
-                 dir.c_str());
-    return 1;
-  }
-  const double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-                     static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-  uint64_t out_bytes = 0, parts = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir + "/out")) {
-    out_bytes += entry.file_size();
-    parts += entry.path().filename().string().find(".part-") != std::string::npos;
-  }
-  std::ifstream err(dir + "/ingest.err");
-  std::string summary;
-  for (std::string l; std::getline(err, l);) {
-    if (l.find(" events from ") != std::string::npos ||
-        l.find("proposals in") != std::string::npos) {
-      summary += "  " + l.substr(0, 160) + "\n";
-    }
-  }
-  const double rate = static_cast<double>(lines) / wall;
-  std::printf(
-      "ingest of a generated Zeek dns.log, sanitization on (Crypto-PAn, pseudonyms, checklist),\n"
-      "excerpt parts and indicator proposals written:\n%s"
-      "  input        %llu lines, %.0f MB\n"
-      "  wall         %.1f s, CPU %.1f s (%.2f cores)\n"
-      "  rate         %.0f lines/s, %.1f MB/s; per core of CPU %.0f lines/s\n"
-      "  peak RSS     %.1f MB\n"
-      "  output       %llu parts, %.0f MB\n"
-      "  limit        std::getline over the same file: %.0f lines/s (%.0f MB/s)\n"
-      "  ratio        %.3f of the read limit\n"
-      "  targets      >= 100,000 lines/s on one core: %s; peak RSS < 200 MB: %s\n",
-      summary.c_str(), static_cast<unsigned long long>(lines), size_mb, wall, cpu, cpu / wall, rate,
-      size_mb / wall, static_cast<double>(lines) / cpu,
-      static_cast<double>(usage.ru_maxrss) / 1024.0, static_cast<unsigned long long>(parts),
-      static_cast<double>(out_bytes) / 1e6, read_rate,
-      static_cast<double>(read_bytes) / 1e6 / read_s, rate / read_rate,
-      static_cast<double>(lines) / cpu >= 100000 ? "met" : "NOT met",
-      usage.ru_maxrss < 200 * 1024 ? "met" : "NOT met");
+  if (!RunIngest(dir, log, &wall, &usage)) return 1;
+  Report(dir, lines, size_mb, wall, usage, limit);
   if (!keep) std::filesystem::remove_all(dir);
   return 0;
 }

@@ -157,173 +157,211 @@ void Prefill(const std::string& dir, uint64_t n) {
                  [](uint64_t i) { return "c" + std::to_string(i) + ".bench.example.com"; });
 }
 
-int Run(uint64_t records, int seconds, int hops, int rate) {
-  const std::string root = std::filesystem::temp_directory_path().string() +
-                           "/threatmesh-mesh-bench-" + std::to_string(::getpid());
-  std::filesystem::remove_all(root);
-  std::filesystem::create_directories(root);
-  const double verify = VerifyRate();
-  const double bound = 2 * verify / 2;
-  int failures = 0;
+// A relayable GREEN domain indicator.
+PublishRequest RelayableDomain(const std::string& value) {
+  PublishRequest r;
+  r.mutable_body()->set_tlp(TLP_GREEN);
+  r.mutable_body()->mutable_handling()->set_may_relay(true);
+  r.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
+  r.mutable_body()->mutable_indicator()->set_value(value);
+  return r;
+}
 
-  // Catch-up.
-  double catchup_rate = 0, catchup_s = 0, cpu_a = 0, cpu_b = 0;
-  {
-    Mesh mesh(root + "/catchup");
-    std::fprintf(stderr, "prefilling %lu records at A...\n", (unsigned long)records);
-    Prefill(mesh.Init("a"), records);
-    mesh.Serve("a");
-    mesh.Serve("b");
-    const double a0 = ProcessCpu(mesh["a"].process->pid());
-    const double b0 = ProcessCpu(mesh["b"].process->pid());
-    const auto t0 = Clock::now();
-    mesh.Link("b", "a");
-    uint64_t held = 0;
-    while (held < records && Seconds(t0) < 600) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      held = mesh.Held("b");
-    }
-    catchup_s = Seconds(t0);
-    cpu_a = (ProcessCpu(mesh["a"].process->pid()) - a0) / catchup_s;
-    cpu_b = (ProcessCpu(mesh["b"].process->pid()) - b0) / catchup_s;
-    catchup_rate = held / catchup_s;
-    if (held != records) {
-      std::fprintf(stderr, "catch-up: B holds %lu of %lu\n", (unsigned long)held,
-                   (unsigned long)records);
-      ++failures;
-    }
-    mesh.StopAll();
+// Waits (up to `limit`) until node `name` of `mesh` holds at least `n` records.
+void WaitForHeld(Mesh& mesh, const std::string& name, uint64_t n,
+                 std::chrono::seconds limit = std::chrono::seconds(30)) {
+  const auto t0 = Clock::now();
+  while (mesh.Held(name) < n && Clock::now() - t0 < limit) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+struct CatchUp {
+  double rate = 0;
+  double seconds = 0;
+  double cpu_a = 0;  // cores used by each node meanwhile
+  double cpu_b = 0;
+  bool complete = false;
+};
+
+// Node B joins node A, which holds `records` records; until B holds them all.
+CatchUp MeasureCatchUp(const std::string& root, uint64_t records) {
+  Mesh mesh(root + "/catchup");
+  std::fprintf(stderr, "prefilling %lu records at A...\n", (unsigned long)records);
+  Prefill(mesh.Init("a"), records);
+  mesh.Serve("a");
+  mesh.Serve("b");
+  const double a0 = ProcessCpu(mesh["a"].process->pid());
+  const double b0 = ProcessCpu(mesh["b"].process->pid());
+  const auto t0 = Clock::now();
+  mesh.Link("b", "a");
+  uint64_t held = 0;
+  while (held < records && Seconds(t0) < 600) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    held = mesh.Held("b");
+  }
+  CatchUp c;
+  c.seconds = Seconds(t0);
+  c.cpu_a = (ProcessCpu(mesh["a"].process->pid()) - a0) / c.seconds;
+  c.cpu_b = (ProcessCpu(mesh["b"].process->pid()) - b0) / c.seconds;
+  c.rate = held / c.seconds;
+  c.complete = held == records;
+  if (!c.complete) {
+    std::fprintf(stderr, "catch-up: B holds %lu of %lu\n", (unsigned long)held,
+                 (unsigned long)records);
+  }
+  mesh.StopAll();
+  return c;
+}
+
+// When each of `total` published records ("pN.bench.example.com", sent at sent[N]) arrives
+// in a subscription at one node, in ms after it was sent.
+class Arrivals {
+ public:
+  Arrivals(uint64_t total, const std::vector<Clock::time_point>& sent, std::mutex& mu)
+      : total_(total), sent_(sent), mu_(mu), ms_(total, -1) {}
+
+  // Subscribes at node `name` of `mesh` (from now on) until every record arrived or the
+  // node stops; `subscribed` counts up once the call is made.
+  void Follow(Mesh& mesh, const std::string& name, int seconds, std::atomic<int>& subscribed) {
+    ClientOptions options;
+    options.address = mesh[name].process->address();
+    std::ifstream token(AdminTokenPath(mesh[name].dir));
+    std::getline(token, options.token);
+    options.timeout = std::chrono::seconds(seconds + 120);
+    std::unique_ptr<NodeClient> client = *NodeClient::Connect(options);
+    SubscribeRequest r;
+    r.set_from_now(true);
+    ++subscribed;
+    (void)client->Subscribe(r, [&](const SubscribeEvent& e) {
+      if (e.has_record()) Note(e.record().body().indicator().value());
+      return count_.load() < total_;
+    });
   }
 
-  // Propagation along the line.
-  std::vector<double> latency_ms, local_ms;
+  uint64_t count() const { return count_.load(); }
+
+  // The latencies of the records that arrived.
+  std::vector<double> Latencies() const {
+    std::vector<double> out;
+    for (double ms : ms_) {
+      if (ms >= 0) out.push_back(ms);
+    }
+    return out;
+  }
+
+ private:
+  void Note(const std::string& value) {
+    if (value.rfind("p", 0) != 0) return;
+    const uint64_t i = std::stoull(value.substr(1, value.find('.') - 1));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (i < total_ && ms_[i] < 0) {
+      ms_[i] = std::chrono::duration<double, std::milli>(Clock::now() - sent_[i]).count();
+      ++count_;
+    }
+  }
+
+  const uint64_t total_;
+  const std::vector<Clock::time_point>& sent_;
+  std::mutex& mu_;
+  std::vector<double> ms_;
+  std::atomic<uint64_t> count_{0};
+};
+
+struct Propagation {
+  std::vector<double> far_ms;    // publish to seen at the far end
+  std::vector<double> local_ms;  // publish to seen at the first node
+  bool complete = false;
+};
+
+// Publishes `total` records at node n0 at `rate` per second in batches of 10, noting when each
+// batch was sent in `sent`; returns how many were stored.
+uint64_t PublishSteadily(Mesh& mesh, uint64_t total, int rate, std::vector<Clock::time_point>& sent,
+                         std::mutex& mu) {
   uint64_t published = 0;
-  {
-    Mesh mesh(root + "/line");
-    const std::string far = "n" + std::to_string(hops);
-    for (int i = 0; i <= hops; ++i) mesh.Serve("n" + std::to_string(i));
-    for (int i = 0; i < hops; ++i) mesh.Link("n" + std::to_string(i), "n" + std::to_string(i + 1));
-    // Warm up every link: one record through the line.
-    PublishRequest warm;
-    warm.mutable_body()->set_tlp(TLP_GREEN);
-    warm.mutable_body()->mutable_handling()->set_may_relay(true);
-    warm.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
-    warm.mutable_body()->mutable_indicator()->set_value("warm.bench.example.com");
-    (void)mesh["n0"].client->Publish(warm);
-    for (int i = 0; i < 300 && mesh.Held(far) < 1; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    const uint64_t total = static_cast<uint64_t>(seconds) * rate;
-    std::vector<Clock::time_point> sent(total);
-    std::vector<double> arrived(total, -1), stored_here(total, -1);
-    std::mutex mu;
-    std::atomic<int> subscribed{0};
-    std::atomic<uint64_t> seen{0}, seen_here{0};
-    // Subscribes at `name` and notes when each published record arrives there.
-    auto follow = [&](const std::string& name, std::vector<double>& when,
-                      std::atomic<uint64_t>& count) {
-      ClientOptions options;
-      options.address = mesh[name].process->address();
-      std::ifstream token(AdminTokenPath(mesh[name].dir));
-      std::getline(token, options.token);
-      options.timeout = std::chrono::seconds(seconds + 120);
-      std::unique_ptr<NodeClient> client = *NodeClient::Connect(options);
-      SubscribeRequest r;
-      r.set_from_now(true);
-      ++subscribed;
-      (void)client->Subscribe(r, [&](const SubscribeEvent& e) {
-        if (!e.has_record()) return count.load() < total;
-        const std::string& v = e.record().body().indicator().value();
-        if (v.rfind("p", 0) == 0) {
-          const uint64_t i = std::stoull(v.substr(1, v.find('.') - 1));
-          std::lock_guard<std::mutex> lock(mu);
-          if (i < total && when[i] < 0) {
-            when[i] = std::chrono::duration<double, std::milli>(Clock::now() - sent[i]).count();
-            ++count;
-          }
-        }
-        return count.load() < total;
-      });
-    };
-    std::thread subscriber([&] { follow(far, arrived, seen); });
-    std::thread local([&] { follow("n0", stored_here, seen_here); });
-    while (subscribed < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    const auto start = Clock::now();
-    for (uint64_t b = 0; b * 10 < total; ++b) {
-      std::this_thread::sleep_until(start + std::chrono::microseconds(10'000'000 / rate * b));
-      std::vector<PublishRequest> batch;
-      for (uint64_t i = b * 10; i < std::min(total, b * 10 + 10); ++i) {
-        PublishRequest& r = batch.emplace_back();
-        r.mutable_body()->set_tlp(TLP_GREEN);
-        r.mutable_body()->mutable_handling()->set_may_relay(true);
-        r.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
-        r.mutable_body()->mutable_indicator()->set_value("p" + std::to_string(i) +
-                                                         ".bench.example.com");
-        std::lock_guard<std::mutex> lock(mu);
-        sent[i] = Clock::now();
-      }
-      absl::StatusOr<PublishStreamResponse> r = mesh["n0"].client->PublishStream(batch);
-      if (r.ok()) published += r->stored();
-    }
-    const double publish_s = Seconds(start);
-    for (int i = 0; i < 600 && seen.load() < total; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (seen.load() < total) {
-      std::fprintf(stderr, "propagation: %lu of %lu arrived\n", (unsigned long)seen.load(),
-                   (unsigned long)total);
-      ++failures;
-    }
-    std::fprintf(stderr, "published %lu in %.2f s\n", (unsigned long)published, publish_s);
-    mesh.StopAll();  // ends the subscription
-    subscriber.join();
-    local.join();
-    for (double ms : arrived) {
-      if (ms >= 0) latency_ms.push_back(ms);
-    }
-    for (double ms : stored_here) {
-      if (ms >= 0) local_ms.push_back(ms);
-    }
-  }
-
-  // An idle, synced 5-node mesh with cycles: a ring and a chord.
-  std::vector<double> idle_cpu;
-  {
-    Mesh mesh(root + "/idle");
-    for (int i = 0; i < 5; ++i) mesh.Serve("m" + std::to_string(i));
-    for (int i = 0; i < 5; ++i)
-      mesh.Link("m" + std::to_string(i), "m" + std::to_string((i + 1) % 5));
-    mesh.Link("m0", "m2");
+  const auto start = Clock::now();
+  for (uint64_t b = 0; b * 10 < total; ++b) {
+    std::this_thread::sleep_until(start + std::chrono::microseconds(10'000'000 / rate * b));
     std::vector<PublishRequest> batch;
-    for (int i = 0; i < 100; ++i) {
-      PublishRequest& r = batch.emplace_back();
-      r.mutable_body()->set_tlp(TLP_GREEN);
-      r.mutable_body()->mutable_handling()->set_may_relay(true);
-      r.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
-      r.mutable_body()->mutable_indicator()->set_value("i" + std::to_string(i) + ".example.com");
+    for (uint64_t i = b * 10; i < std::min(total, b * 10 + 10); ++i) {
+      batch.push_back(RelayableDomain("p" + std::to_string(i) + ".bench.example.com"));
+      std::lock_guard<std::mutex> lock(mu);
+      sent[i] = Clock::now();
     }
-    (void)mesh["m0"].client->PublishStream(batch);
-    for (int i = 0; i < 5; ++i) {
-      for (int t = 0; t < 300 && mesh.Held("m" + std::to_string(i)) < 100; ++t) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-    std::vector<double> cpu0;
-    for (int i = 0; i < 5; ++i)
-      cpu0.push_back(ProcessCpu(mesh["m" + std::to_string(i)].process->pid()));
-    const auto t0 = Clock::now();
-    std::this_thread::sleep_for(std::chrono::seconds(10));
-    const double wall = Seconds(t0);
-    for (int i = 0; i < 5; ++i) {
-      idle_cpu.push_back((ProcessCpu(mesh["m" + std::to_string(i)].process->pid()) - cpu0[i]) /
-                         wall);
-    }
-    mesh.StopAll();
+    absl::StatusOr<PublishStreamResponse> r = mesh["n0"].client->PublishStream(batch);
+    if (r.ok()) published += r->stored();
   }
-  std::filesystem::remove_all(root);
+  std::fprintf(stderr, "published %lu in %.2f s\n", (unsigned long)published, Seconds(start));
+  return published;
+}
 
+// A line of `hops` + 1 nodes; the first publishes a steady `rate` for `seconds`.
+Propagation MeasurePropagation(const std::string& root, int seconds, int hops, int rate) {
+  Mesh mesh(root + "/line");
+  const std::string far = "n" + std::to_string(hops);
+  for (int i = 0; i <= hops; ++i) mesh.Serve("n" + std::to_string(i));
+  for (int i = 0; i < hops; ++i) mesh.Link("n" + std::to_string(i), "n" + std::to_string(i + 1));
+  // Warm up every link: one record through the line.
+  (void)mesh["n0"].client->Publish(RelayableDomain("warm.bench.example.com"));
+  WaitForHeld(mesh, far, 1);
+  const uint64_t total = static_cast<uint64_t>(seconds) * rate;
+  std::vector<Clock::time_point> sent(total);
+  std::mutex mu;
+  Arrivals at_far(total, sent, mu), at_first(total, sent, mu);
+  std::atomic<int> subscribed{0};
+  std::thread subscriber([&] { at_far.Follow(mesh, far, seconds, subscribed); });
+  std::thread local([&] { at_first.Follow(mesh, "n0", seconds, subscribed); });
+  while (subscribed < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  PublishSteadily(mesh, total, rate, sent, mu);
+  for (int i = 0; i < 600 && at_far.count() < total; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  Propagation p;
+  p.complete = at_far.count() == total;
+  if (!p.complete) {
+    std::fprintf(stderr, "propagation: %lu of %lu arrived\n", (unsigned long)at_far.count(),
+                 (unsigned long)total);
+  }
+  mesh.StopAll();  // ends the subscriptions
+  subscriber.join();
+  local.join();
+  p.far_ms = at_far.Latencies();
+  p.local_ms = at_first.Latencies();
+  return p;
+}
+
+// An idle, synced 5-node mesh with cycles (a ring and a chord): the cores each node uses over
+// 10 s.
+std::vector<double> MeasureIdleCpu(const std::string& root) {
+  Mesh mesh(root + "/idle");
+  for (int i = 0; i < 5; ++i) mesh.Serve("m" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) mesh.Link("m" + std::to_string(i), "m" + std::to_string((i + 1) % 5));
+  mesh.Link("m0", "m2");
+  std::vector<PublishRequest> batch;
+  for (int i = 0; i < 100; ++i) {
+    batch.push_back(RelayableDomain("i" + std::to_string(i) + ".example.com"));
+  }
+  (void)mesh["m0"].client->PublishStream(batch);
+  for (int i = 0; i < 5; ++i) WaitForHeld(mesh, "m" + std::to_string(i), 100);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::vector<double> cpu0;
+  for (int i = 0; i < 5; ++i) {
+    cpu0.push_back(ProcessCpu(mesh["m" + std::to_string(i)].process->pid()));
+  }
+  const auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(10));
+  const double wall = Seconds(t0);
+  std::vector<double> idle_cpu;
+  for (int i = 0; i < 5; ++i) {
+    idle_cpu.push_back((ProcessCpu(mesh["m" + std::to_string(i)].process->pid()) - cpu0[i]) / wall);
+  }
+  mesh.StopAll();
+  return idle_cpu;
+}
+
+void Report(double verify, double bound, uint64_t records, const CatchUp& c, const Propagation& p,
+            int hops, int rate, const std::vector<double>& idle_cpu) {
   std::printf("\nthreatmesh mesh benchmark: real node processes, TLS peering on loopback\n");
   std::printf("limit measured in this run:\n");
   std::printf("  Ed25519 verify (libsodium, 1 core):  %9.0f /s\n", verify);
@@ -331,17 +369,17 @@ int Run(uint64_t records, int seconds, int hops, int rate) {
               bound);
   std::printf("\n%-52s %12s %8s\n", "benchmark", "figure", "x bound");
   std::printf("%-52s %12.0f %8.3f   (%lu records in %.1f s; CPU A %.2f, B %.2f cores)\n",
-              "catch-up, records/s", catchup_rate, catchup_rate / bound, (unsigned long)records,
-              catchup_s, cpu_a, cpu_b);
+              "catch-up, records/s", c.rate, c.rate / bound, (unsigned long)records, c.seconds,
+              c.cpu_a, c.cpu_b);
   std::printf("%-52s %9.2f ms\n",
               StrCat("propagation over ", hops, " hops at ", rate, "/s, p50").c_str(),
-              Percentile(latency_ms, 0.5));
+              Percentile(p.far_ms, 0.5));
   std::printf("%-52s %9.2f ms   (%zu records)\n",
               StrCat("propagation over ", hops, " hops at ", rate, "/s, p99").c_str(),
-              Percentile(latency_ms, 0.99), latency_ms.size());
+              Percentile(p.far_ms, 0.99), p.far_ms.size());
   std::printf("%-52s %9.2f ms   (p99 %.2f ms)\n",
-              "  of which publish to seen at the first node, p50", Percentile(local_ms, 0.5),
-              Percentile(local_ms, 0.99));
+              "  of which publish to seen at the first node, p50", Percentile(p.local_ms, 0.5),
+              Percentile(p.local_ms, 0.99));
   double worst = 0;
   for (double c : idle_cpu) worst = std::max(worst, c);
   std::printf("%-52s %9.3f %%   (per node:", "idle synced 5-node mesh, CPU of the busiest node",
@@ -350,7 +388,21 @@ int Run(uint64_t records, int seconds, int hops, int rate) {
   std::printf(")\n");
   std::printf(
       "\ntargets: catch-up >= 0.70 x bound; propagation p99 <= 25 ms; idle < 1%% per node\n");
-  return failures == 0 ? 0 : 1;
+}
+
+int Run(uint64_t records, int seconds, int hops, int rate) {
+  const std::string root = std::filesystem::temp_directory_path().string() +
+                           "/threatmesh-mesh-bench-" + std::to_string(::getpid());
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root);
+  const double verify = VerifyRate();
+  const double bound = 2 * verify / 2;
+  const CatchUp catch_up = MeasureCatchUp(root, records);
+  const Propagation propagation = MeasurePropagation(root, seconds, hops, rate);
+  const std::vector<double> idle_cpu = MeasureIdleCpu(root);
+  std::filesystem::remove_all(root);
+  Report(verify, bound, records, catch_up, propagation, hops, rate, idle_cpu);
+  return catch_up.complete && propagation.complete ? 0 : 1;
 }
 
 }  // namespace

@@ -49,6 +49,79 @@ constexpr std::size_t kAcksBeforeKill = 400;
   _exit(0);
 }
 
+// Runs a writer process for `round` on the store at `path` and kills it with SIGKILL after
+// kAcksBeforeKill acknowledged puts; adds every id it acknowledged to `acknowledged`.
+void KillAWriter(const std::string& path, int round, std::set<std::string>* acknowledged) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    WriterProcess(path, round, fds[1]);
+  }
+  close(fds[1]);
+  std::size_t acks_this_round = 0;
+  char buf[32];
+  while (acks_this_round < kAcksBeforeKill) {
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n != static_cast<ssize_t>(sizeof buf)) break;
+    acknowledged->insert(std::string(buf, sizeof buf));
+    ++acks_this_round;
+  }
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  // Acks already in the pipe were acknowledged before the kill; collect them too.
+  for (;;) {
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n != static_cast<ssize_t>(sizeof buf)) break;
+    acknowledged->insert(std::string(buf, sizeof buf));
+  }
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status))
+      << "writer ended by itself (status " << status << ") before it was killed";
+  ASSERT_EQ(acks_this_round, kAcksBeforeKill);
+}
+
+// Every record in the feed is complete: record, custody and every index entry.
+void ExpectEveryRecordComplete(Store& store, std::size_t acknowledged) {
+  absl::StatusOr<LogPage> log = store.ReadLog(1, kMaxLimit);
+  ASSERT_TRUE(log.ok());
+  ASSERT_GE(log->entries.size(), acknowledged);
+  std::set<std::string> tagged;
+  PageRequest page{kMaxLimit, ""};
+  for (;;) {
+    absl::StatusOr<Page> p = store.FindByTag("crash", page);
+    ASSERT_TRUE(p.ok());
+    tagged.insert(p->ids.begin(), p->ids.end());
+    if (p->next_token.empty()) break;
+    page.token = p->next_token;
+  }
+  EXPECT_EQ(tagged.size(), log->entries.size());
+  for (std::size_t i = 0; i < log->entries.size(); ++i) {
+    const LogEntry& e = log->entries[i];
+    ASSERT_EQ(e.seq, i + 1) << "gap in the change feed";
+    absl::StatusOr<std::string> bytes = store.Get(e.id);
+    ASSERT_TRUE(bytes.ok()) << "log entry without its record";
+    ASSERT_TRUE(store.GetCustody(e.id).ok()) << "record without custody";
+    threatmesh::v1::Signed envelope;
+    RecordBody body;
+    ASSERT_TRUE(envelope.ParseFromString(*bytes) && body.ParseFromString(envelope.payload()));
+    absl::StatusOr<Page> exact =
+        store.FindIndicator(body.indicator().type(), body.indicator().value(), {});
+    ASSERT_TRUE(exact.ok());
+    EXPECT_EQ(exact->ids, std::vector<std::string>{e.id}) << "missing indicator entry";
+    absl::StatusOr<Page> suffix = store.FindDomainSuffix(body.indicator().value(), {});
+    ASSERT_TRUE(suffix.ok());
+    EXPECT_EQ(suffix->ids, std::vector<std::string>{e.id}) << "missing domain entry";
+    EXPECT_TRUE(tagged.count(e.id)) << "missing tag entry";
+  }
+  absl::StatusOr<Page> kinds = store.FindByKind(RecordKind::kIndicator, {kMaxLimit, ""});
+  ASSERT_TRUE(kinds.ok());
+  EXPECT_EQ(kinds->ids.size(), log->entries.size());
+}
+
 TEST(StoreCrashTest, AcknowledgedPutsSurviveSigkill) {
   testing::TempDir dir;
   const std::string path = dir.Sub("s");
@@ -59,37 +132,7 @@ TEST(StoreCrashTest, AcknowledgedPutsSurviveSigkill) {
   }
   std::set<std::string> acknowledged;
   for (int round = 0; round < 3; ++round) {
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(fds[0]);
-      WriterProcess(path, round, fds[1]);
-    }
-    close(fds[1]);
-    std::size_t acks_this_round = 0;
-    char buf[32];
-    while (acks_this_round < kAcksBeforeKill) {
-      ssize_t n = read(fds[0], buf, sizeof buf);
-      if (n != static_cast<ssize_t>(sizeof buf)) break;
-      acknowledged.insert(std::string(buf, sizeof buf));
-      ++acks_this_round;
-    }
-    ASSERT_EQ(kill(pid, SIGKILL), 0);
-    // Acks already in the pipe were acknowledged before the kill; collect them too.
-    for (;;) {
-      ssize_t n = read(fds[0], buf, sizeof buf);
-      if (n != static_cast<ssize_t>(sizeof buf)) break;
-      acknowledged.insert(std::string(buf, sizeof buf));
-    }
-    close(fds[0]);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status))
-        << "writer ended by itself (status " << status << ") before it was killed";
-    ASSERT_EQ(acks_this_round, kAcksBeforeKill);
-
+    ASSERT_NO_FATAL_FAILURE(KillAWriter(path, round, &acknowledged));
     absl::StatusOr<std::unique_ptr<Store>> opened = Store::Open(path, {});
     ASSERT_TRUE(opened.ok()) << "round " << round << ": " << opened.status();
     Store& store = **opened;
@@ -97,41 +140,8 @@ TEST(StoreCrashTest, AcknowledgedPutsSurviveSigkill) {
       ASSERT_TRUE(*store.Contains(id))
           << "acknowledged record " << crypto::HexEncode(id) << " lost in round " << round;
     }
-    // Every record in the feed is complete: record, custody and every index entry.
-    absl::StatusOr<LogPage> log = store.ReadLog(1, kMaxLimit);
-    ASSERT_TRUE(log.ok());
-    ASSERT_GE(log->entries.size(), acknowledged.size());
-    std::set<std::string> tagged;
-    PageRequest page{kMaxLimit, ""};
-    for (;;) {
-      absl::StatusOr<Page> p = store.FindByTag("crash", page);
-      ASSERT_TRUE(p.ok());
-      tagged.insert(p->ids.begin(), p->ids.end());
-      if (p->next_token.empty()) break;
-      page.token = p->next_token;
-    }
-    EXPECT_EQ(tagged.size(), log->entries.size());
-    for (std::size_t i = 0; i < log->entries.size(); ++i) {
-      const LogEntry& e = log->entries[i];
-      ASSERT_EQ(e.seq, i + 1) << "gap in the change feed";
-      absl::StatusOr<std::string> bytes = store.Get(e.id);
-      ASSERT_TRUE(bytes.ok()) << "log entry without its record";
-      ASSERT_TRUE(store.GetCustody(e.id).ok()) << "record without custody";
-      threatmesh::v1::Signed envelope;
-      RecordBody body;
-      ASSERT_TRUE(envelope.ParseFromString(*bytes) && body.ParseFromString(envelope.payload()));
-      absl::StatusOr<Page> exact =
-          store.FindIndicator(body.indicator().type(), body.indicator().value(), {});
-      ASSERT_TRUE(exact.ok());
-      EXPECT_EQ(exact->ids, std::vector<std::string>{e.id}) << "missing indicator entry";
-      absl::StatusOr<Page> suffix = store.FindDomainSuffix(body.indicator().value(), {});
-      ASSERT_TRUE(suffix.ok());
-      EXPECT_EQ(suffix->ids, std::vector<std::string>{e.id}) << "missing domain entry";
-      EXPECT_TRUE(tagged.count(e.id)) << "missing tag entry";
-    }
-    absl::StatusOr<Page> kinds = store.FindByKind(RecordKind::kIndicator, {kMaxLimit, ""});
-    ASSERT_TRUE(kinds.ok());
-    EXPECT_EQ(kinds->ids.size(), log->entries.size());
+    ASSERT_NO_FATAL_FAILURE(ExpectEveryRecordComplete(store, acknowledged.size()))
+        << "round " << round;
   }
 }
 

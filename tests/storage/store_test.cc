@@ -137,34 +137,18 @@ TEST_F(StoreTest, CustodyChainIsStoredWithTheRecord) {
   EXPECT_EQ(custody->chains(0).hops(1).payload(), "hop1");
 }
 
-TEST_F(StoreTest, EveryQueryReturnsExactlyTheExpectedIdsAcrossTokens) {
-  crypto::KeyPair alice = crypto::KeyPair::Generate();
-  crypto::KeyPair bob = crypto::KeyPair::Generate();
-  const int64_t t0 = kTestNowMs - 100000;
-  using IT = IndicatorType;
-  Add("A", IT::INDICATOR_TYPE_DOMAIN, "a.b.example.com", alice, t0 + 1, {"apt1", "x"});
-  Add("B", IT::INDICATOR_TYPE_DOMAIN, "example.com", alice, t0 + 2, {"apt1"});
-  Add("C", IT::INDICATOR_TYPE_DOMAIN, "notexample.com", bob, t0 + 3);
-  Add("D", IT::INDICATOR_TYPE_URL, "http://www.example.com/x", bob, t0 + 4, {"apt1"});
-  Add("E", IT::INDICATOR_TYPE_EMAIL, "bob@mail.example.com", alice, t0 + 5);
-  Add("F", IT::INDICATOR_TYPE_CIDR, "10.0.0.0/8", alice, t0 + 6);
-  Add("G", IT::INDICATOR_TYPE_IPV4, "10.1.2.3", bob, t0 + 7, {"x"});
-  Add("H", IT::INDICATOR_TYPE_CIDR, "10.1.0.0/16", alice, t0 + 8);
-  Add("I", IT::INDICATOR_TYPE_CIDR, "192.168.0.0/16", alice, t0 + 9);
-  Add("J", IT::INDICATOR_TYPE_IPV6, "2001:db8::1", bob, t0 + 10);
-  Add("K", IT::INDICATOR_TYPE_CIDR, "2001:db8::/32", alice, t0 + 11);
-  Add("M", IT::INDICATOR_TYPE_IPV4, "10.1.2.4", alice, t0 + 12);
-  AddSighting("L", IT::INDICATOR_TYPE_IPV4, "10.1.2.3", alice);
+// A query of the store, what it must find, and whether in that order.
+struct QueryCase {
+  std::string name;
+  Query query;
+  std::vector<std::string> want;  // in order when ordered, else sorted
+  bool ordered;
+};
 
-  struct Case {
-    std::string name;
-    Query query;
-    std::vector<std::string> want;  // in order when ordered, else sorted
-    bool ordered;
-  };
-  Store* s = store_.get();
-  const std::string a = std::string(alice.public_key().bytes());
-  const std::vector<Case> cases = {
+// Exact values and domain suffixes.
+std::vector<QueryCase> ValueCases(Store* s) {
+  using IT = IndicatorType;
+  return {
       {"exact domain",
        [s](const PageRequest& p) {
          return s->FindIndicator(IT::INDICATOR_TYPE_DOMAIN, "example.com", p);
@@ -193,6 +177,12 @@ TEST_F(StoreTest, EveryQueryReturnsExactlyTheExpectedIdsAcrossTokens) {
        [s](const PageRequest& p) { return s->FindDomainSuffix("com", p); },
        {"A", "B", "C", "D", "E"},
        false},
+  };
+}
+
+// Addresses and networks: the ranges that contain them, narrowest last.
+std::vector<QueryCase> IpCases(Store* s) {
+  return {
       {"ip in 10.1.2.3",
        [s](const PageRequest& p) { return s->FindContainingIp("10.1.2.3", p); },
        {"F", "H", "G"},
@@ -213,12 +203,18 @@ TEST_F(StoreTest, EveryQueryReturnsExactlyTheExpectedIdsAcrossTokens) {
        [s](const PageRequest& p) { return s->FindContainingIp("2001:db8::1", p); },
        {"K", "J"},
        true},
+  };
+}
+
+// Authors (with a time window), tags and kinds.
+std::vector<QueryCase> AuthorTagKindCases(Store* s, const std::string& a, int64_t t0) {
+  return {
       {"author alice, all time",
        [s, a](const PageRequest& p) { return s->FindByAuthor(a, 0, INT64_MAX, p); },
        {"A", "B", "E", "F", "H", "I", "K", "M", "L"},
        true},
       {"author alice, window",
-       [s, a](const PageRequest& p) { return s->FindByAuthor(a, t0 + 2, t0 + 9, p); },
+       [s, a, t0](const PageRequest& p) { return s->FindByAuthor(a, t0 + 2, t0 + 9, p); },
        {"B", "E", "F", "H"},
        true},
       {"tag apt1",
@@ -236,7 +232,34 @@ TEST_F(StoreTest, EveryQueryReturnsExactlyTheExpectedIdsAcrossTokens) {
        {"L"},
        true},
   };
-  for (const Case& c : cases) {
+}
+
+TEST_F(StoreTest, EveryQueryReturnsExactlyTheExpectedIdsAcrossTokens) {
+  crypto::KeyPair alice = crypto::KeyPair::Generate();
+  crypto::KeyPair bob = crypto::KeyPair::Generate();
+  const int64_t t0 = kTestNowMs - 100000;
+  using IT = IndicatorType;
+  Add("A", IT::INDICATOR_TYPE_DOMAIN, "a.b.example.com", alice, t0 + 1, {"apt1", "x"});
+  Add("B", IT::INDICATOR_TYPE_DOMAIN, "example.com", alice, t0 + 2, {"apt1"});
+  Add("C", IT::INDICATOR_TYPE_DOMAIN, "notexample.com", bob, t0 + 3);
+  Add("D", IT::INDICATOR_TYPE_URL, "http://www.example.com/x", bob, t0 + 4, {"apt1"});
+  Add("E", IT::INDICATOR_TYPE_EMAIL, "bob@mail.example.com", alice, t0 + 5);
+  Add("F", IT::INDICATOR_TYPE_CIDR, "10.0.0.0/8", alice, t0 + 6);
+  Add("G", IT::INDICATOR_TYPE_IPV4, "10.1.2.3", bob, t0 + 7, {"x"});
+  Add("H", IT::INDICATOR_TYPE_CIDR, "10.1.0.0/16", alice, t0 + 8);
+  Add("I", IT::INDICATOR_TYPE_CIDR, "192.168.0.0/16", alice, t0 + 9);
+  Add("J", IT::INDICATOR_TYPE_IPV6, "2001:db8::1", bob, t0 + 10);
+  Add("K", IT::INDICATOR_TYPE_CIDR, "2001:db8::/32", alice, t0 + 11);
+  Add("M", IT::INDICATOR_TYPE_IPV4, "10.1.2.4", alice, t0 + 12);
+  AddSighting("L", IT::INDICATOR_TYPE_IPV4, "10.1.2.3", alice);
+
+  std::vector<QueryCase> cases = ValueCases(store_.get());
+  for (QueryCase& c : IpCases(store_.get())) cases.push_back(std::move(c));
+  for (QueryCase& c :
+       AuthorTagKindCases(store_.get(), std::string(alice.public_key().bytes()), t0)) {
+    cases.push_back(std::move(c));
+  }
+  for (const QueryCase& c : cases) {
     for (std::size_t limit : {1, 2, 3, 100}) {
       std::vector<std::string> got = Names(CollectAll(c.query, limit));
       std::vector<std::string> want = c.want;

@@ -44,6 +44,113 @@ class CustodyTest : public ::testing::Test {
     }
     return chain;
   }
+
+  // A chain that CheckChain must refuse at node `self`, with a part of its message.
+  struct UnsoundCase {
+    std::string name;
+    std::function<CustodyChain()> chain;
+    int self;
+    std::string message_part;
+  };
+
+  // Chains whose hops are not the author's, not validly signed, or for another record.
+  std::vector<UnsoundCase> SignatureCases(const std::string& id) {
+    return {
+        {"empty", [] { return CustodyChain(); }, 1, "without a custody chain"},
+        {"not from the author",
+         [&] {
+           return Chain(id, {1, 2});
+         },
+         2, "hop 0 is not sent by the record's author"},
+        {"forged signature",
+         [&] {
+           CustodyChain c = Chain(id, {0, 1, 2});
+           (*c.mutable_hops(1)->mutable_signature())[0] ^= 1;
+           return c;
+         },
+         2, "hop 1 does not carry a valid signature"},
+        {"altered hop",
+         [&] {
+           CustodyChain c = Chain(id, {0, 1, 2});
+           Hop h;
+           h.ParseFromString(c.hops(0).payload());
+           h.set_policy("other");
+           c.mutable_hops(0)->set_payload(h.SerializeAsString());
+           return c;
+         },
+         2, "hop 0 does not carry a valid signature"},
+        {"another record",
+         [&] {
+           return Chain(std::string(32, 'x'), {0, 1});
+         },
+         1, "hop 0 is for another record"},
+    };
+  }
+
+  // Chains whose hops do not follow each other, or end elsewhere, or loop.
+  std::vector<UnsoundCase> LinkCases(const std::string& id) {
+    return {
+        {"missing hop",
+         [&] {
+           CustodyChain c = Chain(id, {0, 1, 2, 3});
+           c.mutable_hops()->DeleteSubrange(1, 1);
+           return c;
+         },
+         3, "hop 1 is not sent by the receiver of the hop before"},
+        {"reordered hops",
+         [&] {
+           CustodyChain c = Chain(id, {0, 1, 2, 3});
+           c.mutable_hops()->SwapElements(1, 2);
+           return c;
+         },
+         3, "hop 1 is not sent by the receiver of the hop before"},
+        {"broken link",
+         [&] {
+           // Hops signed by the right nodes, but hop 1 names a previous hop that never was.
+           CustodyChain c = Chain(id, {0, 1});
+           CustodyChain other = Chain(id, {0, 1});
+           Hop h;
+           h.ParseFromString(other.hops(0).payload());
+           h.set_at(h.at() + 1);
+           other.mutable_hops(0)->set_payload(h.SerializeAsString());
+           SignHop(other, id, nodes_[1], Key(2), testing::kTestNowMs, "default");
+           *c.add_hops() = other.hops(1);
+           return c;
+         },
+         2, "hop 1 does not link to the hop before"},
+        {"addressed elsewhere",
+         [&] {
+           return Chain(id, {0, 1, 2});
+         },
+         3, "addressed to node"},
+        {"loop",
+         [&] {
+           return Chain(id, {0, 1, 2, 1});
+         },
+         1, "already in its chain"},
+    };
+  }
+
+  // Each chain is refused as invalid, naming the hop at fault.
+  void ExpectRefused(const std::string& id, const RecordBody& body,
+                     const std::vector<UnsoundCase>& cases) {
+    for (const UnsoundCase& c : cases) {
+      const CustodyChain chain = c.chain();
+      int bad_hop = -2;
+      absl::StatusOr<ChainVerdict> v = CheckChain(id, body, chain, Key(c.self), nullptr, &bad_hop);
+      ASSERT_FALSE(v.ok()) << c.name;
+      EXPECT_TRUE(absl::IsInvalidArgument(v.status())) << c.name;
+      EXPECT_NE(v.status().message().find(c.message_part), std::string::npos)
+          << c.name << ": " << v.status();
+      // The hop at fault is given by index: the one the message names, the chain's length when
+      // only the last receiver is wrong, -1 for an empty chain.
+      const std::string named = bad_hop == -1                  ? "without a custody chain"
+                                : bad_hop == chain.hops_size() ? "addressed to node"
+                                                               : StrCat("hop ", bad_hop, " ");
+      EXPECT_NE(v.status().message().find(named), std::string::npos)
+          << c.name << ": " << bad_hop << " " << v.status();
+    }
+  }
 };
 
 TEST_F(CustodyTest, HandlingRulesAcceptOrNameTheOffendingHop) {
@@ -98,96 +205,8 @@ TEST_F(CustodyTest, HandlingRulesAcceptOrNameTheOffendingHop) {
 TEST_F(CustodyTest, UnsoundChainsAreRefusedNamingTheHop) {
   RecordBody body = Body(v1::TLP_GREEN, 5, true);
   const std::string id = Id(body);
-  struct Case {
-    std::string name;
-    std::function<CustodyChain()> chain;
-    int self;
-    std::string message_part;
-  };
-  const std::vector<Case> cases = {
-      {"empty", [] { return CustodyChain(); }, 1, "without a custody chain"},
-      {"not from the author",
-       [&] {
-         return Chain(id, {1, 2});
-       },
-       2, "hop 0 is not sent by the record's author"},
-      {"forged signature",
-       [&] {
-         CustodyChain c = Chain(id, {0, 1, 2});
-         (*c.mutable_hops(1)->mutable_signature())[0] ^= 1;
-         return c;
-       },
-       2, "hop 1 does not carry a valid signature"},
-      {"altered hop",
-       [&] {
-         CustodyChain c = Chain(id, {0, 1, 2});
-         Hop h;
-         h.ParseFromString(c.hops(0).payload());
-         h.set_policy("other");
-         c.mutable_hops(0)->set_payload(h.SerializeAsString());
-         return c;
-       },
-       2, "hop 0 does not carry a valid signature"},
-      {"another record",
-       [&] {
-         return Chain(std::string(32, 'x'), {0, 1});
-       },
-       1, "hop 0 is for another record"},
-      {"missing hop",
-       [&] {
-         CustodyChain c = Chain(id, {0, 1, 2, 3});
-         c.mutable_hops()->DeleteSubrange(1, 1);
-         return c;
-       },
-       3, "hop 1 is not sent by the receiver of the hop before"},
-      {"reordered hops",
-       [&] {
-         CustodyChain c = Chain(id, {0, 1, 2, 3});
-         c.mutable_hops()->SwapElements(1, 2);
-         return c;
-       },
-       3, "hop 1 is not sent by the receiver of the hop before"},
-      {"broken link",
-       [&] {
-         // Hops signed by the right nodes, but hop 1 names a previous hop that never was.
-         CustodyChain c = Chain(id, {0, 1});
-         CustodyChain other = Chain(id, {0, 1});
-         Hop h;
-         h.ParseFromString(other.hops(0).payload());
-         h.set_at(h.at() + 1);
-         other.mutable_hops(0)->set_payload(h.SerializeAsString());
-         SignHop(other, id, nodes_[1], Key(2), testing::kTestNowMs, "default");
-         *c.add_hops() = other.hops(1);
-         return c;
-       },
-       2, "hop 1 does not link to the hop before"},
-      {"addressed elsewhere",
-       [&] {
-         return Chain(id, {0, 1, 2});
-       },
-       3, "addressed to node"},
-      {"loop",
-       [&] {
-         return Chain(id, {0, 1, 2, 1});
-       },
-       1, "already in its chain"},
-  };
-  for (const Case& c : cases) {
-    const CustodyChain chain = c.chain();
-    int bad_hop = -2;
-    absl::StatusOr<ChainVerdict> v = CheckChain(id, body, chain, Key(c.self), nullptr, &bad_hop);
-    ASSERT_FALSE(v.ok()) << c.name;
-    EXPECT_TRUE(absl::IsInvalidArgument(v.status())) << c.name;
-    EXPECT_NE(v.status().message().find(c.message_part), std::string::npos)
-        << c.name << ": " << v.status();
-    // The hop at fault is given by index: the one the message names, the chain's length when
-    // only the last receiver is wrong, -1 for an empty chain.
-    const std::string named = bad_hop == -1                  ? "without a custody chain"
-                              : bad_hop == chain.hops_size() ? "addressed to node"
-                                                             : StrCat("hop ", bad_hop, " ");
-    EXPECT_NE(v.status().message().find(named), std::string::npos)
-        << c.name << ": " << bad_hop << " " << v.status();
-  }
+  ExpectRefused(id, body, SignatureCases(id));
+  ExpectRefused(id, body, LinkCases(id));
 }
 
 TEST_F(CustodyTest, NothingGoesToTheAuthorOrBackIntoTheChain) {

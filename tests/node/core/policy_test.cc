@@ -30,11 +30,8 @@ class PolicyTest : public ::testing::Test {
     b.set_confidence(70);
     return b;
   }
-};
 
-// Every outbound field, each case checked against the decision and the rule it names.
-TEST_F(PolicyTest, OutboundEveryField) {
-  struct Case {
+  struct OutboundCase {
     std::string name;
     PolicySettings settings;
     std::function<void(RecordBody&)> edit;
@@ -42,131 +39,158 @@ TEST_F(PolicyTest, OutboundEveryField) {
     bool allowed;
     std::string rule_part;
   };
-  const std::vector<Case> cases = {
-      {"defaults send GREEN", {}, nullptr, false, true, "sent (TLP:GREEN, hop 1"},
-      {"AMBER by default (the label decides)",
-       {},
-       [](RecordBody& b) { b.set_tlp(v1::TLP_AMBER); },
-       false,
-       true,
-       "sent (TLP:AMBER"},
-      {"AMBER above the max",
-       {{"max-tlp", "green"}},
-       [](RecordBody& b) { b.set_tlp(v1::TLP_AMBER); },
-       false,
-       false,
-       "TLP:AMBER is above the highest sent, TLP:GREEN"},
-      {"AMBER allowed",
-       {{"max-tlp", "amber"}},
-       [](RecordBody& b) { b.set_tlp(v1::TLP_AMBER); },
-       false,
-       true,
-       "sent"},
-      {"CLEAR under GREEN",
-       {{"max-tlp", "green"}},
-       [](RecordBody& b) { b.set_tlp(v1::TLP_CLEAR); },
-       false,
-       true,
-       "sent"},
-      {"GREEN community shared",
-       {{"communities", "fin, energy"}},
-       [](RecordBody& b) { b.mutable_handling()->add_communities("energy"); },
-       false,
-       true,
-       "sent"},
-      {"GREEN community not shared",
-       {{"communities", "fin"}},
-       [](RecordBody& b) { b.mutable_handling()->add_communities("energy"); },
-       false,
-       false,
-       "communities the peer is not in"},
-      {"kind sent", {{"kinds", "indicator,sighting"}}, nullptr, false, true, "sent"},
-      {"kind not sent",
-       {{"kinds", "sighting"}},
-       nullptr,
-       false,
-       false,
-       "kind indicator is not sent"},
-      {"indicator type sent", {{"indicator-types", "domain, url"}}, nullptr, false, true, "sent"},
-      {"indicator type not sent",
-       {{"indicator-types", "ipv4"}},
-       nullptr,
-       false,
-       false,
-       "indicator type domain is not sent"},
-      {"tag included", {{"tags-include", "apt-x,apt-y"}}, nullptr, false, true, "sent"},
-      {"no included tag",
-       {{"tags-include", "apt-y"}},
-       nullptr,
-       false,
-       false,
-       "none of the tags sent (apt-y)"},
-      {"tag excluded",
-       {{"tags-exclude", "apt-x"}},
-       nullptr,
-       false,
-       false,
-       "tag \"apt-x\" is excluded"},
-      {"confidence enough", {{"min-confidence", "70"}}, nullptr, false, true, "sent"},
-      {"confidence too low",
-       {{"min-confidence", "71"}},
-       nullptr,
-       false,
-       false,
-       "confidence 70 is below the minimum of 71"},
-      {"no confidence stated",
-       {{"min-confidence", "1"}},
-       [](RecordBody& b) { b.clear_confidence(); },
-       false,
-       false,
-       "states no confidence"},
-      {"own only, own record", {{"own-only", "true"}}, nullptr, false, true, "sent"},
-      {"own only, relayed record",
-       {{"own-only", "true"}},
-       nullptr,
-       true,
-       false,
-       "only records authored by this node"},
-      {"relayed, allowed", {}, nullptr, true, true, "hop 2 of at most 8"},
-      {"relayed, author forbids",
-       {},
-       [](RecordBody& b) { b.mutable_handling()->set_may_relay(false); },
-       true,
-       false,
-       "custody: the author did not allow relaying"},
-      {"RED to a non-recipient, policy allows RED",
-       {{"max-tlp", "red"}},
-       [&](RecordBody& b) {
-         b.set_tlp(v1::TLP_RED);
-         b.mutable_handling()->add_recipients(std::string(other_.public_key().bytes()));
-       },
-       false,
-       false,
-       "custody: node"},
-      {"RED to the recipient",
-       {{"max-tlp", "red"}},
-       [&](RecordBody& b) {
-         b.set_tlp(v1::TLP_RED);
-         b.mutable_handling()->add_recipients(Peer());
-       },
-       false,
-       true,
-       "sent (TLP:RED"},
-  };
-  for (const Case& c : cases) {
-    absl::StatusOr<OutboundPolicy> policy = ParseOutboundPolicy("p", c.settings);
-    ASSERT_TRUE(policy.ok()) << c.name << ": " << policy.status();
-    RecordBody body = Own();
-    v1::CustodyChain chain;
-    if (c.relayed) {
-      body.set_author(std::string(other_.public_key().bytes()));
-      SignHop(chain, crypto::Sha256(body.SerializeAsString()), other_, Self(), 1, "p");
-    }
-    if (c.edit) c.edit(body);
-    Decision d = ExplainOutbound(*policy, body, chain, Self(), Peer());
-    EXPECT_EQ(d.allowed, c.allowed) << c.name << ": " << d.rule;
-    EXPECT_NE(d.rule.find(c.rule_part), std::string::npos) << c.name << ": " << d.rule;
+
+  // TLP and communities.
+  std::vector<OutboundCase> LabelCases() {
+    return {
+        {"defaults send GREEN", {}, nullptr, false, true, "sent (TLP:GREEN, hop 1"},
+        {"AMBER by default (the label decides)",
+         {},
+         [](RecordBody& b) { b.set_tlp(v1::TLP_AMBER); },
+         false,
+         true,
+         "sent (TLP:AMBER"},
+        {"AMBER above the max",
+         {{"max-tlp", "green"}},
+         [](RecordBody& b) { b.set_tlp(v1::TLP_AMBER); },
+         false,
+         false,
+         "TLP:AMBER is above the highest sent, TLP:GREEN"},
+        {"AMBER allowed",
+         {{"max-tlp", "amber"}},
+         [](RecordBody& b) { b.set_tlp(v1::TLP_AMBER); },
+         false,
+         true,
+         "sent"},
+        {"CLEAR under GREEN",
+         {{"max-tlp", "green"}},
+         [](RecordBody& b) { b.set_tlp(v1::TLP_CLEAR); },
+         false,
+         true,
+         "sent"},
+        {"GREEN community shared",
+         {{"communities", "fin, energy"}},
+         [](RecordBody& b) { b.mutable_handling()->add_communities("energy"); },
+         false,
+         true,
+         "sent"},
+        {"GREEN community not shared",
+         {{"communities", "fin"}},
+         [](RecordBody& b) { b.mutable_handling()->add_communities("energy"); },
+         false,
+         false,
+         "communities the peer is not in"},
+    };
   }
+
+  // What the peer takes: kinds, indicator types, tags, confidence.
+  std::vector<OutboundCase> SelectionCases() {
+    return {
+        {"kind sent", {{"kinds", "indicator,sighting"}}, nullptr, false, true, "sent"},
+        {"kind not sent",
+         {{"kinds", "sighting"}},
+         nullptr,
+         false,
+         false,
+         "kind indicator is not sent"},
+        {"indicator type sent", {{"indicator-types", "domain, url"}}, nullptr, false, true, "sent"},
+        {"indicator type not sent",
+         {{"indicator-types", "ipv4"}},
+         nullptr,
+         false,
+         false,
+         "indicator type domain is not sent"},
+        {"tag included", {{"tags-include", "apt-x,apt-y"}}, nullptr, false, true, "sent"},
+        {"no included tag",
+         {{"tags-include", "apt-y"}},
+         nullptr,
+         false,
+         false,
+         "none of the tags sent (apt-y)"},
+        {"tag excluded",
+         {{"tags-exclude", "apt-x"}},
+         nullptr,
+         false,
+         false,
+         "tag \"apt-x\" is excluded"},
+        {"confidence enough", {{"min-confidence", "70"}}, nullptr, false, true, "sent"},
+        {"confidence too low",
+         {{"min-confidence", "71"}},
+         nullptr,
+         false,
+         false,
+         "confidence 70 is below the minimum of 71"},
+        {"no confidence stated",
+         {{"min-confidence", "1"}},
+         [](RecordBody& b) { b.clear_confidence(); },
+         false,
+         false,
+         "states no confidence"},
+    };
+  }
+
+  // Custody: own records only, relaying, RED recipients.
+  std::vector<OutboundCase> CustodyCases() {
+    return {
+        {"own only, own record", {{"own-only", "true"}}, nullptr, false, true, "sent"},
+        {"own only, relayed record",
+         {{"own-only", "true"}},
+         nullptr,
+         true,
+         false,
+         "only records authored by this node"},
+        {"relayed, allowed", {}, nullptr, true, true, "hop 2 of at most 8"},
+        {"relayed, author forbids",
+         {},
+         [](RecordBody& b) { b.mutable_handling()->set_may_relay(false); },
+         true,
+         false,
+         "custody: the author did not allow relaying"},
+        {"RED to a non-recipient, policy allows RED",
+         {{"max-tlp", "red"}},
+         [&](RecordBody& b) {
+           b.set_tlp(v1::TLP_RED);
+           b.mutable_handling()->add_recipients(std::string(other_.public_key().bytes()));
+         },
+         false,
+         false,
+         "custody: node"},
+        {"RED to the recipient",
+         {{"max-tlp", "red"}},
+         [&](RecordBody& b) {
+           b.set_tlp(v1::TLP_RED);
+           b.mutable_handling()->add_recipients(Peer());
+         },
+         false,
+         true,
+         "sent (TLP:RED"},
+    };
+  }
+
+  // Each case checked against the decision and the rule it names.
+  void ExpectOutbound(const std::vector<OutboundCase>& cases) {
+    for (const OutboundCase& c : cases) {
+      absl::StatusOr<OutboundPolicy> policy = ParseOutboundPolicy("p", c.settings);
+      ASSERT_TRUE(policy.ok()) << c.name << ": " << policy.status();
+      RecordBody body = Own();
+      v1::CustodyChain chain;
+      if (c.relayed) {
+        body.set_author(std::string(other_.public_key().bytes()));
+        SignHop(chain, crypto::Sha256(body.SerializeAsString()), other_, Self(), 1, "p");
+      }
+      if (c.edit) c.edit(body);
+      Decision d = ExplainOutbound(*policy, body, chain, Self(), Peer());
+      EXPECT_EQ(d.allowed, c.allowed) << c.name << ": " << d.rule;
+      EXPECT_NE(d.rule.find(c.rule_part), std::string::npos) << c.name << ": " << d.rule;
+    }
+  }
+};
+
+// Every outbound field, each case checked against the decision and the rule it names.
+TEST_F(PolicyTest, OutboundEveryField) {
+  ExpectOutbound(LabelCases());
+  ExpectOutbound(SelectionCases());
+  ExpectOutbound(CustodyCases());
 }
 
 TEST_F(PolicyTest, InboundEveryField) {

@@ -138,6 +138,67 @@ class ProofTest : public ::testing::Test {
     for (const ProofFailure& f : r.failures) out += f.element + ": " + f.message + "\n";
     return out;
   }
+
+  using NamedBundles = std::vector<std::pair<std::string, std::string>>;
+
+  // Bundles of the suite: valid ones of 1, 2 and 4 hops (`four` is the last), the author's
+  // own copy, a withdrawn record, a violation; and hops skipped or swapped.
+  void SuiteBundles(NamedBundles* bundles, std::string* four) {
+    const Signed record = Record();
+    bundles->emplace_back("hops1", Export(Material(record, {0, 1}), 1));
+    bundles->emplace_back("hops2", Export(Material(record, {0, 1, 2}), 2));
+    *four = Export(Material(record, {0, 1, 2, 3, 4}), 4);
+    bundles->emplace_back("hops4", *four);
+    ProofMaterial own;
+    own.record = record;
+    own.chains.emplace_back();
+    bundles->emplace_back("own", Export(own, 0));
+    bundles->emplace_back("own-claimed", Export(own, 2));
+    ProofMaterial withdrawn = Material(record, {0, 1});
+    for (int author : {0, 3}) {
+      RecordBody retraction;
+      retraction.set_author(Key(author));
+      retraction.set_created_at(testing::kTestNowMs);
+      retraction.set_tlp(v1::TLP_GREEN);
+      retraction.mutable_retraction()->set_target(Id(record));
+      Signed mark;
+      ASSERT_TRUE(mark.ParseFromString(SealRecord(retraction, nodes_[author])));
+      withdrawn.marks = {mark};
+      bundles->emplace_back(StrCat("retracted-by-", author), Export(withdrawn, 1));
+    }
+    ProofMaterial violation = Material(Record(v1::TLP_AMBER, false), {0, 1, 2});
+    violation.kind = "violation";
+    bundles->emplace_back("violation", Export(violation, 2));
+    violation.kind = "record";
+    bundles->emplace_back("violation-as-record", Export(violation, 2));
+    ProofMaterial skipped = Material(record, {0, 1, 2, 3});
+    skipped.chains[0].mutable_hops()->DeleteSubrange(1, 1);
+    bundles->emplace_back("skipped", Export(skipped, 3));
+    ProofMaterial swapped = Material(record, {0, 1, 2, 3});
+    swapped.chains[0].mutable_hops()->SwapElements(1, 2);
+    bundles->emplace_back("swapped", Export(swapped, 3));
+  }
+
+  // A byte changed in each hex string of `four`, at two places.
+  static NamedBundles ChangedBytes(const std::string& four) {
+    NamedBundles bundles;
+    int n = 0;
+    for (std::size_t q = four.find('"'); q != std::string::npos; q = four.find('"', q + 1)) {
+      const std::size_t end = four.find('"', q + 1);
+      if (end == std::string::npos) break;
+      const std::string_view text(four.data() + q + 1, end - q - 1);
+      if (text.size() >= 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos) {
+        for (std::size_t at : {std::size_t{1}, text.size() / 2 + 1}) {
+          std::string changed = four;
+          char& c = changed[q + 1 + at];
+          c = c == '0' ? '1' : '0';
+          bundles.emplace_back(StrCat("changed-", n++), changed);
+        }
+      }
+      q = end;
+    }
+    return bundles;
+  }
 };
 
 TEST_F(ProofTest, BundlesOfOneTwoAndFourHopsVerifyWithTheirStory) {
@@ -382,56 +443,10 @@ TEST_F(ProofTest, AFileThatIsNotABundleIsUnusable) {
 // file that is not a bundle). For each it names the same element at fault.
 TEST_F(ProofTest, AnIndependentPythonVerifierAgreesOnEveryBundle) {
   testing::TempDir dir;
-  std::vector<std::pair<std::string, std::string>> bundles;  // name, text
-  const Signed record = Record();
-  bundles.emplace_back("hops1", Export(Material(record, {0, 1}), 1));
-  bundles.emplace_back("hops2", Export(Material(record, {0, 1, 2}), 2));
-  const std::string four = Export(Material(record, {0, 1, 2, 3, 4}), 4);
-  bundles.emplace_back("hops4", four);
-  ProofMaterial own;
-  own.record = record;
-  own.chains.emplace_back();
-  bundles.emplace_back("own", Export(own, 0));
-  bundles.emplace_back("own-claimed", Export(own, 2));
-  ProofMaterial withdrawn = Material(record, {0, 1});
-  for (int author : {0, 3}) {
-    RecordBody retraction;
-    retraction.set_author(Key(author));
-    retraction.set_created_at(testing::kTestNowMs);
-    retraction.set_tlp(v1::TLP_GREEN);
-    retraction.mutable_retraction()->set_target(Id(record));
-    Signed mark;
-    ASSERT_TRUE(mark.ParseFromString(SealRecord(retraction, nodes_[author])));
-    withdrawn.marks = {mark};
-    bundles.emplace_back(StrCat("retracted-by-", author), Export(withdrawn, 1));
-  }
-  ProofMaterial violation = Material(Record(v1::TLP_AMBER, false), {0, 1, 2});
-  violation.kind = "violation";
-  bundles.emplace_back("violation", Export(violation, 2));
-  violation.kind = "record";
-  bundles.emplace_back("violation-as-record", Export(violation, 2));
-  ProofMaterial skipped = Material(record, {0, 1, 2, 3});
-  skipped.chains[0].mutable_hops()->DeleteSubrange(1, 1);
-  bundles.emplace_back("skipped", Export(skipped, 3));
-  ProofMaterial swapped = Material(record, {0, 1, 2, 3});
-  swapped.chains[0].mutable_hops()->SwapElements(1, 2);
-  bundles.emplace_back("swapped", Export(swapped, 3));
-  // A byte changed in each hex string of the 4-hop bundle, at two places.
-  int n = 0;
-  for (std::size_t q = four.find('"'); q != std::string::npos; q = four.find('"', q + 1)) {
-    const std::size_t end = four.find('"', q + 1);
-    if (end == std::string::npos) break;
-    const std::string_view text(four.data() + q + 1, end - q - 1);
-    if (text.size() >= 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos) {
-      for (std::size_t at : {std::size_t{1}, text.size() / 2 + 1}) {
-        std::string changed = four;
-        char& c = changed[q + 1 + at];
-        c = c == '0' ? '1' : '0';
-        bundles.emplace_back(StrCat("changed-", n++), changed);
-      }
-    }
-    q = end;
-  }
+  NamedBundles bundles;  // name, text
+  std::string four;
+  ASSERT_NO_FATAL_FAILURE(SuiteBundles(&bundles, &four));
+  for (auto& b : ChangedBytes(four)) bundles.push_back(std::move(b));
   for (auto& b : RotationBundles()) bundles.push_back(std::move(b));
   bundles.emplace_back("not-json", "{ not json");
   bundles.emplace_back("other-format", "{\"format\": \"threatmesh-proof/9\"}");
