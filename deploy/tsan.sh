@@ -6,7 +6,7 @@
 # anything that locks or starts a thread.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-regex="${1:-^(StoreConcurrencyTest|MeshTest|PeerAuthTest|ExchangeSessionTest)[.]}"
+regex="${1:-^(StoreConcurrencyTest|MeshTest|MeshHostileTest|KeyRotationTest|PeerAuthTest|ExchangeSessionTest)[.]}"
 
 bash deploy/install-deps.sh
 CC=clang CXX=clang++ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
