@@ -14,6 +14,8 @@ packages=(
   systemd  # systemd-analyze, which checks deploy/threatmesh.service in a test
   tzdata   # time zones, for logs written in local time (BIND query logs)
   python3 python3-nacl  # the independent proof-bundle verifier in tests/proof
+  nlohmann-json3-dev  # JSON for STIX and MISP (node/interop)
+  bind9 bind9-utils bind9-dnsutils  # named, named-checkzone and dig: the RPZ export's tests
 )
 
 missing=()

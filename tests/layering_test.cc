@@ -54,7 +54,7 @@ TEST(LayeringTest, TheCheckSeesWhatALibraryUses) {
 TEST(LayeringTest, OfflinePartsUseNeitherRocksDbNorGrpc) {
   for (auto [name, path] :
        {std::pair{"core", THREATMESH_LIB_core}, std::pair{"excerpt", THREATMESH_LIB_excerpt},
-        std::pair{"proof", THREATMESH_LIB_proof},
+        std::pair{"proof", THREATMESH_LIB_proof}, std::pair{"interop", THREATMESH_LIB_interop},
         std::pair{"cli_offline", THREATMESH_LIB_cli_offline}}) {
     ExpectNoUse(name, path, kRocksDb);
     ExpectNoUse(name, path, kGrpc);

@@ -26,6 +26,9 @@ Command SubscribeCommand();
 Command SightCommand();
 Command RetractCommand();
 
+// cmd_export.cc: the records in standard formats (STIX 2.1, feeds for enforcing tools).
+Command ExportCommand();
+
 // cmd_admin.cc: the node's state, tokens, audit trail, proofs, violations, policy.
 Command StatusCommand();
 Command TokenCommand();

@@ -53,5 +53,27 @@ TEST(Sha256Test, KnownAnswer) {
   EXPECT_EQ(RecordId("abc"), Sha256("abc"));
 }
 
+// RFC 4648 section 10's test vectors, and what is not base64.
+TEST(Base64Test, Rfc4648VectorsAndErrors) {
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : vectors) {
+    EXPECT_EQ(Base64Encode(plain), encoded);
+    std::optional<std::string> decoded = Base64Decode(encoded);
+    ASSERT_TRUE(decoded.has_value()) << encoded;
+    EXPECT_EQ(*decoded, plain);
+  }
+  const std::string binary("\x00\xff\x10\x80", 4);
+  EXPECT_EQ(Base64Decode(Base64Encode(binary)), binary);
+  for (const char* bad : {"Zg", "Zm9v!", "Zm9v YmFy", "Zh==", "====", "Zm9vYg=x"}) {
+    EXPECT_FALSE(Base64Decode(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace threatmesh::crypto
