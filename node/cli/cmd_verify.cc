@@ -1,10 +1,13 @@
-// verify: checks a proof bundle or an audit trail file offline (node/proof), no node needed.
+// verify: checks a proof bundle, an audit trail file (node/proof) or a STIX file threatmesh
+// exported (node/interop) offline, no node needed.
 #include <fstream>
 #include <iterator>
 
 #include "crypto/encoding.h"
 #include "crypto/keys.h"
 #include "node/cli/commands.h"
+#include "node/core/clock.h"
+#include "node/interop/stix_verify.h"
 #include "node/proof/proof.h"
 
 namespace threatmesh::cli {
@@ -18,7 +21,8 @@ int RunVerify(const po::variables_map& vm, Io& io) {
     return kExitUsage;
   }
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const ProofResult r = VerifyOfflineFile(text);
+  const ProofResult r = interop::IsThreatmeshStix(text) ? interop::VerifyStix(text, SystemNowMs())
+                                                        : VerifyOfflineFile(text);
   const int code = r.verdict == ProofResult::Verdict::kValid     ? kExitOk
                    : r.verdict == ProofResult::Verdict::kInvalid ? kExitError
                                                                  : kExitUsage;
@@ -38,6 +42,7 @@ int RunVerify(const po::variables_map& vm, Io& io) {
   if (r.verdict == ProofResult::Verdict::kValid) {
     io.out << (r.kind == "violation" ? "verdict: VIOLATION PROVEN, every signature verifies\n"
                : r.kind == "audit"   ? "verdict: VALID, the trail is intact\n"
+               : r.kind == "stix"    ? "verdict: VALID, every object is its signed record\n"
                                      : "verdict: VALID, every check passed\n");
   } else if (r.verdict == ProofResult::Verdict::kInvalid) {
     io.out << "verdict: INVALID, " << r.failures.size() << " check(s) failed\n";
@@ -51,8 +56,8 @@ int RunVerify(const po::variables_map& vm, Io& io) {
 
 Command VerifyCommand() {
   return {"verify",
-          "check a proof bundle offline: no node, network or data directory needed",
-          "threatmesh verify proof.json [--json]",
+          "check a proof bundle, audit trail or exported STIX file offline: no node needed",
+          "threatmesh verify proof.json [--json]   |   threatmesh verify export.stix.json",
           [](po::options_description& d) {
             d.add_options()("file", po::value<std::string>()->required(), "the bundle");
           },

@@ -170,6 +170,21 @@ TEST_F(CliExportTest, StixIsOneBundleWithEveryIndicator) {
   EXPECT_EQ(indicators["evil.example.com"]["confidence"], 70);
   EXPECT_EQ(indicators["gone.example.com"]["revoked"], true);
   EXPECT_FALSE(indicators["evil.example.com"].contains("revoked"));
+  // verify checks the exported objects against their signed records, offline.
+  Result verified = Run({"verify", dir_.Sub("bundle.json")});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_NE(verified.out.find("verdict: VALID, every object is its signed record"),
+            std::string::npos)
+      << verified.out;
+  std::string changed = text;
+  const std::string pattern = "[domain-name:value = 'evil.example.com']";
+  const std::size_t at = changed.find(pattern);
+  ASSERT_NE(at, std::string::npos);
+  changed.replace(at, pattern.size(), "[domain-name:value = 'good.example.com']");
+  std::ofstream(dir_.Sub("changed.json")) << changed;
+  Result refused = Run({"verify", dir_.Sub("changed.json")});
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.out.find(" pattern: says"), std::string::npos) << refused.out;
   // The retraction itself is no object of its own.
   EXPECT_NE(r.err.find("left out 1: a retraction is exported as its target's revoked version"),
             std::string::npos)
