@@ -50,6 +50,10 @@ enum ColumnFamily : int {
   // is checked on reading. (Stores written before supersession hold target id -> retraction
   // id, which reads the same way.)
   kRetracted,
+  // Source reference of an imported object ("stix:indicator--UUID@MODIFIED", ...) -> the id
+  // of the record it was imported as (written by the node's API): a second import of the
+  // same object stores nothing.
+  kImports,
   kColumnFamilyCount,
 };
 
@@ -58,6 +62,7 @@ inline constexpr std::array<std::string_view, kColumnFamilyCount> kColumnFamilyN
     "idx_indicator", "idx_domain", "idx_cidr", "idx_author_time",
     "idx_tag",       "idx_kind",   "peers",    "audit",
     "evidence",      "meta",       "tokens",   "retracted",
+    "imports",
 };
 
 }  // namespace threatmesh::storage

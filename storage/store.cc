@@ -604,6 +604,7 @@ class RocksStore final : public Store {
       case kEvidence:
       case kMeta:
       case kTokens:
+      case kImports:
         return absl::OkStatus();
       default:
         return absl::InvalidArgumentError(

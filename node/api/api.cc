@@ -16,6 +16,7 @@
 #include "node/core/record_kind.h"
 #include "node/core/record_view.h"
 #include "node/proof/proof.h"
+#include "storage/column_families.h"
 #include "storage/index_keys.h"
 #include "threatmesh/v1/peer.pb.h"
 
@@ -207,13 +208,52 @@ absl::StatusOr<RecordBody> NodeApi::PreparePublish(const PublishRequest& request
   return out;
 }
 
+absl::Status NodeApi::ClaimSourceRef(const std::string& ref) {
+  if (ref.size() > 512) {
+    return absl::InvalidArgumentError(
+        StrCat("source_ref is ", ref.size(), " bytes, over the limit of 512"));
+  }
+  {
+    // Claimed first, so that no other call publishes it meanwhile; then the store says
+    // whether an earlier call did.
+    MutexLock lock(&refs_mu_);
+    if (!refs_in_flight_.insert(ref).second) {
+      return absl::AlreadyExistsError(StrCat(ref, " is being imported by another call"));
+    }
+  }
+  absl::StatusOr<std::string> known = node_.store().GetAux(storage::kImports, ref);
+  if (known.ok() || !absl::IsNotFound(known.status())) {
+    MutexLock lock(&refs_mu_);
+    refs_in_flight_.erase(ref);
+  }
+  if (known.ok()) {
+    return absl::AlreadyExistsError(
+        StrCat(ref, " was imported already, as record ", crypto::HexEncode(*known)));
+  }
+  if (!absl::IsNotFound(known.status())) return known.status();
+  return absl::OkStatus();
+}
+
+void NodeApi::SettleSourceRef(const std::string& ref, const absl::StatusOr<std::string>& id) {
+  // Not synced: the record itself is. A crash between the two leaves the reference unknown,
+  // and a later import of it stores the object again.
+  if (id.ok()) (void)node_.store().PutAux(storage::kImports, ref, *id, /*sync=*/false);
+  MutexLock lock(&refs_mu_);
+  refs_in_flight_.erase(ref);
+}
+
 absl::StatusOr<PublishResponse> NodeApi::Publish(const PublishRequest& request, AuditEntry& audit) {
   const auto* kind_field =
       RecordBody::GetDescriptor()->FindFieldByNumber(request.body().kind_case());
   audit.set_params(StrCat("kind=", kind_field ? kind_field->name() : std::string("none")));
   absl::StatusOr<RecordBody> body = PreparePublish(request);
   if (!body.ok()) return body.status();
-  return PublishBody(std::move(*body), audit);
+  if (request.source_ref().empty()) return PublishBody(std::move(*body), audit);
+  if (absl::Status claimed = ClaimSourceRef(request.source_ref()); !claimed.ok()) return claimed;
+  absl::StatusOr<PublishResponse> out = PublishBody(std::move(*body), audit);
+  SettleSourceRef(request.source_ref(),
+                  out.ok() ? absl::StatusOr<std::string>(out->id()) : out.status());
+  return out;
 }
 
 PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishRequest&)>& next,
@@ -240,6 +280,8 @@ PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishReque
         e->set_message(std::string(s.message()));
       }
     }
+    // Source references of the records published, and what each became.
+    std::vector<std::pair<std::string, absl::StatusOr<std::string>>> settled ABSL_GUARDED_BY(mu);
     bool HasRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return in_flight < kMaxInFlight; }
     bool Drained() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return in_flight == 0; }
   } progress;
@@ -252,27 +294,49 @@ PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishReque
       progress.Refuse(index, body.status());
       continue;
     }
+    std::string ref = request.source_ref();
+    if (!ref.empty()) {
+      if (absl::Status claimed = ClaimSourceRef(ref); !claimed.ok()) {
+        MutexLock lock(&progress.mu);
+        progress.Refuse(index, claimed);
+        continue;
+      }
+    }
     {
       MutexLock lock(&progress.mu);
       progress.mu.Await(Condition(&progress, &Progress::HasRoom));
       ++progress.in_flight;
     }
-    node_.PublishAsync(std::move(*body),
-                       [&progress, &audit, index](absl::StatusOr<LocalNode::Published> r) {
-                         MutexLock lock(&progress.mu);
-                         if (r.ok()) {
-                           progress.out.set_stored(progress.out.stored() + 1);
-                           progress.out.set_last_seq(std::max(progress.out.last_seq(), r->seq));
-                           AuditIds(audit, r->id);
-                         } else {
-                           progress.Refuse(index, r.status());
-                         }
-                         --progress.in_flight;
-                       });
+    node_.PublishAsync(std::move(*body), [&progress, &audit, index, ref = std::move(ref)](
+                                             absl::StatusOr<LocalNode::Published> r) {
+      // On the store's writer thread, which must not write to the store itself: the
+      // references are settled once the stream is drained.
+      MutexLock lock(&progress.mu);
+      if (!ref.empty()) {
+        progress.settled.emplace_back(ref,
+                                      r.ok() ? absl::StatusOr<std::string>(r->id) : r.status());
+      }
+      if (r.ok()) {
+        progress.out.set_stored(progress.out.stored() + 1);
+        progress.out.set_last_seq(std::max(progress.out.last_seq(), r->seq));
+        AuditIds(audit, r->id);
+      } else {
+        progress.Refuse(index, r.status());
+      }
+      --progress.in_flight;
+    });
   }
-  MutexLock lock(&progress.mu);
-  progress.mu.Await(Condition(&progress, &Progress::Drained));
-  PublishStreamResponse& out = progress.out;
+  std::vector<std::pair<std::string, absl::StatusOr<std::string>>> settled;
+  PublishStreamResponse out;
+  {
+    MutexLock lock(&progress.mu);
+    progress.mu.Await(Condition(&progress, &Progress::Drained));
+    settled = std::move(progress.settled);
+    out = std::move(progress.out);
+  }
+  // Outside the progress lock: settling takes the store's lock, which the writer thread
+  // holds while it reports to `progress`.
+  for (const auto& [ref, id] : settled) SettleSourceRef(ref, id);
   audit.set_params(StrCat("records=", index, " stored=", out.stored(), " refused=", out.refused()));
   return out;
 }

@@ -13,8 +13,10 @@
 #include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "crypto/mutex.h"
 #include "node/audit.h"
 #include "node/core/policy.h"
 #include "node/local_node.h"
@@ -164,6 +166,11 @@ class NodeApi {
       const threatmesh::v1::PublishRequest& request);
   [[nodiscard]] absl::StatusOr<threatmesh::v1::PublishResponse> PublishBody(
       threatmesh::v1::RecordBody body, v1AuditEntry& audit);
+  // Claims an import's source reference for one publish: AlreadyExists naming the record it
+  // became, or saying that a publish of it is under way.
+  [[nodiscard]] absl::Status ClaimSourceRef(const std::string& ref);
+  // Records which record `ref` became (when `id` holds one) and releases the claim.
+  void SettleSourceRef(const std::string& ref, const absl::StatusOr<std::string>& id);
 
   LocalNode& node_;
   TokenStore& tokens_;
@@ -175,6 +182,8 @@ class NodeApi {
   std::string peer_address_;
   const std::string version_;
   const int64_t started_ms_;
+  Mutex refs_mu_;
+  absl::flat_hash_set<std::string> refs_in_flight_ ABSL_GUARDED_BY(refs_mu_);
 };
 
 }  // namespace threatmesh

@@ -12,11 +12,12 @@ using namespace threatmesh::cli;  // NOLINT: the command line's own parts.
 // The command table, in the order 'threatmesh help' lists it.
 std::vector<Command> Commands() {
   return {
-      InitCommand(),      KeyCommand(),        ServeCommand(),   PublishCommand(),
-      GetCommand(),       IngestLogCommand(),  CheckCommand(),   SearchCommand(),
-      SubscribeCommand(), SightCommand(),      RetractCommand(), ExportCommand(),
-      StatusCommand(),    TokenCommand(),      PeersCommand(),   ExportProofCommand(),
-      VerifyCommand(),    ViolationsCommand(), PolicyCommand(),  AuditCommand(),
+      InitCommand(),        KeyCommand(),       ServeCommand(),      PublishCommand(),
+      GetCommand(),         IngestLogCommand(), CheckCommand(),      SearchCommand(),
+      SubscribeCommand(),   SightCommand(),     RetractCommand(),    ExportCommand(),
+      ImportCommand(),      StatusCommand(),    TokenCommand(),      PeersCommand(),
+      ExportProofCommand(), VerifyCommand(),    ViolationsCommand(), PolicyCommand(),
+      AuditCommand(),
   };
 }
 

@@ -28,6 +28,8 @@ Command RetractCommand();
 
 // cmd_export.cc: the records in standard formats (STIX 2.1, feeds for enforcing tools).
 Command ExportCommand();
+// cmd_import.cc: other tools' files (STIX 2.1) into records.
+Command ImportCommand();
 
 // cmd_admin.cc: the node's state, tokens, audit trail, proofs, violations, policy.
 Command StatusCommand();

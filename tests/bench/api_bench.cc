@@ -41,42 +41,13 @@ namespace {
 
 using bench::Clock;
 using bench::Percentile;
+using bench::ProcessCpuSeconds;
+using bench::Rate;
 using bench::Seconds;
+using bench::SignAndPutRate;
 using namespace threatmesh::v1;  // NOLINT
 
-double ProcessCpuSeconds() {
-  rusage r;
-  getrusage(RUSAGE_SELF, &r);
-  return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
-         static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
-}
-
-std::string Domain(uint64_t i) { return "host" + std::to_string(i) + ".bench.example.com"; }
-
-// The node's own write path on one thread: sign, validate, PutAsync. Records per second per
-// core used (process CPU time / wall time).
-struct Rate {
-  double per_s = 0, cores = 0;
-  double per_core() const { return cores > 0 ? per_s / cores : 0; }
-};
-
-Rate SignAndPutRate(LocalNode& node, int n) {
-  std::atomic<int> outstanding{0};
-  const double cpu0 = ProcessCpuSeconds();
-  const auto t0 = Clock::now();
-  for (int i = 0; i < n; ++i) {
-    RecordBody body = bench::BenchBody(node.key(), Domain(50'000'000 + i), 0);
-    body.clear_author();
-    body.clear_created_at();
-    while (outstanding.load() > 2048) std::this_thread::yield();
-    ++outstanding;
-    node.PublishAsync(std::move(body),
-                      [&](absl::StatusOr<LocalNode::Published>) { --outstanding; });
-  }
-  while (outstanding.load() > 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
-  const double wall = Seconds(t0);
-  return {n / wall, (ProcessCpuSeconds() - cpu0) / wall};
-}
+std::string Domain(uint64_t i) { return bench::Domain(i); }
 
 // Health Check calls on `threads` client threads for `seconds`: calls per second, and the
 // latencies of one thread's calls.

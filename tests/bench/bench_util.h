@@ -1,6 +1,8 @@
-// Helpers shared by the benchmarks that run nodes (api_bench, mesh_bench).
+// Helpers shared by the benchmarks that run nodes (api_bench, mesh_bench, export_bench).
 #ifndef THREATMESH_TESTS_BENCH_BENCH_UTIL_H_
 #define THREATMESH_TESTS_BENCH_BENCH_UTIL_H_
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -70,6 +72,41 @@ void Prefill(LocalNode& node, uint64_t n, ValueFn value) {
   a.join();
   b.join();
   while (outstanding.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+// CPU seconds (user + system) this process has used.
+inline double ProcessCpuSeconds() {
+  rusage r;
+  getrusage(RUSAGE_SELF, &r);
+  return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+         static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+}
+
+inline std::string Domain(uint64_t i) { return "host" + std::to_string(i) + ".bench.example.com"; }
+
+// A rate, and the cores used meanwhile (process CPU time / wall time).
+struct Rate {
+  double per_s = 0, cores = 0;
+  double per_core() const { return cores > 0 ? per_s / cores : 0; }
+};
+
+// The node's own write path on one thread: sign, validate, PutAsync, for `n` records.
+inline Rate SignAndPutRate(LocalNode& node, int n) {
+  std::atomic<int> outstanding{0};
+  const double cpu0 = ProcessCpuSeconds();
+  const auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    threatmesh::v1::RecordBody body = BenchBody(node.key(), Domain(50'000'000 + i), 0);
+    body.clear_author();
+    body.clear_created_at();
+    while (outstanding.load() > 2048) std::this_thread::yield();
+    ++outstanding;
+    node.PublishAsync(std::move(body),
+                      [&](absl::StatusOr<LocalNode::Published>) { --outstanding; });
+  }
+  while (outstanding.load() > 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  const double wall = Seconds(t0);
+  return {n / wall, (ProcessCpuSeconds() - cpu0) / wall};
 }
 
 }  // namespace threatmesh::bench

@@ -13,6 +13,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -249,6 +251,109 @@ TEST_F(CliExportTest, BindEnforcesTheZoneAndForgetsARetractedDomain) {
       << named.Dig("gone.example.test") << "\n"
       << named.log();
   EXPECT_EQ(named.Dig("evil.example.test"), "NXDOMAIN");
+}
+
+// Round trip: every indicator type (values with quotes, backslashes, Unicode and IPv6), each
+// TLP but RED, exported to STIX at one node and imported at a second, has the same type,
+// value, TLP, validity, confidence and labels there; a second import stores nothing.
+TEST_F(CliExportTest, StixRoundTripToASecondNode) {
+  struct Value {
+    const char* type;
+    const char* value;
+    const char* tlp;
+  };
+  const Value values[] = {
+      {"ipv6", "2001:db8::7", "clear"},
+      {"cidr", "2001:db8::/32", "green"},
+      {"email", "o'brien@evil.example.com", "amber"},
+      {"md5", "d41d8cd98f00b204e9800998ecf8427e", "amber+strict"},
+      {"sha1", "da39a3ee5e6b4b0d3255bfef95601890afd80709", "green"},
+      {"sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "green"},
+      {"asn", "AS64500", "green"},
+      {"ja3", "e7d705a3286e19ea42f587b344ee6865", "green"},
+      {"user-agent", "Evil \\ 'Bot' \xc3\xbc 1.0", "green"},
+  };
+  for (const Value& v : values) {
+    ASSERT_EQ(PublishId({"--type", v.type, "--value", v.value, "--tlp", v.tlp, "--label", "rt",
+                         "--confidence", "60"})
+                  .size(),
+              64u)
+        << v.value;
+  }
+  std::string text;
+  ASSERT_EQ(Export({"--format", "stix"}, "a.json", &text).exit_code, 0);
+  std::string csv_a;
+  ASSERT_EQ(Export({"--format", "csv"}, "a.csv", &csv_a).exit_code, 0);
+
+  const std::string b_dir = dir_.Sub("b");
+  ASSERT_EQ(Run({"init", "--data-dir", b_dir}).exit_code, 0);
+  absl::StatusOr<std::unique_ptr<testing::ServeProcess>> b = testing::ServeProcess::Start(b_dir);
+  ASSERT_TRUE(b.ok()) << b.status();
+  const std::vector<std::string> at_b = {"--node", (*b)->address(), "--data-dir", b_dir};
+  auto run_b = [&](std::vector<std::string> args) {
+    args.insert(args.end(), at_b.begin(), at_b.end());
+    return Run(args);
+  };
+  Result imported = run_b({"import", dir_.Sub("a.json")});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_NE(imported.out.find("import: 12 imported, 0 already present"), std::string::npos)
+      << imported.out;
+  Result again = run_b({"import", dir_.Sub("a.json")});
+  EXPECT_NE(again.out.find("import: 0 imported, 12 already present"), std::string::npos)
+      << again.out;
+  ASSERT_EQ(run_b({"export", "--format", "csv", "--out", dir_.Sub("b.csv")}).exit_code, 0);
+  // The same rows but for what the importing node sets itself: id, author, creation time,
+  // description.
+  auto rows = [](const std::string& csv) {
+    std::set<std::string> out;
+    std::istringstream lines(csv);
+    std::string line;
+    std::getline(lines, line);  // header
+    while (std::getline(lines, line)) {
+      std::vector<std::string> f;
+      std::string cell;
+      std::istringstream cells(line);
+      // Good enough for these rows: values hold no comma.
+      while (std::getline(cells, cell, ',')) f.push_back(cell);
+      if (f.size() >= 8)
+        out.insert(f[1] + "|" + f[2] + "|" + f[3] + "|" + f[4] + "|" + f[5] + "|" + f[6] + "|" +
+                   f[7]);
+    }
+    return out;
+  };
+  EXPECT_EQ(rows(Slurp(dir_.Sub("b.csv"))), rows(csv_a));
+  EXPECT_EQ(rows(csv_a).size(), 12u);
+}
+
+// A feed another tool wrote: what maps is imported once, what does not is named with its
+// reason; a file that is not STIX, or is cut short, imports nothing.
+TEST_F(CliExportTest, ImportOfAVendorFeedNamesWhatItSkips) {
+  const std::string feed =
+      std::string(THREATMESH_SOURCE_DIR) + "/tests/node/interop/vendor_feed.json";
+  const long before = StoredCount();
+  Result r = RunOn("import", {feed});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("import: 5 imported, 0 already present"), std::string::npos) << r.out;
+  for (const char* reason :
+       {"AND: only single values and OR of values are imported", "refused, not downgraded",
+        "pattern_type sigma", "revoked by its producer", "a malware is not imported",
+        "a relationship is not imported", "a report is not imported"}) {
+    EXPECT_NE(r.out.find(reason), std::string::npos) << reason << "\n" << r.out;
+  }
+  EXPECT_EQ(StoredCount(), before + 5);
+  Result again = RunOn("import", {feed, "--json"});
+  EXPECT_NE(again.out.find("\"imported\":0,\"already_present\":5"), std::string::npos) << again.out;
+  EXPECT_EQ(StoredCount(), before + 5);
+
+  const std::string text = Slurp(feed);
+  std::ofstream(dir_.Sub("cut.json")) << text.substr(0, text.size() / 2);
+  std::ofstream(dir_.Sub("not.json")) << "id,type,value\n1,domain,a.example\n";
+  for (const char* bad : {"cut.json", "not.json", "missing.json"}) {
+    Result refused = RunOn("import", {dir_.Sub(bad)});
+    EXPECT_EQ(refused.exit_code, 1) << bad << ": " << refused.out;
+    EXPECT_FALSE(refused.err.empty()) << bad;
+  }
+  EXPECT_EQ(StoredCount(), before + 5);
 }
 
 }  // namespace
