@@ -1,6 +1,7 @@
 // threatmesh export: the node's records in a standard format (node/interop), streamed from
 // the node's change feed and written whole or not at all.
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -183,7 +184,13 @@ absl::Status StreamRecords(NodeClient& client, const po::variables_map& vm,
   });
 }
 
+// An export reads a million messages on gRPC's threads and frees them on this one. glibc's
+// malloc then gives each thread an arena that keeps what was freed into it: 700 MB resident
+// for a million records, against 30 MB with one arena (export_bench).
+void TuneMallocForStreaming() { mallopt(M_ARENA_MAX, 1); }
+
 int RunExport(const po::variables_map& vm, Io& io) {
+  TuneMallocForStreaming();  // before the client starts gRPC's threads
   const std::string format = vm["format"].as<std::string>();
   interop::FeedOptions options;
   absl::StatusOr<interop::RpzAction> action =
@@ -192,13 +199,15 @@ int RunExport(const po::variables_map& vm, Io& io) {
   options.rpz_action = *action;
   options.source = vm["source"].as<std::string>();
   const std::string out_path = OutPath(vm);
-  // The zone's serial grows with every export to the same file.
+  // The zone's serial grows with every export to the same file (its SOA is in the first
+  // lines: only those are read).
   uint32_t previous = 0;
-  if (!out_path.empty()) {
-    std::ifstream old(out_path);
-    std::stringstream text;
-    text << old.rdbuf();
-    previous = interop::RpzSerialOf(text.str());
+  if (format == "rpz" && !out_path.empty()) {
+    std::ifstream old(out_path, std::ios::binary);
+    std::string head(4096, '\0');
+    old.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(old.gcount()));
+    previous = interop::RpzSerialOf(head);
   }
   options.rpz_serial = std::max<uint32_t>(previous + 1, static_cast<uint32_t>(std::time(nullptr)));
 

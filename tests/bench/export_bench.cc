@@ -110,7 +110,12 @@ int Run(uint64_t records, bool keep) {
   const uint64_t objects = CountObjects(dir + "/export.json");
   const double size_mb =
       static_cast<double>(std::filesystem::file_size(dir + "/export.json")) / 1e6;
-  if (!keep) std::filesystem::remove_all(dir);
+  if (keep) {
+    std::ofstream(dir + "/admin.token") << token << "\n";  // for 'threatmesh ... --data-dir'
+    std::fprintf(stderr, "kept %s\n", dir.c_str());
+  } else {
+    std::filesystem::remove_all(dir);
+  }
 
   const double rate = static_cast<double>(objects) / run.wall;
   const double per_core = static_cast<double>(objects) / run.cpu;

@@ -1,6 +1,7 @@
 #include "node/api/grpc/client.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/resource_quota.h>
 
 #include <fstream>
 #include <sstream>
@@ -159,6 +160,12 @@ absl::StatusOr<std::unique_ptr<NodeClient>> NodeClient::Connect(const ClientOpti
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
+  // What the client's gRPC may buffer: without a bound, a long Subscribe (an export) from a
+  // node that sends faster than the client writes grows the receive buffers to gigabytes;
+  // under this quota gRPC narrows its flow-control windows instead.
+  grpc::ResourceQuota quota("threatmesh-client");
+  quota.Resize(96 << 20);
+  args.SetResourceQuota(quota);
   auto channel = grpc::CreateCustomChannel(options.address, credentials, args);
   return std::unique_ptr<NodeClient>(new GrpcClient(options, std::move(channel)));
 }
