@@ -61,6 +61,10 @@ class StixBundleWriter {
   // Objects written so far (the definitions and identities included).
   uint64_t objects() const { return objects_; }
 
+  // Indicators are written by hand (fast) unless this is turned off, when the JSON library
+  // writes them: the tests compare the two.
+  void set_fast_indicators(bool fast) { fast_indicators_ = fast; }
+
  private:
   // The STIX version of a record: the id and creation time of its chain's first version.
   struct Version {
@@ -71,6 +75,7 @@ class StixBundleWriter {
   };
   Version VersionOf(const threatmesh::v1::StoredRecord& record);
   std::string IndicatorObject(const threatmesh::v1::StoredRecord& record, const Version& v);
+  std::string LibraryIndicator(const threatmesh::v1::StoredRecord& record, const Version& v);
   std::string SightingObject(const threatmesh::v1::StoredRecord& record, const Version& v);
   bool ObservedData(const threatmesh::v1::StoredRecord& record, const Version& v, std::string* why);
   void Write(const std::string& object_json);
@@ -80,6 +85,7 @@ class StixBundleWriter {
   std::ostream& out_;
   Lookup lookup_;
   bool first_ = true;
+  bool fast_indicators_ = true;
   bool finished_ = false;
   uint64_t objects_ = 0;
   std::set<std::string> identities_;

@@ -270,5 +270,53 @@ TEST_F(StixBundleTest, AnExcerptIsObservedDataWithItsObservables) {
   EXPECT_EQ(ext["contact"], "soc@example.org");
 }
 
+// The hand-written indicators are the objects the JSON library writes, for records with every
+// optional property, Unicode, quotes and control-free escapes; a value that is not UTF-8 is
+// written by the library, which replaces what is not.
+TEST_F(StixBundleTest, HandWrittenIndicatorsAreTheLibrarysObjects) {
+  std::vector<v1::StoredRecord> records;
+  for (const PatternCase& c : PatternCases()) {
+    v1::RecordBody body = testing::IndicatorBody(alice_, c.type, c.value, testing::kTestNowMs);
+    body.set_tlp(v1::TLP_GREEN);
+    body.add_labels("l\"1");
+    body.add_labels("ü");
+    body.set_confidence(40);
+    body.set_valid_until(testing::kTestNowMs + 1000);
+    body.mutable_handling()->set_max_hops(3);
+    body.mutable_handling()->set_may_relay(true);
+    body.mutable_handling()->add_communities("fin");
+    body.mutable_indicator()->set_description("a \\ \"quoted\" / description €");
+    v1::KillChainPhase* phase = body.mutable_indicator()->add_kill_chain_phases();
+    phase->set_kill_chain_name("mitre-attack");
+    phase->set_phase_name("command-and-control");
+    records.push_back(Stored(body, alice_));
+  }
+  v1::RecordBody red = testing::IndicatorBody(alice_, v1::INDICATOR_TYPE_DOMAIN, "red.example.com",
+                                              testing::kTestNowMs);
+  red.set_tlp(v1::TLP_RED);
+  red.mutable_handling()->add_recipients(std::string(32, 'r'));
+  records.push_back(Stored(red, alice_));
+  v1::StoredRecord not_utf8 = records.back();
+  not_utf8.mutable_body()->mutable_indicator()->set_description("bad \xff byte");
+  records.push_back(not_utf8);
+  auto write = [&](bool fast) {
+    std::ostringstream out;
+    StixBundleWriter writer(out);
+    writer.set_fast_indicators(fast);
+    for (const v1::StoredRecord& r : records) {
+      std::string why;
+      EXPECT_TRUE(writer.Add(r, &why)) << why;
+    }
+    writer.Finish();
+    return out.str();
+  };
+  const Json fast = Json::parse(write(true));
+  const Json library = Json::parse(write(false));
+  ASSERT_EQ(fast["objects"].size(), library["objects"].size());
+  for (std::size_t i = 0; i < fast["objects"].size(); ++i) {
+    EXPECT_EQ(fast["objects"][i], library["objects"][i]) << i;
+  }
+}
+
 }  // namespace
 }  // namespace threatmesh::interop
