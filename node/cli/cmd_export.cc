@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -19,11 +20,13 @@
 #include "node/api/grpc/client.h"
 #include "node/cli/commands.h"
 #include "node/cli/node_access.h"
+#include "node/core/clock.h"
 #include "node/core/indicator.h"
 #include "node/core/record_builder.h"
 #include "node/core/record_kind.h"
 #include "node/core/record_view.h"
 #include "node/interop/feeds.h"
+#include "node/interop/misp.h"
 
 namespace threatmesh::cli {
 namespace {
@@ -84,7 +87,7 @@ class AtomicOutput {
 
 void ExportOptions(po::options_description& d) {
   d.add_options()("format", po::value<std::string>()->required(),
-                  "stix, plain, csv, zeek-intel or rpz")(
+                  "stix, misp-feed (a directory), plain, csv, zeek-intel or rpz")(
       "out", po::value<std::string>(),
       "write here, replacing it whole once complete (default: standard output)")(
       "since", po::value<std::string>(), "only records created at or after this time")(
@@ -101,7 +104,7 @@ void ExportOptions(po::options_description& d) {
       "rpz-action", po::value<std::string>()->default_value("nxdomain"),
       "rpz: nxdomain, nodata, drop or passthru")(
       "source", po::value<std::string>()->default_value("threatmesh"),
-      "zeek-intel: the meta.source of every line");
+      "zeek-intel: the meta.source of every line; misp-feed: the organisation's name");
 }
 
 absl::StatusOr<v1::Filter> ExportFilter(const po::variables_map& vm) {
@@ -184,6 +187,48 @@ absl::Status StreamRecords(NodeClient& client, const po::variables_map& vm,
   });
 }
 
+// misp-feed: the directory `dir` (made when missing) gets EVENT-UUID.json, hashes.csv and
+// manifest.json, each replaced whole, the manifest last, so a MISP that fetches the feed never
+// sees a manifest naming a half-written event.
+absl::Status ExportMispFeed(NodeClient& client, const po::variables_map& vm, const std::string& dir,
+                            ExportCounts& counts) {
+  if (dir.empty()) {
+    return absl::InvalidArgumentError("misp-feed writes a directory: give --out DIR");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::UnavailableError(StrCat("cannot make ", dir, ": ", ec.message()));
+  absl::StatusOr<v1::StatusResponse> status = client.Status();
+  if (!status.ok()) return status.status();
+  absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromText(status->public_key());
+  if (!key.ok()) return key.status();
+  interop::MispFeedOptions options;
+  options.node_key = std::string(key->bytes());
+  options.org_name = vm["source"].as<std::string>();
+  options.now_ms = SystemNowMs();
+  AtomicOutput event(StrCat(dir, "/", interop::MispEventUuid(options.node_key), ".json"));
+  AtomicOutput hashes(dir + "/hashes.csv");
+  AtomicOutput manifest(dir + "/manifest.json");
+  for (AtomicOutput* out : {&event, &hashes, &manifest}) {
+    if (absl::Status s = out->Open(); !s.ok()) return s;
+  }
+  interop::MispFeedWriter writer(event.stream(), hashes.stream(), options);
+  if (absl::Status s = StreamRecords(client, vm, writer, counts); !s.ok()) return s;
+  writer.Finish();
+  manifest.stream() << writer.Manifest();
+  for (AtomicOutput* out : {&event, &hashes, &manifest}) {
+    if (absl::Status s = out->Commit(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+void PrintCounts(const ExportCounts& counts, const std::string& format, const std::string& out,
+                 Io& io) {
+  io.err << "export: " << counts.written << " records as " << format << " to "
+         << (out.empty() ? "standard output" : out) << "\n";
+  for (const auto& [why, n] : counts.skipped) io.err << "  left out " << n << ": " << why << "\n";
+}
+
 // An export reads a million messages on gRPC's threads and frees them on this one. glibc's
 // malloc then gives each thread an arena that keeps what was freed into it: 700 MB resident
 // for a million records, against 30 MB with one arena (export_bench).
@@ -220,6 +265,14 @@ int RunExport(const po::variables_map& vm, Io& io) {
     if (!r.ok()) return std::nullopt;
     return r->record();
   };
+  ExportCounts counts;
+  if (format == "misp-feed") {
+    if (absl::Status s = ExportMispFeed(**client, vm, out_path, counts); !s.ok()) {
+      return Fail(io, s);
+    }
+    PrintCounts(counts, format, out_path, io);
+    return kExitOk;
+  }
   std::optional<AtomicOutput> file;
   if (!out_path.empty()) {
     file.emplace(out_path);
@@ -229,15 +282,12 @@ int RunExport(const po::variables_map& vm, Io& io) {
   absl::StatusOr<std::unique_ptr<interop::FeedWriter>> writer =
       interop::MakeFeedWriter(format, out, std::move(options));
   if (!writer.ok()) return Fail(io, writer.status());
-  ExportCounts counts;
   if (absl::Status s = StreamRecords(**client, vm, **writer, counts); !s.ok()) return Fail(io, s);
   (*writer)->Finish();
   if (file) {
     if (absl::Status s = file->Commit(); !s.ok()) return Fail(io, s);
   }
-  io.err << "export: " << counts.written << " records as " << format << " to "
-         << (out_path.empty() ? "standard output" : out_path) << "\n";
-  for (const auto& [why, n] : counts.skipped) io.err << "  left out " << n << ": " << why << "\n";
+  PrintCounts(counts, format, out_path, io);
   return kExitOk;
 }
 
@@ -245,7 +295,8 @@ int RunExport(const po::variables_map& vm, Io& io) {
 
 Command ExportCommand() {
   return {"export",
-          "write the node's records as STIX 2.1 or a feed for DNS servers, IDS and firewalls",
+          "write the node's records as STIX 2.1, a MISP feed, or a feed for DNS servers, IDS and "
+          "firewalls",
           "threatmesh export --format rpz --type domain --out /etc/bind/threatmesh.rpz",
           ExportOptions, RunExport};
 }

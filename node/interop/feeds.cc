@@ -226,6 +226,9 @@ absl::StatusOr<std::unique_ptr<FeedWriter>> MakeFeedWriter(std::string_view form
   if (format == "rpz") {
     return std::make_unique<RpzFeed>(out, options.rpz_action, options.rpz_serial);
   }
+  if (format == "misp-feed") {
+    return absl::InvalidArgumentError("misp-feed writes a directory: use MispFeedWriter");
+  }
   return absl::InvalidArgumentError(
       StrCat("unknown export format \"", format, "\"; use ", kFeedFormats));
 }

@@ -3,7 +3,8 @@
 //   plain       one value per line, for firewall external dynamic lists;
 //   csv         one row per indicator with its metadata (RFC 4180);
 //   zeek-intel  a Zeek Intel framework file;
-//   rpz         a DNS Response Policy Zone for BIND, Unbound, Knot or PowerDNS.
+//   rpz         a DNS Response Policy Zone for BIND, Unbound, Knot or PowerDNS;
+//   misp-feed   a MISP feed directory (misp.h).
 // A writer takes records one at a time and writes as it goes, so memory stays bounded
 // whatever the export's size. Pure apart from the output stream; one writer per thread.
 #ifndef THREATMESH_NODE_INTEROP_FEEDS_H_
@@ -44,8 +45,9 @@ class FeedWriter {
   virtual void Finish() = 0;
 };
 
-// The formats by name: stix, plain, csv, zeek-intel, rpz.
-inline constexpr std::string_view kFeedFormats = "stix, plain, csv, zeek-intel or rpz";
+// The formats by name: stix, plain, csv, zeek-intel, rpz; and misp-feed, which writes a
+// directory (misp.h), not one stream.
+inline constexpr std::string_view kFeedFormats = "stix, misp-feed, plain, csv, zeek-intel or rpz";
 
 // A writer of `format` on `out`; InvalidArgument naming the formats for an unknown one.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<FeedWriter>> MakeFeedWriter(std::string_view format,

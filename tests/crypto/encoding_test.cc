@@ -46,6 +46,13 @@ TEST(Base32Test, RefusesBadCharactersAndNonZeroPadding) {
   EXPECT_EQ(*Base32Decode("MZXW6"), "foo");
 }
 
+// RFC 1321's test suite.
+TEST(Md5Test, KnownAnswers) {
+  EXPECT_EQ(HexEncode(Md5("")), "d41d8cd98f00b204e9800998ecf8427e");
+  EXPECT_EQ(HexEncode(Md5("abc")), "900150983cd24fb0d6963f7d28e17f72");
+  EXPECT_EQ(HexEncode(Md5("message digest")), "f96b697d7cb7938d525a2f31aaf161d0");
+}
+
 TEST(Sha256Test, KnownAnswer) {
   // FIPS 180-2 example "abc".
   EXPECT_EQ(HexEncode(Sha256("abc")),

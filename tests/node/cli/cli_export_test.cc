@@ -215,8 +215,10 @@ TEST_F(CliExportTest, RpzLoadsInNamedCheckzoneAndItsSerialGrows) {
 TEST_F(CliExportTest, BadArgumentsAndAMissingDirectoryWriteNothing) {
   Result bad = RunOn("export", {"--format", "yaml"});
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.err.find("unknown export format \"yaml\"; use stix, plain, csv, zeek-intel or rpz"),
-            std::string::npos)
+  EXPECT_NE(
+      bad.err.find(
+          "unknown export format \"yaml\"; use stix, misp-feed, plain, csv, zeek-intel or rpz"),
+      std::string::npos)
       << bad.err;
   Result action = RunOn("export", {"--format", "rpz", "--rpz-action", "block"});
   EXPECT_EQ(action.exit_code, 1);
@@ -354,6 +356,35 @@ TEST_F(CliExportTest, ImportOfAVendorFeedNamesWhatItSkips) {
     EXPECT_FALSE(refused.err.empty()) << bad;
   }
   EXPECT_EQ(StoredCount(), before + 5);
+}
+
+// A MISP feed directory: the event (one per export, the same uuid each time), its hashes and
+// the manifest that names it.
+TEST_F(CliExportTest, MispFeedIsADirectoryMispCanFollow) {
+  Result r =
+      RunOn("export", {"--format", "misp-feed", "--out", dir_.Sub("feed"), "--source", "ACME SOC"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json manifest = nlohmann::json::parse(Slurp(dir_.Sub("feed/manifest.json")));
+  ASSERT_EQ(manifest.size(), 1u);
+  const std::string uuid = manifest.begin().key();
+  const nlohmann::json event =
+      nlohmann::json::parse(Slurp(dir_.Sub("feed/" + uuid + ".json")))["Event"];
+  EXPECT_EQ(event["Orgc"]["name"], "ACME SOC");
+  std::set<std::string> values;
+  for (const nlohmann::json& a : event["Attribute"]) values.insert(a["value"].get<std::string>());
+  EXPECT_EQ(values, (std::set<std::string>{"evil.example.com", "192.0.2.1",
+                                           "http://evil.example.com/it's"}));
+  std::istringstream hashes(Slurp(dir_.Sub("feed/hashes.csv")));
+  int lines = 0;
+  for (std::string line; std::getline(hashes, line); ++lines) {
+    EXPECT_NE(line.find("," + uuid), std::string::npos) << line;
+  }
+  EXPECT_EQ(lines, 3);
+  ASSERT_EQ(RunOn("export", {"--format", "misp-feed", "--out", dir_.Sub("feed")}).exit_code, 0);
+  EXPECT_TRUE(nlohmann::json::parse(Slurp(dir_.Sub("feed/manifest.json"))).contains(uuid));
+  Result no_dir = RunOn("export", {"--format", "misp-feed"});
+  EXPECT_EQ(no_dir.exit_code, 1);
+  EXPECT_NE(no_dir.err.find("give --out DIR"), std::string::npos) << no_dir.err;
 }
 
 }  // namespace

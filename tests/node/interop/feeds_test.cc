@@ -70,7 +70,7 @@ TEST_F(FeedsTest, UnknownFormatAndActionAreNamed) {
   std::ostringstream out;
   absl::StatusOr<std::unique_ptr<FeedWriter>> writer = MakeFeedWriter("yaml", out, {});
   ASSERT_FALSE(writer.ok());
-  EXPECT_NE(writer.status().message().find("stix, plain, csv, zeek-intel or rpz"),
+  EXPECT_NE(writer.status().message().find("stix, misp-feed, plain, csv, zeek-intel or rpz"),
             std::string::npos);
   EXPECT_FALSE(ParseRpzAction("block").ok());
   EXPECT_EQ(*ParseRpzAction("drop"), RpzAction::kDrop);
