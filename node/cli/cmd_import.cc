@@ -1,5 +1,5 @@
-// threatmesh import: objects of another tool's file (STIX 2.1) become records signed by the
-// node, each published once however often the file is imported (node/interop).
+// threatmesh import: objects of another tool's file (STIX 2.1, or CSV) become records signed
+// by the node, each published once however often the file is imported (node/interop).
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -14,6 +14,7 @@
 #include "node/cli/node_access.h"
 #include "node/core/json_string.h"
 #include "node/core/record_builder.h"
+#include "node/interop/csv_import.h"
 #include "node/interop/stix_import.h"
 
 namespace threatmesh::cli {
@@ -26,7 +27,9 @@ constexpr std::size_t kIdsShown = 5;
 
 void ImportOptions(po::options_description& d) {
   d.add_options()("file", po::value<std::string>()->required(), "the file to import")(
-      "format", po::value<std::string>()->default_value("stix"), "stix")(
+      "format", po::value<std::string>()->default_value("stix"),
+      "stix, or csv (a header row naming type and value, and tlp, confidence, labels, "
+      "valid_from, valid_until, description when present)")(
       "tlp", po::value<std::string>()->default_value("amber"),
       "TLP of objects that carry no marking");
 }
@@ -78,17 +81,18 @@ void PrintSummary(const ImportSummary& s, bool json, Io& io) {
 
 int RunImport(const po::variables_map& vm, Io& io) {
   const std::string path = vm["file"].as<std::string>();
-  if (vm["format"].as<std::string>() != "stix") {
-    return Fail(io, absl::InvalidArgumentError(StrCat("import reads --format stix; ",
-                                                      vm["format"].as<std::string>(),
+  const std::string format = vm["format"].as<std::string>();
+  if (format != "stix" && format != "csv") {
+    return Fail(io, absl::InvalidArgumentError(StrCat("import reads --format stix or csv; ", format,
                                                       " is not built yet")));
   }
   absl::StatusOr<v1::Tlp> tlp = ParseTlp(vm["tlp"].as<std::string>());
   if (!tlp.ok()) return Fail(io, tlp.status());
   absl::StatusOr<std::string> text = ReadImportFile(path);
   if (!text.ok()) return Fail(io, text.status());
+  const std::string name = std::filesystem::path(path).filename().string();
   absl::StatusOr<interop::StixImport> read =
-      interop::ReadStix(*text, std::filesystem::path(path).filename().string(), *tlp);
+      format == "csv" ? interop::ReadCsv(*text, name, *tlp) : interop::ReadStix(*text, name, *tlp);
   if (!read.ok()) {
     return Fail(io, absl::InvalidArgumentError(
                         StrCat(path, ": ", read.status().message(), "; nothing was imported")));
@@ -138,7 +142,7 @@ int RunImport(const po::variables_map& vm, Io& io) {
 
 Command ImportCommand() {
   return {"import",
-          "sign and publish the indicators of a STIX 2.1 file; a second import adds nothing",
+          "sign and publish the indicators of a STIX 2.1 or CSV file; a second import adds nothing",
           "threatmesh import feed.stix.json --tlp green",
           ImportOptions,
           RunImport,

@@ -387,5 +387,24 @@ TEST_F(CliExportTest, MispFeedIsADirectoryMispCanFollow) {
   EXPECT_NE(no_dir.err.find("give --out DIR"), std::string::npos) << no_dir.err;
 }
 
+// CSV in both directions: the node's own CSV export imports (as new records of this node,
+// their values already held by the import's references afterwards), and a second import
+// adds nothing.
+TEST_F(CliExportTest, CsvExportImportsAndOnlyOnce) {
+  std::string csv;
+  ASSERT_EQ(Export({"--format", "csv"}, "list.csv", &csv).exit_code, 0);
+  const long before = StoredCount();
+  Result r = RunOn("import", {dir_.Sub("list.csv"), "--format", "csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("import: 3 imported, 0 already present"), std::string::npos) << r.out;
+  EXPECT_EQ(StoredCount(), before + 3);
+  Result again = RunOn("import", {dir_.Sub("list.csv"), "--format", "csv"});
+  EXPECT_NE(again.out.find("import: 0 imported, 3 already present"), std::string::npos)
+      << again.out;
+  Result misp = RunOn("import", {dir_.Sub("list.csv"), "--format", "misp"});
+  EXPECT_EQ(misp.exit_code, 1);
+  EXPECT_NE(misp.err.find("misp is not built yet"), std::string::npos) << misp.err;
+}
+
 }  // namespace
 }  // namespace threatmesh
