@@ -84,7 +84,9 @@ absl::StatusOr<StixImport> ReadCsv(std::string_view text, std::string_view sourc
   }
   StixImport out;
   for (std::size_t r = 1; r < rows->size(); ++r) {
-    const auto& [line, cells] = (*rows)[r];
+    // (Not a structured binding: clang 14 does not let the lambda below capture one.)
+    const int line = (*rows)[r].first;
+    const std::vector<std::string>& cells = (*rows)[r].second;
     const std::string where = StrCat(source, " line ", line);
     auto cell = [&](const char* name) -> std::string {
       auto it = column.find(name);
