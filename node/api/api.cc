@@ -256,35 +256,41 @@ absl::StatusOr<PublishResponse> NodeApi::Publish(const PublishRequest& request, 
   return out;
 }
 
+namespace {
+
+// At most this many records of one stream wait for their sync at a time.
+constexpr int kMaxInFlight = 1024;
+constexpr int kMaxErrors = 100;
+// What a PublishStream's puts, finishing on the store's writer thread, report.
+struct StreamProgress {
+  Mutex mu;
+  int in_flight ABSL_GUARDED_BY(mu) = 0;
+  PublishStreamResponse out ABSL_GUARDED_BY(mu);
+
+  void Refuse(uint64_t index, const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (absl::IsAlreadyExists(s)) {
+      out.set_duplicates(out.duplicates() + 1);
+      return;
+    }
+    out.set_refused(out.refused() + 1);
+    if (out.errors_size() < kMaxErrors) {
+      PublishError* e = out.add_errors();
+      e->set_index(index);
+      e->set_code(static_cast<int>(s.code()));
+      e->set_message(std::string(s.message()));
+    }
+  }
+  // Source references of the records published, and what each became.
+  std::vector<std::pair<std::string, absl::StatusOr<std::string>>> settled ABSL_GUARDED_BY(mu);
+  bool HasRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return in_flight < kMaxInFlight; }
+  bool Drained() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return in_flight == 0; }
+};
+
+}  // namespace
+
 PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishRequest&)>& next,
                                            AuditEntry& audit) {
-  // At most this many records of one stream wait for their sync at a time.
-  constexpr int kMaxInFlight = 1024;
-  constexpr int kMaxErrors = 100;
-  // What the stream's puts, finishing on the store's writer thread, report.
-  struct Progress {
-    Mutex mu;
-    int in_flight ABSL_GUARDED_BY(mu) = 0;
-    PublishStreamResponse out ABSL_GUARDED_BY(mu);
-
-    void Refuse(uint64_t index, const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      if (absl::IsAlreadyExists(s)) {
-        out.set_duplicates(out.duplicates() + 1);
-        return;
-      }
-      out.set_refused(out.refused() + 1);
-      if (out.errors_size() < kMaxErrors) {
-        PublishError* e = out.add_errors();
-        e->set_index(index);
-        e->set_code(static_cast<int>(s.code()));
-        e->set_message(std::string(s.message()));
-      }
-    }
-    // Source references of the records published, and what each became.
-    std::vector<std::pair<std::string, absl::StatusOr<std::string>>> settled ABSL_GUARDED_BY(mu);
-    bool HasRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return in_flight < kMaxInFlight; }
-    bool Drained() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return in_flight == 0; }
-  } progress;
+  StreamProgress progress;
   PublishRequest request;
   uint64_t index = 0;
   for (; next(request); ++index) {
@@ -304,7 +310,7 @@ PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishReque
     }
     {
       MutexLock lock(&progress.mu);
-      progress.mu.Await(Condition(&progress, &Progress::HasRoom));
+      progress.mu.Await(Condition(&progress, &StreamProgress::HasRoom));
       ++progress.in_flight;
     }
     node_.PublishAsync(std::move(*body), [&progress, &audit, index, ref = std::move(ref)](
@@ -330,7 +336,7 @@ PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishReque
   PublishStreamResponse out;
   {
     MutexLock lock(&progress.mu);
-    progress.mu.Await(Condition(&progress, &Progress::Drained));
+    progress.mu.Await(Condition(&progress, &StreamProgress::Drained));
     settled = std::move(progress.settled);
     out = std::move(progress.out);
   }

@@ -1,6 +1,7 @@
 #include "node/interop/csv_import.h"
 
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -67,6 +68,41 @@ absl::StatusOr<std::vector<std::pair<int, std::vector<std::string>>>> Rows(std::
   return rows;
 }
 
+// The optional columns of a row into `b` (its TLP set to the default already); the reason
+// when one does not read.
+absl::Status ReadOptionalColumns(const std::function<std::string(const char*)>& cell,
+                                 v1::RecordBody& b) {
+  if (const std::string tlp = cell("tlp"); !tlp.empty()) {
+    absl::StatusOr<v1::Tlp> t = ParseTlp(tlp);
+    if (!t.ok()) return t.status();
+    b.set_tlp(*t);
+  }
+  if (const std::string confidence = cell("confidence"); !confidence.empty()) {
+    char* end = nullptr;
+    const unsigned long n = std::strtoul(confidence.c_str(), &end, 10);
+    if (*end != '\0' || n > 100) {
+      return absl::InvalidArgumentError(StrCat("confidence \"", confidence, "\" is not 0..100"));
+    }
+    b.set_confidence(static_cast<uint32_t>(n));
+  }
+  const std::string labels = cell("labels");
+  for (std::size_t at = 0; !labels.empty() && at <= labels.size();) {
+    const std::size_t semi = std::min(labels.find(';', at), labels.size());
+    if (semi > at) b.add_labels(labels.substr(at, semi - at));
+    at = semi + 1;
+  }
+  for (auto [name, set] : {std::pair<const char*, void (v1::RecordBody::*)(int64_t)>{
+                               "valid_from", &v1::RecordBody::set_valid_from},
+                           {"valid_until", &v1::RecordBody::set_valid_until}}) {
+    const std::string t = cell(name);
+    if (t.empty()) continue;
+    absl::StatusOr<int64_t> ms = ParseTime(t);
+    if (!ms.ok()) return absl::InvalidArgumentError(StrCat(name, ": ", ms.status().message()));
+    (b.*set)(*ms);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<StixImport> ReadCsv(std::string_view text, std::string_view source,
@@ -102,44 +138,10 @@ absl::StatusOr<StixImport> ReadCsv(std::string_view text, std::string_view sourc
     b->mutable_indicator()->set_type(*type);
     b->mutable_indicator()->set_value(cell("value"));
     b->set_tlp(default_tlp);
-    if (const std::string tlp = cell("tlp"); !tlp.empty()) {
-      absl::StatusOr<v1::Tlp> t = ParseTlp(tlp);
-      if (!t.ok()) {
-        out.skipped.emplace_back(where, std::string(t.status().message()));
-        continue;
-      }
-      b->set_tlp(*t);
+    if (absl::Status read = ReadOptionalColumns(cell, *b); !read.ok()) {
+      out.skipped.emplace_back(where, std::string(read.message()));
+      continue;
     }
-    if (const std::string confidence = cell("confidence"); !confidence.empty()) {
-      char* end = nullptr;
-      const unsigned long n = std::strtoul(confidence.c_str(), &end, 10);
-      if (*end != '\0' || n > 100) {
-        out.skipped.emplace_back(where, StrCat("confidence \"", confidence, "\" is not 0..100"));
-        continue;
-      }
-      b->set_confidence(static_cast<uint32_t>(n));
-    }
-    std::string labels = cell("labels");
-    for (std::size_t at = 0; !labels.empty() && at <= labels.size();) {
-      const std::size_t semi = std::min(labels.find(';', at), labels.size());
-      if (semi > at) b->add_labels(labels.substr(at, semi - at));
-      at = semi + 1;
-    }
-    bool times_ok = true;
-    for (auto [name, set] : {std::pair<const char*, void (v1::RecordBody::*)(int64_t)>{
-                                 "valid_from", &v1::RecordBody::set_valid_from},
-                             {"valid_until", &v1::RecordBody::set_valid_until}}) {
-      const std::string t = cell(name);
-      if (t.empty()) continue;
-      absl::StatusOr<int64_t> ms = ParseTime(t);
-      if (!ms.ok()) {
-        out.skipped.emplace_back(where, StrCat(name, ": ", ms.status().message()));
-        times_ok = false;
-        break;
-      }
-      (b->*set)(*ms);
-    }
-    if (!times_ok) continue;
     b->mutable_indicator()->set_description(StrCat(
         cell("description"), cell("description").empty() ? "" : " | ", "Imported from ", where));
     // The reference names the indicator, not the file: the same value imported from another

@@ -163,8 +163,8 @@ void Listener::Loop() {
     for (;;) {
       sockaddr_storage from = {};
       socklen_t size = sizeof from;
-      const int conn =
-          ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&from), &size, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      const int conn = ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&from), &size,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (conn < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;

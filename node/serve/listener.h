@@ -66,8 +66,8 @@ class Listener {
   void Stop();
 
  private:
-  Listener(crypto::UniqueFd fd, crypto::UniqueFd wake_read, crypto::UniqueFd wake_write,
-           int port, ListenerOptions options);
+  Listener(crypto::UniqueFd fd, crypto::UniqueFd wake_read, crypto::UniqueFd wake_write, int port,
+           ListenerOptions options);
   void Loop();
   // Whether another connection from `source` fits the limits; forgets connections that
   // have ended first when one is at its limit.
