@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "crypto/hash.h"
 #include "node/core/record_builder.h"
 
 namespace threatmesh::testing {
@@ -47,6 +48,17 @@ storage::RecordToStore ToStore(const threatmesh::v1::RecordBody& body, const cry
     std::abort();
   }
   return storage::RecordToStore{r->id, r->signed_bytes, r->body, {}};
+}
+
+threatmesh::v1::StoredRecord StoredRecordOf(const threatmesh::v1::RecordBody& body,
+                                            const crypto::KeyPair& key) {
+  threatmesh::v1::StoredRecord r;
+  r.set_signed_record(Seal(body, key));
+  threatmesh::v1::Signed envelope;
+  envelope.ParseFromString(r.signed_record());
+  r.set_id(crypto::RecordId(envelope.payload()));
+  *r.mutable_body() = body;
+  return r;
 }
 
 std::string ThreatmeshBinary() { return THREATMESH_BINARY; }

@@ -8,6 +8,7 @@
 #include "crypto/keys.h"
 #include "node/core/validate.h"
 #include "storage/store.h"
+#include "threatmesh/v1/api.pb.h"
 #include "threatmesh/v1/record.pb.h"
 
 namespace threatmesh::testing {
@@ -40,6 +41,10 @@ std::string Seal(const threatmesh::v1::RecordBody& body, const crypto::KeyPair& 
 // Validates `body` signed by `key` into a record ready for the store; aborts the test run on
 // failure (helpers are only for valid records).
 storage::RecordToStore ToStore(const threatmesh::v1::RecordBody& body, const crypto::KeyPair& key);
+
+// `body` signed by `key` as the node's API hands a record out: id, signed bytes and body.
+threatmesh::v1::StoredRecord StoredRecordOf(const threatmesh::v1::RecordBody& body,
+                                            const crypto::KeyPair& key);
 
 // The path of the threatmesh binary (set by CMake).
 std::string ThreatmeshBinary();

@@ -24,13 +24,7 @@ class FeedsTest : public ::testing::Test {
                              const std::string& description = "") {
     v1::RecordBody body = testing::IndicatorBody(key_, type, value, testing::kTestNowMs);
     body.mutable_indicator()->set_description(description);
-    v1::StoredRecord r;
-    r.set_signed_record(SealRecord(body, key_));
-    v1::Signed envelope;
-    envelope.ParseFromString(r.signed_record());
-    r.set_id(crypto::RecordId(envelope.payload()));
-    *r.mutable_body() = body;
-    return r;
+    return testing::StoredRecordOf(body, key_);
   }
 
   // The output of `format` for `records`; the reasons of those left out in `skipped`.

@@ -22,13 +22,7 @@ v1::StoredRecord Stored(const crypto::KeyPair& key, v1::IndicatorType type,
                         const std::string& value, v1::Tlp tlp) {
   v1::RecordBody body = testing::IndicatorBody(key, type, value, testing::kTestNowMs);
   body.set_tlp(tlp);
-  v1::StoredRecord r;
-  r.set_signed_record(SealRecord(body, key));
-  v1::Signed envelope;
-  envelope.ParseFromString(r.signed_record());
-  r.set_id(crypto::RecordId(envelope.payload()));
-  *r.mutable_body() = body;
-  return r;
+  return testing::StoredRecordOf(body, key);
 }
 
 TEST(MispFeedTest, OneEventWithAnAttributePerIndicatorItsHashesAndManifest) {

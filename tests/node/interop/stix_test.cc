@@ -22,15 +22,8 @@ namespace {
 namespace v1 = ::threatmesh::v1;
 using Json = nlohmann::json;
 
-// A record as the node's API hands it out: id, signed bytes and body.
 v1::StoredRecord Stored(const v1::RecordBody& body, const crypto::KeyPair& key) {
-  v1::StoredRecord r;
-  r.set_signed_record(SealRecord(body, key));
-  v1::Signed envelope;
-  EXPECT_TRUE(envelope.ParseFromString(r.signed_record()));
-  r.set_id(crypto::RecordId(envelope.payload()));
-  EXPECT_TRUE(r.mutable_body()->ParseFromString(envelope.payload()));
-  return r;
+  return testing::StoredRecordOf(body, key);
 }
 
 struct PatternCase {

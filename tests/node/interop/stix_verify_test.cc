@@ -25,12 +25,7 @@ class StixVerifyTest : public ::testing::Test {
                                                  "evil.example.com", testing::kTestNowMs);
     body.set_tlp(v1::TLP_AMBER);
     body.add_labels("apt-x");
-    v1::StoredRecord r;
-    r.set_signed_record(SealRecord(body, key_));
-    v1::Signed envelope;
-    envelope.ParseFromString(r.signed_record());
-    r.set_id(crypto::RecordId(envelope.payload()));
-    *r.mutable_body() = body;
+    const v1::StoredRecord r = testing::StoredRecordOf(body, key_);
     std::ostringstream out;
     StixBundleWriter writer(out);
     std::string why;
