@@ -1,13 +1,17 @@
 #include "node/interop/stix_import.h"
 
 #include <cctype>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <streambuf>
 
 #include "crypto/str_cat.h"
+#include "node/core/indicator.h"
 #include "node/core/record_view.h"
 #include "node/interop/stix.h"
+#include "node/interop/stix_stream.h"
 
 namespace threatmesh::interop {
 namespace {
@@ -154,34 +158,19 @@ std::optional<v1::Tlp> KnownMarking(const std::string& id) {
   return it->second;
 }
 
-std::optional<v1::Tlp> TlpNamed(std::string name) {
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (name.rfind("tlp:", 0) == 0) name = name.substr(4);
-  if (name == "white" || name == "clear") return v1::TLP_CLEAR;
-  if (name == "green") return v1::TLP_GREEN;
-  if (name == "amber") return v1::TLP_AMBER;
-  if (name == "amber+strict") return v1::TLP_AMBER_STRICT;
-  if (name == "red") return v1::TLP_RED;
-  return std::nullopt;
-}
-
-// The TLP markings a bundle defines itself (TLP 1.0 style or with the TLP 2.0 extension).
-std::map<std::string, v1::Tlp> BundleMarkings(const std::vector<const Json*>& objects) {
-  std::map<std::string, v1::Tlp> out;
-  for (const Json* o : objects) {
-    if (o->value("type", "") != "marking-definition" || !o->contains("id")) continue;
-    std::optional<v1::Tlp> tlp;
-    if (o->value("definition_type", "") == "tlp" && o->contains("definition") &&
-        (*o)["definition"].is_object()) {
-      tlp = TlpNamed((*o)["definition"].value("tlp", ""));
-    }
-    if (o->contains("extensions") && (*o)["extensions"].is_object() &&
-        (*o)["extensions"].contains(std::string(kTlp2ExtensionId))) {
-      tlp = TlpNamed((*o)["extensions"][std::string(kTlp2ExtensionId)].value("tlp_2_0", ""));
-    }
-    if (tlp) out[(*o)["id"].get<std::string>()] = *tlp;
+// The TLP of a marking-definition object that is a TLP marking (TLP 1.0 style, or with the
+// TLP 2.0 extension).
+std::optional<v1::Tlp> MarkingTlp(const Json& o) {
+  std::optional<v1::Tlp> tlp;
+  if (o.value("definition_type", "") == "tlp" && o.contains("definition") &&
+      o["definition"].is_object()) {
+    tlp = TlpFromLabel(o["definition"].value("tlp", ""));
   }
-  return out;
+  if (o.contains("extensions") && o["extensions"].is_object() &&
+      o["extensions"].contains(std::string(kTlp2ExtensionId))) {
+    tlp = TlpFromLabel(o["extensions"][std::string(kTlp2ExtensionId)].value("tlp_2_0", ""));
+  }
+  return tlp;
 }
 
 int64_t TimeOf(const Json& o, const char* property) {
@@ -190,42 +179,56 @@ int64_t TimeOf(const Json& o, const char* property) {
   return t.ok() ? *t : 0;
 }
 
-// The requests of one indicator object, or why it is skipped.
+// The TLP of an object from its markings, the most restrictive of them; nullopt when it has
+// none. Any marking the node does not know refuses the object rather than let it travel
+// under a weaker label.
+absl::StatusOr<std::optional<v1::Tlp>> TlpOf(const Json& o,
+                                             const std::map<std::string, v1::Tlp>& markings) {
+  std::optional<v1::Tlp> tlp;
+  if (!o.contains("object_marking_refs") || !o["object_marking_refs"].is_array()) return tlp;
+  for (const Json& ref : o["object_marking_refs"]) {
+    const std::string m = ref.is_string() ? ref.get<std::string>() : "";
+    std::optional<v1::Tlp> t = KnownMarking(m);
+    if (!t) {
+      auto it = markings.find(m);
+      if (it != markings.end()) t = it->second;
+    }
+    if (!t) {
+      return absl::PermissionDeniedError(
+          StrCat("marking ", m, " is not a TLP label this node knows: refused, not downgraded"));
+    }
+    tlp = std::max(tlp.value_or(v1::TLP_CLEAR), *t);
+  }
+  return tlp;
+}
+
+// "stix:ID@VERSION", and "#N" for the N-th of several values.
+std::string SourceRef(const Json& o, std::size_t i, std::size_t n) {
+  return StrCat("stix:", o.value("id", ""), "@", o.value("modified", o.value("created", "")),
+                n > 1 ? StrCat("#", i) : std::string());
+}
+
+// The requests of one indicator object (and its values in `values`), or why it is skipped.
 absl::Status ReadIndicator(const Json& o, const std::map<std::string, v1::Tlp>& markings,
-                           std::string_view source, v1::Tlp default_tlp, StixImport& out) {
+                           std::string_view source, v1::Tlp default_tlp,
+                           std::vector<PatternValue>& values, StixImport& out) {
   const std::string id = o.value("id", "");
   if (o.value("revoked", false)) return absl::FailedPreconditionError("revoked by its producer");
   if (o.value("pattern_type", "stix") != "stix") {
     return absl::InvalidArgumentError(
         StrCat("pattern_type ", o.value("pattern_type", ""), " (only stix patterns are read)"));
   }
-  // TLP: the most restrictive TLP marking; any marking the node does not know refuses the
-  // object rather than let it travel under a weaker label.
-  std::optional<v1::Tlp> tlp;
-  if (o.contains("object_marking_refs") && o["object_marking_refs"].is_array()) {
-    for (const Json& ref : o["object_marking_refs"]) {
-      const std::string m = ref.is_string() ? ref.get<std::string>() : "";
-      std::optional<v1::Tlp> t = KnownMarking(m);
-      if (!t) {
-        auto it = markings.find(m);
-        if (it != markings.end()) t = it->second;
-      }
-      if (!t) {
-        return absl::PermissionDeniedError(
-            StrCat("marking ", m, " is not a TLP label this node knows: refused, not downgraded"));
-      }
-      tlp = std::max(tlp.value_or(v1::TLP_CLEAR), *t);
-    }
-  }
-  absl::StatusOr<std::vector<PatternValue>> values = PatternValues(o.value("pattern", ""));
-  if (!values.ok()) return values.status();
-  const std::string version = o.value("modified", o.value("created", ""));
-  for (std::size_t i = 0; i < values->size(); ++i) {
+  absl::StatusOr<std::optional<v1::Tlp>> tlp = TlpOf(o, markings);
+  if (!tlp.ok()) return tlp.status();
+  absl::StatusOr<std::vector<PatternValue>> read = PatternValues(o.value("pattern", ""));
+  if (!read.ok()) return read.status();
+  values = std::move(*read);
+  for (std::size_t i = 0; i < values.size(); ++i) {
     v1::PublishRequest r;
     v1::RecordBody* b = r.mutable_body();
-    b->set_tlp(tlp.value_or(default_tlp));
-    b->mutable_indicator()->set_type((*values)[i].type);
-    b->mutable_indicator()->set_value((*values)[i].value);
+    b->set_tlp(tlp->value_or(default_tlp));
+    b->mutable_indicator()->set_type(values[i].type);
+    b->mutable_indicator()->set_value(values[i].value);
     std::string description = o.value("description", "");
     description +=
         StrCat(description.empty() ? "" : " | ", "Imported from ", source, ": ", id,
@@ -242,12 +245,32 @@ absl::Status ReadIndicator(const Json& o, const std::map<std::string, v1::Tlp>& 
     }
     b->set_valid_from(TimeOf(o, "valid_from"));
     b->set_valid_until(TimeOf(o, "valid_until"));
-    r.set_source_ref(
-        StrCat("stix:", id, "@", version, values->size() > 1 ? StrCat("#", i) : std::string()));
+    r.set_source_ref(SourceRef(o, i, values.size()));
     out.requests.emplace_back(id, std::move(r));
   }
   return absl::OkStatus();
 }
+
+// What a sighting written by threatmesh says it saw (its extension), when it says so.
+std::optional<PatternValue> ExtensionValue(const Json& o) {
+  const std::string ext(kStixExtensionId);
+  if (!o.contains("extensions") || !o["extensions"].is_object() || !o["extensions"].contains(ext) ||
+      !o["extensions"][ext].is_object()) {
+    return std::nullopt;
+  }
+  const Json& e = o["extensions"][ext];
+  absl::StatusOr<v1::IndicatorType> type = ParseIndicatorType(e.value("indicator_type", ""));
+  if (!type.ok() || !e.contains("value") || !e["value"].is_string()) return std::nullopt;
+  return PatternValue{*type, e["value"].get<std::string>()};
+}
+
+// Objects that only support others: read for what they define, never reported as skipped.
+bool IsSupportObject(const std::string& type) {
+  return type == "marking-definition" || type == "identity" || type == "extension-definition";
+}
+
+// Sightings met before their indicator wait for the end of the file, up to this many.
+constexpr std::size_t kMaxWaitingSightings = 100000;
 
 }  // namespace
 
@@ -255,46 +278,194 @@ absl::StatusOr<std::vector<PatternValue>> PatternValues(std::string_view pattern
   return PatternReader(pattern).Read();
 }
 
+std::optional<v1::Tlp> TlpFromLabel(std::string_view label) {
+  std::string name(label);
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name.rfind("tlp:", 0) == 0) name = name.substr(4);
+  if (name == "white" || name == "clear") return v1::TLP_CLEAR;
+  if (name == "green") return v1::TLP_GREEN;
+  if (name == "amber") return v1::TLP_AMBER;
+  if (name == "amber+strict") return v1::TLP_AMBER_STRICT;
+  if (name == "red") return v1::TLP_RED;
+  return std::nullopt;
+}
+
+struct StixImporter::Object {
+  StreamedObject& streamed;
+  // A sighting taken at the end of the file, when its indicator has been read or never will.
+  bool last_chance = false;
+};
+
+StixImporter::StixImporter(std::string source, v1::Tlp default_tlp, std::size_t max_object_bytes)
+    : source_(std::move(source)), default_tlp_(default_tlp), max_object_bytes_(max_object_bytes) {}
+
+void StixImporter::Tick() {
+  if (tick_ && ++ticks_ % 4096 == 0) tick_();
+}
+
+absl::Status StixImporter::Scan(std::istream& in) {
+  objects_ = 0;
+  markings_.clear();
+  sighted_.clear();
+  return ReadStixObjects(in, max_object_bytes_, [this](StreamedObject& s) {
+    ++objects_;
+    Learn(Object{s});
+    Tick();
+  });
+}
+
+void StixImporter::Learn(const Object& o) {
+  const Json& j = o.streamed.json;
+  if (!j.is_object()) return;
+  try {
+    const std::string type = j.value("type", "");
+    if (type == "marking-definition" && j.contains("id")) {
+      if (std::optional<v1::Tlp> tlp = MarkingTlp(j)) markings_[j["id"].get<std::string>()] = *tlp;
+    } else if (type == "sighting" && j.contains("sighting_of_ref")) {
+      sighted_[j["sighting_of_ref"].get<std::string>()];
+    }
+  } catch (const Json::exception&) {
+    // Malformed: Read() names it.
+  }
+}
+
+absl::Status StixImporter::Read(std::istream& in, std::size_t batch,
+                                const std::function<void(StixImport&)>& sink) {
+  StixImport out;
+  waiting_.clear();
+  absl::Status read = ReadStixObjects(in, max_object_bytes_, [&](StreamedObject& s) {
+    Take(Object{s}, out);
+    // Skipped objects count too: a file of objects that are not imported is held no more.
+    if (out.requests.size() >= batch || out.skipped.size() >= batch) {
+      sink(out);
+      out = StixImport();
+    }
+    Tick();
+  });
+  if (!read.ok()) return read;
+  for (const std::string& text : waiting_) {
+    StreamedObject s;
+    s.json = Json::parse(text);
+    if (s.json.contains("id") && s.json["id"].is_string()) s.id = s.json["id"].get<std::string>();
+    Take(Object{s, /*last_chance=*/true}, out);
+  }
+  waiting_.clear();
+  sink(out);
+  return absl::OkStatus();
+}
+
+void StixImporter::Take(const Object& o, StixImport& out) {
+  const StreamedObject& s = o.streamed;
+  const std::string id = s.id.empty() ? "(object without id)" : s.id;
+  if (s.oversize) {
+    out.skipped.emplace_back(
+        id, StrCat("an object of over ",
+                   max_object_bytes_ >= (1u << 20) ? StrCat(max_object_bytes_ >> 20, " MB")
+                                                   : StrCat(max_object_bytes_ >> 10, " KB"),
+                   ": skipped without being read"));
+    return;
+  }
+  if (s.not_an_object) {
+    out.skipped.emplace_back("(not an object)", "not a JSON object");
+    return;
+  }
+  const Json& j = s.json;
+  try {
+    const std::string type = j.value("type", "");
+    absl::Status taken = absl::OkStatus();
+    if (type == "indicator") {
+      std::vector<PatternValue> values;
+      taken = ReadIndicator(j, markings_, source_, default_tlp_, values, out);
+      auto it = sighted_.find(id);
+      if (taken.ok() && it != sighted_.end()) it->second = std::move(values);
+    } else if (type == "sighting") {
+      std::vector<PatternValue> values;
+      if (std::optional<PatternValue> v = ExtensionValue(j)) values.push_back(std::move(*v));
+      const std::string of = j.value("sighting_of_ref", "");
+      if (auto it = sighted_.find(of); values.empty() && it != sighted_.end()) values = it->second;
+      if (!values.empty()) {
+        TakeSighting(o, values, out);
+      } else if (!o.last_chance && waiting_.size() < kMaxWaitingSightings) {
+        waiting_.push_back(j.dump());
+      } else {
+        taken = absl::NotFoundError(
+            StrCat("a sighting of ", of.empty() ? "nothing" : of, ", which was not imported"));
+      }
+    } else if (!IsSupportObject(type)) {
+      taken = absl::UnimplementedError(
+          StrCat("a ", type, " is not imported (indicators and sightings only)"));
+    }
+    if (!taken.ok()) out.skipped.emplace_back(id, std::string(taken.message()));
+  } catch (const Json::exception& e) {
+    out.skipped.emplace_back(id, StrCat("malformed: ", e.what()));
+  }
+}
+
+void StixImporter::TakeSighting(const Object& o, const std::vector<PatternValue>& values,
+                                StixImport& out) {
+  const Json& j = o.streamed.json;
+  const std::string id = j.value("id", "");
+  absl::StatusOr<std::optional<v1::Tlp>> tlp = TlpOf(j, markings_);
+  if (!tlp.ok()) {
+    out.skipped.emplace_back(id, std::string(tlp.status().message()));
+    return;
+  }
+  uint64_t count = 1;
+  if (j.contains("count")) count = j["count"].is_number_unsigned() ? j["count"].get<uint64_t>() : 0;
+  if (count == 0) {
+    out.skipped.emplace_back(id, "count is 0 or not a whole number: nothing to import");
+    return;
+  }
+  const int64_t first = TimeOf(j, "first_seen") ? TimeOf(j, "first_seen") : TimeOf(j, "created");
+  const int64_t last = std::max(first, TimeOf(j, "last_seen"));
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    absl::StatusOr<std::string> value = NormalizeIndicator(values[i].type, values[i].value);
+    if (!value.ok()) {
+      out.skipped.emplace_back(id, StrCat("the value it saw: ", value.status().message()));
+      continue;
+    }
+    v1::PublishRequest r;
+    v1::RecordBody* b = r.mutable_body();
+    b->set_tlp(tlp->value_or(default_tlp_));
+    v1::Sighting* sighting = b->mutable_sighting();
+    sighting->set_type(values[i].type);
+    sighting->set_value(*value);
+    sighting->set_count(count);
+    sighting->set_first_seen(first);
+    sighting->set_last_seen(last);
+    r.set_source_ref(SourceRef(j, i, values.size()));
+    out.requests.emplace_back(id, std::move(r));
+  }
+}
+
+namespace {
+
+// A string as a stream, without a copy.
+class ViewBuf : public std::streambuf {
+ public:
+  explicit ViewBuf(std::string_view s) {
+    char* p = const_cast<char*>(s.data());
+    setg(p, p, p + s.size());
+  }
+};
+
+}  // namespace
+
 absl::StatusOr<StixImport> ReadStix(std::string_view json, std::string_view source,
                                     v1::Tlp default_tlp) {
-  Json doc = Json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return absl::InvalidArgumentError("not JSON (or cut short)");
-  if (!doc.is_object() || !doc.contains("type")) {
-    return absl::InvalidArgumentError("not a STIX bundle or object (no \"type\")");
-  }
-  std::vector<const Json*> objects;
-  if (doc["type"] == "bundle") {
-    if (!doc.contains("objects") || !doc["objects"].is_array()) {
-      return absl::InvalidArgumentError("a bundle without an \"objects\" array");
-    }
-    for (const Json& o : doc["objects"]) objects.push_back(&o);
-  } else {
-    objects.push_back(&doc);
-  }
-  const std::map<std::string, v1::Tlp> markings = BundleMarkings(objects);
-  StixImport out;
-  for (const Json* o : objects) {
-    if (!o->is_object()) {
-      out.skipped.emplace_back("(not an object)", "not a JSON object");
-      continue;
-    }
-    const std::string type = o->value("type", "");
-    const std::string id = o->value("id", StrCat("(", type, " without id)"));
-    if (type != "indicator") {
-      if (type != "marking-definition" && type != "identity" && type != "extension-definition") {
-        out.skipped.emplace_back(id, StrCat("a ", type, " is not imported (indicators only)"));
-      }
-      continue;
-    }
-    try {
-      if (absl::Status s = ReadIndicator(*o, markings, source, default_tlp, out); !s.ok()) {
-        out.skipped.emplace_back(id, std::string(s.message()));
-      }
-    } catch (const Json::exception& e) {
-      out.skipped.emplace_back(id, StrCat("malformed: ", e.what()));
-    }
-  }
-  return out;
+  StixImporter importer{std::string(source), default_tlp};
+  ViewBuf scan_buf(json);
+  std::istream scan(&scan_buf);
+  if (absl::Status s = importer.Scan(scan); !s.ok()) return s;
+  ViewBuf read_buf(json);
+  std::istream read(&read_buf);
+  StixImport all;
+  absl::Status s = importer.Read(read, std::numeric_limits<std::size_t>::max(), [&](StixImport& b) {
+    for (auto& r : b.requests) all.requests.push_back(std::move(r));
+    for (auto& k : b.skipped) all.skipped.push_back(std::move(k));
+  });
+  if (!s.ok()) return s;
+  return all;
 }
 
 }  // namespace threatmesh::interop

@@ -25,47 +25,10 @@
 namespace threatmesh {
 namespace {
 
+using bench::ChildRun;
 using bench::Clock;
+using bench::RunChild;
 using bench::Seconds;
-
-struct ChildRun {
-  bool ok = false;
-  double wall = 0;
-  double cpu = 0;
-  double peak_mb = 0;
-};
-
-// Runs `args` (the binary first) as a child with stderr in `err_path`; its wall and CPU time
-// and peak memory. The child runs under /usr/bin/time, which reports its peak: the peak
-// wait4 gives a child forked from this process counts this process's memory too (Linux keeps
-// the pre-exec high-water mark).
-ChildRun RunChild(std::vector<std::string> args, const std::string& err_path) {
-  const std::string peak_path = err_path + ".peak";
-  args.insert(args.begin(), {"/usr/bin/time", "-f", "%M", "-o", peak_path});
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const auto start = Clock::now();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (std::freopen(err_path.c_str(), "w", stderr) == nullptr) _exit(127);
-    ::execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  struct rusage usage {};
-  ::wait4(pid, &status, 0, &usage);
-  ChildRun r;
-  r.wall = Seconds(start);
-  r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  r.cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-  std::ifstream peak(peak_path);
-  long peak_kb = 0;
-  peak >> peak_kb;
-  r.peak_mb = static_cast<double>(peak_kb) / 1024.0;
-  return r;
-}
 
 // Objects in a bundle file: one per line after the first (the writer puts each on its own).
 uint64_t CountObjects(const std::string& path) {

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "node/core/record_view.h"
 #include "node/interop/stix.h"
 
 namespace threatmesh::interop {
@@ -134,9 +135,139 @@ TEST(StixImportTest, AVendorBundleImportsWhatMapsAndNamesWhatIsSkipped) {
 }
 
 TEST(StixImportTest, WhatIsNotStixIsRefusedWhole) {
-  EXPECT_FALSE(ReadStix("{\"type\": \"bundle\", \"objects\": [", "f", v1::TLP_AMBER).ok());
-  EXPECT_FALSE(ReadStix("[1, 2]", "f", v1::TLP_AMBER).ok());
-  EXPECT_FALSE(ReadStix("{\"type\": \"bundle\"}", "f", v1::TLP_AMBER).ok());
+  const std::pair<const char*, const char*> cases[] = {
+      {"{\"type\": \"bundle\", \"objects\": [", "cut short"},
+      {"{\"type\": \"bundle\", \"objects\": [{\"type\": \"note\"}]} x", "not JSON"},
+      {"[1, 2]", "a JSON array"},
+      {"42", "a lone JSON value"},
+      {"{\"type\": \"bundle\"}", "without an \"objects\" array"},
+      {"{\"id\": \"x\"}", "no \"type\""},
+      {"{\"type\": \"report\", \"objects\": []}", "not a bundle or an envelope"},
+      {"", "cut short"},
+  };
+  for (const auto& [text, why] : cases) {
+    absl::StatusOr<StixImport> read = ReadStix(text, "f", v1::TLP_AMBER);
+    ASSERT_FALSE(read.ok()) << text;
+    EXPECT_NE(read.status().message().find(why), std::string::npos)
+        << text << ": " << read.status();
+  }
+}
+
+// An indicator object as a producer might write it.
+std::string Indicator(const std::string& n, const std::string& pattern,
+                      const std::string& extra = "") {
+  return "{\"type\": \"indicator\", \"spec_version\": \"2.1\", \"id\": \"indicator--0000000" + n +
+         "-0000-4000-8000-000000000000\", \"created\": \"2026-11-01T00:00:00.000Z\", "
+         "\"modified\": \"2026-11-01T00:00:00.000Z\", \"pattern_type\": \"stix\", "
+         "\"valid_from\": \"2026-11-01T00:00:00.000Z\", \"pattern\": \"" +
+         pattern + "\"" + extra + "}";
+}
+
+// A marking defined after the object that uses it, and a TAXII envelope instead of a
+// bundle: the first pass learns the marking, so the object keeps its label.
+TEST(StixImportTest, AMarkingDefinedLaterInTheFileStillApplies) {
+  const std::string envelope =
+      "{\"more\": false, \"objects\": [" +
+      Indicator("1", "[domain-name:value = 'late.example']",
+                ", \"object_marking_refs\": [\"marking-definition--aaaaaaaa-0000-4000-8000-"
+                "000000000000\"]") +
+      ", {\"type\": \"marking-definition\", \"spec_version\": \"2.1\", \"id\": "
+      "\"marking-definition--aaaaaaaa-0000-4000-8000-000000000000\", \"created\": "
+      "\"2026-01-01T00:00:00.000Z\", \"definition_type\": \"tlp\", \"definition\": {\"tlp\": "
+      "\"red\"}}]}";
+  absl::StatusOr<StixImport> read = ReadStix(envelope, "f", v1::TLP_CLEAR);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->requests.size(), 1u);
+  EXPECT_EQ(read->requests[0].second.body().tlp(), v1::TLP_RED);
+  EXPECT_TRUE(read->skipped.empty());
+}
+
+// Sightings of an indicator in the file become one sighting per value of its pattern,
+// whether they come before or after it; a sighting of an indicator that was not imported is
+// named.
+TEST(StixImportTest, SightingsOfImportedIndicatorsAreImported) {
+  auto sighting = [](const std::string& n, const std::string& of, const std::string& extra) {
+    return "{\"type\": \"sighting\", \"spec_version\": \"2.1\", \"id\": \"sighting--0000000" + n +
+           "-0000-4000-8000-000000000000\", \"created\": \"2026-11-02T00:00:00.000Z\", "
+           "\"modified\": \"2026-11-02T00:00:00.000Z\", \"sighting_of_ref\": \"" +
+           of + "\"" + extra + "}";
+  };
+  const std::string of1 = "indicator--00000001-0000-4000-8000-000000000000";
+  const std::string bundle =
+      "{\"type\": \"bundle\", \"id\": \"bundle--00000000-0000-4000-8000-000000000000\", "
+      "\"objects\": [" +
+      sighting("1", of1,
+               ", \"count\": 7, \"first_seen\": \"2026-11-02T01:00:00.000Z\", \"last_seen\": "
+               "\"2026-11-02T02:00:00.000Z\"") +
+      ", " +
+      Indicator(
+          "1", "[ipv4-addr:value = '192.0.2.1' OR ipv4-addr:value = '192.0.2.2']",
+          ", \"object_marking_refs\": [\"" + std::string(TlpMarkingId(v1::TLP_GREEN)) + "\"]") +
+      ", " + sighting("2", of1, "") + ", " +
+      sighting("3", "indicator--00000009-0000-4000-8000-000000000000", "") + ", " +
+      sighting("4", of1, ", \"count\": 0") + "]}";
+  absl::StatusOr<StixImport> read = ReadStix(bundle, "f", v1::TLP_AMBER);
+  ASSERT_TRUE(read.ok()) << read.status();
+  std::vector<const v1::PublishRequest*> sightings;
+  for (const auto& [id, r] : read->requests) {
+    if (r.body().has_sighting()) sightings.push_back(&r);
+  }
+  ASSERT_EQ(sightings.size(), 4u);  // two sightings, two values each
+  std::map<std::string, const v1::PublishRequest*> by_ref;
+  for (const v1::PublishRequest* r : sightings) by_ref[r->source_ref()] = r;
+  const v1::PublishRequest* first =
+      by_ref.at("stix:sighting--00000001-0000-4000-8000-000000000000@2026-11-02T00:00:00.000Z#1");
+  EXPECT_EQ(first->body().sighting().type(), v1::INDICATOR_TYPE_IPV4);
+  EXPECT_EQ(first->body().sighting().value(), "192.0.2.2");
+  EXPECT_EQ(first->body().sighting().count(), 7u);
+  EXPECT_EQ(first->body().sighting().first_seen(), *ParseTime("2026-11-02T01:00:00.000Z"));
+  EXPECT_EQ(first->body().sighting().last_seen(), *ParseTime("2026-11-02T02:00:00.000Z"));
+  EXPECT_EQ(first->body().tlp(), v1::TLP_AMBER);  // its own marking (none), not its indicator's
+  const v1::PublishRequest* second =
+      by_ref.at("stix:sighting--00000002-0000-4000-8000-000000000000@2026-11-02T00:00:00.000Z#0");
+  EXPECT_EQ(second->body().sighting().count(), 1u);
+  EXPECT_EQ(second->body().sighting().first_seen(), *ParseTime("2026-11-02T00:00:00.000Z"));
+  std::map<std::string, std::string> skipped(read->skipped.begin(), read->skipped.end());
+  EXPECT_NE(skipped["sighting--00000003-0000-4000-8000-000000000000"].find("not imported"),
+            std::string::npos);
+  EXPECT_NE(skipped["sighting--00000004-0000-4000-8000-000000000000"].find("count is 0"),
+            std::string::npos);
+}
+
+// An object over the limit is skipped without being held, named by its id; the objects
+// around it import. Requests (and skipped objects) come in batches of the size asked.
+TEST(StixImportTest, AnOversizeObjectIsSkippedAndTheRestStreamsInBatches) {
+  std::string text = "{\"type\": \"bundle\", \"objects\": [";
+  for (int i = 0; i < 5; ++i) {
+    text +=
+        Indicator(std::to_string(i), "[domain-name:value = 'd" + std::to_string(i) + ".example']") +
+        ", ";
+  }
+  text += Indicator("9", "[domain-name:value = 'big.example']",
+                    ", \"description\": \"" + std::string(64 << 10, 'x') + "\"");
+  text += ", 17]}";
+  StixImporter importer("f", v1::TLP_GREEN, /*max_object_bytes=*/16 << 10);
+  std::istringstream scan(text);
+  ASSERT_TRUE(importer.Scan(scan).ok());
+  EXPECT_EQ(importer.objects(), 7u);
+  std::istringstream in(text);
+  std::vector<std::size_t> batches;
+  StixImport all;
+  ASSERT_TRUE(importer
+                  .Read(in, 2,
+                        [&](StixImport& b) {
+                          batches.push_back(b.requests.size());
+                          for (auto& s : b.skipped) all.skipped.push_back(s);
+                        })
+                  .ok());
+  // Two, two, then the last request with the oversize object and the number (two skipped:
+  // a batch), then the end.
+  EXPECT_EQ(batches, (std::vector<std::size_t>{2, 2, 1, 0}));
+  std::map<std::string, std::string> skipped(all.skipped.begin(), all.skipped.end());
+  EXPECT_NE(skipped["indicator--00000009-0000-4000-8000-000000000000"].find("over 16 KB"),
+            std::string::npos)
+      << skipped.size();
+  EXPECT_EQ(skipped["(not an object)"], "not a JSON object");
 }
 
 }  // namespace
