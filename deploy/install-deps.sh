@@ -16,6 +16,8 @@ packages=(
   python3 python3-nacl  # the independent proof-bundle verifier in tests/proof
   nlohmann-json3-dev  # JSON for STIX and MISP (node/interop)
   bind9 bind9-utils bind9-dnsutils  # named, named-checkzone and dig: the RPZ export's tests
+  libboost-dev  # Boost.Beast and Asio (headers): the node's HTTP server (node/http, TAXII)
+  curl  # the HTTP client of the TAXII tests
 )
 
 missing=()

@@ -137,6 +137,9 @@ std::vector<OptionDoc> ServeOptionDocs() {
        "how often the node signs the head of its audit trail (1 to 86400; also at shutdown)"},
       {"peer-listen", "",
        "host:port where peers connect (TLS); empty for none: the node then only dials"},
+      {"taxii-listen", "",
+       "host:port of the TAXII 2.1 server (docs/TAXII.md); empty for none. Plain HTTP: a "
+       "loopback address, or allow-insecure-remote = true"},
       {"peer-tls-cert", "",
        "PEM certificate of the peer port; empty: DATA_DIR/peer.crt, made at init (self-signed: "
        "the handshake binds it to the node's key, no CA is involved)"},
@@ -237,6 +240,7 @@ absl::Status ApplyOptions(const po::variables_map& vm, ServeConfig& config) {
     }
   }
   config.peer_listen = get("peer-listen").value_or("");
+  config.taxii_listen = get("taxii-listen").value_or("");
   config.peer_tls_cert = get("peer-tls-cert").value_or("");
   config.peer_tls_key = get("peer-tls-key").value_or("");
   struct Number {
@@ -374,6 +378,22 @@ absl::Status CheckServeConfig(const ServeConfig& config) {
       return absl::InvalidArgumentError(
           StrCat("option peer-listen = \"", config.peer_listen,
                  "\": insecure peering listens on loopback addresses only"));
+    }
+  }
+  if (!config.taxii_listen.empty()) {
+    std::string taxii_host, taxii_port;
+    uint64_t p = 0;
+    if (!SplitHostPort(config.taxii_listen, taxii_host, taxii_port) ||
+        !absl::SimpleAtoi(taxii_port, &p) || p > 65535) {
+      return absl::InvalidArgumentError(StrCat("option taxii-listen = \"", config.taxii_listen,
+                                               "\": expected host:port, e.g. 127.0.0.1:9443"));
+    }
+    if (!config.allow_insecure_remote && !IsLoopbackHost(taxii_host)) {
+      return absl::InvalidArgumentError(
+          StrCat("option taxii-listen = \"", config.taxii_listen,
+                 "\" is not a loopback address, and the TAXII server speaks plain HTTP: listen "
+                 "on 127.0.0.1 (behind a TLS reverse proxy), or set allow-insecure-remote = true "
+                 "if the network is trusted"));
     }
   }
   if (config.peer_tls_cert.empty() != config.peer_tls_key.empty()) {

@@ -43,6 +43,8 @@ struct ServeConfig {
   std::chrono::seconds audit_checkpoint_interval{60};
   // host:port where peers connect (the Exchange, over TLS); empty: no peer port.
   std::string peer_listen;
+  // host:port of the TAXII 2.1 server; empty: none.
+  std::string taxii_listen;
   // PEM certificate and key of the peer port (both ways: the node presents it when it dials,
   // too). Empty: the pair made at init, DATA_DIR/peer.crt and DATA_DIR/peer.key.
   std::string peer_tls_cert;

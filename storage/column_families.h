@@ -15,8 +15,10 @@ enum ColumnFamily : int {
   kDefault = 0,
   // record id (32 bytes) -> the Signed envelope bytes exactly as received.
   kRecords,
-  // local sequence (8 bytes big-endian) -> record id: the change feed every subscriber and
-  // every peer stream reads. Gap-free: one entry per stored record, in commit order.
+  // local sequence (8 bytes big-endian) -> record id (32 bytes) || time added (unix ms, 8
+  // bytes big-endian, never decreasing): the change feed every subscriber and every peer
+  // stream reads. Gap-free: one entry per stored record, in commit order. (Stores written
+  // before the time was kept hold the id alone; both read the same way.)
   kLog,
   // record id -> CustodyChains (storage.proto): every custody chain held for the record.
   // A record authored here has no entry (its one chain is empty).

@@ -15,6 +15,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -230,6 +231,9 @@ class RocksStore final : public Store {
       MutexLock lock(&mu_);
       next_seq_ = it->Valid() ? DecodeSeq(ToView(it->key())) + 1 : 1;
     }
+    if (it->Valid() && it->value().size() >= kIdSize + 8) {
+      last_added_ms_ = static_cast<int64_t>(DecodeSeq(ToView(it->value()).substr(kIdSize, 8)));
+    }
     if (!it->status().ok()) return FromRocks(it->status(), StrCat("reading the log of ", dir_));
     // Counts per kind come from the kind index once; the writer keeps them from then on.
     // (About a third of a second per million records.)
@@ -368,7 +372,12 @@ class RocksStore final : public Store {
     if (!db_) return Closed();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kLog)));
     for (it->Seek(EncodeSeq(from_seq)); it->Valid() && out.entries.size() < *n; it->Next()) {
-      LogEntry e{DecodeSeq(ToView(it->key())), it->value().ToString()};
+      // Entries written before the time was kept hold the id alone.
+      const std::string_view value = ToView(it->value());
+      LogEntry e{DecodeSeq(ToView(it->key())), std::string(value.substr(0, kIdSize)),
+                 value.size() >= kIdSize + 8
+                     ? static_cast<int64_t>(DecodeSeq(value.substr(kIdSize, 8)))
+                     : 0};
       out.next_seq = e.seq + 1;
       out.entries.push_back(std::move(e));
     }
@@ -725,6 +734,9 @@ class RocksStore final : public Store {
   absl::Status write_error_;  // writer thread only: the last failed write, until resumed
   Mutex resume_mu_;
   std::chrono::steady_clock::time_point next_resume_ ABSL_GUARDED_BY(resume_mu_);
+  // The time given to the last group committed (the writer thread's, or Recount's with the
+  // writer stopped).
+  int64_t last_added_ms_ = 0;
   std::chrono::milliseconds resume_backoff_ ABSL_GUARDED_BY(resume_mu_){100};
   std::thread writer_;
 };
@@ -844,12 +856,17 @@ bool RocksStore::ResumedForGroup(std::span<PendingPut> group) {
 // One group's writes: keys and values are views into the group's puts and `seq_keys`.
 // Writes are kept per family so that each family's keys reach its memtable together.
 struct GroupWrites {
-  explicit GroupWrites(std::size_t n, uint64_t first_seq) : seq_keys(n * 8, '\0'), seq(first_seq) {
+  GroupWrites(std::size_t n, uint64_t first_seq, int64_t now_ms)
+      : seq_keys(n * 8, '\0'), log_values(n * (kIdSize + 8), '\0'), seq(first_seq) {
     in_batch.reserve(n);
+    const std::string t = EncodeSeq(static_cast<uint64_t>(now_ms));
+    for (std::size_t i = 0; i < n; ++i)
+      std::memcpy(&log_values[i * (kIdSize + 8) + kIdSize], t.data(), 8);
   }
   std::array<std::vector<Write>, kColumnFamilyCount> writes;
   absl::flat_hash_set<std::string_view> in_batch;
   std::string seq_keys;  // the group's sequence keys, 8 bytes each; sized once
+  std::string log_values;  // the group's log values: id (32 bytes) || time added (8); sized once
   std::size_t batch_bytes = 0;
   std::vector<std::pair<PendingPut*, uint64_t>> accepted;
   std::array<uint64_t, kKindSlots> group_kinds{};
@@ -869,7 +886,12 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
     MutexLock lock(&mu_);
     first_seq = next_seq_;
   }
-  GroupWrites w(group.size(), first_seq);
+  // The time added never goes back, even when the clock does: TAXII's added_after pages by it.
+  const int64_t wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  last_added_ms_ = std::max(last_added_ms_, wall);
+  GroupWrites w(group.size(), first_seq, last_added_ms_);
   AcceptGroup(group, w);
   if (w.accepted.empty()) return;
   const absl::Status status = WriteGroup(w);
@@ -917,7 +939,9 @@ void RocksStore::AcceptGroup(std::span<PendingPut> group, GroupWrites& w) {
     const std::string encoded = EncodeSeq(w.seq);
     std::memcpy(w.seq_keys.data() + w.accepted.size() * 8, encoded.data(), 8);
     w.writes[kRecords].push_back({id, p.signed_bytes});
-    w.writes[kLog].push_back({seq_key, id});
+    char* log_value = w.log_values.data() + w.accepted.size() * (kIdSize + 8);
+    std::memcpy(log_value, id.data(), kIdSize);
+    w.writes[kLog].push_back({seq_key, std::string_view(log_value, kIdSize + 8)});
     w.batch_bytes += id.size() * 2 + p.signed_bytes.size() + 8 + p.custody.size();
     if (!p.custody.empty()) w.writes[kCustody].push_back({id, p.custody});
     if (p.kind_slot >= 0) ++w.group_kinds[p.kind_slot];

@@ -72,6 +72,13 @@ TEST(LayeringTest, NodeApiAndMeshLogicUseNoGrpc) {
   ExpectNoUse("node", THREATMESH_LIB_node, kGrpc);
   ExpectNoUse("api", THREATMESH_LIB_api, kGrpc);
   ExpectNoUse("mesh", THREATMESH_LIB_mesh, kGrpc);
+  ExpectNoUse("taxii", THREATMESH_LIB_taxii, kGrpc);
+}
+
+TEST(LayeringTest, TheHttpServerUsesNoRecordsStoreOrGrpc) {
+  ExpectNoUse("http", THREATMESH_LIB_http, kGrpc);
+  ExpectNoUse("http", THREATMESH_LIB_http, kRocksDb);
+  ExpectNoUse("http", THREATMESH_LIB_http, {"threatmesh::v1::", "threatmesh::storage::"});
 }
 
 }  // namespace

@@ -359,17 +359,24 @@ std::string StixPattern(v1::IndicatorType type, std::string_view value) {
 std::string StixTime(int64_t unix_ms) { return FormatTime(unix_ms); }
 
 StixBundleWriter::StixBundleWriter(std::ostream& out, Lookup lookup)
-    : out_(out), lookup_(std::move(lookup)) {
-  out_ << "{\"type\":\"bundle\",\"id\":\"bundle--" << crypto::RandomUuid4() << "\",\"objects\":[";
+    : out_(&out), lookup_(std::move(lookup)) {
+  *out_ << "{\"type\":\"bundle\",\"id\":\"bundle--" << crypto::RandomUuid4() << "\",\"objects\":[";
   Write(Dump(Identity(ProjectIdentityId(), "threatmesh", "system")));
   Write(Dump(ExtensionDefinition()));
 }
 
+StixBundleWriter::StixBundleWriter(ObjectSink sink, Lookup lookup)
+    : sink_(std::move(sink)), lookup_(std::move(lookup)) {}  // the head comes with a record
+
 void StixBundleWriter::Write(const std::string& object_json) {
-  if (!first_) out_ << ",\n";
-  first_ = false;
-  out_ << object_json;
   ++objects_;
+  if (sink_) {
+    sink_(object_json);
+    return;
+  }
+  if (!first_) *out_ << ",\n";
+  first_ = false;
+  *out_ << object_json;
 }
 
 void StixBundleWriter::NeedIdentity(const std::string& key) {
@@ -578,6 +585,11 @@ bool StixBundleWriter::Add(const v1::StoredRecord& record, std::string* why) {
     *why = "the record has no TLP label";
     return false;
   }
+  if (sink_ && !head_written_) {
+    head_written_ = true;
+    Write(Dump(Identity(ProjectIdentityId(), "threatmesh", "system")));
+    Write(Dump(ExtensionDefinition()));
+  }
   NeedIdentity(body.author());
   NeedMarking(body.tlp());
   const Version v = VersionOf(record);
@@ -592,9 +604,9 @@ bool StixBundleWriter::Add(const v1::StoredRecord& record, std::string* why) {
 }
 
 void StixBundleWriter::Finish() {
-  if (finished_) return;
+  if (finished_ || out_ == nullptr) return;
   finished_ = true;
-  out_ << "]}\n";
+  *out_ << "]}\n";
 }
 
 }  // namespace threatmesh::interop

@@ -51,6 +51,10 @@ class StixBundleWriter {
   // of a revoked record); it may be empty, or return nullopt.
   using Lookup = std::function<std::optional<threatmesh::v1::StoredRecord>(const std::string&)>;
   explicit StixBundleWriter(std::ostream& out, Lookup lookup = nullptr);
+  // Hands each object's JSON to `sink` instead, with no bundle around them (a TAXII page);
+  // threatmesh's identity and extension definition come before the first record's objects.
+  using ObjectSink = std::function<void(const std::string& object_json)>;
+  StixBundleWriter(ObjectSink sink, Lookup lookup);
 
   // Writes the objects of `record`. False, with the reason in `why`, for a record that has no
   // STIX form (key rotations and revocations, retractions themselves, an excerpt without an
@@ -82,11 +86,13 @@ class StixBundleWriter {
   void NeedIdentity(const std::string& key);
   void NeedMarking(threatmesh::v1::Tlp tlp);
 
-  std::ostream& out_;
+  std::ostream* out_ = nullptr;
+  ObjectSink sink_;
   Lookup lookup_;
   bool first_ = true;
   bool fast_indicators_ = true;
   bool finished_ = false;
+  bool head_written_ = false;
   uint64_t objects_ = 0;
   std::set<std::string> identities_;
   std::set<int> markings_;

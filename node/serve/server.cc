@@ -23,11 +23,13 @@
 #include "node/audit.h"
 #include "node/core/policy.h"
 #include "node/core/version.h"
+#include "node/http/http_server.h"
 #include "node/mesh/exchange.h"
 #include "node/mesh/grpc/peer_service.h"
 #include "node/mesh/grpc/peer_transport.h"
 #include "node/mesh/grpc/tls.h"
 #include "node/serve/listener.h"
+#include "node/taxii/taxii.h"
 #include "node/tokens.h"
 #include "threatmesh/v1/api.grpc.pb.h"
 #include "threatmesh/v1/peer.grpc.pb.h"
@@ -116,6 +118,7 @@ class GrpcServer final : public Server {
     const int port = api_listener_->port();
 
     if (absl::Status s = StartPeering(); !s.ok()) return s;
+    if (absl::Status s = StartTaxii(); !s.ok()) return s;
     address_ = StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", port);
     checkpoint_interval_ = config.audit_checkpoint_interval;
     checkpointer_ = std::thread([this] { CheckpointLoop(); });
@@ -151,6 +154,26 @@ class GrpcServer final : public Server {
     }
     api_listener_->Start();
     if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(true);
+    return absl::OkStatus();
+  }
+
+  // The TAXII 2.1 server, when taxii-listen is set.
+  absl::Status StartTaxii() {
+    if (config_.taxii_listen.empty()) return absl::OkStatus();
+    taxii_ = std::make_unique<taxii::TaxiiService>(*api_, taxii::TaxiiOptions());
+    http::ServerOptions options;
+    options.max_connections = std::min<std::size_t>(connection_cap_, 256);
+    options.idle_timeout = config_.idle_timeout;
+    options.request_timeout = config_.handshake_timeout;
+    options.max_body_bytes = config_.max_message_bytes;
+    options.error_page = [](int status, const std::string& why) {
+      return taxii::TaxiiError(status, "Refused", why);
+    };
+    absl::StatusOr<std::unique_ptr<http::Server>> server =
+        http::Server::Start(config_.taxii_listen, std::move(options),
+                            [this](const http::Request& r) { return taxii_->Handle(r); });
+    if (!server.ok()) return server.status();
+    taxii_server_ = std::move(*server);
     return absl::OkStatus();
   }
 
@@ -319,6 +342,9 @@ class GrpcServer final : public Server {
 
   std::string address() const override { return address_; }
   std::string peer_address() const override { return peer_address_; }
+  std::string taxii_address() const override {
+    return taxii_server_ ? taxii_server_->address() : std::string();
+  }
   std::string fingerprint() const override { return node_->key().public_key().Fingerprint(); }
 
   void Shutdown() override {
@@ -326,6 +352,7 @@ class GrpcServer final : public Server {
     if (dialer_) dialer_->Stop();
     if (peer_listener_) peer_listener_->Stop();
     if (api_listener_) api_listener_->Stop();
+    if (taxii_server_) taxii_server_->Stop();
     if (peer_server_) {
       peer_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
       peer_server_->Wait();
@@ -389,6 +416,8 @@ class GrpcServer final : public Server {
   std::unique_ptr<grpc::Server> peer_server_;
   std::string peer_address_;
   std::unique_ptr<PeerDialer> dialer_;
+  std::unique_ptr<taxii::TaxiiService> taxii_;
+  std::unique_ptr<http::Server> taxii_server_;
   Mutex reload_mu_;  // one reload at a time
   std::chrono::seconds checkpoint_interval_{60};
   Mutex checkpoint_mu_;
@@ -421,6 +450,9 @@ int RunServe(const ServeConfig& config, std::ostream& out, std::ostream& err) {
   }
   out << "threatmesh: node " << (*server)->fingerprint() << " serving on " << (*server)->address()
       << "\n";
+  if (!(*server)->taxii_address().empty()) {
+    out << "threatmesh: TAXII 2.1 at http://" << (*server)->taxii_address() << "/taxii2/\n";
+  }
   if (!(*server)->peer_address().empty()) {
     out << "threatmesh: peers connect to " << (*server)->peer_address() << "\n";
   }

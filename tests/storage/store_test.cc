@@ -345,6 +345,36 @@ TEST_F(StoreTest, ChangeFeedIsGapFreeAndPaged) {
   EXPECT_EQ(tail->next_seq, 11u);
 }
 
+// Each log entry keeps when it was committed, by the wall clock, never going back; a reopened
+// store goes on from the last entry's time.
+TEST_F(StoreTest, TheChangeFeedKeepsWhenEachRecordWasAdded) {
+  crypto::KeyPair key = crypto::KeyPair::Generate();
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t before = now_ms();
+  for (int i = 0; i < 5; ++i) {
+    Add("d" + std::to_string(i), threatmesh::v1::INDICATOR_TYPE_DOMAIN,
+        "d" + std::to_string(i) + ".example", key, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  }
+  store_.reset();
+  store_ = OpenOrDie(dir_.Sub("store"));
+  Add("d5", threatmesh::v1::INDICATOR_TYPE_DOMAIN, "d5.example", key, 0);
+  const int64_t after = now_ms();
+  absl::StatusOr<LogPage> log = store_->ReadLog(1, 0);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->entries.size(), 6u);
+  EXPECT_GE(log->entries[0].added_ms, before);
+  EXPECT_LE(log->entries[5].added_ms, after);
+  for (std::size_t i = 1; i < 6; ++i) {
+    EXPECT_GT(log->entries[i].added_ms, log->entries[i - 1].added_ms) << i;
+    EXPECT_EQ(log->entries[i].id.size(), 32u);
+  }
+}
+
 TEST_F(StoreTest, ReopenKeepsRecordsAndContinuesTheSequence) {
   crypto::KeyPair key = crypto::KeyPair::Generate();
   std::string id =

@@ -49,6 +49,7 @@ absl::StatusOr<std::unique_ptr<ServeProcess>> ServeProcess::Start(const std::str
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   // With a peer port, the line that names it comes right after the API's.
   const bool peers = std::find(args.begin(), args.end(), "--peer-listen") != args.end();
+  const bool taxii = std::find(args.begin(), args.end(), "--taxii-listen") != args.end();
   auto line_after = [&](const std::string& marker, std::string& value) {
     std::size_t at = p->buffered_.find(marker);
     std::size_t eol = at == std::string::npos ? at : p->buffered_.find('\n', at);
@@ -58,7 +59,9 @@ absl::StatusOr<std::unique_ptr<ServeProcess>> ServeProcess::Start(const std::str
   };
   while (std::chrono::steady_clock::now() < deadline) {
     if (line_after("serving on ", p->address_) &&
-        (!peers || line_after("peers connect to ", p->peer_address_))) {
+        (!peers || line_after("peers connect to ", p->peer_address_)) &&
+        (!taxii || line_after("TAXII 2.1 at http://", p->taxii_address_))) {
+      if (taxii) p->taxii_address_ = p->taxii_address_.substr(0, p->taxii_address_.find('/'));
       p->buffered_.clear();
       return p;
     }

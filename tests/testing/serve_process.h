@@ -27,6 +27,8 @@ class ServeProcess {
   pid_t pid() const { return pid_; }
   // The peer port's address, when started with --peer-listen.
   const std::string& peer_address() const { return peer_address_; }
+  // The TAXII server's host:port, when started with --taxii-listen.
+  const std::string& taxii_address() const { return taxii_address_; }
   // SIGTERM, then waits: the exit code (or 128 + signal).
   int Stop();
   // SIGKILL, then waits.
@@ -44,6 +46,7 @@ class ServeProcess {
   int stdout_fd_ = -1;
   std::string address_;
   std::string peer_address_;
+  std::string taxii_address_;
   std::string buffered_;
 };
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "crypto/hash.h"
+#include "testing/node_api_harness.h"
 #include "testing/test_util.h"
 
 namespace threatmesh {
@@ -15,16 +16,7 @@ using namespace threatmesh::v1;  // NOLINT: the API's own types.
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(LocalNode::Init(data_, {}).ok());
-    NodeConfig config;
-    config.data_dir = data_;
-    config.clock = [this] { return now_; };
-    node_ = std::move(*LocalNode::Open(config));
-    tokens_ = std::move(*TokenStore::Load(node_->store()));
-    audit_ = std::move(*AuditLog::Open(node_->store(), node_->key(), config.clock));
-    peers_ = std::move(
-        *PeerRegistry::Load(node_->store(), std::string(node_->key().public_key().bytes())));
-    api_ = std::make_unique<NodeApi>(*node_, *tokens_, *audit_, *peers_, "test");
+    ASSERT_NO_FATAL_FAILURE(h_.Open(data_, [this] { return now_; }));
   }
 
   std::string Token(const std::string& name, Role role, Audience audience = AUDIENCE_MEMBER) {
@@ -34,22 +26,18 @@ class ApiTest : public ::testing::Test {
   }
 
   absl::StatusOr<PublishResponse> PublishDomain(const std::string& value, Tlp tlp) {
-    PublishRequest request;
-    request.mutable_body()->set_tlp(tlp);
-    request.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
-    request.mutable_body()->mutable_indicator()->set_value(value);
-    AuditEntry audit;
-    return api_->Publish(request, audit);
+    return h_.PublishDomain(value, tlp);
   }
 
   int64_t now_ = testing::kTestNowMs;
   testing::TempDir dir_;
   std::string data_ = dir_.Sub("node");
-  std::unique_ptr<LocalNode> node_;
-  std::unique_ptr<TokenStore> tokens_;
-  std::unique_ptr<AuditLog> audit_;
-  std::unique_ptr<PeerRegistry> peers_;
-  std::unique_ptr<NodeApi> api_;
+  testing::NodeApiHarness h_;
+  std::unique_ptr<LocalNode>& node_ = h_.node;
+  std::unique_ptr<TokenStore>& tokens_ = h_.tokens;
+  std::unique_ptr<AuditLog>& audit_ = h_.audit;
+  std::unique_ptr<PeerRegistry>& peers_ = h_.peers;
+  std::unique_ptr<NodeApi>& api_ = h_.api;
 };
 
 TEST_F(ApiTest, TokensNameTheCallerAndRolesGateTheCalls) {

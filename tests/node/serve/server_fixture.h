@@ -118,7 +118,7 @@ class ServerTest : public ::testing::Test {
   }
 
   void Start() {
-    absl::StatusOr<std::unique_ptr<ServeProcess>> server = ServeProcess::Start(data_);
+    absl::StatusOr<std::unique_ptr<ServeProcess>> server = ServeProcess::Start(data_, serve_args_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
   }
@@ -161,6 +161,8 @@ class ServerTest : public ::testing::Test {
   testing::TempDir dir_;
   const std::string data_ = dir_.Sub("node");
   std::string admin_token_, publisher_token_, reader_token_;
+  // Arguments `serve` gets beside --data-dir and --listen.
+  std::vector<std::string> serve_args_;
   std::unique_ptr<ServeProcess> server_;
   std::unique_ptr<NodeClient> admin_, reader_, publisher_;
 };

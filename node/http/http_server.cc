@@ -1,0 +1,243 @@
+#include "node/http/http_server.h"
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <thread>
+
+#include "crypto/log.h"
+#include "crypto/str_cat.h"
+
+namespace threatmesh::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+
+// What the connections share with the server.
+struct Shared {
+  ServerOptions options;
+  Server::Handler handler;
+  std::atomic<std::size_t> open{0};
+};
+
+Response DefaultErrorPage(int status, const std::string& why) {
+  Response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+  r.body = why + "\n";
+  return r;
+}
+
+// One client connection: reads a request, answers it, and again while the client keeps the
+// connection alive.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, std::shared_ptr<Shared> shared)
+      : stream_(std::move(socket)), shared_(std::move(shared)) {
+    ++shared_->open;
+    beast::error_code ec;
+    const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_ = StrCat(remote.address().to_string(), ":", remote.port());
+  }
+  ~Connection() { --shared_->open; }
+
+  void Read(bool first) {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header_bytes));
+    parser_->body_limit(shared_->options.max_body_bytes);
+    stream_.expires_after(first ? shared_->options.request_timeout : shared_->options.idle_timeout);
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+ private:
+  void OnRead(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof) {
+      Close();
+      return;
+    }
+    if (ec == bhttp::error::body_limit) {
+      Answer(Error(413, StrCat("the request body is over the ", shared_->options.max_body_bytes,
+                               " bytes this server takes")),
+             /*keep_alive=*/false);
+      return;
+    }
+    if (ec == bhttp::error::header_limit) {
+      Answer(Error(431, StrCat("the request header is over the ", shared_->options.max_header_bytes,
+                               " bytes this server takes")),
+             false);
+      return;
+    }
+    if (ec) {
+      Answer(Error(400, StrCat("not an HTTP/1.1 request: ", ec.message())), false);
+      return;
+    }
+    const bhttp::request<bhttp::string_body>& in = parser_->get();
+    Request request;
+    request.method = std::string(in.method_string());
+    request.target = std::string(in.target());
+    for (const auto& field : in) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string& value = request.headers[name];
+      if (!value.empty()) value += ", ";
+      value.append(field.value().data(), field.value().size());
+    }
+    request.body = in.body();
+    request.peer = peer_;
+    Response response;
+    try {
+      response = shared_->handler(request);
+    } catch (const std::exception& e) {
+      LogError(
+          StrCat("HTTP handler failed on ", request.method, " ", request.target, ": ", e.what()));
+      response = Error(500, "the server failed to answer; the node's log says why");
+    }
+    Answer(std::move(response), in.keep_alive());
+  }
+
+  Response Error(int status, const std::string& why) const {
+    return shared_->options.error_page ? shared_->options.error_page(status, why)
+                                       : DefaultErrorPage(status, why);
+  }
+
+  void Answer(Response r, bool keep_alive) {
+    auto out = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(r.status), 11);
+    out->set(bhttp::field::server, "threatmesh");
+    for (const auto& [name, value] : r.headers) out->set(name, value);
+    out->body() = std::move(r.body);
+    out->keep_alive(keep_alive);
+    out->prepare_payload();
+    stream_.expires_after(shared_->options.request_timeout);
+    bhttp::async_write(
+        stream_, *out,
+        [self = shared_from_this(), out, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec || !keep_alive) {
+            self->Close();
+          } else {
+            self->Read(/*first=*/false);
+          }
+        });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<Shared> shared_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::string peer_;
+};
+
+class BeastServer final : public Server {
+ public:
+  BeastServer(ServerOptions options, Handler handler)
+      : shared_(std::make_shared<Shared>()), acceptor_(io_) {
+    shared_->options = std::move(options);
+    shared_->handler = std::move(handler);
+  }
+  ~BeastServer() override { Stop(); }
+
+  absl::Status Listen(const std::string& host_port) {
+    const std::size_t colon = host_port.rfind(':');
+    if (colon == std::string::npos) {
+      return absl::InvalidArgumentError(StrCat("\"", host_port, "\" is not HOST:PORT"));
+    }
+    std::string host = host_port.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    beast::error_code ec;
+    const asio::ip::address address = asio::ip::make_address(host, ec);
+    int port = -1;
+    try {
+      port = std::stoi(host_port.substr(colon + 1));
+    } catch (const std::exception&) {
+    }
+    if (ec || port < 0 || port > 65535) {
+      return absl::InvalidArgumentError(
+          StrCat("\"", host_port, "\" is not an IP address and port (e.g. 127.0.0.1:8443)"));
+    }
+    const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return absl::UnavailableError(StrCat("cannot listen on ", host_port, ": ", ec.message()));
+    }
+    const tcp::endpoint bound = acceptor_.local_endpoint();
+    address_ =
+        address.is_v6() ? StrCat("[", host, "]:", bound.port()) : StrCat(host, ":", bound.port());
+    Accept();
+    for (int i = 0; i < std::max(1, shared_->options.threads); ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
+    return absl::OkStatus();
+  }
+
+  std::string address() const override { return address_; }
+  std::size_t connections() const override { return shared_->open.load(); }
+
+  void Stop() override {
+    if (stopped_.exchange(true)) return;
+    asio::post(io_, [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+    });
+    io_.stop();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(
+        asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+          if (ec == asio::error::operation_aborted) return;
+          if (!ec) {
+            if (shared_->open.load() >= shared_->options.max_connections) {
+              beast::error_code ignored;
+              socket.close(ignored);  // past the limit: closed at once
+            } else {
+              std::make_shared<Connection>(std::move(socket), shared_)->Read(/*first=*/true);
+            }
+          } else if (ec == asio::error::no_descriptors) {
+            LogWarning("HTTP listener: out of file descriptors; new connections wait");
+          }
+          Accept();
+        });
+  }
+
+  std::shared_ptr<Shared> shared_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::string address_;
+  std::atomic<bool> stopped_{false};
+  std::vector<std::thread> threads_;  // last: joined before the members they use go
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const std::string& host_port,
+                                                      ServerOptions options, Handler handler) {
+  auto server = std::make_unique<BeastServer>(std::move(options), std::move(handler));
+  if (absl::Status s = server->Listen(host_port); !s.ok()) return s;
+  return server;
+}
+
+}  // namespace threatmesh::http

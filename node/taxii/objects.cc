@@ -1,0 +1,277 @@
+// TAXII objects and manifest: a page of the collection's objects, read from the node's change
+// feed (docs/TAXII.md, "Paging").
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "crypto/str_cat.h"
+#include "node/core/record_view.h"
+#include "node/interop/stix.h"
+#include "node/taxii/taxii.h"
+
+namespace threatmesh::taxii {
+namespace {
+
+namespace v1 = ::threatmesh::v1;
+
+// The value of `"key":"` at its first place in an object's JSON text (the writer puts type,
+// spec_version, id, created and modified before any nested object).
+std::string FirstString(std::string_view json, std::string_view key) {
+  const std::string needle = StrCat("\"", key, "\":\"");
+  const std::size_t at = json.find(needle);
+  if (at == std::string_view::npos) return "";
+  const std::size_t begin = at + needle.size();
+  const std::size_t end = json.find('"', begin);
+  return std::string(json.substr(begin, end - begin));
+}
+
+// What a request's match[...] parameters ask for.
+struct Filters {
+  std::set<std::string> ids, types, times;
+  enum class Versions { kLast, kFirst, kAll } versions = Versions::kLast;
+  bool spec_2_1 = true;  // match[spec_version] absent or naming 2.1
+};
+
+// The page's position and size from the query; a 400's reason when a value is wrong.
+struct Paging {
+  uint64_t from_seq = 1;
+  std::size_t limit = 0;
+};
+
+absl::StatusOr<Filters> ReadFilters(const std::map<std::string, std::vector<std::string>>& query) {
+  Filters f;
+  for (const auto& [key, values] : query) {
+    if (key.rfind("match[", 0) != 0) continue;
+    if (key == "match[id]") {
+      f.ids.insert(values.begin(), values.end());
+    } else if (key == "match[type]") {
+      f.types.insert(values.begin(), values.end());
+    } else if (key == "match[spec_version]") {
+      f.spec_2_1 = std::find(values.begin(), values.end(), "2.1") != values.end();
+    } else if (key == "match[version]") {
+      for (const std::string& v : values) {
+        if (v == "last" || v == "first" || v == "all") {
+          if (v == "first") f.versions = Filters::Versions::kFirst;
+          if (v == "all") f.versions = Filters::Versions::kAll;
+        } else if (absl::StatusOr<int64_t> t = ParseTime(v); t.ok()) {
+          f.times.insert(interop::StixTime(*t));
+          f.versions = Filters::Versions::kAll;
+        } else {
+          return absl::InvalidArgumentError(
+              StrCat("match[version] is last, first, all or timestamps like "
+                     "2026-12-01T00:00:00.000Z; not ",
+                     v));
+        }
+      }
+    } else {
+      return absl::InvalidArgumentError(
+          StrCat(key,
+                 " is not a filter of this endpoint (match[id], match[type], "
+                 "match[version], match[spec_version])"));
+    }
+  }
+  return f;
+}
+
+// The first sequence whose record was added after `t` (binary search of the feed: the times
+// never decrease).
+absl::StatusOr<uint64_t> FirstAddedAfter(storage::Store& store, int64_t t) {
+  uint64_t lo = 1, hi = store.NextSeq();
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    absl::StatusOr<storage::LogPage> page = store.ReadLog(mid, 1);
+    if (!page.ok()) return page.status();
+    if (page->entries.empty() || page->entries[0].added_ms > t) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+absl::StatusOr<Paging> ReadPaging(const std::map<std::string, std::vector<std::string>>& query,
+                                  storage::Store& store, std::size_t max_page) {
+  Paging p;
+  p.limit = max_page;
+  auto one = [&](const char* key) -> const std::string* {
+    auto it = query.find(key);
+    return it == query.end() || it->second.empty() ? nullptr : &it->second.front();
+  };
+  if (const std::string* limit = one("limit")) {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(limit->c_str(), &end, 10);
+    if (limit->empty() || *end != '\0' || n == 0) {
+      return absl::InvalidArgumentError(StrCat("limit is a whole number from 1; not ", *limit));
+    }
+    p.limit = std::min<std::size_t>(n, max_page);
+  }
+  if (const std::string* next = one("next")) {
+    char* end = nullptr;
+    p.from_seq = std::strtoull(next->c_str(), &end, 10);
+    if (next->empty() || *end != '\0' || p.from_seq == 0) {
+      return absl::InvalidArgumentError(
+          StrCat("next is the value a previous page gave; not ", *next));
+    }
+  } else if (const std::string* after = one("added_after")) {
+    absl::StatusOr<int64_t> t = ParseTime(*after);
+    if (!t.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("added_after is a timestamp like 2026-12-01T00:00:00.000Z; not ", *after));
+    }
+    absl::StatusOr<uint64_t> seq = FirstAddedAfter(store, *t);
+    if (!seq.ok()) return seq.status();
+    p.from_seq = *seq;
+  }
+  return p;
+}
+
+bool HasStixForm(const v1::RecordBody& body) {
+  return body.has_indicator() || body.has_sighting() || body.has_log_excerpt();
+}
+
+// Which version of which object a feed entry adds, if any (docs/TAXII.md, "Versions").
+std::optional<v1::StoredRecord> VersionAt(NodeApi& api, const storage::LogEntry& entry,
+                                          const v1::StoredRecord& record,
+                                          Filters::Versions versions) {
+  std::optional<v1::StoredRecord> version;
+  if (record.body().has_retraction()) {
+    if (versions == Filters::Versions::kFirst) return version;
+    absl::StatusOr<v1::StoredRecord> target = api.Load(record.body().retraction().target());
+    if (target.ok() && target->retracted_by() == entry.id && target->superseded_by().empty()) {
+      version = *std::move(target);  // its revoked version
+    }
+  } else if (versions == Filters::Versions::kLast) {
+    if (record.superseded_by().empty() && record.retracted_by().empty()) version = record;
+  } else if (versions == Filters::Versions::kAll || record.body().supersedes().empty()) {
+    version = record;
+    version->clear_retracted_by();  // the version as it was added
+    version->clear_superseded_by();
+  }
+  return version;
+}
+
+// A page as it fills: the objects (or manifest entries) that pass the filters, and the dates
+// added of its first and last entries.
+class PageOut {
+ public:
+  PageOut(const Filters& filters, bool manifest) : filters_(filters), manifest_(manifest) {}
+
+  // One object the writer made for the entry added at `added_ms`; whether it passed.
+  bool Take(const std::string& json, int64_t added_ms) {
+    const std::string type = FirstString(json, "type");
+    const std::string id = FirstString(json, "id");
+    std::string version = FirstString(json, "modified");
+    if (version.empty()) version = FirstString(json, "created");
+    if ((!filters_.types.empty() && !filters_.types.count(type)) ||
+        (!filters_.ids.empty() && !filters_.ids.count(id)) ||
+        (!filters_.times.empty() && !filters_.times.count(version)) || !filters_.spec_2_1) {
+      return false;
+    }
+    if (manifest_) {
+      nlohmann::ordered_json m;
+      m["id"] = id;
+      m["date_added"] = interop::StixTime(added_ms);
+      m["version"] = version;
+      m["media_type"] = std::string(kStixMediaType);
+      items_.push_back(std::move(m));
+    } else {
+      if (!objects_.empty()) objects_ += ",";
+      objects_ += json;
+    }
+    return true;
+  }
+  void EntryDone(int64_t added_ms) {
+    if (entries_++ == 0) first_added_ = added_ms;
+    last_added_ = added_ms;
+  }
+  std::size_t entries() const { return entries_; }
+
+  http::Response Answer(bool more, uint64_t next_seq) const {
+    http::Response r;
+    r.status = 200;
+    r.headers.emplace_back("Content-Type", std::string(kTaxiiMediaType));
+    if (entries_ > 0) {
+      r.headers.emplace_back("X-TAXII-Date-Added-First", interop::StixTime(first_added_));
+      r.headers.emplace_back("X-TAXII-Date-Added-Last", interop::StixTime(last_added_));
+    }
+    r.body = StrCat("{\"more\":", more ? "true" : "false");
+    if (more) r.body += StrCat(",\"next\":\"", next_seq, "\"");
+    if (manifest_ && !items_.empty()) {
+      r.body += StrCat(",\"objects\":", nlohmann::ordered_json(items_).dump());
+    } else if (!manifest_ && !objects_.empty()) {
+      r.body += StrCat(",\"objects\":[", objects_, "]");
+    }
+    r.body += "}";
+    return r;
+  }
+
+ private:
+  const Filters& filters_;
+  const bool manifest_;
+  std::vector<nlohmann::ordered_json> items_;  // manifest entries
+  std::string objects_;                        // the objects, comma-separated JSON
+  std::size_t entries_ = 0;
+  int64_t first_added_ = 0, last_added_ = 0;
+};
+
+}  // namespace
+
+http::Response TaxiiService::Objects(Call& call, bool manifest) {
+  absl::StatusOr<Filters> filters = ReadFilters(call.query);
+  if (!filters.ok()) return TaxiiError(400, "Bad Request", std::string(filters.status().message()));
+  storage::Store& store = api_.node().store();
+  absl::StatusOr<Paging> paging = ReadPaging(call.query, store, options_.max_page);
+  if (!paging.ok()) return TaxiiError(400, "Bad Request", std::string(paging.status().message()));
+  // The view: the default collection stops at AMBER+STRICT; a client token at AMBER.
+  const v1::Tlp max_tlp = std::min(v1::TLP_AMBER_STRICT, call.caller.max_tlp());
+  PageOut out(*filters, manifest);
+  int64_t entry_added = 0;
+  bool entry_taken = false;
+  interop::StixBundleWriter writer(
+      [&](const std::string& json) {
+        if (!out.Take(json, entry_added)) return;
+        entry_taken = true;
+        ++call.objects;
+      },
+      [this](const std::string& id) -> std::optional<v1::StoredRecord> {
+        absl::StatusOr<v1::StoredRecord> r = api_.Load(id);
+        if (!r.ok()) return std::nullopt;
+        return *std::move(r);
+      });
+  const uint64_t end = store.NextSeq();
+  uint64_t seq = paging->from_seq;
+  std::size_t budget = paging->limit * options_.scan_per_object;
+  while (seq < end && out.entries() < paging->limit && budget > 0) {
+    absl::StatusOr<storage::LogPage> page =
+        store.ReadLog(seq, std::min<std::size_t>(budget, storage::kMaxLimit));
+    if (!page.ok()) {
+      return TaxiiError(500, "Internal Server Error", std::string(page.status().message()));
+    }
+    if (page->entries.empty()) break;
+    for (const storage::LogEntry& entry : page->entries) {
+      seq = entry.seq + 1;
+      --budget;
+      absl::StatusOr<v1::StoredRecord> record = api_.Load(entry.id);
+      if (!record.ok()) continue;
+      std::optional<v1::StoredRecord> version = VersionAt(api_, entry, *record, filters->versions);
+      if (!version || !HasStixForm(version->body()) || version->body().tlp() > max_tlp ||
+          version->body().tlp() == v1::TLP_UNSPECIFIED) {
+        continue;
+      }
+      entry_added = entry.added_ms;
+      entry_taken = false;
+      std::string why;
+      (void)writer.Add(*version, &why);
+      if (!entry_taken) continue;
+      AuditIds(call.audit, entry.id);
+      out.EntryDone(entry.added_ms);
+      if (out.entries() >= paging->limit || budget == 0) break;
+    }
+  }
+  return out.Answer(seq < store.NextSeq(), seq);
+}
+
+}  // namespace threatmesh::taxii

@@ -1,0 +1,268 @@
+#include "node/taxii/taxii.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
+
+#include "crypto/encoding.h"
+#include "crypto/str_cat.h"
+#include "crypto/uuid.h"
+#include "node/core/record_view.h"
+#include "node/interop/stix.h"
+
+namespace threatmesh::taxii {
+namespace {
+
+namespace v1 = ::threatmesh::v1;
+using Json = nlohmann::ordered_json;
+
+constexpr std::string_view kMediaTypeHeader = "application/taxii+json;version=2.1";
+
+http::Response JsonResponse(int status, const Json& body) {
+  http::Response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", std::string(kMediaTypeHeader));
+  r.body = body.dump();
+  return r;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// The query's parameters, each with its values (repeated or comma-separated).
+std::map<std::string, std::vector<std::string>> ParseQuery(std::string_view query) {
+  std::map<std::string, std::vector<std::string>> out;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    const std::string key = PercentDecode(pair.substr(0, eq));
+    const std::string value =
+        eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1));
+    std::vector<std::string>& values = out[key];
+    for (std::size_t at = 0;;) {
+      const std::size_t comma = value.find(',', at);
+      values.push_back(value.substr(at, comma == std::string::npos ? comma : comma - at));
+      if (comma == std::string::npos) break;
+      at = comma + 1;
+    }
+  }
+  return out;
+}
+
+// Whether an Accept header admits TAXII 2.1 JSON (absent, */*, or the media type without a
+// version or with version 2.1).
+bool AcceptsTaxii(const std::string& accept) {
+  if (accept.empty()) return true;
+  std::string a;
+  for (char c : accept) {
+    if (c != ' ') a.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  for (std::size_t at = 0; at <= a.size();) {
+    const std::size_t comma = a.find(',', at);
+    const std::string item = a.substr(at, comma == std::string::npos ? comma : comma - at);
+    const std::string type = item.substr(0, item.find(';'));
+    if (type == "*/*" || type == "application/*") return true;
+    if (type == "application/taxii+json" && (item.find("version=") == std::string::npos ||
+                                             item.find("version=2.1") != std::string::npos)) {
+      return true;
+    }
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return false;
+}
+
+// The gRPC code the audit trail keeps for an HTTP status.
+int AuditCode(int status) {
+  switch (status) {
+    case 200:
+    case 202:
+      return 0;
+    case 400:
+    case 406:
+    case 415:
+      return static_cast<int>(absl::StatusCode::kInvalidArgument);
+    case 401:
+      return static_cast<int>(absl::StatusCode::kUnauthenticated);
+    case 403:
+      return static_cast<int>(absl::StatusCode::kPermissionDenied);
+    case 404:
+      return static_cast<int>(absl::StatusCode::kNotFound);
+    case 405:
+      return static_cast<int>(absl::StatusCode::kUnimplemented);
+    case 413:
+      return static_cast<int>(absl::StatusCode::kResourceExhausted);
+    default:
+      return static_cast<int>(absl::StatusCode::kInternal);
+  }
+}
+
+}  // namespace
+
+std::string DefaultCollectionId() {
+  static const std::string id =
+      crypto::Uuid5(*crypto::ParseUuid(interop::kStixNamespace), "taxii-collection:default");
+  return id;
+}
+
+http::Response TaxiiError(int status, const std::string& title, const std::string& description) {
+  Json j;
+  j["title"] = title;
+  j["description"] = description;
+  j["http_status"] = std::to_string(status);
+  return JsonResponse(status, j);
+}
+
+TaxiiService::TaxiiService(NodeApi& api, TaxiiOptions options)
+    : api_(api), options_(std::move(options)) {}
+
+http::Response TaxiiService::Handle(const http::Request& request) {
+  Call call{request, "", {}, {}, {}, 0};
+  const std::size_t q = request.target.find('?');
+  call.path = request.target.substr(0, q);
+  if (q != std::string::npos)
+    call.query = ParseQuery(std::string_view(request.target).substr(q + 1));
+  call.audit.set_method(StrCat("TAXII ", request.method, " ", call.path.substr(0, 200)));
+  // Tokens come as a Bearer token, or as the password of HTTP Basic (any user name).
+  std::string authorization = request.Header("authorization");
+  if (authorization.rfind("Basic ", 0) == 0) {
+    std::optional<std::string> pair = crypto::Base64Decode(authorization.substr(6));
+    const std::size_t colon = pair ? pair->find(':') : std::string::npos;
+    authorization =
+        colon == std::string::npos ? "Bearer -" : StrCat("Bearer ", pair->substr(colon + 1));
+  }
+  absl::StatusOr<Caller> caller = api_.Authenticate(authorization);
+  http::Response response;
+  if (!caller.ok()) {
+    response = TaxiiError(401, "Unauthorized", std::string(caller.status().message()));
+    response.headers.emplace_back(
+        "WWW-Authenticate", "Basic realm=\"threatmesh TAXII\", Bearer realm=\"threatmesh TAXII\"");
+  } else {
+    call.caller = *caller;
+    call.audit.set_who(caller->name);
+    call.audit.set_role(caller->role);
+    absl::Status allowed = NodeApi::Require(*caller, v1::ROLE_READ, "TAXII");
+    if (!allowed.ok()) {
+      response = TaxiiError(403, "Forbidden", std::string(allowed.message()));
+    } else if (!AcceptsTaxii(request.Header("accept"))) {
+      response = TaxiiError(406, "Not Acceptable",
+                            StrCat("this server answers ", kTaxiiMediaType,
+                                   "; the request accepts only ", request.Header("accept")));
+    } else {
+      response = Route(call);
+    }
+  }
+  std::string query = q == std::string::npos ? "" : request.target.substr(q + 1, 256);
+  call.audit.set_params(StrCat(query, query.empty() ? "" : " ", "status=", response.status,
+                               " objects=", call.objects));
+  call.audit.set_code(AuditCode(response.status));
+  if (absl::StatusOr<uint64_t> appended = api_.audit_log().Append(call.audit); !appended.ok()) {
+    return TaxiiError(503, "Service Unavailable",
+                      StrCat("the audit trail cannot be written (", appended.status().message(),
+                             "); free disk space on the node and retry"));
+  }
+  return response;
+}
+
+http::Response TaxiiService::Route(Call& call) {
+  std::string path = call.path;
+  if (path.empty() || path.back() != '/') path += '/';
+  const std::string root(kApiRoot);
+  const std::string collections = root + "collections/";
+  const bool get = call.request.method == "GET" || call.request.method == "HEAD";
+  if (path == "/taxii2/" && get) return Discovery(call);
+  if (path == root && get) return ApiRootInfo(call);
+  if (path.rfind(collections, 0) != 0) {
+    return TaxiiError(404, "Not Found", StrCat("no TAXII resource at ", call.path));
+  }
+  // collections/ [ID/ [objects/ | manifest/]]
+  const std::string rest = path.substr(collections.size());
+  const std::size_t slash = rest.find('/');
+  const std::string id = slash == std::string::npos ? "" : rest.substr(0, slash);
+  const std::string what = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  if (!id.empty() && id != DefaultCollectionId()) {
+    return TaxiiError(404, "Not Found", StrCat("no collection ", id, " at this API root"));
+  }
+  if (what == "objects/" && call.request.method == "POST") {
+    return TaxiiError(403, "Forbidden", "this collection is read-only (can_write is false)");
+  }
+  if (!get) {
+    return TaxiiError(405, "Method Not Allowed",
+                      StrCat(call.request.method, " is not served at ", call.path));
+  }
+  if (id.empty() || what.empty()) return Collections(call);
+  if (what == "objects/") return Objects(call, /*manifest=*/false);
+  if (what == "manifest/") return Objects(call, /*manifest=*/true);
+  return TaxiiError(404, "Not Found", StrCat("no TAXII resource at ", call.path));
+}
+
+http::Response TaxiiService::Discovery(Call& call) {
+  const std::string host = call.request.Header("host");
+  Json j;
+  j["title"] = options_.title;
+  j["description"] =
+      "A threatmesh node: signed indicators, sightings and log excerpts of its "
+      "sharing community, as STIX 2.1";
+  const std::string root =
+      host.empty() ? std::string(kApiRoot) : StrCat(options_.scheme, "://", host, kApiRoot);
+  j["default"] = root;
+  j["api_roots"] = Json::array({root});
+  return JsonResponse(200, j);
+}
+
+http::Response TaxiiService::ApiRootInfo(Call& /*call*/) {
+  Json j;
+  j["title"] = options_.title;
+  j["description"] =
+      StrCat("The records of this node; pages hold at most ", options_.max_page, " objects");
+  j["versions"] = Json::array({std::string(kTaxiiMediaType)});
+  j["max_content_length"] = options_.max_content_length;
+  return JsonResponse(200, j);
+}
+
+namespace {
+
+Json DefaultCollection() {
+  Json c;
+  c["id"] = DefaultCollectionId();
+  c["title"] = "Everything up to TLP:AMBER+STRICT";
+  c["description"] =
+      "Every indicator, sighting and log excerpt this node holds that the token may see, up to "
+      "TLP:AMBER+STRICT (TLP:RED only in a collection that names it)";
+  c["can_read"] = true;
+  c["can_write"] = false;
+  c["media_types"] = Json::array({std::string(kStixMediaType)});
+  return c;
+}
+
+}  // namespace
+
+http::Response TaxiiService::Collections(Call& call) {
+  const std::string& path = call.path;
+  if (path.find(DefaultCollectionId()) != std::string::npos) {
+    return JsonResponse(200, DefaultCollection());
+  }
+  Json j;
+  j["collections"] = Json::array({DefaultCollection()});
+  return JsonResponse(200, j);
+}
+
+}  // namespace threatmesh::taxii

@@ -1,0 +1,260 @@
+// The TAXII 2.1 server without sockets: TaxiiService over a real node, driven with requests
+// as the HTTP server hands them over.
+#include "node/taxii/taxii.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "crypto/encoding.h"
+#include "crypto/str_cat.h"
+#include "testing/node_api_harness.h"
+#include "testing/test_util.h"
+
+namespace threatmesh::taxii {
+namespace {
+
+namespace v1 = ::threatmesh::v1;
+using Json = nlohmann::json;
+
+class TaxiiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(h_.Open(data_, SystemNowMs));
+    TaxiiOptions options;
+    options.max_page = 50;
+    taxii_ = std::make_unique<TaxiiService>(*api_, options);
+    reader_ = tokens_->Create("opencti", v1::ROLE_READ, 1)->secret;
+  }
+
+  std::string Publish(const std::string& domain, v1::Tlp tlp = v1::TLP_GREEN,
+                      const std::string& supersedes = "") {
+    absl::StatusOr<v1::PublishResponse> r = h_.PublishDomain(domain, tlp, supersedes);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->id() : "";
+  }
+
+  http::Response Get(const std::string& target, const std::string& token = "",
+                     const std::string& accept = "application/taxii+json;version=2.1") {
+    http::Request r;
+    r.method = "GET";
+    r.target = target;
+    r.headers["authorization"] = "Bearer " + (token.empty() ? reader_ : token);
+    if (!accept.empty()) r.headers["accept"] = accept;
+    r.headers["host"] = "127.0.0.1:9443";
+    return taxii_->Handle(r);
+  }
+
+  static Json Body(const http::Response& r) { return Json::parse(r.body); }
+
+  std::string Objects() const {
+    return StrCat(kApiRoot, "collections/", DefaultCollectionId(), "/objects/");
+  }
+
+  // The indicators' values of a page, and its `next` (empty on the last page).
+  static std::vector<std::string> Values(const Json& page) {
+    std::vector<std::string> out;
+    if (!page.contains("objects")) return out;
+    for (const Json& o : page["objects"]) {
+      if (o["type"] == "indicator") out.push_back(o["name"]);
+    }
+    return out;
+  }
+
+  testing::TempDir dir_;
+  std::string data_ = dir_.Sub("node");
+  testing::NodeApiHarness h_;
+  std::unique_ptr<LocalNode>& node_ = h_.node;
+  std::unique_ptr<TokenStore>& tokens_ = h_.tokens;
+  std::unique_ptr<AuditLog>& audit_ = h_.audit;
+  std::unique_ptr<NodeApi>& api_ = h_.api;
+  std::unique_ptr<TaxiiService> taxii_;
+  std::string reader_;
+};
+
+TEST_F(TaxiiTest, DiscoveryApiRootAndCollections) {
+  http::Response d = Get("/taxii2/");
+  ASSERT_EQ(d.status, 200) << d.body;
+  EXPECT_EQ(Body(d)["api_roots"], Json::array({"http://127.0.0.1:9443/threatmesh/"}));
+  EXPECT_EQ(d.headers[0].second, "application/taxii+json;version=2.1");
+  http::Response root = Get("/threatmesh/");
+  ASSERT_EQ(root.status, 200);
+  EXPECT_EQ(Body(root)["versions"], Json::array({"application/taxii+json;version=2.1"}));
+  http::Response list = Get("/threatmesh/collections/");
+  ASSERT_EQ(list.status, 200);
+  const Json c = Body(list)["collections"][0];
+  EXPECT_EQ(c["id"], DefaultCollectionId());
+  EXPECT_EQ(c["can_read"], true);
+  EXPECT_EQ(c["can_write"], false);
+  http::Response one = Get("/threatmesh/collections/" + DefaultCollectionId() + "/");
+  EXPECT_EQ(Body(one)["id"], DefaultCollectionId());
+}
+
+// Tokens come as Bearer or as HTTP Basic's password; anything else is 401 with a challenge,
+// the same whether or not the resource exists.
+TEST_F(TaxiiTest, CredentialsAndErrors) {
+  http::Request basic;
+  basic.method = "GET";
+  basic.target = "/taxii2/";
+  basic.headers["authorization"] = "Basic " + crypto::Base64Encode("anyone:" + reader_);
+  EXPECT_EQ(taxii_->Handle(basic).status, 200);
+  for (const char* target : {"/taxii2/", "/threatmesh/collections/no-such-collection/objects/"}) {
+    http::Response r = Get(target, "tmt_wrong");
+    EXPECT_EQ(r.status, 401) << target;
+    bool challenged = false;
+    for (const auto& [name, value] : r.headers) {
+      challenged |= name == "WWW-Authenticate" && value.find("Basic") != std::string::npos;
+    }
+    EXPECT_TRUE(challenged);
+    EXPECT_EQ(Body(r)["http_status"], "401");
+  }
+  EXPECT_EQ(Get("/threatmesh/collections/no-such-collection/objects/").status, 404);
+  EXPECT_EQ(Get("/nowhere/").status, 404);
+  EXPECT_EQ(Get("/taxii2/", "", "application/xml").status, 406);
+  EXPECT_EQ(Get("/taxii2/", "", "application/taxii+json;version=2.0").status, 406);
+  EXPECT_EQ(Get("/taxii2/", "", "*/*").status, 200);
+  EXPECT_EQ(Get(Objects() + "?limit=0").status, 400);
+  EXPECT_EQ(Get(Objects() + "?limit=x").status, 400);
+  EXPECT_EQ(Get(Objects() + "?next=abc").status, 400);
+  EXPECT_EQ(Get(Objects() + "?added_after=yesterday").status, 400);
+  EXPECT_EQ(Get(Objects() + "?match[version]=newest").status, 400);
+  http::Response unknown = Get(Objects() + "?match[colour]=red");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(Body(unknown)["description"].get<std::string>().find("match[colour]"),
+            std::string::npos);
+  http::Request post;
+  post.method = "POST";
+  post.target = Objects();
+  post.headers["authorization"] = "Bearer " + reader_;
+  EXPECT_EQ(taxii_->Handle(post).status, 403);
+  post.method = "DELETE";
+  EXPECT_EQ(taxii_->Handle(post).status, 405);
+}
+
+// Pages follow the change feed: records published between pages are on a later page, and
+// every record is on exactly one page.
+TEST_F(TaxiiTest, PagesMissNothingAndRepeatNothingWhileRecordsArrive) {
+  std::set<std::string> published;
+  for (int i = 0; i < 120; ++i) {
+    published.insert(Publish("d" + std::to_string(i) + ".example"));
+  }
+  std::multiset<std::string> seen;
+  std::string next;
+  int pages = 0;
+  for (; pages < 100; ++pages) {
+    http::Response r = Get(Objects() + "?limit=40" + (next.empty() ? "" : "&next=" + next));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const Json page = Body(r);
+    for (const std::string& v : Values(page)) seen.insert(v);
+    EXPECT_LE(Values(page).size(), 40u);
+    if (pages < 3) {  // more arrive while the client pages
+      for (int i = 0; i < 10; ++i) {
+        const std::string name = "late" + std::to_string(pages * 10 + i) + ".example";
+        Publish(name);
+      }
+    }
+    if (!page["more"].get<bool>()) break;
+    next = page["next"];
+  }
+  EXPECT_EQ(seen.size(), 150u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 150u) << "a value twice";
+  EXPECT_GE(pages, 3);
+}
+
+// Versions: by default the last version of each object; a retraction makes a new, revoked
+// version of its target, served where the retraction sits in the feed.
+TEST_F(TaxiiTest, VersionsSupersessionAndRetraction) {
+  const std::string first = Publish("v.example");
+  // (A version's STIX `modified` is its record's creation time, in milliseconds.)
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  const std::string second = Publish("v.example", v1::TLP_GREEN, first);
+  const std::string other = Publish("w.example");
+  v1::RetractRequest retract;
+  retract.set_target(other);
+  v1::AuditEntry audit;
+  ASSERT_TRUE(api_->Retract(retract, audit).ok());
+  const Json last = Body(Get(Objects()));
+  ASSERT_EQ(last["objects"].is_array(), true);
+  std::map<std::string, std::vector<Json>> by_name;
+  for (const Json& o : last["objects"]) {
+    if (o["type"] == "indicator") by_name[o["name"]].push_back(o);
+  }
+  ASSERT_EQ(by_name["v.example"].size(), 1u);
+  EXPECT_NE(by_name["v.example"][0]["created"], by_name["v.example"][0]["modified"]);
+  ASSERT_EQ(by_name["w.example"].size(), 1u);
+  EXPECT_EQ(by_name["w.example"][0]["revoked"], true);
+  const Json all = Body(Get(Objects() + "?match[version]=all"));
+  int v_versions = 0, w_versions = 0;
+  std::string v_id;
+  for (const Json& o : all["objects"]) {
+    if (o["type"] != "indicator") continue;
+    if (o["name"] == "v.example") ++v_versions, v_id = o["id"];
+    if (o["name"] == "w.example") ++w_versions;
+  }
+  EXPECT_EQ(v_versions, 2);
+  EXPECT_EQ(w_versions, 2);  // as published, then revoked
+  const Json firsts = Body(Get(Objects() + "?match[version]=first&match[type]=indicator"));
+  EXPECT_EQ(Values(firsts), (std::vector<std::string>{"v.example", "w.example"}));
+  for (const Json& o : firsts["objects"]) EXPECT_EQ(o["type"], "indicator");
+  const Json by_id = Body(Get(Objects() + "?match[version]=all&match[id]=" + v_id));
+  EXPECT_EQ(Values(by_id), (std::vector<std::string>{"v.example", "v.example"}));
+  // The manifest: one entry per object version, with its date added.
+  const Json manifest = Body(
+      Get(StrCat(kApiRoot, "collections/", DefaultCollectionId(), "/manifest/?match[id]=", v_id)));
+  ASSERT_EQ(manifest["objects"].size(), 1u);
+  EXPECT_EQ(manifest["objects"][0]["version"], by_name["v.example"][0]["modified"]);
+  EXPECT_EQ(manifest["objects"][0]["media_type"], "application/stix+json;version=2.1");
+  EXPECT_FALSE(manifest["objects"][0]["date_added"].get<std::string>().empty());
+}
+
+// The view: RED is served by no default collection, AMBER+STRICT not to a client token; the
+// headers name the dates added; added_after starts after them.
+TEST_F(TaxiiTest, TheViewTheHeadersAndAddedAfter) {
+  Publish("red.example", v1::TLP_RED);
+  Publish("strict.example", v1::TLP_AMBER_STRICT);
+  Publish("green.example", v1::TLP_GREEN);
+  http::Response member = Get(Objects() + "?match[type]=indicator");
+  EXPECT_EQ(Values(Body(member)), (std::vector<std::string>{"strict.example", "green.example"}));
+  const std::string client =
+      tokens_->Create("partner", v1::ROLE_READ, 1, v1::AUDIENCE_CLIENT)->secret;
+  EXPECT_EQ(Values(Body(Get(Objects(), client))), (std::vector<std::string>{"green.example"}));
+  std::map<std::string, std::string> headers(member.headers.begin(), member.headers.end());
+  ASSERT_TRUE(headers.count("X-TAXII-Date-Added-First"));
+  ASSERT_TRUE(headers.count("X-TAXII-Date-Added-Last"));
+  // Nothing was added after the last one.
+  const Json after = Body(Get(Objects() + "?added_after=" + headers["X-TAXII-Date-Added-Last"]));
+  EXPECT_FALSE(after.contains("objects")) << after.dump();
+  EXPECT_EQ(after["more"], false);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  Publish("later.example");
+  EXPECT_EQ(Values(Body(Get(Objects() + "?added_after=" + headers["X-TAXII-Date-Added-Last"]))),
+            (std::vector<std::string>{"later.example"}));
+}
+
+// Every request is in the audit trail, named by its token.
+TEST_F(TaxiiTest, EveryRequestIsAudited) {
+  Publish("a.example");
+  ASSERT_EQ(Get(Objects()).status, 200);
+  ASSERT_EQ(Get("/taxii2/", "tmt_wrong").status, 401);
+  absl::StatusOr<v1::ReadAuditResponse> trail = audit_->Read(1, 100);
+  ASSERT_TRUE(trail.ok()) << trail.status();
+  std::vector<v1::AuditEntry> taxii;
+  for (const v1::StoredAuditEntry& e : trail->entries()) {
+    v1::AuditEntry entry;
+    ASSERT_TRUE(entry.ParseFromString(e.entry()));
+    if (entry.method().rfind("TAXII ", 0) == 0) taxii.push_back(entry);
+  }
+  ASSERT_EQ(taxii.size(), 2u);
+  EXPECT_EQ(taxii[0].who(), "opencti");
+  EXPECT_EQ(taxii[0].method(), "TAXII GET " + Objects());
+  EXPECT_EQ(taxii[0].record_ids_size(), 1);
+  EXPECT_NE(taxii[0].params().find("status=200"), std::string::npos);
+  EXPECT_EQ(taxii[1].who(), "");
+  EXPECT_EQ(taxii[1].code(), static_cast<int>(absl::StatusCode::kUnauthenticated));
+}
+
+}  // namespace
+}  // namespace threatmesh::taxii
