@@ -14,6 +14,9 @@
 #include "crypto/ip_address.h"
 #include "crypto/keys.h"
 #include "crypto/str_cat.h"
+#include "node/core/indicator.h"
+#include "node/core/record_builder.h"
+#include "node/core/record_kind.h"
 #include "node/peers.h"
 
 namespace threatmesh {
@@ -138,8 +141,8 @@ std::vector<OptionDoc> ServeOptionDocs() {
       {"peer-listen", "",
        "host:port where peers connect (TLS); empty for none: the node then only dials"},
       {"taxii-listen", "",
-       "host:port of the TAXII 2.1 server (docs/TAXII.md); empty for none. Plain HTTP: a "
-       "loopback address, or allow-insecure-remote = true"},
+       "host:port of the TAXII 2.1 server (docs/TAXII.md); empty for none. HTTPS with tls-cert "
+       "and tls-key; without them plain HTTP, on loopback or with allow-insecure-remote"},
       {"peer-tls-cert", "",
        "PEM certificate of the peer port; empty: DATA_DIR/peer.crt, made at init (self-signed: "
        "the handshake binds it to the node's key, no CA is involved)"},
@@ -168,7 +171,7 @@ namespace {
 
 // The named sections of a config file: [outbound.NAME], [inbound.NAME], [peer.NAME].
 struct ConfigSections {
-  std::map<std::string, PolicySettings> outbound, inbound, peer;
+  std::map<std::string, PolicySettings> outbound, inbound, peer, taxii_collection;
 };
 
 // Reads the config file at `path` into `vm`, and its named sections into `sections`; any
@@ -203,11 +206,14 @@ absl::Status ReadConfigFile(const std::string& path, const po::options_descripti
         sections.inbound[section.substr(8)][setting] = value;
       } else if (section.starts_with("peer.") && section.size() > 5) {
         sections.peer[section.substr(5)][setting] = value;
+      } else if (section.starts_with("taxii.collection.") && section.size() > 17) {
+        sections.taxii_collection[section.substr(17)][setting] = value;
       } else {
         return absl::InvalidArgumentError(
             StrCat("config file ", path, ": unknown option \"", o.string_key,
                    "\" (every option is listed in deploy/threatmesh.conf.example; policies "
-                   "go in [outbound.NAME] and [inbound.NAME] sections, peers in [peer.NAME])"));
+                   "go in [outbound.NAME] and [inbound.NAME] sections, peers in [peer.NAME], "
+                   "TAXII collections in [taxii.collection.NAME])"));
       }
     }
     po::store(parsed, vm);
@@ -279,6 +285,87 @@ absl::Status ApplyOptions(const po::variables_map& vm, ServeConfig& config) {
   return absl::OkStatus();
 }
 
+// The comma-separated items of a setting, trimmed.
+std::set<std::string> Items(const std::string& value) {
+  std::set<std::string> out;
+  std::stringstream in(value);
+  for (std::string item; std::getline(in, item, ',');) {
+    const std::size_t b = item.find_first_not_of(" \t");
+    if (b == std::string::npos) continue;
+    out.insert(item.substr(b, item.find_last_not_of(" \t") - b + 1));
+  }
+  return out;
+}
+
+// Each item of a setting through `parse`, into `out`; the first that does not parse named.
+template <typename T, typename Parse>
+absl::Status ParseItems(const std::string& where, const std::string& value, Parse parse,
+                        std::set<T>& out) {
+  for (const std::string& item : Items(value)) {
+    absl::StatusOr<T> parsed = parse(item);
+    if (!parsed.ok())
+      return absl::InvalidArgumentError(StrCat(where, ": ", parsed.status().message()));
+    out.insert(*parsed);
+  }
+  return absl::OkStatus();
+}
+
+// A [taxii.collection.NAME] section: title, description, max-tlp, kinds, types, tags,
+// communities, authors, readers, writers.
+absl::StatusOr<TaxiiCollectionConfig> ParseTaxiiCollection(const std::string& name,
+                                                           const PolicySettings& settings) {
+  TaxiiCollectionConfig c;
+  c.name = name;
+  c.title = name;
+  for (const auto& [setting, value] : settings) {
+    const std::string where = StrCat("[taxii.collection.", name, "] ", setting, " = ", value);
+    absl::Status s = absl::OkStatus();
+    if (setting == "title") {
+      c.title = value;
+    } else if (setting == "description") {
+      c.description = value;
+    } else if (setting == "max-tlp") {
+      absl::StatusOr<threatmesh::v1::Tlp> tlp = ParseTlp(value);
+      if (!tlp.ok()) return absl::InvalidArgumentError(StrCat(where, ": ", tlp.status().message()));
+      c.max_tlp = *tlp;
+    } else if (setting == "kinds") {
+      s = ParseItems<threatmesh::v1::RecordKind>(
+          where, value,
+          [](const std::string& k) -> absl::StatusOr<threatmesh::v1::RecordKind> {
+            std::optional<RecordKindInfo> kind = FindRecordKind(k);
+            if (!kind) return absl::InvalidArgumentError(StrCat("no record kind ", k));
+            return kind->api_kind;
+          },
+          c.kinds);
+    } else if (setting == "types") {
+      s = ParseItems<threatmesh::v1::IndicatorType>(where, value, ParseIndicatorType, c.types);
+    } else if (setting == "tags" || setting == "communities" || setting == "readers" ||
+               setting == "writers") {
+      std::set<std::string>& to = setting == "tags"          ? c.tags
+                                  : setting == "communities" ? c.communities
+                                  : setting == "readers"     ? c.readers
+                                                             : c.writers;
+      to = Items(value);
+    } else if (setting == "authors") {
+      s = ParseItems<std::string>(
+          where, value,
+          [](const std::string& k) -> absl::StatusOr<std::string> {
+            absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromText(k);
+            if (!key.ok()) return key.status();
+            return std::string(key->bytes());
+          },
+          c.authors);
+    } else {
+      return absl::InvalidArgumentError(
+          StrCat("[taxii.collection.", name, "]: unknown setting \"", setting,
+                 "\" (title, description, max-tlp, kinds, types, tags, communities, authors, "
+                 "readers, writers)"));
+    }
+    if (!s.ok()) return s;
+  }
+  return c;
+}
+
 // The policies ("default" always among them) and the peers of the sections into `config`.
 absl::Status ApplySections(const ConfigSections& sections, ServeConfig& config) {
   config.outbound_policies[std::string(kDefaultPolicy)] = *ParseOutboundPolicy(kDefaultPolicy, {});
@@ -297,6 +384,11 @@ absl::Status ApplySections(const ConfigSections& sections, ServeConfig& config) 
     absl::StatusOr<PeerConfig> peer = ParsePeerSection(name, settings, config);
     if (!peer.ok()) return peer.status();
     config.peers.push_back(std::move(*peer));
+  }
+  for (const auto& [name, settings] : sections.taxii_collection) {
+    absl::StatusOr<TaxiiCollectionConfig> c = ParseTaxiiCollection(name, settings);
+    if (!c.ok()) return c.status();
+    config.taxii_collections.push_back(std::move(*c));
   }
   return absl::OkStatus();
 }
@@ -388,12 +480,12 @@ absl::Status CheckServeConfig(const ServeConfig& config) {
       return absl::InvalidArgumentError(StrCat("option taxii-listen = \"", config.taxii_listen,
                                                "\": expected host:port, e.g. 127.0.0.1:9443"));
     }
-    if (!config.allow_insecure_remote && !IsLoopbackHost(taxii_host)) {
+    if (config.tls_cert.empty() && !config.allow_insecure_remote && !IsLoopbackHost(taxii_host)) {
       return absl::InvalidArgumentError(
           StrCat("option taxii-listen = \"", config.taxii_listen,
-                 "\" is not a loopback address, and the TAXII server speaks plain HTTP: listen "
-                 "on 127.0.0.1 (behind a TLS reverse proxy), or set allow-insecure-remote = true "
-                 "if the network is trusted"));
+                 "\" is not a loopback address and TLS is off: set tls-cert and tls-key (the "
+                 "TAXII server then speaks HTTPS with them), listen on 127.0.0.1, or set "
+                 "allow-insecure-remote = true if the network is trusted"));
     }
   }
   if (config.peer_tls_cert.empty() != config.peer_tls_key.empty()) {

@@ -8,11 +8,13 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "node/core/policy.h"
+#include "threatmesh/v1/api.pb.h"
 
 namespace threatmesh {
 
@@ -21,6 +23,26 @@ namespace threatmesh {
 std::string DefaultDataDir();
 
 inline constexpr std::string_view kDefaultListen = "127.0.0.1:7420";
+
+// A [taxii.collection.NAME] section (docs/TAXII.md, "Collections"): a TAXII collection as a
+// view of the node's records, and which tokens may read and write it.
+struct TaxiiCollectionConfig {
+  std::string name;
+  std::string title;
+  std::string description;
+  // Records up to this label (and, for a client token, never above AMBER).
+  threatmesh::v1::Tlp max_tlp = threatmesh::v1::TLP_AMBER_STRICT;
+  // Empty sets do not filter.
+  std::set<threatmesh::v1::RecordKind> kinds;
+  std::set<threatmesh::v1::IndicatorType> types;  // of indicators and sightings
+  std::set<std::string> tags;                     // any of them
+  std::set<std::string> communities;              // GREEN records naming any of them
+  std::set<std::string> authors;                  // 32-byte keys
+  // Token names that may read it (empty: any token with role read) and write it (POST; role
+  // publish too; empty: nobody, the collection is read-only).
+  std::set<std::string> readers;
+  std::set<std::string> writers;
+};
 
 struct ServeConfig {
   std::string data_dir;
@@ -45,6 +67,9 @@ struct ServeConfig {
   std::string peer_listen;
   // host:port of the TAXII 2.1 server; empty: none.
   std::string taxii_listen;
+  // Its collections, from [taxii.collection.NAME] sections; "default" (everything up to
+  // AMBER+STRICT, read-only) unless a section of that name redefines it.
+  std::vector<TaxiiCollectionConfig> taxii_collections;
   // PEM certificate and key of the peer port (both ways: the node presents it when it dials,
   // too). Empty: the pair made at init, DATA_DIR/peer.crt and DATA_DIR/peer.key.
   std::string peer_tls_cert;

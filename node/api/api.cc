@@ -162,16 +162,18 @@ absl::Status NodeApi::Require(const Caller& caller, Role need, std::string_view 
                                             RoleName(need), " or higher"));
 }
 
-absl::StatusOr<StoredRecord> NodeApi::Load(std::string_view id) {
+absl::StatusOr<StoredRecord> NodeApi::Load(std::string_view id, bool custody) {
   absl::StatusOr<VerifiedRecord> record = node_.Get(id);
   if (!record.ok()) return record.status();
   StoredRecord out;
   out.set_id(record->id);
   out.set_signed_record(std::move(record->signed_bytes));
   *out.mutable_body() = std::move(record->body);
-  absl::StatusOr<CustodyChains> custody = node_.store().GetCustody(id);
-  if (!custody.ok()) return custody.status();
-  *out.mutable_custody() = std::move(*custody);
+  if (custody) {
+    absl::StatusOr<CustodyChains> chains = node_.store().GetCustody(id);
+    if (!chains.ok()) return chains.status();
+    *out.mutable_custody() = std::move(*chains);
+  }
   absl::StatusOr<LocalNode::Withdrawal> withdrawn = node_.WithdrawnBy(id, out.body());
   if (!withdrawn.ok()) return withdrawn.status();
   if (withdrawn->retracted_by) out.set_retracted_by(*withdrawn->retracted_by);

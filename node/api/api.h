@@ -152,8 +152,10 @@ class NodeApi {
   [[nodiscard]] absl::StatusOr<threatmesh::v1::ReadAuditResponse> ReadAudit(
       const threatmesh::v1::ReadAuditRequest& request, v1AuditEntry& audit) const;
 
-  // The stored record `id` with its custody, as the API returns it.
-  [[nodiscard]] absl::StatusOr<threatmesh::v1::StoredRecord> Load(std::string_view id);
+  // The stored record `id` with its custody (unless `custody` is false: a STIX export needs
+  // none), as the API returns it.
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::StoredRecord> Load(std::string_view id,
+                                                                  bool custody = true);
 
   LocalNode& node() { return node_; }
   AuditLog& audit_log() { return audit_; }

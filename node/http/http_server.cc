@@ -2,9 +2,11 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <optional>
 #include <thread>
 
@@ -34,34 +36,53 @@ Response DefaultErrorPage(int status, const std::string& why) {
   return r;
 }
 
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
 // One client connection: reads a request, answers it, and again while the client keeps the
-// connection alive.
-class Connection : public std::enable_shared_from_this<Connection> {
+// connection alive. Over a plain TCP stream or TLS (TlsStream).
+template <typename Stream>
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
  public:
-  Connection(tcp::socket socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {
+  template <typename... TlsContext>
+  Connection(tcp::socket socket, std::shared_ptr<Shared> shared, TlsContext&... tls)
+      : stream_(std::move(socket), tls...), shared_(std::move(shared)) {
     ++shared_->open;
     beast::error_code ec;
-    const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
+    const tcp::endpoint remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec) peer_ = StrCat(remote.address().to_string(), ":", remote.port());
   }
   ~Connection() { --shared_->open; }
+
+  // The TLS handshake first, within the request timeout; then the first request.
+  void Start() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      beast::get_lowest_layer(stream_).expires_after(shared_->options.request_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Close();
+                                self->Read(/*first=*/true);
+                              });
+    } else {
+      Read(/*first=*/true);
+    }
+  }
 
   void Read(bool first) {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header_bytes));
     parser_->body_limit(shared_->options.max_body_bytes);
-    stream_.expires_after(first ? shared_->options.request_timeout : shared_->options.idle_timeout);
+    beast::get_lowest_layer(stream_).expires_after(first ? shared_->options.request_timeout
+                                                         : shared_->options.idle_timeout);
     bhttp::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
   }
 
  private:
   void OnRead(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::eof) {
+        ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
       Close();
       return;
     }
@@ -118,10 +139,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     out->body() = std::move(r.body);
     out->keep_alive(keep_alive);
     out->prepare_payload();
-    stream_.expires_after(shared_->options.request_timeout);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.request_timeout);
     bhttp::async_write(
         stream_, *out,
-        [self = shared_from_this(), out, keep_alive](beast::error_code ec, std::size_t) {
+        [self = this->shared_from_this(), out, keep_alive](beast::error_code ec, std::size_t) {
           if (ec || !keep_alive) {
             self->Close();
           } else {
@@ -132,11 +153,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
+    beast::get_lowest_layer(stream_).close();
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   std::shared_ptr<Shared> shared_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -149,6 +170,25 @@ class BeastServer final : public Server {
       : shared_(std::make_shared<Shared>()), acceptor_(io_) {
     shared_->options = std::move(options);
     shared_->handler = std::move(handler);
+  }
+
+  // TLS with the PEM certificate chain and key, when the options name them.
+  absl::Status SetUpTls() {
+    const ServerOptions& o = shared_->options;
+    if (o.tls_cert_pem.empty()) return absl::OkStatus();
+    tls_.emplace(asio::ssl::context::tls_server);
+    beast::error_code ec;
+    tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                          asio::ssl::context::no_tlsv1_1,
+                      ec);
+    if (!ec) tls_->use_certificate_chain(asio::buffer(o.tls_cert_pem), ec);
+    if (!ec) tls_->use_private_key(asio::buffer(o.tls_key_pem), asio::ssl::context::pem, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(
+          StrCat("the HTTP server's TLS certificate or key is not usable: ", ec.message()));
+    }
+    return absl::OkStatus();
   }
   ~BeastServer() override { Stop(); }
 
@@ -213,8 +253,10 @@ class BeastServer final : public Server {
             if (shared_->open.load() >= shared_->options.max_connections) {
               beast::error_code ignored;
               socket.close(ignored);  // past the limit: closed at once
+            } else if (tls_) {
+              std::make_shared<Connection<TlsStream>>(std::move(socket), shared_, *tls_)->Start();
             } else {
-              std::make_shared<Connection>(std::move(socket), shared_)->Read(/*first=*/true);
+              std::make_shared<Connection<beast::tcp_stream>>(std::move(socket), shared_)->Start();
             }
           } else if (ec == asio::error::no_descriptors) {
             LogWarning("HTTP listener: out of file descriptors; new connections wait");
@@ -224,6 +266,7 @@ class BeastServer final : public Server {
   }
 
   std::shared_ptr<Shared> shared_;
+  std::optional<asio::ssl::context> tls_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
   std::string address_;
@@ -236,6 +279,7 @@ class BeastServer final : public Server {
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const std::string& host_port,
                                                       ServerOptions options, Handler handler) {
   auto server = std::make_unique<BeastServer>(std::move(options), std::move(handler));
+  if (absl::Status s = server->SetUpTls(); !s.ok()) return s;
   if (absl::Status s = server->Listen(host_port); !s.ok()) return s;
   return server;
 }

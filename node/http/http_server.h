@@ -54,6 +54,9 @@ struct ServerOptions {
   std::size_t max_body_bytes = 4 << 20;
   // Threads that run the connections (and the handler).
   int threads = 2;
+  // PEM certificate chain and private key: with both, the server speaks TLS (1.2 and later).
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
   // What answers a request the server itself refuses (too large, malformed): status and
   // reason to a response.
   std::function<Response(int status, const std::string& why)> error_page;

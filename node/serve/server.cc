@@ -160,8 +160,22 @@ class GrpcServer final : public Server {
   // The TAXII 2.1 server, when taxii-listen is set.
   absl::Status StartTaxii() {
     if (config_.taxii_listen.empty()) return absl::OkStatus();
-    taxii_ = std::make_unique<taxii::TaxiiService>(*api_, taxii::TaxiiOptions());
+    taxii::TaxiiOptions taxii_options;
+    taxii_options.collections = config_.taxii_collections;
+    taxii_options.max_content_length = config_.max_message_bytes;
     http::ServerOptions options;
+    if (!config_.tls_cert.empty()) {
+      // HTTPS with the API's certificate (checked against its key when the API started).
+      absl::StatusOr<std::string> cert = ReadFile(config_.tls_cert, "TLS certificate");
+      if (!cert.ok()) return cert.status();
+      absl::StatusOr<std::string> key = ReadFile(config_.tls_key, "TLS key");
+      if (!key.ok()) return key.status();
+      options.tls_cert_pem = std::move(*cert);
+      options.tls_key_pem = std::move(*key);
+      taxii_options.scheme = "https";
+    }
+    taxii_scheme_ = taxii_options.scheme;
+    taxii_ = std::make_unique<taxii::TaxiiService>(*api_, std::move(taxii_options));
     options.max_connections = std::min<std::size_t>(connection_cap_, 256);
     options.idle_timeout = config_.idle_timeout;
     options.request_timeout = config_.handshake_timeout;
@@ -343,7 +357,7 @@ class GrpcServer final : public Server {
   std::string address() const override { return address_; }
   std::string peer_address() const override { return peer_address_; }
   std::string taxii_address() const override {
-    return taxii_server_ ? taxii_server_->address() : std::string();
+    return taxii_server_ ? StrCat(taxii_scheme_, "://", taxii_server_->address()) : std::string();
   }
   std::string fingerprint() const override { return node_->key().public_key().Fingerprint(); }
 
@@ -416,6 +430,7 @@ class GrpcServer final : public Server {
   std::unique_ptr<grpc::Server> peer_server_;
   std::string peer_address_;
   std::unique_ptr<PeerDialer> dialer_;
+  std::string taxii_scheme_;
   std::unique_ptr<taxii::TaxiiService> taxii_;
   std::unique_ptr<http::Server> taxii_server_;
   Mutex reload_mu_;  // one reload at a time
@@ -451,7 +466,7 @@ int RunServe(const ServeConfig& config, std::ostream& out, std::ostream& err) {
   out << "threatmesh: node " << (*server)->fingerprint() << " serving on " << (*server)->address()
       << "\n";
   if (!(*server)->taxii_address().empty()) {
-    out << "threatmesh: TAXII 2.1 at http://" << (*server)->taxii_address() << "/taxii2/\n";
+    out << "threatmesh: TAXII 2.1 at " << (*server)->taxii_address() << "/taxii2/\n";
   }
   if (!(*server)->peer_address().empty()) {
     out << "threatmesh: peers connect to " << (*server)->peer_address() << "\n";

@@ -30,7 +30,7 @@ class Server {
   virtual std::string fingerprint() const = 0;
   // The address peers dial (with the port bound); empty when the node does not listen.
   virtual std::string peer_address() const = 0;
-  // The TAXII server's address (with the port bound); empty when it is off.
+  // The TAXII server's URL ("https://host:port", with the port bound); empty when it is off.
   virtual std::string taxii_address() const = 0;
 
   // Reads the config file again and applies its policies and peers (SIGHUP, 'threatmesh

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "crypto/str_cat.h"
+#include "node/core/record_kind.h"
 #include "node/core/record_view.h"
 #include "node/interop/stix.h"
 #include "node/taxii/taxii.h"
@@ -132,6 +133,32 @@ bool HasStixForm(const v1::RecordBody& body) {
   return body.has_indicator() || body.has_sighting() || body.has_log_excerpt();
 }
 
+template <typename Items>
+bool AnyIn(const Items& items, const std::set<std::string>& wanted) {
+  for (const std::string& item : items) {
+    if (wanted.count(item)) return true;
+  }
+  return false;
+}
+
+// Whether a collection shows a record (docs/TAXII.md, "Collections").
+bool InView(const TaxiiCollectionConfig& c, const Caller& caller, const v1::RecordBody& body) {
+  if (!HasStixForm(body) || body.tlp() == v1::TLP_UNSPECIFIED) return false;
+  if (body.tlp() > std::min(c.max_tlp, caller.max_tlp())) return false;
+  if (!c.kinds.empty() && !c.kinds.count(ApiKindOf(body))) return false;
+  if (!c.types.empty()) {
+    const v1::IndicatorType type = body.has_indicator()  ? body.indicator().type()
+                                   : body.has_sighting() ? body.sighting().type()
+                                                         : v1::INDICATOR_TYPE_UNSPECIFIED;
+    if (!c.types.count(type)) return false;
+  }
+  if (!c.tags.empty() && !AnyIn(body.labels(), c.tags)) return false;
+  if (!c.communities.empty() && !AnyIn(body.handling().communities(), c.communities)) {
+    return false;
+  }
+  return c.authors.empty() || c.authors.count(body.author()) > 0;
+}
+
 // Which version of which object a feed entry adds, if any (docs/TAXII.md, "Versions").
 std::optional<v1::StoredRecord> VersionAt(NodeApi& api, const storage::LogEntry& entry,
                                           const v1::StoredRecord& record,
@@ -139,7 +166,8 @@ std::optional<v1::StoredRecord> VersionAt(NodeApi& api, const storage::LogEntry&
   std::optional<v1::StoredRecord> version;
   if (record.body().has_retraction()) {
     if (versions == Filters::Versions::kFirst) return version;
-    absl::StatusOr<v1::StoredRecord> target = api.Load(record.body().retraction().target());
+    absl::StatusOr<v1::StoredRecord> target =
+        api.Load(record.body().retraction().target(), /*custody=*/false);
     if (target.ok() && target->retracted_by() == entry.id && target->superseded_by().empty()) {
       version = *std::move(target);  // its revoked version
     }
@@ -219,14 +247,12 @@ class PageOut {
 
 }  // namespace
 
-http::Response TaxiiService::Objects(Call& call, bool manifest) {
+http::Response TaxiiService::Objects(Call& call, const Collection& c, bool manifest) {
   absl::StatusOr<Filters> filters = ReadFilters(call.query);
   if (!filters.ok()) return TaxiiError(400, "Bad Request", std::string(filters.status().message()));
   storage::Store& store = api_.node().store();
   absl::StatusOr<Paging> paging = ReadPaging(call.query, store, options_.max_page);
   if (!paging.ok()) return TaxiiError(400, "Bad Request", std::string(paging.status().message()));
-  // The view: the default collection stops at AMBER+STRICT; a client token at AMBER.
-  const v1::Tlp max_tlp = std::min(v1::TLP_AMBER_STRICT, call.caller.max_tlp());
   PageOut out(*filters, manifest);
   int64_t entry_added = 0;
   bool entry_taken = false;
@@ -237,7 +263,7 @@ http::Response TaxiiService::Objects(Call& call, bool manifest) {
         ++call.objects;
       },
       [this](const std::string& id) -> std::optional<v1::StoredRecord> {
-        absl::StatusOr<v1::StoredRecord> r = api_.Load(id);
+        absl::StatusOr<v1::StoredRecord> r = api_.Load(id, /*custody=*/false);
         if (!r.ok()) return std::nullopt;
         return *std::move(r);
       });
@@ -254,13 +280,10 @@ http::Response TaxiiService::Objects(Call& call, bool manifest) {
     for (const storage::LogEntry& entry : page->entries) {
       seq = entry.seq + 1;
       --budget;
-      absl::StatusOr<v1::StoredRecord> record = api_.Load(entry.id);
+      absl::StatusOr<v1::StoredRecord> record = api_.Load(entry.id, /*custody=*/false);
       if (!record.ok()) continue;
       std::optional<v1::StoredRecord> version = VersionAt(api_, entry, *record, filters->versions);
-      if (!version || !HasStixForm(version->body()) || version->body().tlp() > max_tlp ||
-          version->body().tlp() == v1::TLP_UNSPECIFIED) {
-        continue;
-      }
+      if (!version || !InView(c.config, call.caller, version->body())) continue;
       entry_added = entry.added_ms;
       entry_taken = false;
       std::string why;

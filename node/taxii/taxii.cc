@@ -132,7 +132,22 @@ http::Response TaxiiError(int status, const std::string& title, const std::strin
 }
 
 TaxiiService::TaxiiService(NodeApi& api, TaxiiOptions options)
-    : api_(api), options_(std::move(options)) {}
+    : api_(api), options_(std::move(options)) {
+  bool has_default = false;
+  for (const TaxiiCollectionConfig& c : options_.collections) {
+    collections_.push_back({c, CollectionId(c.name)});
+    has_default |= c.name == "default";
+  }
+  if (!has_default) {
+    TaxiiCollectionConfig d;
+    d.name = "default";
+    d.title = "Everything up to TLP:AMBER+STRICT";
+    d.description =
+        "Every indicator, sighting and log excerpt this node holds that the token may see, up "
+        "to TLP:AMBER+STRICT (TLP:RED only in a collection that names it)";
+    collections_.insert(collections_.begin(), {std::move(d), DefaultCollectionId()});
+  }
+}
 
 http::Response TaxiiService::Handle(const http::Request& request) {
   Call call{request, "", {}, {}, {}, 0};
@@ -187,9 +202,12 @@ http::Response TaxiiService::Route(Call& call) {
   if (path.empty() || path.back() != '/') path += '/';
   const std::string root(kApiRoot);
   const std::string collections = root + "collections/";
+  const std::string status = root + "status/";
   const bool get = call.request.method == "GET" || call.request.method == "HEAD";
+  const bool post = call.request.method == "POST";
   if (path == "/taxii2/" && get) return Discovery(call);
   if (path == root && get) return ApiRootInfo(call);
+  if (path.rfind(status, 0) == 0 && get) return Status(call, path.substr(status.size()));
   if (path.rfind(collections, 0) != 0) {
     return TaxiiError(404, "Not Found", StrCat("no TAXII resource at ", call.path));
   }
@@ -198,20 +216,33 @@ http::Response TaxiiService::Route(Call& call) {
   const std::size_t slash = rest.find('/');
   const std::string id = slash == std::string::npos ? "" : rest.substr(0, slash);
   const std::string what = slash == std::string::npos ? "" : rest.substr(slash + 1);
-  if (!id.empty() && id != DefaultCollectionId()) {
-    return TaxiiError(404, "Not Found", StrCat("no collection ", id, " at this API root"));
+  const Collection* c = nullptr;
+  for (const Collection& candidate : collections_) {
+    if (candidate.id == id &&
+        (CanRead(candidate, call.caller) || CanWrite(candidate, call.caller))) {
+      c = &candidate;
+    }
   }
-  if (what == "objects/" && call.request.method == "POST") {
-    return TaxiiError(403, "Forbidden", "this collection is read-only (can_write is false)");
+  if (!id.empty() && c == nullptr) {
+    return TaxiiError(404, "Not Found",
+                      StrCat("no collection ", id, " at this API root that this token may use"));
   }
+  if (what == "objects/" && post) return Post(call, *c);
   if (!get) {
     return TaxiiError(405, "Method Not Allowed",
                       StrCat(call.request.method, " is not served at ", call.path));
   }
-  if (id.empty() || what.empty()) return Collections(call);
-  if (what == "objects/") return Objects(call, /*manifest=*/false);
-  if (what == "manifest/") return Objects(call, /*manifest=*/true);
-  return TaxiiError(404, "Not Found", StrCat("no TAXII resource at ", call.path));
+  if (c == nullptr) return Collections(call, nullptr);
+  if (what.empty()) return Collections(call, c);
+  if (what != "objects/" && what != "manifest/") {
+    return TaxiiError(404, "Not Found", StrCat("no TAXII resource at ", call.path));
+  }
+  if (!CanRead(*c, call.caller)) {
+    return TaxiiError(403, "Forbidden",
+                      StrCat("token \"", call.caller.name, "\" may write to collection ",
+                             c->config.name, " but not read it"));
+  }
+  return Objects(call, *c, /*manifest=*/what == "manifest/");
 }
 
 http::Response TaxiiService::Discovery(Call& call) {
@@ -238,30 +269,39 @@ http::Response TaxiiService::ApiRootInfo(Call& /*call*/) {
   return JsonResponse(200, j);
 }
 
-namespace {
-
-Json DefaultCollection() {
-  Json c;
-  c["id"] = DefaultCollectionId();
-  c["title"] = "Everything up to TLP:AMBER+STRICT";
-  c["description"] =
-      "Every indicator, sighting and log excerpt this node holds that the token may see, up to "
-      "TLP:AMBER+STRICT (TLP:RED only in a collection that names it)";
-  c["can_read"] = true;
-  c["can_write"] = false;
-  c["media_types"] = Json::array({std::string(kStixMediaType)});
-  return c;
+std::string CollectionId(const std::string& name) {
+  if (name == "default") return DefaultCollectionId();
+  return crypto::Uuid5(*crypto::ParseUuid(interop::kStixNamespace),
+                       StrCat("taxii-collection:", name));
 }
 
-}  // namespace
+bool TaxiiService::CanRead(const Collection& c, const Caller& caller) {
+  return caller.role >= v1::ROLE_READ &&
+         (c.config.readers.empty() || c.config.readers.count(caller.name));
+}
 
-http::Response TaxiiService::Collections(Call& call) {
-  const std::string& path = call.path;
-  if (path.find(DefaultCollectionId()) != std::string::npos) {
-    return JsonResponse(200, DefaultCollection());
+bool TaxiiService::CanWrite(const Collection& c, const Caller& caller) {
+  return caller.role >= v1::ROLE_PUBLISH && c.config.writers.count(caller.name) > 0;
+}
+
+http::Response TaxiiService::Collections(Call& call, const Collection* one) {
+  auto describe = [&](const Collection& c) {
+    Json j;
+    j["id"] = c.id;
+    j["title"] = c.config.title;
+    if (!c.config.description.empty()) j["description"] = c.config.description;
+    j["can_read"] = CanRead(c, call.caller);
+    j["can_write"] = CanWrite(c, call.caller);
+    j["media_types"] = Json::array({std::string(kStixMediaType)});
+    return j;
+  };
+  if (one != nullptr) return JsonResponse(200, describe(*one));
+  Json list = Json::array();
+  for (const Collection& c : collections_) {
+    if (CanRead(c, call.caller) || CanWrite(c, call.caller)) list.push_back(describe(c));
   }
-  Json j;
-  j["collections"] = Json::array({DefaultCollection()});
+  Json j = Json::object();
+  if (!list.empty()) j["collections"] = std::move(list);
   return JsonResponse(200, j);
 }
 

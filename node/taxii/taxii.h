@@ -11,11 +11,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "crypto/mutex.h"
 #include "node/api/api.h"
+#include "node/config.h"
 #include "node/http/http_server.h"
 
 namespace threatmesh::taxii {
@@ -38,10 +41,16 @@ struct TaxiiOptions {
   std::size_t scan_per_object = 20;
   // The largest request body (POST), advertised as max_content_length.
   std::size_t max_content_length = 4 << 20;
+  // The collections ([taxii.collection.NAME]); "default" is added unless one is named so.
+  std::vector<TaxiiCollectionConfig> collections;
+  // Status resources of POSTs kept for GET status/ID/, the newest.
+  std::size_t max_statuses = 1000;
 };
 
 // The default collection's id: everything up to AMBER+STRICT, read-only.
 std::string DefaultCollectionId();
+// A collection's id: UUIDv5 of "taxii-collection:NAME" (DefaultCollectionId for "default").
+std::string CollectionId(const std::string& name);
 
 class TaxiiService {
  public:
@@ -59,14 +68,29 @@ class TaxiiService {
     threatmesh::v1::AuditEntry audit;
     uint64_t objects = 0;
   };
+  struct Collection {
+    TaxiiCollectionConfig config;
+    std::string id;
+  };
+  static bool CanRead(const Collection& c, const Caller& caller);
+  static bool CanWrite(const Collection& c, const Caller& caller);
   http::Response Route(Call& call);
   http::Response Discovery(Call& call);
   http::Response ApiRootInfo(Call& call);
-  http::Response Collections(Call& call);
-  http::Response Objects(Call& call, bool manifest);
+  // All collections the caller may use, or `one`.
+  http::Response Collections(Call& call, const Collection* one);
+  http::Response Objects(Call& call, const Collection& c, bool manifest);
+  // POST of an envelope: imported as records of this node (node/interop's STIX import).
+  http::Response Post(Call& call, const Collection& c);
+  http::Response Status(Call& call, const std::string& id_and_slash);
 
   NodeApi& api_;
   const TaxiiOptions options_;
+  std::vector<Collection> collections_;
+  Mutex statuses_mu_;
+  // Status resources by id, and their ids oldest first (at most max_statuses).
+  std::map<std::string, std::string> statuses_ ABSL_GUARDED_BY(statuses_mu_);
+  std::deque<std::string> status_order_ ABSL_GUARDED_BY(statuses_mu_);
 };
 
 // A TAXII error message (section 3.6.1 of TAXII 2.1) with its HTTP status.

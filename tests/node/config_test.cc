@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "crypto/keys.h"
@@ -94,6 +95,48 @@ TEST(ConfigTest, PeerSectionsDefinePeers) {
       {"[peer.x]\nkey = " + key + "\npolicy = nope\n", "no [outbound.nope] section"},
       {"[peer.x]\nkey = " + key + "\ninbound-policy = nope\n", "no [inbound.nope] section"},
       {"[peer.x]\nkey = " + key + "\ncolour = red\n", "unknown setting \"colour\""},
+  };
+  for (const auto& [text, message] : bad) {
+    std::ofstream(dir.Sub("bad.conf")) << text;
+    absl::StatusOr<ServeConfig> r = Parse({"--config", dir.Sub("bad.conf")});
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_NE(r.status().message().find(message), std::string::npos) << r.status();
+  }
+}
+
+TEST(ConfigTest, TaxiiCollectionSectionsDefineCollections) {
+  testing::TempDir dir;
+  const crypto::PublicKey key = crypto::KeyPair::Generate().public_key();
+  std::ofstream(dir.Sub("t.conf"))
+      << "taxii-listen = 127.0.0.1:9443\n[taxii.collection.partners]\ntitle = For partners\n"
+         "max-tlp = green\nkinds = indicator, sighting\ntypes = domain,ipv4\ntags = apt1\n"
+         "communities = finance-isac\nauthors = "
+      << key.ToText() << "\nreaders = opencti, siem\nwriters = feeder\n";
+  absl::StatusOr<ServeConfig> c = Parse({"--config", dir.Sub("t.conf")});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->taxii_listen, "127.0.0.1:9443");
+  ASSERT_EQ(c->taxii_collections.size(), 1u);
+  const TaxiiCollectionConfig& t = c->taxii_collections[0];
+  EXPECT_EQ(t.name, "partners");
+  EXPECT_EQ(t.title, "For partners");
+  EXPECT_EQ(t.max_tlp, threatmesh::v1::TLP_GREEN);
+  EXPECT_EQ(t.kinds, (std::set<threatmesh::v1::RecordKind>{threatmesh::v1::RECORD_KIND_INDICATOR,
+                                                           threatmesh::v1::RECORD_KIND_SIGHTING}));
+  EXPECT_EQ(t.types,
+            (std::set<threatmesh::v1::IndicatorType>{threatmesh::v1::INDICATOR_TYPE_DOMAIN,
+                                                     threatmesh::v1::INDICATOR_TYPE_IPV4}));
+  EXPECT_EQ(t.tags, std::set<std::string>{"apt1"});
+  EXPECT_EQ(t.communities, std::set<std::string>{"finance-isac"});
+  EXPECT_EQ(t.authors, std::set<std::string>{std::string(key.bytes())});
+  EXPECT_EQ(t.readers, (std::set<std::string>{"opencti", "siem"}));
+  EXPECT_EQ(t.writers, std::set<std::string>{"feeder"});
+  const std::pair<std::string, std::string> bad[] = {
+      {"[taxii.collection.x]\nmax-tlp = white-ish\n", "[taxii.collection.x] max-tlp"},
+      {"[taxii.collection.x]\ntypes = domain, colour\n", "[taxii.collection.x] types"},
+      {"[taxii.collection.x]\nkinds = rumour\n", "no record kind rumour"},
+      {"[taxii.collection.x]\nauthors = tmpkoops\n", "[taxii.collection.x] authors"},
+      {"[taxii.collection.x]\ncolour = red\n", "unknown setting \"colour\""},
+      {"taxii-listen = 192.0.2.1:9443\n", "not a loopback address"},
   };
   for (const auto& [text, message] : bad) {
     std::ofstream(dir.Sub("bad.conf")) << text;

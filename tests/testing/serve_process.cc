@@ -60,8 +60,10 @@ absl::StatusOr<std::unique_ptr<ServeProcess>> ServeProcess::Start(const std::str
   while (std::chrono::steady_clock::now() < deadline) {
     if (line_after("serving on ", p->address_) &&
         (!peers || line_after("peers connect to ", p->peer_address_)) &&
-        (!taxii || line_after("TAXII 2.1 at http://", p->taxii_address_))) {
-      if (taxii) p->taxii_address_ = p->taxii_address_.substr(0, p->taxii_address_.find('/'));
+        (!taxii || line_after("TAXII 2.1 at ", p->taxii_address_))) {
+      // "http://HOST:PORT/taxii2/" -> "http://HOST:PORT"
+      if (taxii)
+        p->taxii_address_ = p->taxii_address_.substr(0, p->taxii_address_.rfind("/taxii2/"));
       p->buffered_.clear();
       return p;
     }

@@ -27,7 +27,7 @@ class ServeProcess {
   pid_t pid() const { return pid_; }
   // The peer port's address, when started with --peer-listen.
   const std::string& peer_address() const { return peer_address_; }
-  // The TAXII server's host:port, when started with --taxii-listen.
+  // The TAXII server's URL ("http://HOST:PORT"), when started with --taxii-listen.
   const std::string& taxii_address() const { return taxii_address_; }
   // SIGTERM, then waits: the exit code (or 128 + signal).
   int Stop();

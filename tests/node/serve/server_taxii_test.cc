@@ -6,10 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "node/mesh/grpc/tls.h"
 #include "server_fixture.h"
 
 namespace threatmesh {
@@ -40,7 +42,7 @@ class TaxiiServerTest : public testing::ServerTest {
     std::string cmd = "curl -s --max-time 20 -o " + dir_.Sub("curl.body") + " -D " +
                       dir_.Sub("curl.headers") + " -w '%{http_code}'";
     for (const std::string& a : args) cmd += " '" + a + "'";
-    cmd += " 'http://" + server_->taxii_address() + path + "' > " + dir_.Sub("curl.code");
+    cmd += " '" + server_->taxii_address() + path + "' > " + dir_.Sub("curl.code");
     CurlResult r;
     if (std::system(cmd.c_str()) != 0) return r;
     const std::string code = Slurp(dir_.Sub("curl.code"));
@@ -121,7 +123,7 @@ TEST_F(TaxiiServerTest, RefusalsOverTheWire) {
 // A client that connects and sends nothing is cut off after the request timeout (here the
 // handshake timeout, 1 s), and the server still answers others.
 TEST_F(TaxiiServerTest, AnIdleConnectionIsClosed) {
-  const std::string address = server_->taxii_address();
+  const std::string address = server_->taxii_address().substr(7);  // past "http://"
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
@@ -135,6 +137,36 @@ TEST_F(TaxiiServerTest, AnIdleConnectionIsClosed) {
   EXPECT_EQ(::recv(fd, &c, 1, 0), 0);  // closed by the server
   ::close(fd);
   EXPECT_EQ(Curl("/taxii2/", Basic(reader_token_)).status, 200);
+}
+
+// With the API's certificate and key, the TAXII server speaks HTTPS: curl trusting the
+// certificate gets answers; curl trusting another certificate, or speaking plain HTTP, none.
+TEST_F(TaxiiServerTest, HttpsWithTheApisCertificate) {
+  ASSERT_EQ(StopNode(), 0);
+  std::filesystem::create_directories(dir_.Sub("other"));
+  ASSERT_TRUE(
+      WriteSelfSignedCertificate(dir_.Sub("cert.pem"), dir_.Sub("key.pem"), "127.0.0.1").ok());
+  ASSERT_TRUE(
+      WriteSelfSignedCertificate(dir_.Sub("other/cert.pem"), dir_.Sub("other/key.pem"), "127.0.0.1")
+          .ok());
+  serve_args_.insert(serve_args_.end(),
+                     {"--tls-cert", dir_.Sub("cert.pem"), "--tls-key", dir_.Sub("key.pem")});
+  Start();
+  ASSERT_EQ(server_->taxii_address().rfind("https://", 0), 0u) << server_->taxii_address();
+  std::vector<std::string> trusted = Basic(reader_token_);
+  trusted.insert(trusted.end(), {"--cacert", dir_.Sub("cert.pem")});
+  CurlResult ok = Curl("/taxii2/", trusted);
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_NE(ok.body.find("https://"), std::string::npos) << ok.body;  // the API root's URL
+  std::vector<std::string> other = Basic(reader_token_);
+  other.insert(other.end(), {"--cacert", dir_.Sub("other/cert.pem")});
+  EXPECT_EQ(Curl("/taxii2/", other).status, 0);  // the handshake fails: no answer
+  const std::string plain = "http://" + server_->taxii_address().substr(8);
+  const std::string cmd =
+      "curl -s --max-time 5 -o /dev/null -w '%{http_code}' -u x:" + reader_token_ + " '" + plain +
+      "/taxii2/' > " + dir_.Sub("plain.code");
+  (void)std::system(cmd.c_str());
+  EXPECT_EQ(Slurp(dir_.Sub("plain.code")), "000");
 }
 
 }  // namespace

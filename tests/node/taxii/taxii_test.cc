@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -21,7 +22,7 @@ namespace v1 = ::threatmesh::v1;
 using Json = nlohmann::json;
 
 class TaxiiTest : public ::testing::Test {
- protected:
+ public:
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(h_.Open(data_, SystemNowMs));
     TaxiiOptions options;
@@ -232,6 +233,90 @@ TEST_F(TaxiiTest, TheViewTheHeadersAndAddedAfter) {
   Publish("later.example");
   EXPECT_EQ(Values(Body(Get(Objects() + "?added_after=" + headers["X-TAXII-Date-Added-Last"]))),
             (std::vector<std::string>{"later.example"}));
+}
+
+// Collections from the config: "partners" (GREEN domains, read by opencti) and "inbox"
+// (read and written by feeder, a publish token); the token of feeder.
+std::string UseCollections(TaxiiTest& t) {
+  TaxiiOptions options;
+  TaxiiCollectionConfig partners;
+  partners.name = "partners";
+  partners.max_tlp = v1::TLP_GREEN;
+  partners.types = {v1::INDICATOR_TYPE_DOMAIN};
+  partners.readers = {"opencti"};
+  TaxiiCollectionConfig inbox;
+  inbox.name = "inbox";
+  inbox.readers = {"feeder"};
+  inbox.writers = {"feeder"};
+  options.collections = {partners, inbox};
+  t.taxii_ = std::make_unique<TaxiiService>(*t.api_, options);
+  return t.tokens_->Create("feeder", v1::ROLE_PUBLISH, 1)->secret;
+}
+
+// Each collection is a view, shown to the tokens that may read or write it.
+TEST_F(TaxiiTest, ConfiguredCollectionsAreViewsForTheirTokens) {
+  const std::string feeder = UseCollections(*this);
+  Publish("green.example", v1::TLP_GREEN);
+  Publish("amber.example", v1::TLP_AMBER);
+  auto ids = [&](const std::string& token) {
+    std::set<std::string> out;
+    const Json list = Body(Get("/threatmesh/collections/", token));
+    for (const Json& c : list["collections"]) out.insert(c["id"].get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(ids(reader_), (std::set<std::string>{DefaultCollectionId(), CollectionId("partners")}));
+  EXPECT_EQ(ids(feeder), (std::set<std::string>{DefaultCollectionId(), CollectionId("inbox")}));
+  const std::string partner_objects =
+      StrCat(kApiRoot, "collections/", CollectionId("partners"), "/objects/");
+  EXPECT_EQ(Values(Body(Get(partner_objects))), (std::vector<std::string>{"green.example"}));
+  EXPECT_EQ(Get(partner_objects, feeder).status, 404);  // not among its collections
+}
+
+// A POST to a writable collection imports what maps, names what does not, and answers with a
+// status resource; the same envelope again stores nothing new.
+TEST_F(TaxiiTest, APostImportsTheEnvelopeAndAnswersWithAStatus) {
+  const std::string feeder = UseCollections(*this);
+  http::Request post;
+  post.method = "POST";
+  post.target = StrCat(kApiRoot, "collections/", CollectionId("inbox"), "/objects/");
+  post.headers["authorization"] = "Bearer " + feeder;
+  post.headers["content-type"] = "application/taxii+json;version=2.1";
+  post.body = R"({"objects": [
+    {"type": "indicator", "spec_version": "2.1", "id": "indicator--00000001-0000-4000-8000-000000000000",
+     "created": "2026-11-01T00:00:00.000Z", "modified": "2026-11-01T00:00:00.000Z",
+     "pattern_type": "stix", "valid_from": "2026-11-01T00:00:00.000Z",
+     "pattern": "[domain-name:value = 'posted.example']",
+     "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]},
+    {"type": "indicator", "spec_version": "2.1", "id": "indicator--00000002-0000-4000-8000-000000000000",
+     "created": "2026-11-01T00:00:00.000Z", "modified": "2026-11-01T00:00:00.000Z",
+     "pattern_type": "stix", "valid_from": "2026-11-01T00:00:00.000Z",
+     "pattern": "[domain-name:value = 'secret.example']",
+     "object_marking_refs": ["marking-definition--00000000-0000-4000-8000-00000000beef"]}]})";
+  http::Response posted = taxii_->Handle(post);
+  ASSERT_EQ(posted.status, 202) << posted.body;
+  const Json status = Body(posted);
+  EXPECT_EQ(status["status"], "complete");
+  EXPECT_EQ(status["success_count"], 1);
+  EXPECT_EQ(status["failure_count"], 1);
+  EXPECT_EQ(status["failures"][0]["id"], "indicator--00000002-0000-4000-8000-000000000000");
+  EXPECT_NE(status["failures"][0]["message"].get<std::string>().find("not downgraded"),
+            std::string::npos);
+  const std::string status_path = StrCat(kApiRoot, "status/", status["id"].get<std::string>(), "/");
+  EXPECT_EQ(Body(Get(status_path, feeder)), status);
+  EXPECT_EQ(Get(StrCat(kApiRoot, "status/00000000-0000-4000-8000-000000000000/"), feeder).status,
+            404);
+  // The imported record is the node's: the default collection serves it; once.
+  EXPECT_EQ(Values(Body(Get(Objects()))), std::vector<std::string>{"posted.example"});
+  ASSERT_EQ(taxii_->Handle(post).status, 202);
+  EXPECT_EQ(Values(Body(Get(Objects()))), std::vector<std::string>{"posted.example"});
+  // Wrong media type, not STIX, and a token that may not write.
+  post.headers["content-type"] = "application/json";
+  EXPECT_EQ(taxii_->Handle(post).status, 415);
+  post.headers["content-type"] = "application/taxii+json;version=2.1";
+  post.body = "{\"objects\": [";
+  EXPECT_EQ(taxii_->Handle(post).status, 400);
+  post.headers["authorization"] = "Bearer " + reader_;
+  EXPECT_EQ(taxii_->Handle(post).status, 404);
 }
 
 // Every request is in the audit trail, named by its token.
