@@ -18,6 +18,7 @@ packages=(
   bind9 bind9-utils bind9-dnsutils  # named, named-checkzone and dig: the RPZ export's tests
   libboost-dev  # Boost.Beast and Asio (headers): the node's HTTP server (node/http, TAXII)
   curl  # the HTTP client of the TAXII tests
+  libcurl4-openssl-dev  # libcurl: the TAXII client of 'threatmesh taxii pull'
 )
 
 missing=()

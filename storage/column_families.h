@@ -15,8 +15,9 @@ enum ColumnFamily : int {
   kDefault = 0,
   // record id (32 bytes) -> the Signed envelope bytes exactly as received.
   kRecords,
-  // local sequence (8 bytes big-endian) -> record id (32 bytes) || time added (unix ms, 8
-  // bytes big-endian, never decreasing): the change feed every subscriber and every peer
+  // local sequence (8 bytes big-endian) -> record id (32 bytes) || time added (unix
+  // microseconds, 8 bytes big-endian, increasing from entry to entry): the change feed every
+  // subscriber and every peer
   // stream reads. Gap-free: one entry per stored record, in commit order. (Stores written
   // before the time was kept hold the id alone; both read the same way.)
   kLog,

@@ -232,7 +232,7 @@ class RocksStore final : public Store {
       next_seq_ = it->Valid() ? DecodeSeq(ToView(it->key())) + 1 : 1;
     }
     if (it->Valid() && it->value().size() >= kIdSize + 8) {
-      last_added_ms_ = static_cast<int64_t>(DecodeSeq(ToView(it->value()).substr(kIdSize, 8)));
+      last_added_us_ = static_cast<int64_t>(DecodeSeq(ToView(it->value()).substr(kIdSize, 8)));
     }
     if (!it->status().ok()) return FromRocks(it->status(), StrCat("reading the log of ", dir_));
     // Counts per kind come from the kind index once; the writer keeps them from then on.
@@ -736,7 +736,7 @@ class RocksStore final : public Store {
   std::chrono::steady_clock::time_point next_resume_ ABSL_GUARDED_BY(resume_mu_);
   // The time given to the last group committed (the writer thread's, or Recount's with the
   // writer stopped).
-  int64_t last_added_ms_ = 0;
+  int64_t last_added_us_ = 0;
   std::chrono::milliseconds resume_backoff_ ABSL_GUARDED_BY(resume_mu_){100};
   std::thread writer_;
 };
@@ -856,12 +856,14 @@ bool RocksStore::ResumedForGroup(std::span<PendingPut> group) {
 // One group's writes: keys and values are views into the group's puts and `seq_keys`.
 // Writes are kept per family so that each family's keys reach its memtable together.
 struct GroupWrites {
-  GroupWrites(std::size_t n, uint64_t first_seq, int64_t now_ms)
+  // The i-th record accepted is added at `first_us` + i microseconds.
+  GroupWrites(std::size_t n, uint64_t first_seq, int64_t first_us)
       : seq_keys(n * 8, '\0'), log_values(n * (kIdSize + 8), '\0'), seq(first_seq) {
     in_batch.reserve(n);
-    const std::string t = EncodeSeq(static_cast<uint64_t>(now_ms));
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string t = EncodeSeq(static_cast<uint64_t>(first_us) + i);
       std::memcpy(&log_values[i * (kIdSize + 8) + kIdSize], t.data(), 8);
+    }
   }
   std::array<std::vector<Write>, kColumnFamilyCount> writes;
   absl::flat_hash_set<std::string_view> in_batch;
@@ -886,12 +888,14 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
     MutexLock lock(&mu_);
     first_seq = next_seq_;
   }
-  // The time added never goes back, even when the clock does: TAXII's added_after pages by it.
-  const int64_t wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+  // The time added grows with every record, even when the clock goes back or many records
+  // share a millisecond: TAXII's added_after pages by it.
+  const int64_t wall = std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
-  last_added_ms_ = std::max(last_added_ms_, wall);
-  GroupWrites w(group.size(), first_seq, last_added_ms_);
+  const int64_t first_us = std::max(last_added_us_ + 1, wall);
+  last_added_us_ = first_us + static_cast<int64_t>(group.size()) - 1;
+  GroupWrites w(group.size(), first_seq, first_us);
   AcceptGroup(group, w);
   if (w.accepted.empty()) return;
   const absl::Status status = WriteGroup(w);

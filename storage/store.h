@@ -72,9 +72,9 @@ struct Page {
 struct LogEntry {
   uint64_t seq = 0;
   std::string id;
-  // When the store committed it, unix ms: never less than an earlier entry's (0 for entries
-  // of stores written before this was kept).
-  int64_t added_ms = 0;
+  // When the store committed it, unix microseconds: greater than every earlier entry's (0 for
+  // entries of stores written before this was kept).
+  int64_t added_us = 0;
 };
 
 // Entries of the change feed from a sequence on; `next_seq` is where the next read starts.

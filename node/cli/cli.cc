@@ -17,7 +17,7 @@ std::vector<Command> Commands() {
       SubscribeCommand(),   SightCommand(),     RetractCommand(),    ExportCommand(),
       ImportCommand(),      StatusCommand(),    TokenCommand(),      PeersCommand(),
       ExportProofCommand(), VerifyCommand(),    ViolationsCommand(), PolicyCommand(),
-      AuditCommand(),
+      AuditCommand(),       TaxiiCommand(),
   };
 }
 

@@ -30,6 +30,8 @@ Command RetractCommand();
 Command ExportCommand();
 // cmd_import.cc: other tools' files (STIX 2.1) into records.
 Command ImportCommand();
+// cmd_taxii.cc: TAXII 2.1 collections pulled into records.
+Command TaxiiCommand();
 
 // cmd_admin.cc: the node's state, tokens, audit trail, proofs, violations, policy.
 Command StatusCommand();

@@ -1,5 +1,6 @@
 // TAXII objects and manifest: a page of the collection's objects, read from the node's change
 // feed (docs/TAXII.md, "Paging").
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -26,6 +27,39 @@ std::string FirstString(std::string_view json, std::string_view key) {
   const std::size_t begin = at + needle.size();
   const std::size_t end = json.find('"', begin);
   return std::string(json.substr(begin, end - begin));
+}
+
+// A time added as TAXII writes it: UTC, with microseconds ("2026-12-05T01:34:02.098123Z").
+std::string TaxiiTime(int64_t us) {
+  const std::string ms = interop::StixTime(us / 1000);  // "...:02.098Z"
+  char fraction[8];
+  std::snprintf(fraction, sizeof fraction, "%06ld", static_cast<long>(us % 1000000));
+  return StrCat(ms.substr(0, ms.find('.') + 1), fraction, "Z");
+}
+
+// A TAXII timestamp in microseconds (any number of fraction digits; past six are dropped).
+absl::StatusOr<int64_t> ParseTaxiiTime(const std::string& text) {
+  const std::size_t dot = text.find('.');
+  absl::StatusOr<int64_t> ms =
+      ParseTime(dot == std::string::npos ? text : text.substr(0, dot) + "Z");
+  if (!ms.ok() || text.size() < 20) {
+    return absl::InvalidArgumentError(
+        StrCat("a timestamp like 2026-12-01T00:00:00.000000Z; not ", text));
+  }
+  int64_t us = *ms * 1000;
+  if (dot != std::string::npos) {
+    const std::string digits = text.substr(dot + 1, text.size() - dot - 2);
+    if (digits.empty() || text.back() != 'Z' ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      return absl::InvalidArgumentError(
+          StrCat("a timestamp like 2026-12-01T00:00:00.000000Z; not ", text));
+    }
+    int64_t fraction = 0;
+    for (std::size_t i = 0; i < 6; ++i)
+      fraction = fraction * 10 + (i < digits.size() ? digits[i] - '0' : 0);
+    us += fraction;
+  }
+  return us;
 }
 
 // What a request's match[...] parameters ask for.
@@ -84,7 +118,7 @@ absl::StatusOr<uint64_t> FirstAddedAfter(storage::Store& store, int64_t t) {
     const uint64_t mid = lo + (hi - lo) / 2;
     absl::StatusOr<storage::LogPage> page = store.ReadLog(mid, 1);
     if (!page.ok()) return page.status();
-    if (page->entries.empty() || page->entries[0].added_ms > t) {
+    if (page->entries.empty() || page->entries[0].added_us > t) {
       hi = mid;
     } else {
       lo = mid + 1;
@@ -117,11 +151,8 @@ absl::StatusOr<Paging> ReadPaging(const std::map<std::string, std::vector<std::s
           StrCat("next is the value a previous page gave; not ", *next));
     }
   } else if (const std::string* after = one("added_after")) {
-    absl::StatusOr<int64_t> t = ParseTime(*after);
-    if (!t.ok()) {
-      return absl::InvalidArgumentError(
-          StrCat("added_after is a timestamp like 2026-12-01T00:00:00.000Z; not ", *after));
-    }
+    absl::StatusOr<int64_t> t = ParseTaxiiTime(*after);
+    if (!t.ok()) return absl::InvalidArgumentError(StrCat("added_after is ", t.status().message()));
     absl::StatusOr<uint64_t> seq = FirstAddedAfter(store, *t);
     if (!seq.ok()) return seq.status();
     p.from_seq = *seq;
@@ -187,8 +218,8 @@ class PageOut {
  public:
   PageOut(const Filters& filters, bool manifest) : filters_(filters), manifest_(manifest) {}
 
-  // One object the writer made for the entry added at `added_ms`; whether it passed.
-  bool Take(const std::string& json, int64_t added_ms) {
+  // One object the writer made for the entry added at `added_us`; whether it passed.
+  bool Take(const std::string& json, int64_t added_us) {
     const std::string type = FirstString(json, "type");
     const std::string id = FirstString(json, "id");
     std::string version = FirstString(json, "modified");
@@ -198,10 +229,11 @@ class PageOut {
         (!filters_.times.empty() && !filters_.times.count(version)) || !filters_.spec_2_1) {
       return false;
     }
+    ++count_;
     if (manifest_) {
       nlohmann::ordered_json m;
       m["id"] = id;
-      m["date_added"] = interop::StixTime(added_ms);
+      m["date_added"] = TaxiiTime(added_us);
       m["version"] = version;
       m["media_type"] = std::string(kStixMediaType);
       items_.push_back(std::move(m));
@@ -211,9 +243,22 @@ class PageOut {
     }
     return true;
   }
-  void EntryDone(int64_t added_ms) {
-    if (entries_++ == 0) first_added_ = added_ms;
-    last_added_ = added_ms;
+  // Where the page stood before an entry's objects, to take them back out.
+  void BeginEntry() {
+    mark_objects_ = objects_.size();
+    mark_items_ = items_.size();
+    mark_count_ = count_;
+  }
+  void TakeBackEntry() {
+    objects_.resize(mark_objects_);
+    items_.resize(mark_items_);
+    count_ = mark_count_;
+  }
+  // Objects (or manifest entries) on the page.
+  std::size_t count() const { return count_; }
+  void EntryDone(int64_t added_us) {
+    if (entries_++ == 0) first_added_ = added_us;
+    last_added_ = added_us;
   }
   std::size_t entries() const { return entries_; }
 
@@ -222,8 +267,8 @@ class PageOut {
     r.status = 200;
     r.headers.emplace_back("Content-Type", std::string(kTaxiiMediaType));
     if (entries_ > 0) {
-      r.headers.emplace_back("X-TAXII-Date-Added-First", interop::StixTime(first_added_));
-      r.headers.emplace_back("X-TAXII-Date-Added-Last", interop::StixTime(last_added_));
+      r.headers.emplace_back("X-TAXII-Date-Added-First", TaxiiTime(first_added_));
+      r.headers.emplace_back("X-TAXII-Date-Added-Last", TaxiiTime(last_added_));
     }
     r.body = StrCat("{\"more\":", more ? "true" : "false");
     if (more) r.body += StrCat(",\"next\":\"", next_seq, "\"");
@@ -241,7 +286,8 @@ class PageOut {
   const bool manifest_;
   std::vector<nlohmann::ordered_json> items_;  // manifest entries
   std::string objects_;                        // the objects, comma-separated JSON
-  std::size_t entries_ = 0;
+  std::size_t entries_ = 0, count_ = 0;
+  std::size_t mark_objects_ = 0, mark_items_ = 0, mark_count_ = 0;
   int64_t first_added_ = 0, last_added_ = 0;
 };
 
@@ -260,7 +306,6 @@ http::Response TaxiiService::Objects(Call& call, const Collection& c, bool manif
       [&](const std::string& json) {
         if (!out.Take(json, entry_added)) return;
         entry_taken = true;
-        ++call.objects;
       },
       [this](const std::string& id) -> std::optional<v1::StoredRecord> {
         absl::StatusOr<v1::StoredRecord> r = api_.Load(id, /*custody=*/false);
@@ -270,7 +315,10 @@ http::Response TaxiiService::Objects(Call& call, const Collection& c, bool manif
   const uint64_t end = store.NextSeq();
   uint64_t seq = paging->from_seq;
   std::size_t budget = paging->limit * options_.scan_per_object;
-  while (seq < end && out.entries() < paging->limit && budget > 0) {
+  // A page holds at most `limit` objects, the identities and markings they refer to included;
+  // an entry whose objects would not fit goes on the next page (unless the page is empty).
+  bool full = false;
+  while (seq < end && !full && budget > 0) {
     absl::StatusOr<storage::LogPage> page =
         store.ReadLog(seq, std::min<std::size_t>(budget, storage::kMaxLimit));
     if (!page.ok()) {
@@ -284,16 +332,27 @@ http::Response TaxiiService::Objects(Call& call, const Collection& c, bool manif
       if (!record.ok()) continue;
       std::optional<v1::StoredRecord> version = VersionAt(api_, entry, *record, filters->versions);
       if (!version || !InView(c.config, call.caller, version->body())) continue;
-      entry_added = entry.added_ms;
+      entry_added = entry.added_us;
       entry_taken = false;
+      out.BeginEntry();
       std::string why;
       (void)writer.Add(*version, &why);
       if (!entry_taken) continue;
+      if (out.count() > paging->limit && out.entries() > 0) {
+        out.TakeBackEntry();
+        seq = entry.seq;
+        full = true;
+        break;
+      }
       AuditIds(call.audit, entry.id);
-      out.EntryDone(entry.added_ms);
-      if (out.entries() >= paging->limit || budget == 0) break;
+      out.EntryDone(entry.added_us);
+      if (out.count() >= paging->limit || budget == 0) {
+        full = true;
+        break;
+      }
     }
   }
+  call.objects = out.count();
   return out.Answer(seq < store.NextSeq(), seq);
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -345,16 +346,17 @@ TEST_F(StoreTest, ChangeFeedIsGapFreeAndPaged) {
   EXPECT_EQ(tail->next_seq, 11u);
 }
 
-// Each log entry keeps when it was committed, by the wall clock, never going back; a reopened
-// store goes on from the last entry's time.
+// Each log entry keeps when it was committed, by the wall clock in microseconds, later than
+// every entry before it (records committed together too); a reopened store goes on from the
+// last entry's time.
 TEST_F(StoreTest, TheChangeFeedKeepsWhenEachRecordWasAdded) {
   crypto::KeyPair key = crypto::KeyPair::Generate();
-  auto now_ms = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
+  auto now_us = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   };
-  const int64_t before = now_ms();
+  const int64_t before = now_us();
   for (int i = 0; i < 5; ++i) {
     Add("d" + std::to_string(i), threatmesh::v1::INDICATOR_TYPE_DOMAIN,
         "d" + std::to_string(i) + ".example", key, 0);
@@ -363,14 +365,31 @@ TEST_F(StoreTest, TheChangeFeedKeepsWhenEachRecordWasAdded) {
   store_.reset();
   store_ = OpenOrDie(dir_.Sub("store"));
   Add("d5", threatmesh::v1::INDICATOR_TYPE_DOMAIN, "d5.example", key, 0);
-  const int64_t after = now_ms();
+  // Ten at once: one group, one commit.
+  std::vector<Store::QueuedPut> puts;
+  std::atomic<int> done{0};
+  for (int i = 0; i < 10; ++i) {
+    puts.push_back({ToStore(IndicatorBody(key, threatmesh::v1::INDICATOR_TYPE_DOMAIN,
+                                          "g" + std::to_string(i) + ".example"),
+                            key),
+                    [&](absl::StatusOr<uint64_t> seq) {
+                      EXPECT_TRUE(seq.ok()) << seq.status();
+                      ++done;
+                    }});
+  }
+  store_->PutAllAsync(std::move(puts));
+  for (int i = 0; i < 500 && done.load() < 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(done.load(), 10);
+  const int64_t after = now_us();
   absl::StatusOr<LogPage> log = store_->ReadLog(1, 0);
   ASSERT_TRUE(log.ok()) << log.status();
-  ASSERT_EQ(log->entries.size(), 6u);
-  EXPECT_GE(log->entries[0].added_ms, before);
-  EXPECT_LE(log->entries[5].added_ms, after);
-  for (std::size_t i = 1; i < 6; ++i) {
-    EXPECT_GT(log->entries[i].added_ms, log->entries[i - 1].added_ms) << i;
+  ASSERT_EQ(log->entries.size(), 16u);
+  EXPECT_GE(log->entries[0].added_us, before);
+  EXPECT_LE(log->entries[15].added_us, after);
+  for (std::size_t i = 1; i < 16; ++i) {
+    EXPECT_GT(log->entries[i].added_us, log->entries[i - 1].added_us) << i;
     EXPECT_EQ(log->entries[i].id.size(), 32u);
   }
 }

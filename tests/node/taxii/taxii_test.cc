@@ -165,6 +165,41 @@ TEST_F(TaxiiTest, PagesMissNothingAndRepeatNothingWhileRecordsArrive) {
   EXPECT_GE(pages, 3);
 }
 
+// A client that goes on with added_after = the last page's X-TAXII-Date-Added-Last (as
+// `taxii pull` does) misses nothing even where a page ends inside one commit: every record
+// has its own time added.
+TEST_F(TaxiiTest, AddedAfterTheLastDateAddedMissesNothingWithinOneCommit) {
+  std::size_t n = 0;
+  v1::AuditEntry audit;
+  const v1::PublishStreamResponse published = api_->PublishMany(
+      [&](v1::PublishRequest& r) {
+        if (n == 60) return false;
+        r.Clear();
+        r.mutable_body()->set_tlp(v1::TLP_GREEN);
+        r.mutable_body()->mutable_indicator()->set_type(v1::INDICATOR_TYPE_DOMAIN);
+        r.mutable_body()->mutable_indicator()->set_value("batch" + std::to_string(n++) +
+                                                         ".example");
+        return true;
+      },
+      audit);
+  ASSERT_EQ(published.stored(), 60u);
+  std::multiset<std::string> seen;
+  std::string after;
+  for (int page = 0; page < 100; ++page) {
+    http::Response r = Get(Objects() + "?match[type]=indicator&limit=7" +
+                           (after.empty() ? "" : "&added_after=" + after));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const std::vector<std::string> values = Values(Body(r));
+    if (values.empty()) break;
+    seen.insert(values.begin(), values.end());
+    for (const auto& [name, value] : r.headers) {
+      if (name == "X-TAXII-Date-Added-Last") after = value;
+    }
+  }
+  EXPECT_EQ(seen.size(), 60u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 60u);
+}
+
 // Versions: by default the last version of each object; a retraction makes a new, revoked
 // version of its target, served where the retraction sits in the feed.
 TEST_F(TaxiiTest, VersionsSupersessionAndRetraction) {
