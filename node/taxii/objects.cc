@@ -216,7 +216,10 @@ std::optional<v1::StoredRecord> VersionAt(NodeApi& api, const storage::LogEntry&
 // added of its first and last entries.
 class PageOut {
  public:
-  PageOut(const Filters& filters, bool manifest) : filters_(filters), manifest_(manifest) {}
+  PageOut(const Filters& filters, bool manifest, std::size_t limit)
+      : filters_(filters), manifest_(manifest) {
+    if (!manifest) objects_.reserve(limit * 1536);  // about what an indicator object takes
+  }
 
   // One object the writer made for the entry added at `added_us`; whether it passed.
   bool Take(const std::string& json, int64_t added_us) {
@@ -262,7 +265,8 @@ class PageOut {
   }
   std::size_t entries() const { return entries_; }
 
-  http::Response Answer(bool more, uint64_t next_seq) const {
+  // The answer; the page's objects move into it (a page is a megabyte or so: copied once).
+  http::Response Answer(bool more, uint64_t next_seq) {
     http::Response r;
     r.status = 200;
     r.headers.emplace_back("Content-Type", std::string(kTaxiiMediaType));
@@ -270,14 +274,18 @@ class PageOut {
       r.headers.emplace_back("X-TAXII-Date-Added-First", TaxiiTime(first_added_));
       r.headers.emplace_back("X-TAXII-Date-Added-Last", TaxiiTime(last_added_));
     }
-    r.body = StrCat("{\"more\":", more ? "true" : "false");
-    if (more) r.body += StrCat(",\"next\":\"", next_seq, "\"");
+    std::string head = StrCat("{\"more\":", more ? "true" : "false");
+    if (more) head += StrCat(",\"next\":\"", next_seq, "\"");
     if (manifest_ && !items_.empty()) {
-      r.body += StrCat(",\"objects\":", nlohmann::ordered_json(items_).dump());
+      r.body = StrCat(head, ",\"objects\":", nlohmann::ordered_json(items_).dump(), "}");
     } else if (!manifest_ && !objects_.empty()) {
-      r.body += StrCat(",\"objects\":[", objects_, "]");
+      // "{"more":...,"objects":[" ahead of the objects, in place.
+      objects_.insert(0, head + ",\"objects\":[");
+      objects_ += "]}";
+      r.body = std::move(objects_);
+    } else {
+      r.body = head + "}";
     }
-    r.body += "}";
     return r;
   }
 
@@ -299,7 +307,7 @@ http::Response TaxiiService::Objects(Call& call, const Collection& c, bool manif
   storage::Store& store = api_.node().store();
   absl::StatusOr<Paging> paging = ReadPaging(call.query, store, options_.max_page);
   if (!paging.ok()) return TaxiiError(400, "Bad Request", std::string(paging.status().message()));
-  PageOut out(*filters, manifest);
+  PageOut out(*filters, manifest, paging->limit);
   int64_t entry_added = 0;
   bool entry_taken = false;
   interop::StixBundleWriter writer(

@@ -6,12 +6,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "node/mesh/grpc/tls.h"
+#include "node/taxii/taxii.h"
 #include "server_fixture.h"
 
 namespace threatmesh {
@@ -88,6 +91,57 @@ TEST_F(TaxiiServerTest, CurlPagesThroughTheCollectionWithBasicCredentials) {
   }
   EXPECT_EQ(names.size(), 5u);
   EXPECT_EQ(root.rfind("http://", 0), 0u) << root;
+}
+
+// 25,000 objects paged with limit=1000 while 5,000 of them are still being published: each
+// seen once. Past the last page the client goes on with added_after (the last page's
+// X-TAXII-Date-Added-Last), as `taxii pull` does.
+TEST_F(TaxiiServerTest, PagingThrough25000ObjectsWhileRecordsArrive) {
+  auto publish = [&](int from, int to) {
+    std::vector<PublishRequest> requests;
+    for (int i = from; i < to; ++i) {
+      PublishRequest r;
+      r.mutable_body()->set_tlp(TLP_GREEN);
+      r.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
+      r.mutable_body()->mutable_indicator()->set_value("p" + std::to_string(i) + ".example");
+      requests.push_back(std::move(r));
+    }
+    absl::StatusOr<PublishStreamResponse> done = publisher_->PublishStream(requests);
+    EXPECT_TRUE(done.ok()) << done.status();
+    if (done.ok()) {
+      EXPECT_EQ(done->stored(), static_cast<uint64_t>(to - from));
+    }
+  };
+  publish(0, 20000);
+  std::atomic<bool> published{false};
+  std::thread more([&] {
+    for (int from = 20000; from < 25000; from += 500) publish(from, from + 500);
+    published = true;
+  });
+  const std::string objects = "/threatmesh/collections/" + taxii::DefaultCollectionId() +
+                              "/objects/?match%5Btype%5D=indicator&limit=1000";
+  std::multiset<std::string> seen;
+  std::string next, after;
+  for (int round = 0; round < 2000 && seen.size() < 25000; ++round) {
+    const std::string query = !next.empty()    ? "&next=" + next
+                              : !after.empty() ? "&added_after=" + after
+                                               : std::string();
+    CurlResult r = Curl(objects + query, Basic(reader_token_));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const nlohmann::json page = nlohmann::json::parse(r.body);
+    if (page.contains("objects")) {
+      EXPECT_LE(page["objects"].size(), 1000u);
+      for (const nlohmann::json& o : page["objects"]) seen.insert(o["name"].get<std::string>());
+    }
+    const std::size_t at = r.headers.find("X-TAXII-Date-Added-Last: ");
+    if (at != std::string::npos)
+      after = r.headers.substr(at + 25, r.headers.find('\r', at) - at - 25);
+    next = page["more"].get<bool>() ? page["next"].get<std::string>() : "";
+    if (next.empty() && !published) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  more.join();
+  EXPECT_EQ(seen.size(), 25000u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), seen.size()) << "one twice";
 }
 
 TEST_F(TaxiiServerTest, RefusalsOverTheWire) {
