@@ -123,7 +123,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
           StrCat("HTTP handler failed on ", request.method, " ", request.target, ": ", e.what()));
       response = Error(500, "the server failed to answer; the node's log says why");
     }
-    Answer(std::move(response), in.keep_alive());
+    Answer(std::move(response), in.keep_alive(), in.method() == bhttp::verb::head);
   }
 
   Response Error(int status, const std::string& why) const {
@@ -131,14 +131,21 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
                                        : DefaultErrorPage(status, why);
   }
 
-  void Answer(Response r, bool keep_alive) {
+  // A HEAD request's answer has the headers of the GET's, and no body.
+  void Answer(Response r, bool keep_alive, bool head = false) {
     auto out = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(r.status), 11);
     out->set(bhttp::field::server, "threatmesh");
     for (const auto& [name, value] : r.headers) out->set(name, value);
     out->body() = std::move(r.body);
     out->keep_alive(keep_alive);
-    out->prepare_payload();
+    if (head) {
+      const std::size_t length = out->body().size();
+      out->body().clear();
+      out->content_length(length);
+    } else {
+      out->prepare_payload();
+    }
     beast::get_lowest_layer(stream_).expires_after(shared_->options.request_timeout);
     bhttp::async_write(
         stream_, *out,

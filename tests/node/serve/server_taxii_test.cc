@@ -158,6 +158,16 @@ TEST_F(TaxiiServerTest, RefusalsOverTheWire) {
                         {"-u", "x:" + reader_token_, "-H", "Content-Type: application/taxii+json",
                          "--data-binary", "@" + dir_.Sub("big.json")});
   EXPECT_EQ(big.status, 413) << big.body;
+  // A request header over 16 KB is refused before anything is looked up.
+  CurlResult huge_header =
+      Curl("/taxii2/", {"-u", "x:" + reader_token_, "-H", "X-Padding: " + std::string(20000, 'p')});
+  EXPECT_EQ(huge_header.status, 431) << huge_header.body;
+  // HEAD: the GET's status and length, no body.
+  CurlResult head = Curl("/taxii2/", {"-I", "-u", "x:" + reader_token_});
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.body.find("api_roots"), std::string::npos)
+      << head.body;  // (curl -I writes the headers there)
+  EXPECT_NE(head.headers.find("Content-Length: "), std::string::npos) << head.headers;
   // Every request was audited, with the token's name for those that had one.
   absl::StatusOr<ReadAuditResponse> trail = admin_->ReadAudit([] {
     ReadAuditRequest r;
@@ -171,7 +181,7 @@ TEST_F(TaxiiServerTest, RefusalsOverTheWire) {
     ASSERT_TRUE(entry.ParseFromString(e.entry()));
     if (entry.method().rfind("TAXII ", 0) == 0) ++taxii;
   }
-  EXPECT_EQ(taxii, 2);  // the 413 is refused before the TAXII server sees it
+  EXPECT_EQ(taxii, 3);  // the 401, the 406 and the HEAD; the 413 and 431 are refused first
 }
 
 // A client that connects and sends nothing is cut off after the request timeout (here the
