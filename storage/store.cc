@@ -867,7 +867,7 @@ struct GroupWrites {
   }
   std::array<std::vector<Write>, kColumnFamilyCount> writes;
   absl::flat_hash_set<std::string_view> in_batch;
-  std::string seq_keys;  // the group's sequence keys, 8 bytes each; sized once
+  std::string seq_keys;    // the group's sequence keys, 8 bytes each; sized once
   std::string log_values;  // the group's log values: id (32 bytes) || time added (8); sized once
   std::size_t batch_bytes = 0;
   std::vector<std::pair<PendingPut*, uint64_t>> accepted;
