@@ -14,7 +14,6 @@ namespace {
 using threatmesh::v1::RecordBody;
 
 constexpr std::size_t kMaxLabelBytes = 128;
-constexpr std::size_t kMaxLabels = 64;
 // Times before 2000-01-01T00:00:00Z are no event threatmesh can have seen; validity ends
 // after 9999-12-31 are not times at all (INT64_MAX was once accepted).
 constexpr int64_t kMinTimeMs = 946684800000;
@@ -198,9 +197,9 @@ absl::Status CheckCommon(const RecordBody& body, const ValidationOptions& option
   }
   if (absl::Status s = CheckTimes(body, options, now_ms); !s.ok()) return s;
   if (absl::Status s = CheckId("supersedes", body.supersedes(), true); !s.ok()) return s;
-  if (static_cast<std::size_t>(body.labels_size()) > kMaxLabels) {
-    return absl::InvalidArgumentError(
-        StrCat("the record has ", body.labels_size(), " labels, over the limit of ", kMaxLabels));
+  if (static_cast<std::size_t>(body.labels_size()) > kMaxRecordLabels) {
+    return absl::InvalidArgumentError(StrCat("the record has ", body.labels_size(),
+                                             " labels, over the limit of ", kMaxRecordLabels));
   }
   for (const std::string& label : body.labels()) {
     if (label.empty() || label.size() > kMaxLabelBytes) {

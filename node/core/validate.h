@@ -8,6 +8,7 @@
 #ifndef THREATMESH_NODE_CORE_VALIDATE_H_
 #define THREATMESH_NODE_CORE_VALIDATE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,6 +18,9 @@
 #include "threatmesh/v1/record.pb.h"
 
 namespace threatmesh {
+
+// The most labels a record may carry.
+inline constexpr std::size_t kMaxRecordLabels = 64;
 
 class KeyTable;
 

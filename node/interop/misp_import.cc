@@ -7,15 +7,13 @@
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/str_cat.h"
+#include "node/core/validate.h"
 
 namespace threatmesh::interop {
 namespace {
 
 namespace v1 = ::threatmesh::v1;
 using Json = nlohmann::json;
-
-// The most labels a record takes (node/core/validate.cc): more are left out.
-constexpr int kMaxLabels = 64;
 
 // An IP address attribute's type: a prefix, an IPv6 or an IPv4 address.
 v1::IndicatorType IpType(std::string_view value) {
@@ -146,10 +144,10 @@ absl::Status ReadAttribute(const Json& a, const EventContext& event, const std::
                ": MISP event ", event.uuid, event.info.empty() ? "" : StrCat(" (", event.info, ")"),
                event.org.empty() ? "" : StrCat(" by ", event.org)));
     for (const std::string& l : tags->labels) {
-      if (b->labels_size() < kMaxLabels) b->add_labels(l);
+      if (static_cast<std::size_t>(b->labels_size()) < kMaxRecordLabels) b->add_labels(l);
     }
     for (const std::string& l : event.tags.labels) {
-      if (b->labels_size() < kMaxLabels) b->add_labels(l);
+      if (static_cast<std::size_t>(b->labels_size()) < kMaxRecordLabels) b->add_labels(l);
     }
     r.set_source_ref(StrCat("misp:", event.uuid, "/", attribute_ref, "@", TimestampText(a),
                             values.size() > 1 ? StrCat("#", i) : std::string()));

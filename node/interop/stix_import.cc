@@ -10,6 +10,7 @@
 #include "crypto/str_cat.h"
 #include "node/core/indicator.h"
 #include "node/core/record_view.h"
+#include "node/core/validate.h"
 #include "node/interop/stix.h"
 #include "node/interop/stix_stream.h"
 
@@ -18,9 +19,6 @@ namespace {
 
 namespace v1 = ::threatmesh::v1;
 using Json = nlohmann::json;
-
-// The most labels a record takes (node/core/validate.cc): more are left out.
-constexpr int kMaxLabels = 64;
 
 // A STIX pattern read as a list of comparisons joined by OR (docs/STIX.md, "Import").
 class PatternReader {
@@ -237,7 +235,8 @@ absl::Status ReadIndicator(const Json& o, const std::map<std::string, v1::Tlp>& 
     b->mutable_indicator()->set_description(description);
     if (o.contains("labels") && o["labels"].is_array()) {
       for (const Json& l : o["labels"]) {
-        if (l.is_string() && b->labels_size() < kMaxLabels) b->add_labels(l.get<std::string>());
+        if (l.is_string() && static_cast<std::size_t>(b->labels_size()) < kMaxRecordLabels)
+          b->add_labels(l.get<std::string>());
       }
     }
     if (o.contains("confidence") && o["confidence"].is_number_integer()) {

@@ -2,6 +2,7 @@
 // it (docs/TAXII.md, "Adding objects").
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <vector>
 
 #include "crypto/str_cat.h"
@@ -27,10 +28,10 @@ bool IsTaxiiContent(const std::string& content_type) {
          (t.find("version=") == std::string::npos || t.find("version=2.1") != std::string::npos);
 }
 
-// What became of each object of the envelope: per STIX id, its version and the reasons it
-// (or one of its values) was not imported.
+// What became of the envelope's objects: the STIX ids that gave requests, and per id the
+// reasons it (or one of its values) was not imported.
 struct Outcome {
-  std::map<std::string, std::string> versions;
+  std::set<std::string> requested;
   std::map<std::string, std::vector<std::string>> failures;
 };
 
@@ -74,7 +75,7 @@ http::Response TaxiiService::Post(Call& call, const Collection& c) {
       outcome.failures[read->requests[e.index()].first].push_back(e.message());
     }
   }
-  for (const auto& [id, r] : read->requests) outcome.versions[id] = "";
+  for (const auto& [id, r] : read->requests) outcome.requested.insert(id);
   for (const std::string& id : publish_audit.record_ids()) AuditIds(call.audit, id);
   // The status resource, complete at once: the import is synchronous.
   Json status;
@@ -82,7 +83,7 @@ http::Response TaxiiService::Post(Call& call, const Collection& c) {
   status["status"] = "complete";
   status["request_timestamp"] = interop::StixTime(SystemNowMs());
   Json successes = Json::array(), failures = Json::array();
-  for (const auto& [id, version] : outcome.versions) {
+  for (const std::string& id : outcome.requested) {
     if (outcome.failures.count(id)) continue;
     successes.push_back({{"id", id}});
   }
