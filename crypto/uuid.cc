@@ -51,7 +51,7 @@ std::optional<std::string> ParseUuid(std::string_view text) {
   return out;
 }
 
-std::string Uuid5(std::string_view namespace_bytes, std::string_view name) {
+std::string Uuid5Bytes(std::string_view namespace_bytes, std::string_view name) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
@@ -66,7 +66,16 @@ std::string Uuid5(std::string_view namespace_bytes, std::string_view name) {
   EVP_MD_CTX_free(ctx);
   digest[6] = static_cast<unsigned char>((digest[6] & 0x0f) | 0x50);  // version 5
   digest[8] = static_cast<unsigned char>((digest[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  return Format(digest);
+  return std::string(reinterpret_cast<const char*>(digest), 16);
+}
+
+std::string Uuid5(std::string_view namespace_bytes, std::string_view name) {
+  return Format(reinterpret_cast<const unsigned char*>(Uuid5Bytes(namespace_bytes, name).data()));
+}
+
+std::string FormatUuid(std::string_view bytes) {
+  if (bytes.size() != 16) return "";
+  return Format(reinterpret_cast<const unsigned char*>(bytes.data()));
 }
 
 std::string RandomUuid4() {

@@ -296,15 +296,34 @@ absl::StatusOr<LocalNode::Withdrawal> LocalNode::WithdrawnBy(
 absl::StatusOr<VerifiedRecord> LocalNode::Get(std::string_view id) {
   absl::StatusOr<std::string> bytes = store_->Get(id);
   if (!bytes.ok()) return bytes.status();
+  return Parse(id, *std::move(bytes));
+}
+
+std::vector<absl::StatusOr<VerifiedRecord>> LocalNode::GetMany(
+    const std::vector<std::string_view>& ids) {
+  std::vector<absl::StatusOr<std::string>> bytes = store_->GetMany(ids);
+  std::vector<absl::StatusOr<VerifiedRecord>> out;
+  out.reserve(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (!bytes[i].ok()) {
+      out.push_back(bytes[i].status());
+    } else {
+      out.push_back(Parse(ids[i], *std::move(bytes[i])));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<VerifiedRecord> LocalNode::Parse(std::string_view id, std::string bytes) {
   VerifiedRecord out;
   threatmesh::v1::Signed envelope;
-  if (!envelope.ParseFromString(*bytes) || !out.body.ParseFromString(envelope.payload())) {
+  if (!envelope.ParseFromString(bytes) || !out.body.ParseFromString(envelope.payload())) {
     return absl::DataLossError(StrCat("stored record ", ShortId(id),
                                       " no longer parses; the store is damaged, restore it "
                                       "from a backup"));
   }
   out.id = std::string(id);
-  out.signed_bytes = std::move(*bytes);
+  out.signed_bytes = std::move(bytes);
   return out;
 }
 

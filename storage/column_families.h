@@ -57,6 +57,11 @@ enum ColumnFamily : int {
   // of the record it was imported as (written by the node's API): a second import of the
   // same object stores nothing.
   kImports,
+  // Index family, key = prefix || sequence -> record id as above, with prefix = the record's
+  // UUID (16 bytes, RecordUuid in index_keys.h): the UUID its STIX ids carry, so that
+  // "indicator--UUID" finds its record (TAXII's objects/{id}). Filled for older stores when
+  // they are opened.
+  kIndexUuid,
   kColumnFamilyCount,
 };
 
@@ -65,7 +70,7 @@ inline constexpr std::array<std::string_view, kColumnFamilyCount> kColumnFamilyN
     "idx_indicator", "idx_domain", "idx_cidr", "idx_author_time",
     "idx_tag",       "idx_kind",   "peers",    "audit",
     "evidence",      "meta",       "tokens",   "retracted",
-    "imports",
+    "imports",       "idx_uuid",
 };
 
 }  // namespace threatmesh::storage

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "crypto/encoding.h"
+#include "crypto/uuid.h"
+
 namespace threatmesh::storage {
 namespace {
 
@@ -102,6 +105,12 @@ std::string TagPrefix(std::string_view tag) {
 }
 
 std::string KindPrefix(RecordKind kind) { return std::string(1, static_cast<char>(kind)); }
+
+std::string RecordUuid(std::string_view record_id) {
+  static const std::string* ns =
+      new std::string(*crypto::ParseUuid(crypto::kThreatmeshUuidNamespace));
+  return crypto::Uuid5Bytes(*ns, crypto::HexEncode(record_id));
+}
 
 std::optional<RecordKind> KindOf(RecordBody::KindCase body_case) {
   switch (body_case) {

@@ -58,6 +58,11 @@ std::string TagPrefix(std::string_view tag);
 
 std::string KindPrefix(RecordKind kind);
 
+// A record's UUID, 16 bytes: version 5 of hex(id) in threatmesh's namespace
+// (crypto/uuid.h), the UUID of its STIX objects' ids (docs/STIX.md). The prefix of its entry
+// in the UUID index.
+std::string RecordUuid(std::string_view record_id);
+
 // The store's kind of a body's oneof case, or nullopt when it has none.
 std::optional<RecordKind> KindOf(threatmesh::v1::RecordBody::KindCase body_case);
 inline std::optional<RecordKind> KindOf(const threatmesh::v1::RecordBody& body) {

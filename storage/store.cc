@@ -37,6 +37,7 @@
 #include "crypto/log.h"
 #include "crypto/mutex.h"
 #include "crypto/str_cat.h"
+#include "crypto/uuid.h"
 #include "storage/rocks_status.h"
 
 namespace threatmesh::storage {
@@ -47,6 +48,9 @@ namespace {
 constexpr std::size_t kMaxMarks = 64;
 
 constexpr std::string_view kMetaSchemaVersion = "schema_version";
+// Present once the UUID index holds every record (written with the first open of a store).
+constexpr std::string_view kMetaUuidIndex = "uuid_index";
+constexpr std::size_t kUuidSize = 16;
 // Tokens start with a version byte so their layout can change without misreading old ones.
 constexpr char kTokenVersion = 1;
 // The records and custody families hash their memtables by this many leading id bytes.
@@ -153,6 +157,7 @@ PendingPut Prepare(RecordToStore record, Store::PutCallback done) {
   PendingPut p;
   const threatmesh::v1::RecordBody& body = record.body;
   std::vector<IndexEntry> prefixes = IndexPrefixesFor(body);
+  prefixes.push_back({kIndexUuid, RecordUuid(record.id)});
   std::string_view retracted, superseded;
   if (body.has_retraction() && body.retraction().target().size() == kIdSize) {
     retracted = body.retraction().target();
@@ -216,6 +221,7 @@ class RocksStore final : public Store {
 
   absl::Status Init() {
     if (absl::Status s = Recount(); !s.ok()) return s;
+    if (absl::Status s = FillUuidIndex(); !s.ok()) return s;
     writer_ = std::thread([this] { WriterLoop(); });
     return absl::OkStatus();
   }
@@ -249,6 +255,30 @@ class RocksStore final : public Store {
     }
     for (std::size_t k = 0; k < counts.size(); ++k) kind_counts_[k] = counts[k];
     return absl::OkStatus();
+  }
+
+  // The UUID index of a store written before there was one, from its log, once (meta
+  // "uuid_index" then says it is complete). Before the writer starts. About a second per
+  // million records; a crash midway writes it again from the start at the next open.
+  absl::Status FillUuidIndex() {
+    if (GetMeta(kMetaUuidIndex).ok()) return absl::OkStatus();
+    const uint64_t end = NextSeq();
+    if (end > 1) LogInfo(StrCat("indexing the UUIDs of ", end - 1, " records in ", dir_));
+    for (uint64_t seq = 1; seq < end;) {
+      absl::StatusOr<LogPage> page = ReadLog(seq, kMaxLimit);
+      if (!page.ok()) return page.status();
+      if (page->entries.empty()) break;
+      rocksdb::WriteBatch batch;
+      for (const LogEntry& e : page->entries) {
+        const rocksdb::Status s =
+            batch.Put(cf(kIndexUuid), RecordUuid(e.id) + EncodeSeq(e.seq), e.id);
+        if (!s.ok()) return FromRocks(s, StrCat("indexing UUIDs in ", dir_));
+      }
+      const rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
+      if (!s.ok()) return FromRocks(s, StrCat("indexing UUIDs in ", dir_));
+      seq = page->next_seq;
+    }
+    return PutMeta(kMetaUuidIndex, "1");  // synced: the batches before it are durable too
   }
 
   void PutAsync(RecordToStore record, PutCallback done) override {
@@ -308,6 +338,34 @@ class RocksStore final : public Store {
 
   absl::StatusOr<std::string> Get(std::string_view id) override {
     return GetFrom(kRecords, id, "record");
+  }
+
+  std::vector<absl::StatusOr<std::string>> GetMany(
+      const std::vector<std::string_view>& ids) override {
+    std::vector<rocksdb::Slice> keys;
+    keys.reserve(ids.size());
+    for (std::string_view id : ids) keys.push_back(ToSlice(id));
+    std::vector<rocksdb::PinnableSlice> values(ids.size());
+    std::vector<rocksdb::Status> statuses(ids.size());
+    std::vector<absl::StatusOr<std::string>> out;
+    out.reserve(ids.size());
+    ReaderMutexLock lock(&db_mu_);
+    if (!db_) {
+      for (std::size_t i = 0; i < ids.size(); ++i) out.push_back(Closed());
+      return out;
+    }
+    db_->MultiGet(rocksdb::ReadOptions(), cf(kRecords), keys.size(), keys.data(), values.data(),
+                  statuses.data());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (statuses[i].IsNotFound()) {
+        out.push_back(absl::NotFoundError(StrCat("no record ", crypto::HexEncode(ids[i]))));
+      } else if (!statuses[i].ok()) {
+        out.push_back(FromRocks(statuses[i], StrCat("reading ", dir_)));
+      } else {
+        out.push_back(values[i].ToString());
+      }
+    }
+    return out;
   }
 
   absl::StatusOr<threatmesh::v1::CustodyChains> GetCustody(std::string_view id) override {
@@ -383,6 +441,33 @@ class RocksStore final : public Store {
     }
     if (!it->status().ok()) return FromRocks(it->status(), StrCat("reading the log of ", dir_));
     return out;
+  }
+
+  absl::StatusOr<LogEntry> FindByUuid(std::string_view uuid) override {
+    if (uuid.size() != kUuidSize) {
+      return absl::InvalidArgumentError(StrCat("a UUID is 16 bytes; not ", uuid.size()));
+    }
+    uint64_t seq = 0;
+    {
+      ReaderMutexLock lock(&db_mu_);
+      if (!db_) return Closed();
+      std::unique_ptr<rocksdb::Iterator> it(
+          db_->NewIterator(rocksdb::ReadOptions(), cf(kIndexUuid)));
+      it->Seek(ToSlice(uuid));
+      if (!it->status().ok()) return FromRocks(it->status(), StrCat("reading ", dir_));
+      if (!it->Valid() || it->key().size() != kUuidSize + 8 ||
+          !it->key().starts_with(ToSlice(uuid))) {
+        return absl::NotFoundError(StrCat("no record has UUID ", crypto::FormatUuid(uuid)));
+      }
+      seq = DecodeSeq(ToView(it->key()).substr(kUuidSize));
+    }
+    absl::StatusOr<LogPage> page = ReadLog(seq, 1);
+    if (!page.ok()) return page.status();
+    if (page->entries.empty() || page->entries[0].seq != seq) {
+      return absl::DataLossError(StrCat("the UUID index of ", dir_, " names sequence ", seq,
+                                        ", which the log does not hold"));
+    }
+    return page->entries[0];
   }
 
   uint64_t NextSeq() override {
@@ -968,8 +1053,8 @@ absl::Status RocksStore::WriteGroup(GroupWrites& w) {
   // In the index families a group's keys scatter over the memtable's skip list (several
   // tags, authors or kinds interleave); sorted, each insert starts its search from the
   // previous one. (Log keys arrive in order already; records and custody are hashed.)
-  for (ColumnFamily f :
-       {kIndexIndicator, kIndexDomain, kIndexCidr, kIndexAuthorTime, kIndexTag, kIndexKind}) {
+  for (ColumnFamily f : {kIndexIndicator, kIndexDomain, kIndexCidr, kIndexAuthorTime, kIndexTag,
+                         kIndexKind, kIndexUuid}) {
     std::sort(w.writes[f].begin(), w.writes[f].end(),
               [](const Write& a, const Write& b) { return a.key < b.key; });
   }

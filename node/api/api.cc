@@ -165,16 +165,35 @@ absl::Status NodeApi::Require(const Caller& caller, Role need, std::string_view 
 absl::StatusOr<StoredRecord> NodeApi::Load(std::string_view id, bool custody) {
   absl::StatusOr<VerifiedRecord> record = node_.Get(id);
   if (!record.ok()) return record.status();
+  return Complete(*std::move(record), custody);
+}
+
+std::vector<absl::StatusOr<StoredRecord>> NodeApi::LoadMany(
+    const std::vector<std::string_view>& ids, bool custody) {
+  std::vector<absl::StatusOr<VerifiedRecord>> records = node_.GetMany(ids);
+  std::vector<absl::StatusOr<StoredRecord>> out;
+  out.reserve(records.size());
+  for (absl::StatusOr<VerifiedRecord>& record : records) {
+    if (!record.ok()) {
+      out.push_back(record.status());
+    } else {
+      out.push_back(Complete(*std::move(record), custody));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<StoredRecord> NodeApi::Complete(VerifiedRecord record, bool custody) {
   StoredRecord out;
-  out.set_id(record->id);
-  out.set_signed_record(std::move(record->signed_bytes));
-  *out.mutable_body() = std::move(record->body);
+  out.set_id(record.id);
+  out.set_signed_record(std::move(record.signed_bytes));
+  *out.mutable_body() = std::move(record.body);
   if (custody) {
-    absl::StatusOr<CustodyChains> chains = node_.store().GetCustody(id);
+    absl::StatusOr<CustodyChains> chains = node_.store().GetCustody(out.id());
     if (!chains.ok()) return chains.status();
     *out.mutable_custody() = std::move(*chains);
   }
-  absl::StatusOr<LocalNode::Withdrawal> withdrawn = node_.WithdrawnBy(id, out.body());
+  absl::StatusOr<LocalNode::Withdrawal> withdrawn = node_.WithdrawnBy(out.id(), out.body());
   if (!withdrawn.ok()) return withdrawn.status();
   if (withdrawn->retracted_by) out.set_retracted_by(*withdrawn->retracted_by);
   if (withdrawn->superseded_by) out.set_superseded_by(*withdrawn->superseded_by);

@@ -156,11 +156,18 @@ class NodeApi {
   // none), as the API returns it.
   [[nodiscard]] absl::StatusOr<threatmesh::v1::StoredRecord> Load(std::string_view id,
                                                                   bool custody = true);
+  // Load of several records at once (one read of the store for all), each answer at its
+  // id's place.
+  [[nodiscard]] std::vector<absl::StatusOr<threatmesh::v1::StoredRecord>> LoadMany(
+      const std::vector<std::string_view>& ids, bool custody = true);
 
   LocalNode& node() { return node_; }
   AuditLog& audit_log() { return audit_; }
 
  private:
+  // A stored record as the API returns it: its custody (when asked for) and its marks.
+  [[nodiscard]] absl::StatusOr<threatmesh::v1::StoredRecord> Complete(VerifiedRecord record,
+                                                                      bool custody);
   // The evidence kept against the relays of record `id` into `m`; NotFound when none is.
   [[nodiscard]] absl::Status LoadViolation(const std::string& id, ProofMaterial& m);
   // The body a PublishRequest asks for, checked and normalized (author and time unset).

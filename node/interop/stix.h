@@ -12,13 +12,14 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/uuid.h"
 #include "threatmesh/v1/api.pb.h"
 #include "threatmesh/v1/record.pb.h"
 
 namespace threatmesh::interop {
 
 // threatmesh's UUID namespace and the id of its extension definition (docs/STIX.md).
-inline constexpr std::string_view kStixNamespace = "9508b2d5-64f7-46c9-b1fe-6dfc5b2e389c";
+inline constexpr std::string_view kStixNamespace = crypto::kThreatmeshUuidNamespace;
 inline constexpr std::string_view kStixExtensionId =
     "extension-definition--c1ae67e3-b939-419f-897f-677152464f3b";
 // The OASIS TLP 2.0 extension that the standard TLP 2.0 marking definitions carry.

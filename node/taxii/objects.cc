@@ -1,6 +1,8 @@
 // TAXII objects and manifest: a page of the collection's objects, read from the node's change
 // feed (docs/TAXII.md, "Paging").
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -8,15 +10,22 @@
 #include <vector>
 
 #include "crypto/str_cat.h"
+#include "crypto/uuid.h"
 #include "node/core/record_kind.h"
 #include "node/core/record_view.h"
 #include "node/interop/stix.h"
 #include "node/taxii/taxii.h"
+#include "storage/index_keys.h"
 
 namespace threatmesh::taxii {
 namespace {
 
 namespace v1 = ::threatmesh::v1;
+
+// The most versions of one object objects/{id} follows (as the STIX writer does).
+constexpr int kMaxVersionsServed = 64;
+// Feed entries read beyond the room left on a page, for the entries that make no object.
+constexpr std::size_t kReadAhead = 16;
 
 // The value of `"key":"` at its first place in an object's JSON text (the writer puts type,
 // spec_version, id, created and modified before any nested object).
@@ -192,8 +201,7 @@ bool InView(const TaxiiCollectionConfig& c, const Caller& caller, const v1::Reco
 
 // Which version of which object a feed entry adds, if any (docs/TAXII.md, "Versions").
 std::optional<v1::StoredRecord> VersionAt(NodeApi& api, const storage::LogEntry& entry,
-                                          const v1::StoredRecord& record,
-                                          Filters::Versions versions) {
+                                          v1::StoredRecord record, Filters::Versions versions) {
   std::optional<v1::StoredRecord> version;
   if (record.body().has_retraction()) {
     if (versions == Filters::Versions::kFirst) return version;
@@ -203,22 +211,28 @@ std::optional<v1::StoredRecord> VersionAt(NodeApi& api, const storage::LogEntry&
       version = *std::move(target);  // its revoked version
     }
   } else if (versions == Filters::Versions::kLast) {
-    if (record.superseded_by().empty() && record.retracted_by().empty()) version = record;
+    if (record.superseded_by().empty() && record.retracted_by().empty()) {
+      version = std::move(record);
+    }
   } else if (versions == Filters::Versions::kAll || record.body().supersedes().empty()) {
-    version = record;
+    version = std::move(record);
     version->clear_retracted_by();  // the version as it was added
     version->clear_superseded_by();
   }
   return version;
 }
 
-// A page as it fills: the objects (or manifest entries) that pass the filters, and the dates
-// added of its first and last entries.
+// What a page lists: the objects, a manifest entry per object, or only the versions (the
+// `modified` of each).
+enum class Listing { kObjects, kManifest, kVersions };
+
+// A page as it fills: the objects (or manifest entries, or versions) that pass the filters,
+// and the dates added of its first and last entries.
 class PageOut {
  public:
-  PageOut(const Filters& filters, bool manifest, std::size_t limit)
-      : filters_(filters), manifest_(manifest) {
-    if (!manifest) objects_.reserve(limit * 1536);  // about what an indicator object takes
+  PageOut(const Filters& filters, Listing listing, std::size_t limit)
+      : filters_(filters), listing_(listing) {
+    if (listing == Listing::kObjects) objects_.reserve(limit * 1536);  // about an indicator's
   }
 
   // One object the writer made for the entry added at `added_us`; whether it passed.
@@ -233,13 +247,15 @@ class PageOut {
       return false;
     }
     ++count_;
-    if (manifest_) {
+    if (listing_ == Listing::kManifest) {
       nlohmann::ordered_json m;
       m["id"] = id;
       m["date_added"] = TaxiiTime(added_us);
       m["version"] = version;
       m["media_type"] = std::string(kStixMediaType);
       items_.push_back(std::move(m));
+    } else if (listing_ == Listing::kVersions) {
+      items_.push_back(version);
     } else {
       if (!objects_.empty()) objects_ += ",";
       objects_ += json;
@@ -257,7 +273,7 @@ class PageOut {
     items_.resize(mark_items_);
     count_ = mark_count_;
   }
-  // Objects (or manifest entries) on the page.
+  // Objects (or manifest entries, or versions) on the page.
   std::size_t count() const { return count_; }
   void EntryDone(int64_t added_us) {
     if (entries_++ == 0) first_added_ = added_us;
@@ -276,9 +292,10 @@ class PageOut {
     }
     std::string head = StrCat("{\"more\":", more ? "true" : "false");
     if (more) head += StrCat(",\"next\":\"", next_seq, "\"");
-    if (manifest_ && !items_.empty()) {
-      r.body = StrCat(head, ",\"objects\":", nlohmann::ordered_json(items_).dump(), "}");
-    } else if (!manifest_ && !objects_.empty()) {
+    const char* list = listing_ == Listing::kVersions ? "versions" : "objects";
+    if (listing_ != Listing::kObjects && !items_.empty()) {
+      r.body = StrCat(head, ",\"", list, "\":", nlohmann::ordered_json(items_).dump(), "}");
+    } else if (listing_ == Listing::kObjects && !objects_.empty()) {
       // "{"more":...,"objects":[" ahead of the objects, in place.
       objects_.insert(0, head + ",\"objects\":[");
       objects_ += "]}";
@@ -291,13 +308,119 @@ class PageOut {
 
  private:
   const Filters& filters_;
-  const bool manifest_;
-  std::vector<nlohmann::ordered_json> items_;  // manifest entries
+  const Listing listing_;
+  std::vector<nlohmann::ordered_json> items_;  // manifest entries or versions
   std::string objects_;                        // the objects, comma-separated JSON
   std::size_t entries_ = 0, count_ = 0;
   std::size_t mark_objects_ = 0, mark_items_ = 0, mark_count_ = 0;
   int64_t first_added_ = 0, last_added_ = 0;
 };
+
+// Fills a page entry by entry: each feed entry's version (VersionAt), if the collection
+// shows it, written as STIX and offered to the page.
+class PageFiller {
+ public:
+  enum class Outcome { kSkipped, kTaken, kFull };
+
+  PageFiller(NodeApi& api, const TaxiiCollectionConfig& collection, const Caller& caller,
+             const Filters& filters, Listing listing, std::size_t limit, v1::AuditEntry& audit)
+      : api_(api),
+        collection_(collection),
+        caller_(caller),
+        filters_(filters),
+        limit_(limit),
+        audit_(audit),
+        out_(filters, listing, limit),
+        writer_(
+            [this](const std::string& json) {
+              if (!on_object_ || on_object_(json)) entry_taken_ |= out_.Take(json, entry_added_);
+            },
+            [&api](const std::string& id) -> std::optional<v1::StoredRecord> {
+              absl::StatusOr<v1::StoredRecord> r = api.Load(id, /*custody=*/false);
+              if (!r.ok()) return std::nullopt;
+              return *std::move(r);
+            }) {}
+
+  // Each object written sees `filter` first; one it refuses is not offered to the page.
+  void set_object_filter(std::function<bool(const std::string&)> filter) {
+    on_object_ = std::move(filter);
+  }
+
+  // The entry's objects onto the page: kFull when they do not fit (the page is then done and
+  // the entry is the next page's first) or when they fill it.
+  Outcome Offer(const storage::LogEntry& entry) {
+    return Offer(entry, api_.Load(entry.id, /*custody=*/false));
+  }
+  // The same with the entry's record loaded already.
+  Outcome Offer(const storage::LogEntry& entry, absl::StatusOr<v1::StoredRecord> record) {
+    last_taken_ = false;
+    if (!record.ok()) return Outcome::kSkipped;
+    std::optional<v1::StoredRecord> version =
+        VersionAt(api_, entry, *std::move(record), filters_.versions);
+    if (!version || !InView(collection_, caller_, version->body())) return Outcome::kSkipped;
+    entry_added_ = entry.added_us;
+    entry_taken_ = false;
+    out_.BeginEntry();
+    std::string why;
+    (void)writer_.Add(*version, &why);
+    if (!entry_taken_) return Outcome::kSkipped;
+    if (out_.count() > limit_ && out_.entries() > 0) {
+      out_.TakeBackEntry();
+      return Outcome::kFull;
+    }
+    AuditIds(audit_, entry.id);
+    out_.EntryDone(entry.added_us);
+    last_taken_ = true;
+    return out_.count() >= limit_ ? Outcome::kFull : Outcome::kTaken;
+  }
+  // Whether the entry last offered is on the page (one that returned kFull may not be).
+  bool last_taken() const { return last_taken_; }
+
+  PageOut& out() { return out_; }
+
+ private:
+  NodeApi& api_;
+  const TaxiiCollectionConfig& collection_;
+  const Caller& caller_;
+  const Filters& filters_;
+  const std::size_t limit_;
+  v1::AuditEntry& audit_;
+  PageOut out_;
+  std::function<bool(const std::string&)> on_object_;
+  int64_t entry_added_ = 0;
+  bool entry_taken_ = false;
+  bool last_taken_ = false;
+  interop::StixBundleWriter writer_;
+};
+
+// The feed entries of one object's versions, in feed order: the record its id's UUID names,
+// each record that supersedes it in turn, and the retraction of the newest (docs/TAXII.md,
+// "Versions"). Empty when no record has that UUID.
+absl::StatusOr<std::vector<storage::LogEntry>> VersionEntries(NodeApi& api,
+                                                              const std::string& uuid) {
+  storage::Store& store = api.node().store();
+  std::vector<storage::LogEntry> entries;
+  absl::StatusOr<storage::LogEntry> first = store.FindByUuid(uuid);
+  if (absl::IsNotFound(first.status())) return entries;
+  if (!first.ok()) return first.status();
+  std::string id = first->id;
+  entries.push_back(*std::move(first));
+  for (int i = 0; i < kMaxVersionsServed; ++i) {
+    absl::StatusOr<v1::StoredRecord> record = api.Load(id, /*custody=*/false);
+    if (!record.ok()) break;
+    const std::string& next =
+        record->superseded_by().empty() ? record->retracted_by() : record->superseded_by();
+    if (next.empty()) break;
+    absl::StatusOr<storage::LogEntry> entry = store.FindByUuid(storage::RecordUuid(next));
+    if (!entry.ok()) break;
+    entries.push_back(*std::move(entry));
+    if (record->superseded_by().empty()) break;  // the retraction ends the chain
+    id = next;
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const storage::LogEntry& a, const storage::LogEntry& b) { return a.seq < b.seq; });
+  return entries;
+}
 
 }  // namespace
 
@@ -307,19 +430,8 @@ http::Response TaxiiService::Objects(Call& call, const Collection& c, bool manif
   storage::Store& store = api_.node().store();
   absl::StatusOr<Paging> paging = ReadPaging(call.query, store, options_.max_page);
   if (!paging.ok()) return TaxiiError(400, "Bad Request", std::string(paging.status().message()));
-  PageOut out(*filters, manifest, paging->limit);
-  int64_t entry_added = 0;
-  bool entry_taken = false;
-  interop::StixBundleWriter writer(
-      [&](const std::string& json) {
-        if (!out.Take(json, entry_added)) return;
-        entry_taken = true;
-      },
-      [this](const std::string& id) -> std::optional<v1::StoredRecord> {
-        absl::StatusOr<v1::StoredRecord> r = api_.Load(id, /*custody=*/false);
-        if (!r.ok()) return std::nullopt;
-        return *std::move(r);
-      });
+  PageFiller filler(api_, c.config, call.caller, *filters,
+                    manifest ? Listing::kManifest : Listing::kObjects, paging->limit, call.audit);
   const uint64_t end = store.NextSeq();
   uint64_t seq = paging->from_seq;
   std::size_t budget = paging->limit * options_.scan_per_object;
@@ -327,41 +439,80 @@ http::Response TaxiiService::Objects(Call& call, const Collection& c, bool manif
   // an entry whose objects would not fit goes on the next page (unless the page is empty).
   bool full = false;
   while (seq < end && !full && budget > 0) {
+    // Entries are read a little past what the page still has room for (most entries make
+    // one object), and their records in one read of the store.
+    const std::size_t room = paging->limit - filler.out().count();
     absl::StatusOr<storage::LogPage> page =
-        store.ReadLog(seq, std::min<std::size_t>(budget, storage::kMaxLimit));
+        store.ReadLog(seq, std::min({budget, room + kReadAhead, storage::kMaxLimit}));
     if (!page.ok()) {
       return TaxiiError(500, "Internal Server Error", std::string(page.status().message()));
     }
     if (page->entries.empty()) break;
-    for (const storage::LogEntry& entry : page->entries) {
+    std::vector<std::string_view> ids;
+    ids.reserve(page->entries.size());
+    for (const storage::LogEntry& entry : page->entries) ids.push_back(entry.id);
+    std::vector<absl::StatusOr<v1::StoredRecord>> records = api_.LoadMany(ids, /*custody=*/false);
+    for (std::size_t i = 0; i < page->entries.size(); ++i) {
+      const storage::LogEntry& entry = page->entries[i];
       seq = entry.seq + 1;
       --budget;
-      absl::StatusOr<v1::StoredRecord> record = api_.Load(entry.id, /*custody=*/false);
-      if (!record.ok()) continue;
-      std::optional<v1::StoredRecord> version = VersionAt(api_, entry, *record, filters->versions);
-      if (!version || !InView(c.config, call.caller, version->body())) continue;
-      entry_added = entry.added_us;
-      entry_taken = false;
-      out.BeginEntry();
-      std::string why;
-      (void)writer.Add(*version, &why);
-      if (!entry_taken) continue;
-      if (out.count() > paging->limit && out.entries() > 0) {
-        out.TakeBackEntry();
-        seq = entry.seq;
+      if (filler.Offer(entry, std::move(records[i])) == PageFiller::Outcome::kFull) {
+        if (!filler.last_taken()) seq = entry.seq;
         full = true;
         break;
       }
-      AuditIds(call.audit, entry.id);
-      out.EntryDone(entry.added_us);
-      if (out.count() >= paging->limit || budget == 0) {
-        full = true;
-        break;
-      }
+      if (budget == 0) break;
     }
   }
-  call.objects = out.count();
-  return out.Answer(seq < store.NextSeq(), seq);
+  call.objects = filler.out().count();
+  return filler.out().Answer(seq < store.NextSeq(), seq);
+}
+
+http::Response TaxiiService::Object(Call& call, const Collection& c, const std::string& id,
+                                    bool versions) {
+  absl::StatusOr<Filters> filters = ReadFilters(call.query);
+  if (!filters.ok()) return TaxiiError(400, "Bad Request", std::string(filters.status().message()));
+  if (versions) filters->versions = Filters::Versions::kAll;
+  if (!filters->ids.empty() && !filters->ids.count(id)) filters->spec_2_1 = false;  // no match
+  filters->ids = {id};
+  storage::Store& store = api_.node().store();
+  absl::StatusOr<Paging> paging = ReadPaging(call.query, store, options_.max_page);
+  if (!paging.ok()) return TaxiiError(400, "Bad Request", std::string(paging.status().message()));
+  const std::size_t dashes = id.find("--");
+  const std::optional<std::string> uuid =
+      dashes == std::string::npos ? std::nullopt : crypto::ParseUuid(id.substr(dashes + 2));
+  absl::StatusOr<std::vector<storage::LogEntry>> entries =
+      uuid ? VersionEntries(api_, *uuid) : std::vector<storage::LogEntry>();
+  if (!entries.ok()) {
+    return TaxiiError(500, "Internal Server Error", std::string(entries.status().message()));
+  }
+  PageFiller filler(api_, c.config, call.caller, *filters,
+                    versions ? Listing::kVersions : Listing::kObjects, paging->limit, call.audit);
+  // Every version is written, those before the page's start only to learn whether the
+  // collection shows the object at all (a 404 if not).
+  bool exists = false, on_page = false;
+  filler.set_object_filter([&](const std::string& json) {
+    if (FirstString(json, "id") != id) return false;
+    exists = true;
+    return on_page;
+  });
+  bool more = false;
+  uint64_t next = 0;
+  for (std::size_t i = 0; i < entries->size(); ++i) {
+    const storage::LogEntry& entry = (*entries)[i];
+    on_page = entry.seq >= paging->from_seq && !more;
+    if (filler.Offer(entry) != PageFiller::Outcome::kFull || !on_page) continue;
+    more = !filler.last_taken() || i + 1 < entries->size();
+    next = filler.last_taken() ? entry.seq + 1 : entry.seq;
+  }
+  if (!exists) {
+    return TaxiiError(404, "Not Found",
+                      StrCat("no object ", id, " in collection ", c.config.name,
+                             " that this token may see (objects by id are indicators, "
+                             "sightings and observed-data)"));
+  }
+  call.objects = filler.out().count();
+  return filler.out().Answer(more, next);
 }
 
 }  // namespace threatmesh::taxii

@@ -234,7 +234,16 @@ http::Response TaxiiService::Route(Call& call) {
   }
   if (c == nullptr) return Collections(call, nullptr);
   if (what.empty()) return Collections(call, c);
-  if (what != "objects/" && what != "manifest/") {
+  // objects/ID/ or objects/ID/versions/
+  std::string object_id;
+  bool versions = false;
+  if (what.rfind("objects/", 0) == 0 && what.size() > 8) {
+    object_id = what.substr(8, what.find('/', 8) - 8);
+    const std::string after = what.substr(8 + object_id.size());
+    versions = after == "/versions/";
+    if (after != "/" && !versions) object_id.clear();
+  }
+  if (what != "objects/" && what != "manifest/" && object_id.empty()) {
     return TaxiiError(404, "Not Found", StrCat("no TAXII resource at ", call.path));
   }
   if (!CanRead(*c, call.caller)) {
@@ -242,6 +251,7 @@ http::Response TaxiiService::Route(Call& call) {
                       StrCat("token \"", call.caller.name, "\" may write to collection ",
                              c->config.name, " but not read it"));
   }
+  if (!object_id.empty()) return Object(call, *c, PercentDecode(object_id), versions);
   return Objects(call, *c, /*manifest=*/what == "manifest/");
 }
 

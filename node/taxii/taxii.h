@@ -80,6 +80,8 @@ class TaxiiService {
   // All collections the caller may use, or `one`.
   http::Response Collections(Call& call, const Collection* one);
   http::Response Objects(Call& call, const Collection& c, bool manifest);
+  // objects/{id}/ (the object's versions as objects), or objects/{id}/versions/.
+  http::Response Object(Call& call, const Collection& c, const std::string& id, bool versions);
   // POST of an envelope: imported as records of this node (node/interop's STIX import).
   http::Response Post(Call& call, const Collection& c);
   http::Response Status(Call& call, const std::string& id_and_slash);

@@ -10,6 +10,9 @@
 #include <thread>
 
 #include "crypto/encoding.h"
+#include "rocksdb/db.h"
+#include "storage/column_families.h"
+#include "storage/index_keys.h"
 #include "testing/test_util.h"
 
 namespace threatmesh::storage {
@@ -392,6 +395,55 @@ TEST_F(StoreTest, TheChangeFeedKeepsWhenEachRecordWasAdded) {
     EXPECT_GT(log->entries[i].added_us, log->entries[i - 1].added_us) << i;
     EXPECT_EQ(log->entries[i].id.size(), 32u);
   }
+}
+
+// The UUID index finds each record by the UUID of its STIX ids, and is filled from the log
+// when a store written before it had one is opened.
+TEST_F(StoreTest, TheUuidIndexFindsRecordsAndIsFilledForOlderStores) {
+  crypto::KeyPair key = crypto::KeyPair::Generate();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(Add("u" + std::to_string(i), IndicatorType::INDICATOR_TYPE_DOMAIN,
+                      "u" + std::to_string(i) + ".example", key, kTestNowMs - 5));
+  }
+  auto check = [&] {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      absl::StatusOr<LogEntry> found = store_->FindByUuid(RecordUuid(ids[i]));
+      ASSERT_TRUE(found.ok()) << found.status();
+      EXPECT_EQ(found->id, ids[i]);
+      EXPECT_EQ(found->seq, i + 1);
+      EXPECT_GT(found->added_us, 0);
+    }
+    EXPECT_EQ(store_->FindByUuid(std::string(16, 'x')).status().code(),
+              absl::StatusCode::kNotFound);
+    EXPECT_EQ(store_->FindByUuid("short").status().code(), absl::StatusCode::kInvalidArgument);
+  };
+  ASSERT_NO_FATAL_FAILURE(check());
+  // As a store of an older build: no UUID index, no mark that it is complete.
+  store_.reset();
+  {
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (std::string_view name : kColumnFamilyNames)
+      families.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::DBOptions(), dir_.Sub("store"), families, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    EXPECT_TRUE(db->DeleteRange(rocksdb::WriteOptions(), handles[kIndexUuid], std::string(16, '\0'),
+                                std::string(17, '\xff'))
+                    .ok());
+    EXPECT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[kMeta], "uuid_index").ok());
+    std::string any;
+    EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), handles[kIndexUuid],
+                        RecordUuid(ids[0]) + EncodeSeq(1), &any)
+                    .IsNotFound());
+    for (rocksdb::ColumnFamilyHandle* h : handles)
+      EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  }
+  store_ = OpenOrDie(dir_.Sub("store"), /*create=*/false);
+  ASSERT_NE(store_, nullptr);
+  ASSERT_NO_FATAL_FAILURE(check());
 }
 
 TEST_F(StoreTest, ReopenKeepsRecordsAndContinuesTheSequence) {

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "node/interop/stix.h"
 #include "node/mesh/grpc/tls.h"
 #include "node/taxii/taxii.h"
 #include "server_fixture.h"
@@ -91,6 +92,95 @@ TEST_F(TaxiiServerTest, CurlPagesThroughTheCollectionWithBasicCredentials) {
   }
   EXPECT_EQ(names.size(), 5u);
   EXPECT_EQ(root.rfind("http://", 0), 0u) << root;
+}
+
+// The rest of the API over the wire, against a node with a writable collection from its
+// config: the API root, a collection, the match[] filters, the manifest, an object by id and
+// its versions after a retraction, a POST and its status, and each refusal's status.
+TEST_F(TaxiiServerTest, TheWholeApiOverTheWire) {
+  ASSERT_EQ(StopNode(), 0);
+  std::ofstream(dir_.Sub("serve.conf")) << "[taxii.collection.inbox]\n"
+                                           "title = Inbox\n"
+                                           "readers = publisher\n"
+                                           "writers = publisher\n";
+  serve_args_.insert(serve_args_.end(), {"--config", dir_.Sub("serve.conf")});
+  ASSERT_NO_FATAL_FAILURE(Start());
+  publisher_ = Client(publisher_token_);
+  auto publish = [&](const std::string& value, const std::string& supersedes) {
+    PublishRequest request;
+    request.mutable_body()->set_tlp(TLP_GREEN);
+    request.mutable_body()->set_supersedes(supersedes);
+    request.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
+    request.mutable_body()->mutable_indicator()->set_value(value);
+    absl::StatusOr<PublishResponse> r = publisher_->Publish(request);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->id() : "";
+  };
+  const std::string first = publish("w.example", "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));  // a later `modified`
+  const std::string second = publish("w.example", first);
+  publish("other.example", "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  RetractRequest retract;
+  retract.set_target(second);
+  ASSERT_TRUE(publisher_->Retract(retract).ok());
+  const std::vector<std::string> reader = Basic(reader_token_);
+  const std::string collection = "/threatmesh/collections/" + taxii::DefaultCollectionId() + "/";
+  auto json = [&](const std::string& path, const std::vector<std::string>& args) {
+    CurlResult r = Curl(path, args);
+    EXPECT_EQ(r.status, 200) << path << " " << r.body;
+    return r.status == 200 ? nlohmann::json::parse(r.body) : nlohmann::json::object();
+  };
+  EXPECT_EQ(json("/threatmesh/", reader)["max_content_length"], 65536);
+  EXPECT_EQ(json(collection, reader)["can_read"], true);
+  const std::string object_id = interop::StixObjectId("indicator", first);
+  const nlohmann::json all = json(collection + "objects/?match%5Bid%5D=" + object_id +
+                                      "&match%5Bversion%5D=all&match%5Bspec_version%5D=2.1",
+                                  reader);
+  EXPECT_EQ(all["objects"].size(), 3u) << all;
+  const nlohmann::json types = json(collection + "objects/?match%5Btype%5D=indicator", reader);
+  EXPECT_EQ(types["objects"].size(), 2u) << types;  // w (revoked) and other: the last versions
+  EXPECT_EQ(json(collection + "manifest/?match%5Bid%5D=" + object_id, reader)["objects"].size(),
+            1u);
+  const nlohmann::json by_id = json(collection + "objects/" + object_id + "/", reader);
+  ASSERT_EQ(by_id["objects"].size(), 1u) << by_id;
+  EXPECT_EQ(by_id["objects"][0]["revoked"], true);
+  EXPECT_EQ(json(collection + "objects/" + object_id + "/versions/", reader)["versions"].size(),
+            3u);
+  // A POST to the inbox, then its status.
+  const std::string inbox = "/threatmesh/collections/" + taxii::CollectionId("inbox") + "/";
+  std::ofstream(dir_.Sub("envelope.json")) << R"({"objects": [{"type": "indicator",
+    "spec_version": "2.1", "id": "indicator--00000001-0000-4000-8000-0000000000aa",
+    "created": "2026-11-01T00:00:00.000Z", "modified": "2026-11-01T00:00:00.000Z",
+    "pattern_type": "stix", "valid_from": "2026-11-01T00:00:00.000Z",
+    "pattern": "[domain-name:value = 'posted.example']"}]})";
+  std::vector<std::string> post = Basic(publisher_token_);
+  post.insert(post.end(), {"-H", "Content-Type: application/taxii+json;version=2.1",
+                           "--data-binary", "@" + dir_.Sub("envelope.json")});
+  CurlResult posted = Curl(inbox + "objects/", post);
+  ASSERT_EQ(posted.status, 202) << posted.body;
+  const nlohmann::json status = nlohmann::json::parse(posted.body);
+  EXPECT_EQ(status["success_count"], 1) << status;
+  const nlohmann::json again =
+      json("/threatmesh/status/" + status["id"].get<std::string>() + "/", Basic(publisher_token_));
+  EXPECT_EQ(again["status"], "complete") << again;
+  // Refusals: 403 (a reader posting), 404, 406, 415, 400.
+  std::vector<std::string> reader_post = Basic(reader_token_);
+  reader_post.insert(reader_post.end(), {"-H", "Content-Type: application/taxii+json;version=2.1",
+                                         "--data-binary", "@" + dir_.Sub("envelope.json")});
+  EXPECT_EQ(Curl(collection + "objects/", reader_post).status, 403);
+  EXPECT_EQ(Curl("/threatmesh/collections/no-such/objects/", reader).status, 404);
+  EXPECT_EQ(
+      Curl(collection + "objects/indicator--00000000-0000-4000-8000-000000000000/", reader).status,
+      404);
+  EXPECT_EQ(Curl(collection, {"-u", "x:" + reader_token_, "-H", "Accept: text/html"}).status, 406);
+  std::vector<std::string> wrong_type = Basic(publisher_token_);
+  wrong_type.insert(wrong_type.end(), {"-H", "Content-Type: text/plain", "--data-binary",
+                                       "@" + dir_.Sub("envelope.json")});
+  EXPECT_EQ(Curl(inbox + "objects/", wrong_type).status, 415);
+  EXPECT_EQ(Curl(collection + "objects/?limit=x", reader).status, 400);
+  EXPECT_EQ(Curl(collection + "objects/?match%5Bversion%5D=newest", reader).status, 400);
+  EXPECT_EQ(Curl(collection + "objects/?added_after=yesterday", reader).status, 400);
 }
 
 // 25,000 objects paged with limit=1000 while 5,000 of them are still being published: each

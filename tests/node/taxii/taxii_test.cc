@@ -12,6 +12,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/str_cat.h"
+#include "node/interop/stix.h"
 #include "testing/node_api_harness.h"
 #include "testing/test_util.h"
 
@@ -244,6 +245,63 @@ TEST_F(TaxiiTest, VersionsSupersessionAndRetraction) {
   EXPECT_EQ(manifest["objects"][0]["version"], by_name["v.example"][0]["modified"]);
   EXPECT_EQ(manifest["objects"][0]["media_type"], "application/stix+json;version=2.1");
   EXPECT_FALSE(manifest["objects"][0]["date_added"].get<std::string>().empty());
+}
+
+// objects/{id}/ serves one object's versions (the last by default), objects/{id}/versions/ their
+// `modified` times; both page with limit and next, and an object the collection does not
+// show is a 404 like one that does not exist.
+TEST_F(TaxiiTest, AnObjectByIdAndItsVersions) {
+  const std::string first = Publish("o.example");
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  const std::string second = Publish("o.example", v1::TLP_GREEN, first);
+  Publish("between.example");
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  v1::RetractRequest retract;
+  retract.set_target(second);
+  v1::AuditEntry audit;
+  ASSERT_TRUE(api_->Retract(retract, audit).ok());
+  const std::string id = interop::StixObjectId("indicator", first);
+  const std::string base = Objects() + id + "/";
+  const Json last = Body(Get(base));
+  ASSERT_EQ(last["objects"].size(), 1u) << last;
+  EXPECT_EQ(last["objects"][0]["id"], id);
+  EXPECT_EQ(last["objects"][0]["revoked"], true);
+  EXPECT_EQ(last["more"], false);
+  const Json all = Body(Get(base + "?match[version]=all"));
+  ASSERT_EQ(all["objects"].size(), 3u) << all;
+  const Json first_only = Body(Get(base + "?match[version]=first"));
+  ASSERT_EQ(first_only["objects"].size(), 1u);
+  EXPECT_EQ(first_only["objects"][0]["created"], first_only["objects"][0]["modified"]);
+  // The versions, oldest first, and the same three one page at a time.
+  http::Response versions = Get(base + "versions/");
+  ASSERT_EQ(versions.status, 200) << versions.body;
+  const Json v = Body(versions);
+  ASSERT_EQ(v["versions"].size(), 3u) << v;
+  EXPECT_EQ(v["versions"][0], all["objects"][0]["modified"]);
+  EXPECT_EQ(v["versions"][2], last["objects"][0]["modified"]);
+  std::map<std::string, std::string> headers(versions.headers.begin(), versions.headers.end());
+  EXPECT_NE(headers["X-TAXII-Date-Added-First"], headers["X-TAXII-Date-Added-Last"]);
+  std::vector<std::string> paged;
+  std::string next;
+  for (int page = 0; page < 5; ++page) {
+    const Json p = Body(Get(base + "versions/?limit=1" + (next.empty() ? "" : "&next=" + next)));
+    ASSERT_LE(p["versions"].size(), 1u);
+    for (const Json& one : p["versions"]) paged.push_back(one);
+    if (p["more"] == false) break;
+    next = p["next"];
+  }
+  EXPECT_EQ(paged, v["versions"].get<std::vector<std::string>>());
+  // Not found: no such object, not a STIX id, an identity, a RED object, a stranger's token.
+  const std::string red = interop::StixObjectId("indicator", Publish("red.example", v1::TLP_RED));
+  for (const std::string& missing :
+       {std::string("indicator--00000000-0000-4000-8000-000000000000"), std::string("nothing"),
+        interop::StixIdentityId(node_->key().public_key().bytes()), red}) {
+    http::Response r = Get(Objects() + missing + "/");
+    EXPECT_EQ(r.status, 404) << missing << " " << r.body;
+    EXPECT_EQ(Get(Objects() + missing + "/versions/").status, 404) << missing;
+  }
+  EXPECT_EQ(Get(Objects() + id + "/other/").status, 404);
+  EXPECT_EQ(Get(base + "?limit=0").status, 400);
 }
 
 // The view: RED is served by no default collection, AMBER+STRICT not to a client token; the
