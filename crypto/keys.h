@@ -24,6 +24,7 @@ inline constexpr std::size_t kSignatureSize = 64;
 // Domain strings, one per kind of signed object. Append-only: never change one.
 inline constexpr std::string_view kRecordDomain = "threatmesh/record/v1";
 inline constexpr std::string_view kHopDomain = "threatmesh/hop/v1";
+inline constexpr std::string_view kHopBatchDomain = "threatmesh/hop-batch/v1";
 inline constexpr std::string_view kAuditDomain = "threatmesh/audit/v1";
 inline constexpr std::string_view kKeyRotationDomain = "threatmesh/key-rotation/v1";
 inline constexpr std::string_view kPeerAuthDomain = "threatmesh/peer-auth/v1";

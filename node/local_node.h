@@ -20,6 +20,7 @@
 #include "crypto/key_file.h"
 #include "crypto/keys.h"
 #include "node/core/clock.h"
+#include "node/core/custody.h"
 #include "node/core/key_table.h"
 #include "node/core/validate.h"
 #include "storage/store.h"
@@ -75,6 +76,9 @@ class LocalNode {
 
   // The key rotations and revocations this node holds (validation consults them).
   const KeyTable& keys() const { return *keys_; }
+  // The batch statements of custody hops checked already (node/core/custody.h), shared by
+  // every peer stream.
+  VerifiedBatches& verified_batches() { return verified_batches_; }
   // Takes a validated, stored (or about to be stored) record into the key table when it is
   // a key rotation or revocation; nothing otherwise. A conflicting rotation is logged and
   // left out.
@@ -147,6 +151,7 @@ class LocalNode {
   const crypto::KeyPair key_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<KeyTable> keys_;  // config_.validation.keys points here
+  VerifiedBatches verified_batches_;
 };
 
 }  // namespace threatmesh

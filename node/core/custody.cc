@@ -3,6 +3,7 @@
 #include <set>
 
 #include "crypto/hash.h"
+#include "crypto/merkle.h"
 #include "crypto/str_cat.h"
 #include "node/core/key_table.h"
 #include "node/core/validate.h"
@@ -10,8 +11,10 @@
 namespace threatmesh {
 namespace {
 
+using threatmesh::v1::BatchInclusion;
 using threatmesh::v1::CustodyChain;
 using threatmesh::v1::Hop;
+using threatmesh::v1::HopBatch;
 using threatmesh::v1::RecordBody;
 using threatmesh::v1::Signed;
 
@@ -45,7 +48,116 @@ std::string HandlingBreach(const RecordBody& body, int hop, std::string_view to)
   return "";
 }
 
+// Hop `hop` (with the previous hop's digest) as the payload its sender signs or batches.
+Hop MakeHop(std::string_view record_id, std::string_view from, std::string_view to, int64_t at_ms,
+            std::string_view policy, const CustodyChain& chain) {
+  Hop hop;
+  hop.set_record_id(std::string(record_id));
+  hop.set_from(std::string(from));
+  hop.set_to(std::string(to));
+  hop.set_at(at_ms);
+  hop.set_policy(std::string(policy));
+  if (chain.hops_size() > 0) {
+    hop.set_prev_hop(crypto::Sha256(chain.hops(chain.hops_size() - 1).payload()));
+  }
+  return hop;
+}
+
+// Why a batch hop's proof does not hold, as (kind, message); kind "" when it holds.
+std::pair<std::string, std::string> BatchFault(const Signed& envelope, const Hop& hop,
+                                               const crypto::PublicKey& from,
+                                               VerifiedBatches* batches) {
+  const BatchInclusion& proof = envelope.batch();
+  HopBatch statement;
+  if (!statement.ParseFromString(proof.statement())) {
+    return {"batch statement", "carries a batch statement that does not parse"};
+  }
+  if (statement.from() != hop.from() || statement.to() != hop.to() || statement.at() != hop.at() ||
+      statement.policy() != hop.policy()) {
+    return {"batch statement",
+            "differs from its signed batch statement (sender, receiver, time or policy)"};
+  }
+  std::vector<std::string_view> path(proof.path().begin(), proof.path().end());
+  const std::optional<std::string> root =
+      statement.size() == 0 ? std::nullopt
+                            : crypto::MerkleRootFromPath(crypto::MerkleLeafHash(envelope.payload()),
+                                                         proof.index(), statement.size(), path);
+  if (!root || *root != statement.root()) {
+    return {"batch path", StrCat("is not in its signed batch: the inclusion path of leaf ",
+                                 proof.index(), " does not lead to the batch's root")};
+  }
+  const std::string digest = crypto::Sha256(proof.statement() + proof.signature());
+  if (batches != nullptr && batches->Contains(digest)) return {};
+  if (!crypto::Verify(from, crypto::kHopBatchDomain, proof.statement(), proof.signature())) {
+    return {"batch signature",
+            StrCat("is in a batch that does not carry a valid signature of its sender ",
+                   from.Fingerprint())};
+  }
+  if (batches != nullptr) batches->Add(digest);
+  return {};
+}
+
+// Why hop `envelope` (its payload parsed as `hop`) is not signed by its sender `from`, as
+// (kind, message); kind "" when it is: its own signature, or its batch's.
+std::pair<std::string, std::string> SignatureFault(const Signed& envelope, const Hop& hop,
+                                                   const crypto::PublicKey& from,
+                                                   VerifiedBatches* batches) {
+  if (envelope.has_batch()) {
+    if (!envelope.signature().empty()) {
+      return {"hop signature", "carries both a signature and a batch; a hop has one of them"};
+    }
+    return BatchFault(envelope, hop, from, batches);
+  }
+  if (!crypto::Verify(from, crypto::kHopDomain, envelope.payload(), envelope.signature())) {
+    return {"hop signature",
+            StrCat("does not carry a valid signature of its sender ", from.Fingerprint())};
+  }
+  return {};
+}
+
+// The verdict on a sound chain: accepted, or the first hop that broke the handling.
+ChainVerdict HandlingVerdict(const RecordBody& body, const std::vector<Hop>& hops) {
+  ChainVerdict verdict;
+  for (int i = 0; i < static_cast<int>(hops.size()); ++i) {
+    if (std::string breach = HandlingBreach(body, i, hops[i].to()); !breach.empty()) {
+      verdict.violation = true;
+      verdict.offender = i;
+      verdict.rule = StrCat("hop ", i, " by node ", Fingerprint(hops[i].from()), ": ", breach);
+      return verdict;
+    }
+  }
+  verdict.accepted = true;
+  return verdict;
+}
+
 }  // namespace
+
+bool VerifiedBatches::Contains(const std::string& digest) const {
+  MutexLock lock(&mu_);
+  const bool found = set_.contains(digest);
+  ++(found ? hits_ : misses_);
+  return found;
+}
+
+void VerifiedBatches::Add(std::string digest) {
+  MutexLock lock(&mu_);
+  if (!set_.insert(digest).second) return;
+  order_.push_back(std::move(digest));
+  while (order_.size() > capacity_) {
+    set_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
+uint64_t VerifiedBatches::hits() const {
+  MutexLock lock(&mu_);
+  return hits_;
+}
+
+uint64_t VerifiedBatches::misses() const {
+  MutexLock lock(&mu_);
+  return misses_;
+}
 
 uint32_t EffectiveMaxHops(const RecordBody& body) {
   if (OneHopTlp(body.tlp())) return 1;
@@ -58,18 +170,43 @@ bool Relayable(const RecordBody& body) {
 
 void SignHop(CustodyChain& chain, std::string_view record_id, const crypto::KeyPair& from,
              std::string_view to, int64_t at_ms, std::string_view policy) {
-  Hop hop;
-  hop.set_record_id(std::string(record_id));
-  hop.set_from(std::string(from.public_key().bytes()));
-  hop.set_to(std::string(to));
-  hop.set_at(at_ms);
-  hop.set_policy(std::string(policy));
-  if (chain.hops_size() > 0) {
-    hop.set_prev_hop(crypto::Sha256(chain.hops(chain.hops_size() - 1).payload()));
-  }
+  const Hop hop = MakeHop(record_id, from.public_key().bytes(), to, at_ms, policy, chain);
   Signed* envelope = chain.add_hops();
   envelope->set_payload(hop.SerializeAsString());
   envelope->set_signature(from.Sign(crypto::kHopDomain, envelope->payload()));
+}
+
+void SignHopBatch(const std::vector<BatchHop>& hops, const crypto::KeyPair& from,
+                  std::string_view to, int64_t at_ms, std::string_view policy) {
+  if (hops.empty()) return;
+  std::vector<std::string> leaves;
+  leaves.reserve(hops.size());
+  for (const BatchHop& h : hops) {
+    const Hop hop = MakeHop(h.record_id, from.public_key().bytes(), to, at_ms, policy, *h.chain);
+    Signed* envelope = h.chain->add_hops();
+    envelope->set_payload(hop.SerializeAsString());
+    leaves.push_back(crypto::MerkleLeafHash(envelope->payload()));
+  }
+  crypto::MerkleTree tree = crypto::BuildMerkleTree(leaves);
+  HopBatch statement;
+  statement.set_from(std::string(from.public_key().bytes()));
+  statement.set_to(std::string(to));
+  statement.set_at(at_ms);
+  statement.set_policy(std::string(policy));
+  statement.set_root(tree.root);
+  statement.set_size(static_cast<uint32_t>(hops.size()));
+  const std::string bytes = statement.SerializeAsString();
+  const std::string signature = from.Sign(crypto::kHopBatchDomain, bytes);
+  for (std::size_t i = 0; i < hops.size(); ++i) {
+    BatchInclusion* proof =
+        hops[i].chain->mutable_hops(hops[i].chain->hops_size() - 1)->mutable_batch();
+    proof->set_statement(bytes);
+    proof->set_signature(signature);
+    proof->set_index(static_cast<uint32_t>(i));
+    for (std::string& sibling : tree.paths[i]) {
+      proof->add_path(std::move(sibling));
+    }
+  }
 }
 
 absl::Status MayForward(const RecordBody& body, const CustodyChain& chain, std::string_view self,
@@ -92,14 +229,17 @@ absl::Status MayForward(const RecordBody& body, const CustodyChain& chain, std::
 
 absl::StatusOr<ChainVerdict> CheckChain(std::string_view record_id, const RecordBody& body,
                                         const CustodyChain& chain, std::string_view self,
-                                        const KeyTable* keys, int* unsound_hop) {
+                                        const KeyTable* keys, int* unsound_hop,
+                                        VerifiedBatches* batches, std::string* unsound_kind) {
   const std::string id = ShortId(record_id);
-  auto unsound = [&](int i, auto&&... what) {
+  auto unsound = [&](int i, std::string_view kind, auto&&... what) {
     if (unsound_hop) *unsound_hop = i;
+    if (unsound_kind) *unsound_kind = std::string(kind);
     return absl::InvalidArgumentError(StrCat("record ", id, ": custody hop ", i, " ", what...));
   };
   if (unsound_hop) *unsound_hop = -1;
   if (chain.hops_size() == 0) {
+    if (unsound_kind) *unsound_kind = "no chain";
     return absl::InvalidArgumentError(
         StrCat("record ", id, " arrived without a custody chain; every copy carries one"));
   }
@@ -110,58 +250,51 @@ absl::StatusOr<ChainVerdict> CheckChain(std::string_view record_id, const Record
   for (int i = 0; i < chain.hops_size(); ++i) {
     const Signed& envelope = chain.hops(i);
     Hop& hop = hops.emplace_back();
-    if (!hop.ParseFromString(envelope.payload())) return unsound(i, "does not parse");
-    if (hop.record_id() != record_id) return unsound(i, "is for another record");
+    if (!hop.ParseFromString(envelope.payload())) return unsound(i, "hop", "does not parse");
+    if (hop.record_id() != record_id) return unsound(i, "hop", "is for another record");
     // Hop 0 of a record whose author has rotated its key comes from the node's new key.
     const bool successor = i == 0 && hop.from() != expected_from &&
                            ((body.kind_case() == RecordBody::kKeyRotation &&
                              hop.from() == body.key_rotation().new_key()) ||
                             (keys != nullptr && keys->Succeeds(expected_from, hop.from())));
     if (hop.from() != expected_from && !successor) {
-      return unsound(i, i == 0 ? "is not sent by the record's author"
-                               : "is not sent by the receiver of the hop before");
+      return unsound(i, "hop link",
+                     i == 0 ? "is not sent by the record's author"
+                            : "is not sent by the receiver of the hop before");
     }
     absl::StatusOr<crypto::PublicKey> from = crypto::PublicKey::FromBytes(hop.from());
-    if (!from.ok()) return unsound(i, "names a sender that is not a 32-byte key");
-    if (!crypto::Verify(*from, crypto::kHopDomain, envelope.payload(), envelope.signature())) {
-      return unsound(i, "does not carry a valid signature of its sender ", from->Fingerprint());
+    if (!from.ok()) return unsound(i, "hop", "names a sender that is not a 32-byte key");
+    if (auto [kind, fault] = SignatureFault(envelope, hop, *from, batches); !kind.empty()) {
+      return unsound(i, kind, fault);
     }
     if (keys != nullptr) {
       if (absl::Status s = keys->CheckKeyAt(hop.from(), hop.at()); !s.ok()) {
-        return unsound(i, "cannot be trusted: ", s.message());
+        return unsound(i, "hop key", "cannot be trusted: ", s.message());
       }
     }
     if (successor) seen.insert(hop.from());
     if (hop.prev_hop() != prev_hash) {
-      return unsound(i, i == 0 ? "links to a previous hop, but it is the first"
-                               : "does not link to the hop before (prev_hop mismatch)");
+      return unsound(i, "hop link",
+                     i == 0 ? "links to a previous hop, but it is the first"
+                            : "does not link to the hop before (prev_hop mismatch)");
     }
     if (hop.to().size() != crypto::kPublicKeySize) {
-      return unsound(i, "names a receiver that is not a 32-byte key");
+      return unsound(i, "hop", "names a receiver that is not a 32-byte key");
     }
     if (!seen.insert(hop.to()).second) {
-      return unsound(i, "sends the record to a node already in its chain (a loop)");
+      return unsound(i, "hop link", "sends the record to a node already in its chain (a loop)");
     }
     prev_hash = crypto::Sha256(envelope.payload());
     expected_from = hop.to();
   }
   if (expected_from != self) {
     if (unsound_hop) *unsound_hop = chain.hops_size();
+    if (unsound_kind) *unsound_kind = "hop link";
     return absl::InvalidArgumentError(StrCat("record ", id,
                                              ": the last custody hop is addressed to node ",
                                              Fingerprint(expected_from), ", not to this node"));
   }
-  ChainVerdict verdict;
-  for (int i = 0; i < static_cast<int>(hops.size()); ++i) {
-    if (std::string breach = HandlingBreach(body, i, hops[i].to()); !breach.empty()) {
-      verdict.violation = true;
-      verdict.offender = i;
-      verdict.rule = StrCat("hop ", i, " by node ", Fingerprint(hops[i].from()), ": ", breach);
-      return verdict;
-    }
-  }
-  verdict.accepted = true;
-  return verdict;
+  return HandlingVerdict(body, hops);
 }
 
 }  // namespace threatmesh

@@ -11,12 +11,16 @@
 #define THREATMESH_NODE_CORE_CUSTODY_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "crypto/keys.h"
+#include "crypto/mutex.h"
 #include "threatmesh/v1/record.pb.h"
 #include "threatmesh/v1/storage.pb.h"
 
@@ -38,6 +42,40 @@ bool Relayable(const threatmesh::v1::RecordBody& body);
 void SignHop(threatmesh::v1::CustodyChain& chain, std::string_view record_id,
              const crypto::KeyPair& from, std::string_view to, int64_t at_ms,
              std::string_view policy);
+
+// One hop of a batch: the chain it extends and the record it is for.
+struct BatchHop {
+  threatmesh::v1::CustodyChain* chain;
+  std::string_view record_id;
+};
+// Appends to each chain of `hops` the hop from `from` to `to` for its record, sent at `at_ms`
+// under outbound policy `policy`, all proven by one signature: over a HopBatch whose Merkle
+// tree has the hops' payloads as leaves, in the order of `hops` (docs/FORMAT.md, "Batch
+// hops"). A batch of one is a tree of one leaf. The caller checks MayForward for each first.
+void SignHopBatch(const std::vector<BatchHop>& hops, const crypto::KeyPair& from,
+                  std::string_view to, int64_t at_ms, std::string_view policy);
+
+// Batch statements whose signature has been checked, by SHA-256 of statement || signature:
+// once one record of a batch is checked, the others of the batch (and their copies relayed
+// on in later batches) cost no signature check for that hop. Bounded: the oldest are
+// forgotten first. Thread-safe.
+class VerifiedBatches {
+ public:
+  explicit VerifiedBatches(std::size_t capacity = 65536) : capacity_(capacity) {}
+  bool Contains(const std::string& digest) const;
+  void Add(std::string digest);
+  // Lookups that found a statement checked before, and that did not.
+  uint64_t hits() const;
+  uint64_t misses() const;
+
+ private:
+  const std::size_t capacity_;
+  mutable Mutex mu_;
+  absl::flat_hash_set<std::string> set_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> order_ ABSL_GUARDED_BY(mu_);
+  mutable uint64_t hits_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable uint64_t misses_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 // Whether the holder of a copy (`self`, 32 bytes) may send it to `to` with the chain it
 // holds (empty for a record it authored). FailedPrecondition naming the rule otherwise:
@@ -71,13 +109,17 @@ struct ChainVerdict {
 // receives the index of the hop at fault, or the number of hops when only the last hop's
 // receiver is not `self` (-1 for an empty chain). With `keys`, hop 0 may also be sent by a
 // key the author's key rotated to (as may the new key of a KeyRotation record), and a hop
-// whose sender's key may no longer sign at its time is unsound (node/core/key_table.h).
-[[nodiscard]] absl::StatusOr<ChainVerdict> CheckChain(std::string_view record_id,
-                                                      const threatmesh::v1::RecordBody& body,
-                                                      const threatmesh::v1::CustodyChain& chain,
-                                                      std::string_view self,
-                                                      const KeyTable* keys = nullptr,
-                                                      int* unsound_hop = nullptr);
+// whose sender's key may no longer sign at its time is unsound (node/core/key_table.h). A
+// hop signed as one of a batch holds when its payload is the leaf its inclusion path proves
+// in the batch statement, the statement names the hop's sender, receiver, time and policy,
+// and the sender signed the statement; with `batches`, a statement checked before is not
+// checked again. When the chain is not sound and `unsound_kind` is given, it receives a short
+// name of the fault for counting ("hop signature", "batch path", "batch signature", ...).
+[[nodiscard]] absl::StatusOr<ChainVerdict> CheckChain(
+    std::string_view record_id, const threatmesh::v1::RecordBody& body,
+    const threatmesh::v1::CustodyChain& chain, std::string_view self,
+    const KeyTable* keys = nullptr, int* unsound_hop = nullptr, VerifiedBatches* batches = nullptr,
+    std::string* unsound_kind = nullptr);
 
 }  // namespace threatmesh
 

@@ -306,6 +306,10 @@ absl::StatusOr<VerifiedRecord> ValidateRecord(std::string_view bytes,
     return absl::InvalidArgumentError(
         StrCat("record signature is ", envelope.signature().size(), " bytes, expected 64"));
   }
+  if (envelope.has_batch()) {
+    return absl::InvalidArgumentError(
+        "record envelope carries a batch proof; only custody hops are signed in batches");
+  }
   VerifiedRecord out;
   out.id = crypto::RecordId(envelope.payload());
   if (!out.body.ParseFromString(envelope.payload())) {

@@ -183,6 +183,8 @@ class Session {
     std::string id;
     Outcome outcome = Outcome::kStore;
     std::optional<VerifiedRecord> record;
+    // What is wrong with an unsound chain (CheckChain's kind of fault).
+    std::string chain_fault;
   };
 
   // Decides on one received record that is not known here: valid, admitted by the inbound
@@ -202,7 +204,8 @@ class Session {
       return;
     }
     absl::StatusOr<ChainVerdict> verdict =
-        CheckChain(item.id, record->body, r.chain(), self_, &context_.node().keys());
+        CheckChain(item.id, record->body, r.chain(), self_, &context_.node().keys(), nullptr,
+                   &context_.node().verified_batches(), &item.chain_fault);
     if (!verdict.ok()) {
       item.outcome = Outcome::kBadChain;
       return;
@@ -297,7 +300,9 @@ class Session {
         item.outcome = Outcome::kDuplicate;
       }
       if (const char* reason = RefusalReason(item.outcome)) {
-        ++delta.refused[reason];
+        // A batch hop's faults are counted each under its own name.
+        const bool batch_fault = item.chain_fault.rfind("batch", 0) == 0;
+        ++delta.refused[batch_fault ? StrCat(reason, ": ", item.chain_fault) : reason];
         continue;
       }
       switch (item.outcome) {
@@ -446,13 +451,23 @@ class Session {
       PeerMessage m;
       RecordBatch* batch = m.mutable_batch();
       uint64_t sent = 0;
+      std::vector<std::string> ids;
       for (const storage::LogEntry& e : page->entries) {
         if (std::optional<PeerRecord> r = Outgoing(e)) {
           *batch->add_records() = std::move(*r);
+          ids.push_back(e.id);
           ++sent;
         }
         pos = e.seq;
       }
+      // One signature for the hops of the whole batch (docs/FORMAT.md, "Batch hops").
+      std::vector<BatchHop> hops;
+      hops.reserve(ids.size());
+      for (int i = 0; i < batch->records_size(); ++i) {
+        hops.push_back({batch->mutable_records(i)->mutable_chain(), ids[i]});
+      }
+      SignHopBatch(hops, context_.node().key(), peer_.node_key(), context_.node().Now(),
+                   outbound_.name);
       batch->set_through_seq(pos);
       // A batch with nothing for the peer only moves its cursor: that can wait for a quiet
       // moment (above) or for a page's worth, which saves both sides a message per record
@@ -463,7 +478,8 @@ class Session {
     }
   }
 
-  // The record at log entry `e` as sent to this peer, or nothing when it is not for it.
+  // The record at log entry `e` as sent to this peer (its chain still without the hop to the
+  // peer, which the batch signs), or nothing when it is not for it.
   std::optional<PeerRecord> Outgoing(const storage::LogEntry& e) {
     storage::Store& store = context_.node().store();
     absl::StatusOr<std::string> bytes = store.Get(e.id);
@@ -485,8 +501,6 @@ class Session {
     // retraction or the newer version travels instead.
     absl::StatusOr<LocalNode::Withdrawal> withdrawn = context_.node().WithdrawnBy(e.id, body);
     if (!withdrawn.ok() || withdrawn->any()) return std::nullopt;
-    SignHop(chain, e.id, context_.node().key(), peer_.node_key(), context_.node().Now(),
-            outbound_.name);
     PeerRecord r;
     r.set_signed_record(std::move(*bytes));
     *r.mutable_chain() = std::move(chain);

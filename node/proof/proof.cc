@@ -35,6 +35,17 @@ void AppendItem(std::string& out, std::string_view bytes) {
 }
 
 std::string EnvelopeJson(const v1::Signed& s) {
+  if (s.has_batch()) {  // a hop signed as one of a batch (version 3)
+    const v1::BatchInclusion& b = s.batch();
+    std::string path;
+    for (const std::string& hash : b.path()) {
+      path += StrCat(path.empty() ? "\"" : ",\"", crypto::HexEncode(hash), "\"");
+    }
+    return StrCat("{\"payload\":\"", crypto::HexEncode(s.payload()),
+                  "\",\"batch\":{\"statement\":\"", crypto::HexEncode(b.statement()),
+                  "\",\"signature\":\"", crypto::HexEncode(b.signature()),
+                  "\",\"index\":", b.index(), ",\"path\":[", path, "]}}");
+  }
   return StrCat("{\"payload\":\"", crypto::HexEncode(s.payload()), "\",\"signature\":\"",
                 crypto::HexEncode(s.signature()), "\"}");
 }
@@ -94,6 +105,54 @@ class Reader {
     s.set_signature(*signature);
     return s;
   }
+  // A hop: an envelope, or (from version 3) a payload with the proof of its batch.
+  std::optional<v1::Signed> HopEnvelope(const google::protobuf::Value& v, const std::string& path,
+                                        bool batches) {
+    if (!batches || !v.has_struct_value() || !v.struct_value().fields().contains("batch")) {
+      return Envelope(v, path);
+    }
+    const google::protobuf::Struct& hop = v.struct_value();
+    std::optional<std::string> payload = Hex(hop, "payload", path + ".payload");
+    const google::protobuf::Value& b = hop.fields().at("batch");
+    if (!b.has_struct_value()) {
+      Fail(path + ".batch", "must be an object with statement, signature, index and path");
+      return std::nullopt;
+    }
+    const google::protobuf::Struct& batch = b.struct_value();
+    std::optional<std::string> statement = Hex(batch, "statement", path + ".batch.statement");
+    std::optional<std::string> signature =
+        Hex(batch, "signature", path + ".batch.signature", crypto::kSignatureSize);
+    const google::protobuf::Value* index = Field(batch, "index", path + ".batch.index");
+    const google::protobuf::ListValue* hashes = List(batch, "path", path + ".batch.path");
+    if (index != nullptr && (!index->has_number_value() || index->number_value() < 0 ||
+                             index->number_value() > 4294967295.0 ||
+                             index->number_value() != static_cast<double>(static_cast<uint64_t>(
+                                                          index->number_value())))) {
+      Fail(path + ".batch.index", "must be a whole number from 0");
+      return std::nullopt;
+    }
+    if (!payload || !statement || !signature || index == nullptr || hashes == nullptr) {
+      return std::nullopt;
+    }
+    v1::Signed s;
+    s.set_payload(*payload);
+    s.mutable_batch()->set_statement(*statement);
+    s.mutable_batch()->set_signature(*signature);
+    s.mutable_batch()->set_index(static_cast<uint32_t>(index->number_value()));
+    for (int k = 0; k < hashes->values_size(); ++k) {
+      const std::string at = StrCat(path, ".batch.path[", k, "]");
+      const std::string text =
+          hashes->values(k).has_string_value() ? hashes->values(k).string_value() : "";
+      std::optional<std::string> hash = crypto::HexDecode(text);
+      if (!hash || hash->size() != crypto::kDigestSize ||
+          text.find_first_of("ABCDEF") != std::string::npos) {
+        Fail(at, "must be 64 lower-case hex digits");
+        return std::nullopt;
+      }
+      s.mutable_batch()->add_path(*hash);
+    }
+    return s;
+  }
   const google::protobuf::ListValue* List(const google::protobuf::Struct& s,
                                           const std::string& name, const std::string& path) {
     const google::protobuf::Value* v = Field(s, name, path);
@@ -149,6 +208,13 @@ std::string ProofStatement(const ProofMaterial& m, std::string_view holder_key,
     for (const v1::Signed& hop : chain.hops()) {
       AppendItem(out, hop.payload());
       AppendItem(out, hop.signature());
+      if (m.version >= 3) {  // the batch proof (all empty for a hop signed alone)
+        AppendItem(out, hop.batch().statement());
+        AppendItem(out, hop.batch().signature());
+        AppendU32(out, hop.batch().index());
+        AppendU32(out, static_cast<uint32_t>(hop.batch().path_size()));
+        for (const std::string& hash : hop.batch().path()) AppendItem(out, hash);
+      }
     }
   }
   AppendU32(out, static_cast<uint32_t>(m.marks.size()));
@@ -174,9 +240,16 @@ std::string ProofStatement(const ProofMaterial& m, std::string_view holder_key,
 std::string ExportProofBundle(const ProofMaterial& m, const crypto::KeyPair& holder,
                               int64_t now_ms) {
   const std::string holder_key(holder.public_key().bytes());
-  const std::string signature = holder.Sign(kProofDomain, ProofStatement(m, holder_key, now_ms));
+  // The current format; an earlier one only when asked for (tests of old files).
+  const std::string_view format = m.version >= 3   ? kProofFormat
+                                  : m.version == 2 ? kProofFormatV2
+                                                   : kProofFormatV1;
+  const std::string_view domain = m.version >= 3   ? kProofDomain
+                                  : m.version == 2 ? kProofDomainV2
+                                                   : kProofDomainV1;
+  const std::string signature = holder.Sign(domain, ProofStatement(m, holder_key, now_ms));
   std::string out = StrCat(
-      "{\n  \"format\": ", JsonString(kProofFormat), ",\n  \"kind\": ", JsonString(m.kind),
+      "{\n  \"format\": ", JsonString(format), ",\n  \"kind\": ", JsonString(m.kind),
       ",\n  \"holder\": \"", crypto::HexEncode(holder_key), "\",\n  \"exported_at\": \"",
       FormatTime(now_ms), "\",\n  \"record\": ", EnvelopeJson(m.record), ",\n  \"chains\": [");
   for (std::size_t i = 0; i < m.chains.size(); ++i) {
@@ -271,9 +344,11 @@ class BundleCheck {
     std::optional<std::string> format = read.Text(file, "format", "format");
     if (format && *format == kProofFormatV1) {
       m_.version = 1;
+    } else if (format && *format == kProofFormatV2) {
+      m_.version = 2;
     } else if (format && *format != kProofFormat) {
-      read.Fail("format", StrCat("is \"", *format, "\"; this verifier reads ", kProofFormat,
-                                 " and ", kProofFormatV1));
+      read.Fail("format", StrCat("is \"", *format, "\"; this verifier reads ", kProofFormat, ", ",
+                                 kProofFormatV2, " and ", kProofFormatV1));
     }
     std::optional<std::string> kind = read.Text(file, "kind", "kind");
     if (kind && *kind != "record" && *kind != "violation") {
@@ -322,7 +397,7 @@ class BundleCheck {
         const google::protobuf::ListValue& hops = chains->values(i).list_value();
         for (int j = 0; j < hops.values_size(); ++j) {
           if (std::optional<v1::Signed> s =
-                  read.Envelope(hops.values(j), StrCat(path, "[", j, "]"))) {
+                  read.HopEnvelope(hops.values(j), StrCat(path, "[", j, "]"), m_.version >= 3)) {
             *chain.add_hops() = *s;
           }
         }
@@ -373,7 +448,10 @@ class BundleCheck {
     absl::StatusOr<crypto::PublicKey> holder_key = crypto::PublicKey::FromBytes(holder_);
     if (!holder_key.ok()) {
       Fail("holder", "is not a valid Ed25519 public key");
-    } else if (!crypto::Verify(*holder_key, m_.version >= 2 ? kProofDomain : kProofDomainV1,
+    } else if (!crypto::Verify(*holder_key,
+                               m_.version >= 3   ? kProofDomain
+                               : m_.version == 2 ? kProofDomainV2
+                                                 : kProofDomainV1,
                                ProofStatement(m_, holder_, exported_at_), signature_)) {
       Fail("signature",
            "the holder's signature over the bundle does not verify: the bundle was changed "

@@ -19,11 +19,14 @@
 
 namespace threatmesh {
 
-// The format this build writes, and the domain of the holder's signature over it. Version 2
-// added the key statements; version 1 files (no key statements, domain
-// "threatmesh/proof/v1") are still read.
-inline constexpr std::string_view kProofFormat = "threatmesh-proof/2";
-inline constexpr std::string_view kProofDomain = "threatmesh/proof/v2";
+// The format this build writes, and the domain of the holder's signature over it. Version 3
+// added hops signed per batch (their inclusion proofs); version 2 the key statements. Files
+// of versions 1 (no key statements, domain "threatmesh/proof/v1") and 2 (domain
+// "threatmesh/proof/v2") are still read.
+inline constexpr std::string_view kProofFormat = "threatmesh-proof/3";
+inline constexpr std::string_view kProofDomain = "threatmesh/proof/v3";
+inline constexpr std::string_view kProofFormatV2 = "threatmesh-proof/2";
+inline constexpr std::string_view kProofDomainV2 = "threatmesh/proof/v2";
 inline constexpr std::string_view kProofFormatV1 = "threatmesh-proof/1";
 inline constexpr std::string_view kProofDomainV1 = "threatmesh/proof/v1";
 
@@ -42,8 +45,8 @@ struct ProofMaterial {
   std::vector<std::pair<std::string, std::string>> names;
   // Key rotations and revocations (signed records) about the keys involved.
   std::vector<threatmesh::v1::Signed> key_statements;
-  // The format version: 2, or 1 for a file of the first format (read, never written).
-  int version = 2;
+  // The format version: 3, or 2 or 1 for a file of an earlier format (read, never written).
+  int version = 3;
 };
 
 // The bundle as JSON, signed by `holder` at `now_ms`.

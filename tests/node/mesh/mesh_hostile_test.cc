@@ -254,6 +254,64 @@ class Relay final : public Peering::Service {
   PeerIdentity identity_;
 };
 
+// Mallory's batch of forged batch hops (docs/FORMAT.md, "Batch hops"), beside one sound
+// record: a hop carrying the proof of another leaf of its batch, a hop under a statement
+// mallory signed whose root does not cover it, and a batch statement signed by a key other
+// than mallory's. Each is refused and counted under its fault.
+PeerMessage ForgedBatchHops(const CopyMaker& make, const crypto::KeyPair& mallory,
+                            const crypto::KeyPair& other, PeerRecord* sound) {
+  PeerMessage message;
+  RecordBatch* batch = message.mutable_batch();
+  std::vector<PeerRecord> copies(4);
+  std::vector<std::string> ids;
+  std::vector<BatchHop> hops;
+  for (int i = 0; i < 4; ++i) {
+    copies[i].set_signed_record(
+        SealRecord(make.BodyBy(mallory, StrCat("b", i, ".example.com"), TLP_GREEN), mallory));
+    ids.push_back(IdOf(copies[i]));
+  }
+  for (int i = 0; i < 4; ++i) hops.push_back({copies[i].mutable_chain(), ids[i]});
+  SignHopBatch(hops, mallory, make.to_key, make.now, "p");
+  *sound = copies[0];
+  // The proof of leaf 0 on leaf 1's hop.
+  *copies[1].mutable_chain()->mutable_hops(0)->mutable_batch() = copies[0].chain().hops(0).batch();
+  // A statement of another tree, validly signed by mallory.
+  HopBatch other_tree;
+  other_tree.ParseFromString(copies[2].chain().hops(0).batch().statement());
+  other_tree.set_root(crypto::Sha256("another tree"));
+  BatchInclusion* proof = copies[2].mutable_chain()->mutable_hops(0)->mutable_batch();
+  proof->set_statement(other_tree.SerializeAsString());
+  proof->set_signature(mallory.Sign(crypto::kHopBatchDomain, proof->statement()));
+  // The statement signed by another key.
+  proof = copies[3].mutable_chain()->mutable_hops(0)->mutable_batch();
+  proof->set_signature(other.Sign(crypto::kHopBatchDomain, proof->statement()));
+  for (PeerRecord& c : copies) *batch->add_records() = std::move(c);
+  batch->set_through_seq(4);
+  return message;
+}
+
+TEST_F(MeshHostileTest, ForgedBatchHopsAreRefusedAndCountedByFault) {
+  Node& n = Start("n");
+  crypto::KeyPair mallory = crypto::KeyPair::Generate();
+  crypto::KeyPair other = crypto::KeyPair::Generate();
+  AddPeerRequest add;
+  add.mutable_peer()->set_name("mallory");
+  add.mutable_peer()->set_node_key(std::string(mallory.public_key().bytes()));
+  ASSERT_TRUE(n.client->AddPeer(add).ok());
+  std::unique_ptr<Double> link = Connect("n", mallory);
+  ASSERT_TRUE(link->accepted) << link->refusal;
+  PeerRecord sound;
+  ASSERT_TRUE(link->SendAndWaitForAck(ForgedBatchHops(CopyMaker{n.key}, mallory, other, &sound)));
+  PeerState state = StateOf("n", "mallory");
+  EXPECT_EQ(state.received(), 1u);
+  std::map<std::string, uint64_t> refused(state.refused().begin(), state.refused().end());
+  EXPECT_EQ(refused["bad custody chain: batch path"], 2u);       // another leaf, another tree
+  EXPECT_EQ(refused["bad custody chain: batch signature"], 1u);  // another key
+  EXPECT_EQ(refused.size(), 2u);
+  EXPECT_EQ(n.client->Status()->next_seq(), 2u);  // only the sound record
+  EXPECT_TRUE(Held("n", IdOf(sound)).has_value());
+}
+
 TEST_F(MeshTest, RelayPresentingItsOwnCertificateIsRefusedOnBothSides) {
   Start("a");
   Start("b");

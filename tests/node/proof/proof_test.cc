@@ -43,21 +43,28 @@ class ProofTest : public ::testing::Test {
   }
   static std::string Id(const Signed& s) { return crypto::Sha256(s.payload()); }
 
-  // The chain along `path` (node indexes, starting at the author).
-  CustodyChain Chain(const std::string& id, const std::vector<int>& path) {
-    CustodyChain chain;
+  // The chain along `path` (node indexes, starting at the author); with `batches`, each hop
+  // signed as the second of a batch of three (docs/FORMAT.md, "Batch hops").
+  CustodyChain Chain(const std::string& id, const std::vector<int>& path, bool batches = false) {
+    CustodyChain chain, other_a, other_b;
     for (std::size_t i = 0; i + 1 < path.size(); ++i) {
-      SignHop(chain, id, nodes_[path[i]], Key(path[i + 1]),
-              testing::kTestNowMs + static_cast<int64_t>(i) * 1000, "partners");
+      const int64_t at = testing::kTestNowMs + static_cast<int64_t>(i) * 1000;
+      if (batches) {
+        SignHopBatch(
+            {{&other_a, crypto::Sha256("a")}, {&chain, id}, {&other_b, crypto::Sha256("b")}},
+            nodes_[path[i]], Key(path[i + 1]), at, "partners");
+      } else {
+        SignHop(chain, id, nodes_[path[i]], Key(path[i + 1]), at, "partners");
+      }
     }
     return chain;
   }
 
   // A bundle of `record` held by the last node of `path`.
-  ProofMaterial Material(const Signed& record, const std::vector<int>& path) {
+  ProofMaterial Material(const Signed& record, const std::vector<int>& path, bool batches = false) {
     ProofMaterial m;
     m.record = record;
-    m.chains.push_back(Chain(Id(record), path));
+    m.chains.push_back(Chain(Id(record), path, batches));
     m.names = {{Key(0), "isac-hub"}, {Key(1), "bank-a"}};
     return m;
   }
@@ -177,6 +184,17 @@ class ProofTest : public ::testing::Test {
     ProofMaterial swapped = Material(record, {0, 1, 2, 3});
     swapped.chains[0].mutable_hops()->SwapElements(1, 2);
     bundles->emplace_back("swapped", Export(swapped, 3));
+    // Hops signed per batch, and a bundle of the previous format (single hops, version 2).
+    bundles->emplace_back("batch-hops3", Export(Material(record, {0, 1, 2, 3}, true), 3));
+    ProofMaterial mixed = Material(record, {0, 1, 2}, true);
+    SignHop(mixed.chains[0], Id(record), nodes_[2], Key(3), testing::kTestNowMs + 5000, "x");
+    bundles->emplace_back("batch-and-single", Export(mixed, 3));
+    ProofMaterial version2 = Material(record, {0, 1, 2});
+    version2.version = 2;
+    bundles->emplace_back("version2", Export(version2, 2));
+    ProofMaterial other_leaf = Material(record, {0, 1, 2}, true);
+    other_leaf.chains[0].mutable_hops(1)->mutable_batch()->set_index(2);
+    bundles->emplace_back("batch-other-leaf", Export(other_leaf, 2));
   }
 
   // A byte changed in each hex string of `four`, at two places.
@@ -415,7 +433,7 @@ TEST_F(ProofTest, AFileThatIsNotABundleIsUnusable) {
   std::string short_sig = good;
   short_sig.erase(short_sig.find("\"signature\": \"") + 14, 2);
   std::string other_format = good;
-  other_format.replace(other_format.find("threatmesh-proof/2"), 18, "threatmesh-proof/9");
+  other_format.replace(other_format.find("threatmesh-proof/3"), 18, "threatmesh-proof/9");
   // The holder's key in upper case: the same bytes, but not the format's spelling.
   std::string upper = good;
   {
@@ -447,6 +465,11 @@ TEST_F(ProofTest, AnIndependentPythonVerifierAgreesOnEveryBundle) {
   std::string four;
   ASSERT_NO_FATAL_FAILURE(SuiteBundles(&bundles, &four));
   for (auto& b : ChangedBytes(four)) bundles.push_back(std::move(b));
+  // Every byte string of a bundle of batch hops changed too: payloads, statements, their
+  // signatures and every hash of the inclusion paths.
+  for (auto& b : ChangedBytes(Export(Material(Record(), {0, 1, 2, 3}, true), 3))) {
+    bundles.emplace_back("batch-" + b.first, std::move(b.second));
+  }
   for (auto& b : RotationBundles()) bundles.push_back(std::move(b));
   bundles.emplace_back("not-json", "{ not json");
   bundles.emplace_back("other-format", "{\"format\": \"threatmesh-proof/9\"}");
@@ -483,9 +506,10 @@ TEST_F(ProofTest, AnIndependentPythonVerifierAgreesOnEveryBundle) {
     }
   }
   EXPECT_EQ(lines, bundles.size());
-  // hops1, hops2, hops4, own, retracted-by-0, violation, and of the rotation bundles:
-  // rotated-sent-by-new-key, revoked-after-the-record, own-copy-after-rotation.
-  EXPECT_EQ(valid, 9u);
+  // hops1, hops2, hops4, own, retracted-by-0, violation, batch-hops3, batch-and-single,
+  // version2, and of the rotation bundles: rotated-sent-by-new-key, revoked-after-the-record,
+  // own-copy-after-rotation.
+  EXPECT_EQ(valid, 12u);
 }
 
 // Key rotation and revocation as a verifier sees them: what the old key signed before the

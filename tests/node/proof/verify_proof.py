@@ -17,7 +17,8 @@ import nacl.signing
 
 # Format -> (version, domain of the holder's signature).
 FORMATS = {"threatmesh-proof/1": (1, "threatmesh/proof/v1"),
-           "threatmesh-proof/2": (2, "threatmesh/proof/v2")}
+           "threatmesh-proof/2": (2, "threatmesh/proof/v2"),
+           "threatmesh-proof/3": (3, "threatmesh/proof/v3")}
 ONE_HOP_TLPS = (3, 4, 5)  # AMBER, AMBER+STRICT, RED
 DEFAULT_MAX_HOPS = 8
 SKEW_MS = 5 * 60 * 1000
@@ -100,6 +101,61 @@ def envelope(obj, name):
     return hexfield(obj, "payload"), hexfield(obj, "signature", 64)
 
 
+def hop_envelope(obj, version):
+    """A hop: (payload, signature, batch), batch None for a hop signed alone, else
+    (statement, signature, index, [path hashes])."""
+    if version < 3 or not isinstance(obj, dict) or "batch" not in obj:
+        payload, sig = envelope(obj, "chains")
+        return payload, sig, None
+    b = obj["batch"]
+    if not isinstance(b, dict) or not isinstance(b.get("path"), list):
+        raise Unusable("chains")
+    index = b.get("index")
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 1 << 32:
+        raise Unusable("chains")
+    path = [hexfield({"h": h}, "h", 32) for h in b["path"]]
+    return (hexfield(obj, "payload"), b"",
+            (hexfield(b, "statement"), hexfield(b, "signature", 64), index, path))
+
+
+def merkle_root(leaf, index, size, path):
+    """The root a leaf hash reaches by its inclusion path (RFC 9162 section 2.1.3.2), or None."""
+    if index >= size:
+        return None
+    node = lambda left, right: hashlib.sha256(b"\x01" + left + right).digest()
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = node(p, r)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return r if sn == 0 else None
+
+
+def hop_signed(payload, sig, batch, h, frm):
+    """Whether the hop is signed by its sender: alone, or as a leaf of its signed batch."""
+    if batch is None:
+        return verify(frm, "threatmesh/hop/v1", payload, sig)
+    statement, batch_sig, index, path = batch
+    try:
+        s = fields(statement)
+    except ValueError:
+        return False
+    if (one(s, 1, b"") != frm or one(s, 2, b"") != one(h, 3, b"")
+            or one(s, 3, 0) != one(h, 4, 0) or one(s, 4, b"") != one(h, 5, b"")):
+        return False
+    leaf = hashlib.sha256(b"\x00" + payload).digest()
+    size = one(s, 6, 0)
+    if size < 1 or merkle_root(leaf, index, size, path) != one(s, 5, b""):
+        return False
+    return verify(frm, "threatmesh/hop-batch/v1", statement, batch_sig)
+
+
 def item(b):
     return struct.pack(">I", len(b)) + b
 
@@ -152,7 +208,7 @@ def check(text):
         record = envelope(b.get("record"), "record")
         if not isinstance(b.get("chains"), list) or not all(isinstance(c, list) for c in b["chains"]):
             raise Unusable("chains")
-        chains = [[envelope(h, "chains") for h in c] for c in b["chains"]]
+        chains = [[hop_envelope(h, version) for h in c] for c in b["chains"]]
         if not isinstance(b.get("marks"), list):
             raise Unusable("marks")
         marks = [envelope(m, "marks") for m in b["marks"]]
@@ -178,8 +234,12 @@ def check(text):
     statement += item(record[0]) + item(record[1]) + struct.pack(">I", len(chains))
     for c in chains:
         statement += struct.pack(">I", len(c))
-        for p, s in c:
+        for p, s, batch in c:
             statement += item(p) + item(s)
+            if version >= 3:
+                st, bs, index, path = batch if batch else (b"", b"", 0, [])
+                statement += item(st) + item(bs) + struct.pack(">II", index, len(path))
+                statement += b"".join(item(x) for x in path)
     statement += struct.pack(">I", len(marks))
     for p, s in marks:
         statement += item(p) + item(s)
@@ -274,7 +334,7 @@ def check(text):
                 faults.append("chains[%d]" % i)
             continue
         expected_from, prev_payload, seen, hops, sound = author, None, {author}, [], True
-        for j, (payload, sig) in enumerate(chain):
+        for j, (payload, sig, batch) in enumerate(chain):
             element = "chains[%d][%d]" % (i, j)
             try:
                 h = fields(payload)
@@ -291,7 +351,7 @@ def check(text):
                 or (20 in body and one(fields(one(body, 20, b"")), 1, b"") == frm))
             if successor:
                 seen.add(frm)
-            ok = (len(frm) == 32 and verify(frm, "threatmesh/hop/v1", payload, sig)
+            ok = (len(frm) == 32 and hop_signed(payload, sig, batch, h, frm)
                   and table.may_sign(frm, signed64(one(h, 4, 0)))
                   and one(h, 1, b"") == record_id and (frm == expected_from or successor)
                   and prev == (b"" if j == 0 else hashlib.sha256(prev_payload).digest())
