@@ -342,30 +342,49 @@ class RocksStore final : public Store {
 
   std::vector<absl::StatusOr<std::string>> GetMany(
       const std::vector<std::string_view>& ids) override {
+    std::vector<absl::StatusOr<std::string>> out;
+    out.reserve(ids.size());
+    ReadMany(ids, [&](std::size_t i, const rocksdb::Status& s, rocksdb::PinnableSlice& value) {
+      if (s.IsNotFound()) {
+        out.push_back(absl::NotFoundError(StrCat("no record ", crypto::HexEncode(ids[i]))));
+      } else if (!s.ok()) {
+        out.push_back(FromRocks(s, StrCat("reading ", dir_)));
+      } else {
+        out.push_back(value.ToString());
+      }
+    });
+    return out;
+  }
+
+  std::vector<absl::StatusOr<bool>> ContainsMany(
+      const std::vector<std::string_view>& ids) override {
+    std::vector<absl::StatusOr<bool>> out;
+    out.reserve(ids.size());
+    ReadMany(ids, [&](std::size_t, const rocksdb::Status& s, rocksdb::PinnableSlice&) {
+      if (s.ok() || s.IsNotFound()) {
+        out.push_back(s.ok());
+      } else {
+        out.push_back(FromRocks(s, StrCat("reading ", dir_)));
+      }
+    });
+    return out;
+  }
+
+  // One MultiGet of records; `each(i, status, value)` for every id in order (with an IOError
+  // status for all when the store is closed).
+  template <typename Each>
+  void ReadMany(const std::vector<std::string_view>& ids, Each each) {
     std::vector<rocksdb::Slice> keys;
     keys.reserve(ids.size());
     for (std::string_view id : ids) keys.push_back(ToSlice(id));
     std::vector<rocksdb::PinnableSlice> values(ids.size());
-    std::vector<rocksdb::Status> statuses(ids.size());
-    std::vector<absl::StatusOr<std::string>> out;
-    out.reserve(ids.size());
+    std::vector<rocksdb::Status> statuses(ids.size(), rocksdb::Status::IOError("closed"));
     ReaderMutexLock lock(&db_mu_);
-    if (!db_) {
-      for (std::size_t i = 0; i < ids.size(); ++i) out.push_back(Closed());
-      return out;
+    if (db_ && !ids.empty()) {
+      db_->MultiGet(rocksdb::ReadOptions(), cf(kRecords), keys.size(), keys.data(), values.data(),
+                    statuses.data());
     }
-    db_->MultiGet(rocksdb::ReadOptions(), cf(kRecords), keys.size(), keys.data(), values.data(),
-                  statuses.data());
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      if (statuses[i].IsNotFound()) {
-        out.push_back(absl::NotFoundError(StrCat("no record ", crypto::HexEncode(ids[i]))));
-      } else if (!statuses[i].ok()) {
-        out.push_back(FromRocks(statuses[i], StrCat("reading ", dir_)));
-      } else {
-        out.push_back(values[i].ToString());
-      }
-    }
-    return out;
+    for (std::size_t i = 0; i < ids.size(); ++i) each(i, statuses[i], values[i]);
   }
 
   absl::StatusOr<threatmesh::v1::CustodyChains> GetCustody(std::string_view id) override {

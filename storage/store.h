@@ -130,6 +130,10 @@ class Store {
   // The Signed envelope bytes of a record; NotFound when absent.
   [[nodiscard]] virtual absl::StatusOr<std::string> Get(std::string_view id) = 0;
 
+  // Contains of several ids at once (one MultiGet), each answer at its id's place.
+  [[nodiscard]] virtual std::vector<absl::StatusOr<bool>> ContainsMany(
+      const std::vector<std::string_view>& ids) = 0;
+
   // Get of several records at once (one RocksDB MultiGet: cheaper per record than a Get each),
   // each answer at its id's place.
   [[nodiscard]] virtual std::vector<absl::StatusOr<std::string>> GetMany(

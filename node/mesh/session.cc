@@ -246,7 +246,7 @@ class Session {
   // Takes each record of the batch at the inbound rate, and drops those that do not parse
   // or are held already, before any signature check.
   absl::Status Sift(const RecordBatch& batch, std::vector<Item>& items) {
-    storage::Store& store = context_.node().store();
+    std::vector<std::string_view> ids;
     for (int i = 0; i < batch.records_size(); ++i) {
       if (context_.stopping()) return absl::CancelledError("the node is stopping");
       Admit();
@@ -258,8 +258,17 @@ class Session {
         continue;
       }
       item.id = crypto::RecordId(envelope.payload());
-      absl::StatusOr<bool> known = store.Contains(item.id);
-      if (known.ok() && *known) item.outcome = Outcome::kDuplicate;
+    }
+    // Which are held already: one read of the store for the batch.
+    for (const Item& item : items) {
+      if (item.outcome == Outcome::kStore) ids.push_back(item.id);
+    }
+    std::vector<absl::StatusOr<bool>> known = context_.node().store().ContainsMany(ids);
+    std::size_t k = 0;
+    for (Item& item : items) {
+      if (item.outcome != Outcome::kStore) continue;
+      if (known[k].ok() && *known[k]) item.outcome = Outcome::kDuplicate;
+      ++k;
     }
     return absl::OkStatus();
   }

@@ -565,12 +565,23 @@ class BundleCheck {
       v1::Hop hop;
       hop.ParseFromString(envelope.payload());  // CheckChain parsed it already
       steps.push_back(StrCat("sent by ", Name(hop.from()), " to ", Name(hop.to()), " at ",
-                             FormatTime(hop.at()), " under policy \"", hop.policy(), "\""));
+                             FormatTime(hop.at()), " under policy \"", hop.policy(), "\"",
+                             BatchNote(envelope)));
     }
     for (std::size_t s = 0; s < steps.size(); ++s) {
       r_.story.push_back(StrCat("copy ", i + 1, ", hop ", s, ": ", steps[s]));
     }
     JudgeHandling(i, *verdict);
+  }
+
+  // ", signed in a batch of N (root R...)" for a hop signed as one of a batch: the sender's
+  // own signed statement is what the hop rests on; "" for a hop signed alone.
+  static std::string BatchNote(const v1::Signed& envelope) {
+    if (!envelope.has_batch()) return "";
+    v1::HopBatch statement;
+    statement.ParseFromString(envelope.batch().statement());  // CheckChain parsed it already
+    return StrCat(", signed in its batch statement of ", statement.size(), " hops (root ",
+                  crypto::HexEncode(statement.root()).substr(0, 16), "...)");
   }
 
   void JudgeHandling(std::size_t i, const ChainVerdict& verdict) {
@@ -584,6 +595,7 @@ class BundleCheck {
         ++violations_proven_;
         r_.story.push_back(StrCat("VIOLATION in copy ", i + 1, ": hop ", verdict.offender,
                                   ", signed by ", Name(hop.from()),
+                                  BatchNote(chain.hops(verdict.offender)),
                                   ", broke the author's handling: ", verdict.rule));
       } else {
         Fail(offender_path, StrCat("broke the author's handling: ", verdict.rule), hop.from());

@@ -446,6 +446,29 @@ TEST_F(StoreTest, TheUuidIndexFindsRecordsAndIsFilledForOlderStores) {
   ASSERT_NO_FATAL_FAILURE(check());
 }
 
+// Reads of several records at once answer each id at its place, held or not.
+TEST_F(StoreTest, GetManyAndContainsManyAnswerEachIdAtItsPlace) {
+  crypto::KeyPair key = crypto::KeyPair::Generate();
+  const std::string a =
+      Add("a", IndicatorType::INDICATOR_TYPE_DOMAIN, "a.example", key, kTestNowMs - 2);
+  const std::string b =
+      Add("b", IndicatorType::INDICATOR_TYPE_DOMAIN, "b.example", key, kTestNowMs - 1);
+  const std::string absent(32, 'z');
+  const std::vector<std::string_view> ids = {b, absent, a, b};
+  std::vector<absl::StatusOr<bool>> held = store_->ContainsMany(ids);
+  ASSERT_EQ(held.size(), 4u);
+  EXPECT_TRUE(*held[0]);
+  EXPECT_FALSE(*held[1]);
+  EXPECT_TRUE(*held[2]);
+  EXPECT_TRUE(*held[3]);
+  std::vector<absl::StatusOr<std::string>> got = store_->GetMany(ids);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(*got[0], *store_->Get(b));
+  EXPECT_EQ(got[1].status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(*got[2], *store_->Get(a));
+  EXPECT_TRUE(store_->ContainsMany({}).empty());
+}
+
 TEST_F(StoreTest, ReopenKeepsRecordsAndContinuesTheSequence) {
   crypto::KeyPair key = crypto::KeyPair::Generate();
   std::string id =

@@ -377,6 +377,24 @@ TEST_F(ProofTest, AViolationBundleProvesTheViolationAndNamesTheRelay) {
   ASSERT_EQ(r.verdict, ProofResult::Verdict::kInvalid);
   ASSERT_TRUE(Names(r, "chains[0][1]")) << Failures(r);
   EXPECT_EQ(r.failures.back().key, Key(1));
+  // Relayed in a batch: the violation rests on the relay's own signed batch statement.
+  ProofMaterial batched = Material(record, {0, 1, 2}, /*batches=*/true);
+  batched.kind = "violation";
+  r = VerifyProofBundle(Export(batched, 2));
+  ASSERT_EQ(r.verdict, ProofResult::Verdict::kValid) << Failures(r);
+  v1::HopBatch statement;
+  ASSERT_TRUE(statement.ParseFromString(batched.chains[0].hops(1).batch().statement()));
+  bool statement_named = false;
+  for (const std::string& line : r.story) {
+    statement_named =
+        statement_named ||
+        (line.find("VIOLATION") != std::string::npos &&
+         line.find("hop 1, signed by " + nodes_[1].public_key().Fingerprint()) !=
+             std::string::npos &&
+         line.find("batch statement of 3 hops (root " +
+                   crypto::HexEncode(statement.root()).substr(0, 16)) != std::string::npos);
+  }
+  EXPECT_TRUE(statement_named) << ::testing::PrintToString(r.story);
   // A "violation" bundle of a copy that broke nothing proves nothing.
   ProofMaterial fine = Material(Record(), {0, 1, 2});
   fine.kind = "violation";
