@@ -366,8 +366,9 @@ void Report(double verify, double bound, uint64_t records, const CatchUp& c, con
   std::printf("\nthreatmesh mesh benchmark: real node processes, TLS peering on loopback\n");
   std::printf("limit measured in this run:\n");
   std::printf("  Ed25519 verify (libsodium, 1 core):  %9.0f /s\n", verify);
-  std::printf("  catch-up bound, the one-core verify rate (1 signature per record): %9.0f records/s\n",
-              bound);
+  std::printf(
+      "  catch-up bound, the one-core verify rate (1 signature per record): %9.0f records/s\n",
+      bound);
   std::printf("\n%-52s %12s %8s\n", "benchmark", "figure", "x bound");
   std::printf("%-52s %12.0f %8.3f   (%lu records in %.1f s; CPU A %.2f, B %.2f cores)\n",
               "catch-up, records/s", c.rate, c.rate / bound, (unsigned long)records, c.seconds,

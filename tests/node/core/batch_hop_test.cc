@@ -52,6 +52,71 @@ class BatchHopTest : public ::testing::Test {
     return CheckChain(ids_[i], bodies_[i], chains_[i], Key(self), nullptr, nullptr, cache, kind);
   }
 
+  // Ways to tamper with hop 0 of chains_[0] (node 0 sent six records to node 1 in one
+  // batch), each with the fault's kind and a part of its message.
+  struct TamperCase {
+    std::string name;
+    std::function<void(CustodyChain&)> tamper;
+    std::string kind;
+    std::string message_part;
+  };
+  std::vector<TamperCase> TamperCases() {
+    return {
+        {"a path that proves another leaf",
+         [&](CustodyChain& c) { *c.mutable_hops(0)->mutable_batch() = chains_[1].hops(0).batch(); },
+         "batch path", "does not lead to the batch's root"},
+        {"a changed path hash",
+         [](CustodyChain& c) { (*c.mutable_hops(0)->mutable_batch()->mutable_path(0))[3] ^= 1; },
+         "batch path", "inclusion path"},
+        {"a path one hash short",
+         [](CustodyChain& c) { c.mutable_hops(0)->mutable_batch()->mutable_path()->RemoveLast(); },
+         "batch path", "inclusion path"},
+        {"another index", [](CustodyChain& c) { c.mutable_hops(0)->mutable_batch()->set_index(1); },
+         "batch path", "leaf 1"},
+        {"a root that does not cover the record",
+         [&](CustodyChain& c) {
+           HopBatch s;
+           ASSERT_TRUE(s.ParseFromString(c.hops(0).batch().statement()));
+           s.set_root(crypto::Sha256("another tree"));
+           c.mutable_hops(0)->mutable_batch()->set_statement(s.SerializeAsString());
+           c.mutable_hops(0)->mutable_batch()->set_signature(
+               nodes_[0].Sign(crypto::kHopBatchDomain, s.SerializeAsString()));
+         },
+         "batch path", "does not lead to the batch's root"},
+        {"a batch signed by a key other than the sender's",
+         [&](CustodyChain& c) {
+           c.mutable_hops(0)->mutable_batch()->set_signature(
+               nodes_[3].Sign(crypto::kHopBatchDomain, c.hops(0).batch().statement()));
+         },
+         "batch signature", "valid signature of its sender"},
+        {"a statement naming another receiver",
+         [&](CustodyChain& c) {
+           HopBatch s;
+           ASSERT_TRUE(s.ParseFromString(c.hops(0).batch().statement()));
+           s.set_to(Key(2));
+           c.mutable_hops(0)->mutable_batch()->set_statement(s.SerializeAsString());
+         },
+         "batch statement", "differs from its signed batch statement"},
+        {"a leaf changed after signing",
+         [&](CustodyChain& c) {
+           v1::Hop hop;
+           ASSERT_TRUE(hop.ParseFromString(c.hops(0).payload()));
+           hop.set_policy("other");
+           c.mutable_hops(0)->set_payload(hop.SerializeAsString());
+         },
+         "batch statement", "differs from its signed batch statement"},
+        {"a statement that does not parse",
+         [](CustodyChain& c) { c.mutable_hops(0)->mutable_batch()->set_statement("\xff\xff"); },
+         "batch statement", "does not parse"},
+        {"a signature and a batch",
+         [&](CustodyChain& c) {
+           c.mutable_hops(0)->set_signature(
+               nodes_[0].Sign(crypto::kHopDomain, c.hops(0).payload()));
+         },
+         "hop signature", "both a signature and a batch"},
+    };
+  }
+
   std::vector<std::string> ids_;
   std::vector<RecordBody> bodies_;
   std::vector<CustodyChain> chains_;
@@ -92,67 +157,8 @@ TEST_F(BatchHopTest, EachStatementIsCheckedOnce) {
 TEST_F(BatchHopTest, EveryTamperingIsRefusedAndNamed) {
   MakeRecords(6);
   SendAll(0, 1, testing::kTestNowMs);
-  struct Case {
-    std::string name;
-    std::function<void(CustodyChain&)> tamper;
-    std::string kind;
-    std::string message_part;
-  };
-  const std::vector<Case> cases = {
-      {"a path that proves another leaf",
-       [&](CustodyChain& c) { *c.mutable_hops(0)->mutable_batch() = chains_[1].hops(0).batch(); },
-       "batch path", "does not lead to the batch's root"},
-      {"a changed path hash",
-       [](CustodyChain& c) { (*c.mutable_hops(0)->mutable_batch()->mutable_path(0))[3] ^= 1; },
-       "batch path", "inclusion path"},
-      {"a path one hash short",
-       [](CustodyChain& c) { c.mutable_hops(0)->mutable_batch()->mutable_path()->RemoveLast(); },
-       "batch path", "inclusion path"},
-      {"another index", [](CustodyChain& c) { c.mutable_hops(0)->mutable_batch()->set_index(1); },
-       "batch path", "leaf 1"},
-      {"a root that does not cover the record",
-       [&](CustodyChain& c) {
-         HopBatch s;
-         ASSERT_TRUE(s.ParseFromString(c.hops(0).batch().statement()));
-         s.set_root(crypto::Sha256("another tree"));
-         c.mutable_hops(0)->mutable_batch()->set_statement(s.SerializeAsString());
-         c.mutable_hops(0)->mutable_batch()->set_signature(
-             nodes_[0].Sign(crypto::kHopBatchDomain, s.SerializeAsString()));
-       },
-       "batch path", "does not lead to the batch's root"},
-      {"a batch signed by a key other than the sender's",
-       [&](CustodyChain& c) {
-         c.mutable_hops(0)->mutable_batch()->set_signature(
-             nodes_[3].Sign(crypto::kHopBatchDomain, c.hops(0).batch().statement()));
-       },
-       "batch signature", "valid signature of its sender"},
-      {"a statement naming another receiver",
-       [&](CustodyChain& c) {
-         HopBatch s;
-         ASSERT_TRUE(s.ParseFromString(c.hops(0).batch().statement()));
-         s.set_to(Key(2));
-         c.mutable_hops(0)->mutable_batch()->set_statement(s.SerializeAsString());
-       },
-       "batch statement", "differs from its signed batch statement"},
-      {"a leaf changed after signing",
-       [&](CustodyChain& c) {
-         v1::Hop hop;
-         ASSERT_TRUE(hop.ParseFromString(c.hops(0).payload()));
-         hop.set_policy("other");
-         c.mutable_hops(0)->set_payload(hop.SerializeAsString());
-       },
-       "batch statement", "differs from its signed batch statement"},
-      {"a statement that does not parse",
-       [](CustodyChain& c) { c.mutable_hops(0)->mutable_batch()->set_statement("\xff\xff"); },
-       "batch statement", "does not parse"},
-      {"a signature and a batch",
-       [&](CustodyChain& c) {
-         c.mutable_hops(0)->set_signature(nodes_[0].Sign(crypto::kHopDomain, c.hops(0).payload()));
-       },
-       "hop signature", "both a signature and a batch"},
-  };
   const CustodyChain original = chains_[0];
-  for (const Case& tc : cases) {
+  for (const TamperCase& tc : TamperCases()) {
     SCOPED_TRACE(tc.name);
     chains_[0] = original;
     ASSERT_NO_FATAL_FAILURE(tc.tamper(chains_[0]));
@@ -166,6 +172,8 @@ TEST_F(BatchHopTest, EveryTamperingIsRefusedAndNamed) {
     EXPECT_NE(v.status().message().find(tc.message_part), std::string::npos) << v.status();
     EXPECT_EQ(kind, tc.kind);
     EXPECT_EQ(hop, 0);
+    const v1::BatchInclusion& proof = chains_[0].hops(0).batch();
+    EXPECT_FALSE(cache.Contains(crypto::Sha256(proof.statement() + proof.signature())));
     chains_[0] = original;
     EXPECT_TRUE(Check(0, 1).ok()) << "the untampered chain";
   }

@@ -34,6 +34,32 @@ struct CurlResult {
   std::string body;
 };
 
+// What a client needs of an objects page, read off its text (a JSON parse of 25 MB in a
+// sanitizer build would take most of a test's time; the page is JSON as the other tests
+// check): the indicators' names, the `next` of a page with more, the date added last.
+struct PageText {
+  std::vector<std::string> names;
+  std::string next, added_last;
+};
+PageText ReadPageText(const CurlResult& r) {
+  PageText page;
+  for (std::size_t at = r.body.find("\"name\":\""); at != std::string::npos;
+       at = r.body.find("\"name\":\"", at + 1)) {
+    const std::size_t begin = at + 8;
+    page.names.push_back(r.body.substr(begin, r.body.find('"', begin) - begin));
+  }
+  const std::string more = "{\"more\":true,\"next\":\"";
+  if (r.body.rfind(more, 0) == 0) {
+    page.next = r.body.substr(more.size(), r.body.find('"', more.size()) - more.size());
+  }
+  const std::string header = "X-TAXII-Date-Added-Last: ";
+  if (const std::size_t at = r.headers.find(header); at != std::string::npos) {
+    const std::size_t begin = at + header.size();
+    page.added_last = r.headers.substr(begin, r.headers.find('\r', begin) - begin);
+  }
+  return page;
+}
+
 class TaxiiServerTest : public testing::ServerTest {
  protected:
   TaxiiServerTest() {
@@ -54,6 +80,81 @@ class TaxiiServerTest : public testing::ServerTest {
     r.headers = Slurp(dir_.Sub("curl.headers"));
     r.body = Slurp(dir_.Sub("curl.body"));
     return r;
+  }
+
+  // The node again, with a collection "inbox" that the publisher token reads and writes, and
+  // an envelope of one indicator to post (envelope.json).
+  void RestartWithInbox() {
+    ASSERT_EQ(StopNode(), 0);
+    std::ofstream(dir_.Sub("serve.conf")) << "[taxii.collection.inbox]\n"
+                                             "title = Inbox\n"
+                                             "readers = publisher\n"
+                                             "writers = publisher\n";
+    serve_args_.insert(serve_args_.end(), {"--config", dir_.Sub("serve.conf")});
+    ASSERT_NO_FATAL_FAILURE(Start());
+    publisher_ = Client(publisher_token_);
+    std::ofstream(dir_.Sub("envelope.json")) << R"({"objects": [{"type": "indicator",
+      "spec_version": "2.1", "id": "indicator--00000001-0000-4000-8000-0000000000aa",
+      "created": "2026-11-01T00:00:00.000Z", "modified": "2026-11-01T00:00:00.000Z",
+      "pattern_type": "stix", "valid_from": "2026-11-01T00:00:00.000Z",
+      "pattern": "[domain-name:value = 'posted.example']"}]})";
+  }
+
+  // w.example, a second version of it, other.example, then the second version retracted:
+  // the first version's id (its object's UUID), which then has three versions.
+  std::string PublishTwoVersionsAndRetract() {
+    auto publish = [&](const std::string& value, const std::string& supersedes) {
+      PublishRequest request;
+      request.mutable_body()->set_tlp(TLP_GREEN);
+      request.mutable_body()->set_supersedes(supersedes);
+      request.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
+      request.mutable_body()->mutable_indicator()->set_value(value);
+      absl::StatusOr<PublishResponse> r = publisher_->Publish(request);
+      EXPECT_TRUE(r.ok()) << r.status();
+      return r.ok() ? r->id() : "";
+    };
+    const std::string first = publish("w.example", "");
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));  // a later `modified`
+    const std::string second = publish("w.example", first);
+    publish("other.example", "");
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    RetractRequest retract;
+    retract.set_target(second);
+    EXPECT_TRUE(publisher_->Retract(retract).ok());
+    return first;
+  }
+
+  // GET `path` expecting 200: its JSON (an empty object otherwise).
+  nlohmann::json GetJson(const std::string& path, const std::vector<std::string>& args) {
+    CurlResult r = Curl(path, args);
+    EXPECT_EQ(r.status, 200) << path << " " << r.body;
+    return r.status == 200 ? nlohmann::json::parse(r.body) : nlohmann::json::object();
+  }
+
+  // curl arguments that POST envelope.json with `token` and `content_type`.
+  std::vector<std::string> Posting(const std::string& token, const std::string& content_type) {
+    std::vector<std::string> args = Basic(token);
+    args.insert(args.end(), {"-H", "Content-Type: " + content_type, "--data-binary",
+                             "@" + dir_.Sub("envelope.json")});
+    return args;
+  }
+  static constexpr const char* kTaxiiJson = "application/taxii+json;version=2.1";
+
+  // Publishes GREEN domains p<from>.example .. p<to - 1>.example in one stream.
+  void PublishDomains(int from, int to) {
+    std::vector<PublishRequest> requests;
+    for (int i = from; i < to; ++i) {
+      PublishRequest r;
+      r.mutable_body()->set_tlp(TLP_GREEN);
+      r.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
+      r.mutable_body()->mutable_indicator()->set_value("p" + std::to_string(i) + ".example");
+      requests.push_back(std::move(r));
+    }
+    absl::StatusOr<PublishStreamResponse> done = publisher_->PublishStream(requests);
+    EXPECT_TRUE(done.ok()) << done.status();
+    if (done.ok()) {
+      EXPECT_EQ(done->stored(), static_cast<uint64_t>(to - from));
+    }
   }
 
   std::vector<std::string> Basic(const std::string& token) {
@@ -98,86 +199,43 @@ TEST_F(TaxiiServerTest, CurlPagesThroughTheCollectionWithBasicCredentials) {
 // config: the API root, a collection, the match[] filters, the manifest, an object by id and
 // its versions after a retraction, a POST and its status, and each refusal's status.
 TEST_F(TaxiiServerTest, TheWholeApiOverTheWire) {
-  ASSERT_EQ(StopNode(), 0);
-  std::ofstream(dir_.Sub("serve.conf")) << "[taxii.collection.inbox]\n"
-                                           "title = Inbox\n"
-                                           "readers = publisher\n"
-                                           "writers = publisher\n";
-  serve_args_.insert(serve_args_.end(), {"--config", dir_.Sub("serve.conf")});
-  ASSERT_NO_FATAL_FAILURE(Start());
-  publisher_ = Client(publisher_token_);
-  auto publish = [&](const std::string& value, const std::string& supersedes) {
-    PublishRequest request;
-    request.mutable_body()->set_tlp(TLP_GREEN);
-    request.mutable_body()->set_supersedes(supersedes);
-    request.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
-    request.mutable_body()->mutable_indicator()->set_value(value);
-    absl::StatusOr<PublishResponse> r = publisher_->Publish(request);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? r->id() : "";
-  };
-  const std::string first = publish("w.example", "");
-  std::this_thread::sleep_for(std::chrono::milliseconds(3));  // a later `modified`
-  const std::string second = publish("w.example", first);
-  publish("other.example", "");
-  std::this_thread::sleep_for(std::chrono::milliseconds(3));
-  RetractRequest retract;
-  retract.set_target(second);
-  ASSERT_TRUE(publisher_->Retract(retract).ok());
+  ASSERT_NO_FATAL_FAILURE(RestartWithInbox());
+  const std::string first = PublishTwoVersionsAndRetract();
   const std::vector<std::string> reader = Basic(reader_token_);
   const std::string collection = "/threatmesh/collections/" + taxii::DefaultCollectionId() + "/";
-  auto json = [&](const std::string& path, const std::vector<std::string>& args) {
-    CurlResult r = Curl(path, args);
-    EXPECT_EQ(r.status, 200) << path << " " << r.body;
-    return r.status == 200 ? nlohmann::json::parse(r.body) : nlohmann::json::object();
-  };
-  EXPECT_EQ(json("/threatmesh/", reader)["max_content_length"], 65536);
-  EXPECT_EQ(json(collection, reader)["can_read"], true);
+  EXPECT_EQ(GetJson("/threatmesh/", reader)["max_content_length"], 65536);
+  EXPECT_EQ(GetJson(collection, reader)["can_read"], true);
   const std::string object_id = interop::StixObjectId("indicator", first);
-  const nlohmann::json all = json(collection + "objects/?match%5Bid%5D=" + object_id +
-                                      "&match%5Bversion%5D=all&match%5Bspec_version%5D=2.1",
-                                  reader);
+  const nlohmann::json all = GetJson(collection + "objects/?match%5Bid%5D=" + object_id +
+                                         "&match%5Bversion%5D=all&match%5Bspec_version%5D=2.1",
+                                     reader);
   EXPECT_EQ(all["objects"].size(), 3u) << all;
-  const nlohmann::json types = json(collection + "objects/?match%5Btype%5D=indicator", reader);
+  const nlohmann::json types = GetJson(collection + "objects/?match%5Btype%5D=indicator", reader);
   EXPECT_EQ(types["objects"].size(), 2u) << types;  // w (revoked) and other: the last versions
-  EXPECT_EQ(json(collection + "manifest/?match%5Bid%5D=" + object_id, reader)["objects"].size(),
+  EXPECT_EQ(GetJson(collection + "manifest/?match%5Bid%5D=" + object_id, reader)["objects"].size(),
             1u);
-  const nlohmann::json by_id = json(collection + "objects/" + object_id + "/", reader);
+  const nlohmann::json by_id = GetJson(collection + "objects/" + object_id + "/", reader);
   ASSERT_EQ(by_id["objects"].size(), 1u) << by_id;
   EXPECT_EQ(by_id["objects"][0]["revoked"], true);
-  EXPECT_EQ(json(collection + "objects/" + object_id + "/versions/", reader)["versions"].size(),
+  EXPECT_EQ(GetJson(collection + "objects/" + object_id + "/versions/", reader)["versions"].size(),
             3u);
   // A POST to the inbox, then its status.
   const std::string inbox = "/threatmesh/collections/" + taxii::CollectionId("inbox") + "/";
-  std::ofstream(dir_.Sub("envelope.json")) << R"({"objects": [{"type": "indicator",
-    "spec_version": "2.1", "id": "indicator--00000001-0000-4000-8000-0000000000aa",
-    "created": "2026-11-01T00:00:00.000Z", "modified": "2026-11-01T00:00:00.000Z",
-    "pattern_type": "stix", "valid_from": "2026-11-01T00:00:00.000Z",
-    "pattern": "[domain-name:value = 'posted.example']"}]})";
-  std::vector<std::string> post = Basic(publisher_token_);
-  post.insert(post.end(), {"-H", "Content-Type: application/taxii+json;version=2.1",
-                           "--data-binary", "@" + dir_.Sub("envelope.json")});
-  CurlResult posted = Curl(inbox + "objects/", post);
+  CurlResult posted = Curl(inbox + "objects/", Posting(publisher_token_, kTaxiiJson));
   ASSERT_EQ(posted.status, 202) << posted.body;
   const nlohmann::json status = nlohmann::json::parse(posted.body);
   EXPECT_EQ(status["success_count"], 1) << status;
-  const nlohmann::json again =
-      json("/threatmesh/status/" + status["id"].get<std::string>() + "/", Basic(publisher_token_));
+  const nlohmann::json again = GetJson(
+      "/threatmesh/status/" + status["id"].get<std::string>() + "/", Basic(publisher_token_));
   EXPECT_EQ(again["status"], "complete") << again;
   // Refusals: 403 (a reader posting), 404, 406, 415, 400.
-  std::vector<std::string> reader_post = Basic(reader_token_);
-  reader_post.insert(reader_post.end(), {"-H", "Content-Type: application/taxii+json;version=2.1",
-                                         "--data-binary", "@" + dir_.Sub("envelope.json")});
-  EXPECT_EQ(Curl(collection + "objects/", reader_post).status, 403);
+  EXPECT_EQ(Curl(collection + "objects/", Posting(reader_token_, kTaxiiJson)).status, 403);
   EXPECT_EQ(Curl("/threatmesh/collections/no-such/objects/", reader).status, 404);
   EXPECT_EQ(
       Curl(collection + "objects/indicator--00000000-0000-4000-8000-000000000000/", reader).status,
       404);
   EXPECT_EQ(Curl(collection, {"-u", "x:" + reader_token_, "-H", "Accept: text/html"}).status, 406);
-  std::vector<std::string> wrong_type = Basic(publisher_token_);
-  wrong_type.insert(wrong_type.end(), {"-H", "Content-Type: text/plain", "--data-binary",
-                                       "@" + dir_.Sub("envelope.json")});
-  EXPECT_EQ(Curl(inbox + "objects/", wrong_type).status, 415);
+  EXPECT_EQ(Curl(inbox + "objects/", Posting(publisher_token_, "text/plain")).status, 415);
   EXPECT_EQ(Curl(collection + "objects/?limit=x", reader).status, 400);
   EXPECT_EQ(Curl(collection + "objects/?match%5Bversion%5D=newest", reader).status, 400);
   EXPECT_EQ(Curl(collection + "objects/?added_after=yesterday", reader).status, 400);
@@ -187,25 +245,10 @@ TEST_F(TaxiiServerTest, TheWholeApiOverTheWire) {
 // seen once. Past the last page the client goes on with added_after (the last page's
 // X-TAXII-Date-Added-Last), as `taxii pull` does.
 TEST_F(TaxiiServerTest, PagingThrough25000ObjectsWhileRecordsArrive) {
-  auto publish = [&](int from, int to) {
-    std::vector<PublishRequest> requests;
-    for (int i = from; i < to; ++i) {
-      PublishRequest r;
-      r.mutable_body()->set_tlp(TLP_GREEN);
-      r.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
-      r.mutable_body()->mutable_indicator()->set_value("p" + std::to_string(i) + ".example");
-      requests.push_back(std::move(r));
-    }
-    absl::StatusOr<PublishStreamResponse> done = publisher_->PublishStream(requests);
-    EXPECT_TRUE(done.ok()) << done.status();
-    if (done.ok()) {
-      EXPECT_EQ(done->stored(), static_cast<uint64_t>(to - from));
-    }
-  };
-  publish(0, 20000);
+  PublishDomains(0, 20000);
   std::atomic<bool> published{false};
   std::thread more([&] {
-    for (int from = 20000; from < 25000; from += 500) publish(from, from + 500);
+    for (int from = 20000; from < 25000; from += 500) PublishDomains(from, from + 500);
     published = true;
   });
   const std::string objects = "/threatmesh/collections/" + taxii::DefaultCollectionId() +
@@ -218,22 +261,11 @@ TEST_F(TaxiiServerTest, PagingThrough25000ObjectsWhileRecordsArrive) {
                                                : std::string();
     CurlResult r = Curl(objects + query, Basic(reader_token_));
     ASSERT_EQ(r.status, 200) << r.body;
-    // The indicators' names, read off the page's text (a JSON parse of 25 MB in a sanitizer
-    // build would take most of the test's time); the page is JSON as the other tests check.
-    std::size_t names = 0;
-    for (std::size_t at = r.body.find("\"name\":\""); at != std::string::npos;
-         at = r.body.find("\"name\":\"", at + 1), ++names) {
-      const std::size_t begin = at + 8;
-      seen.insert(r.body.substr(begin, r.body.find('"', begin) - begin));
-    }
-    EXPECT_LE(names, 1000u);
-    const std::size_t at = r.headers.find("X-TAXII-Date-Added-Last: ");
-    if (at != std::string::npos)
-      after = r.headers.substr(at + 25, r.headers.find('\r', at) - at - 25);
-    next.clear();
-    if (r.body.rfind("{\"more\":true,\"next\":\"", 0) == 0) {
-      next = r.body.substr(21, r.body.find('"', 21) - 21);
-    }
+    const PageText page = ReadPageText(r);
+    seen.insert(page.names.begin(), page.names.end());
+    EXPECT_LE(page.names.size(), 1000u);
+    if (!page.added_last.empty()) after = page.added_last;
+    next = page.next;
     if (next.empty() && !published) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   more.join();
