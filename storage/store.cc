@@ -484,7 +484,8 @@ class RocksStore final : public Store {
     if (!page.ok()) return page.status();
     if (page->entries.empty() || page->entries[0].seq != seq) {
       return absl::DataLossError(StrCat("the UUID index of ", dir_, " names sequence ", seq,
-                                        ", which the log does not hold"));
+                                        ", which the log does not hold; the store is damaged, "
+                                        "restore it from a backup"));
     }
     return page->entries[0];
   }

@@ -34,6 +34,13 @@ void AppendItem(std::string& out, std::string_view bytes) {
   out.append(bytes);
 }
 
+// The format string of a bundle version, and the domain its holder signs under.
+std::pair<std::string_view, std::string_view> FormatOf(int version) {
+  if (version >= 3) return {kProofFormat, kProofDomain};
+  if (version == 2) return {kProofFormatV2, kProofDomainV2};
+  return {kProofFormatV1, kProofDomainV1};
+}
+
 std::string EnvelopeJson(const v1::Signed& s) {
   if (s.has_batch()) {  // a hop signed as one of a batch (version 3)
     const v1::BatchInclusion& b = s.batch();
@@ -241,12 +248,7 @@ std::string ExportProofBundle(const ProofMaterial& m, const crypto::KeyPair& hol
                               int64_t now_ms) {
   const std::string holder_key(holder.public_key().bytes());
   // The current format; an earlier one only when asked for (tests of old files).
-  const std::string_view format = m.version >= 3   ? kProofFormat
-                                  : m.version == 2 ? kProofFormatV2
-                                                   : kProofFormatV1;
-  const std::string_view domain = m.version >= 3   ? kProofDomain
-                                  : m.version == 2 ? kProofDomainV2
-                                                   : kProofDomainV1;
+  const auto [format, domain] = FormatOf(m.version);
   const std::string signature = holder.Sign(domain, ProofStatement(m, holder_key, now_ms));
   std::string out = StrCat(
       "{\n  \"format\": ", JsonString(format), ",\n  \"kind\": ", JsonString(m.kind),
@@ -448,10 +450,7 @@ class BundleCheck {
     absl::StatusOr<crypto::PublicKey> holder_key = crypto::PublicKey::FromBytes(holder_);
     if (!holder_key.ok()) {
       Fail("holder", "is not a valid Ed25519 public key");
-    } else if (!crypto::Verify(*holder_key,
-                               m_.version >= 3   ? kProofDomain
-                               : m_.version == 2 ? kProofDomainV2
-                                                 : kProofDomainV1,
+    } else if (!crypto::Verify(*holder_key, FormatOf(m_.version).second,
                                ProofStatement(m_, holder_, exported_at_), signature_)) {
       Fail("signature",
            "the holder's signature over the bundle does not verify: the bundle was changed "

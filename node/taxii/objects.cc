@@ -473,8 +473,6 @@ http::Response TaxiiService::Object(Call& call, const Collection& c, const std::
   absl::StatusOr<Filters> filters = ReadFilters(call.query);
   if (!filters.ok()) return TaxiiError(400, "Bad Request", std::string(filters.status().message()));
   if (versions) filters->versions = Filters::Versions::kAll;
-  if (!filters->ids.empty() && !filters->ids.count(id)) filters->spec_2_1 = false;  // no match
-  filters->ids = {id};
   storage::Store& store = api_.node().store();
   absl::StatusOr<Paging> paging = ReadPaging(call.query, store, options_.max_page);
   if (!paging.ok()) return TaxiiError(400, "Bad Request", std::string(paging.status().message()));
