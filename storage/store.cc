@@ -506,16 +506,29 @@ class RocksStore final : public Store {
   }
 
   bool WaitForSeq(uint64_t seq, std::chrono::milliseconds timeout) override {
+    const std::atomic<uint64_t> never{0};
+    return WaitForSeqOr(seq, timeout, never, 0);
+  }
+
+  bool WaitForSeqOr(uint64_t seq, std::chrono::milliseconds timeout,
+                    const std::atomic<uint64_t>& wake, uint64_t seen) override {
     struct Committed {
       RocksStore* store;
       uint64_t seq;
+      const std::atomic<uint64_t>* wake;
+      uint64_t seen;
       bool operator()() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(store->mu_) {
-        return store->next_seq_ > seq || store->stopping_;
+        return store->next_seq_ > seq || store->stopping_ || wake->load() != seen;
       }
-    } committed{this, seq};
+    } committed{this, seq, &wake, seen};
     MutexLock lock(&mu_);
     return mu_.AwaitWithTimeout(Condition(&committed), absl::FromChrono(timeout)) &&
            next_seq_ > seq;
+  }
+
+  void Wake() override {
+    // Releasing the lock has the waiters' conditions evaluated again.
+    MutexLock lock(&mu_);
   }
 
   absl::StatusOr<std::vector<Mark>> MarksOf(std::string_view id) override {

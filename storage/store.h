@@ -13,6 +13,7 @@
 #ifndef THREATMESH_STORAGE_STORE_H_
 #define THREATMESH_STORAGE_STORE_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -184,6 +185,13 @@ class Store {
   // Blocks until the record with sequence `seq` is stored (NextSeq() > seq) or `timeout`
   // passes, and returns whether it is. For followers of the change feed.
   virtual bool WaitForSeq(uint64_t seq, std::chrono::milliseconds timeout) = 0;
+  // As WaitForSeq, but also returns (false, unless the record is stored) once `wake` differs
+  // from `seen` and Wake() has been called since it changed: for a follower that also waits
+  // on something besides the log (node/mesh/relay.h).
+  virtual bool WaitForSeqOr(uint64_t seq, std::chrono::milliseconds timeout,
+                            const std::atomic<uint64_t>& wake, uint64_t seen) = 0;
+  // Has every WaitForSeqOr look at its `wake` again.
+  virtual void Wake() = 0;
 
   // Records stored of one kind.
   virtual uint64_t CountOf(RecordKind kind) = 0;

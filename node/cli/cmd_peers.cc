@@ -26,7 +26,8 @@ std::string StateText(const std::map<std::string, v1::PeerState>& states, const 
   }
   return StrCat(st.connected() ? "connected since " + FormatTime(st.connected_since())
                                : "down (" + st.last_error() + ")",
-                "; sent ", st.sent(), ", received ", st.received(), ", duplicates ",
+                "; sent ", st.sent(), " (", st.sent_early(),
+                " before their commit here), received ", st.received(), ", duplicates ",
                 st.duplicates(), ", refused ", refused_total,
                 refused.empty() ? "" : " (" + refused + ")", ", violations ", st.violations(),
                 ", throttled ", st.throttled_ms(), " ms; its log held here to ", st.cursor(),

@@ -101,6 +101,11 @@ absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerH
 
 }  // namespace
 
+std::size_t ExchangeContext::LiveStreams() const {
+  MutexLock lock(&mu_);
+  return streams_.size();
+}
+
 bool ExchangeContext::Attach(const std::string& peer, PeerStream* stream, bool preferred,
                              int64_t now_ms) {
   MutexLock lock(&mu_);

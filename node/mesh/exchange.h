@@ -25,6 +25,7 @@
 #include "crypto/mutex.h"
 #include "node/core/policy.h"
 #include "node/local_node.h"
+#include "node/mesh/relay.h"
 #include "node/peers.h"
 #include "node/work_pool.h"
 #include "threatmesh/v1/peer.pb.h"
@@ -48,6 +49,7 @@ class PeerStream {
 // Counters of one peer, for the operator's view.
 struct PeerCounters {
   uint64_t sent = 0;
+  uint64_t sent_early = 0;  // of sent: relayed before their commit here
   uint64_t received = 0;
   uint64_t duplicates = 0;
   std::map<std::string, uint64_t> refused;  // by reason
@@ -92,6 +94,10 @@ class ExchangeContext {
   // Workers for the signature checks of received batches.
   WorkPool& pool() const { return pool_; }
   std::chrono::milliseconds peer_timeout() const { return peer_timeout_; }
+  // Checked records on their way to the store, for the other sessions to relay at once.
+  RelayQueue& relay() { return relay_; }
+  // How many peers have a live stream.
+  std::size_t LiveStreams() const;
 
   // Makes `stream` the live stream of `peer`. One is up already: a `preferred` stream cancels
   // it and takes its place; otherwise nothing changes and false is returned.
@@ -126,6 +132,7 @@ class ExchangeContext {
   const PolicyHolder& policies_;
   WorkPool& pool_;
   const std::chrono::milliseconds peer_timeout_;
+  RelayQueue relay_;
 
   mutable Mutex mu_;
   std::map<std::string, PeerCounters> counters_ ABSL_GUARDED_BY(mu_);  // by peer name

@@ -13,6 +13,7 @@
 #include "node/core/policy.h"
 #include "node/core/validate.h"
 #include "node/mesh/peer_auth.h"
+#include "node/mesh/relay.h"
 #include "node/work_pool.h"
 #include "storage/index_keys.h"
 #include "storage/side_keys.h"
@@ -29,6 +30,8 @@ constexpr std::chrono::milliseconds kPoll{250};
 // How long the sender waits, once idle, before telling the peer about log entries it passed
 // over (none of them for the peer).
 constexpr std::chrono::milliseconds kTellSkippedEvery{500};
+// At most this many ids sent before their commit are remembered (node/mesh/relay.h).
+constexpr std::size_t kMaxEarly = 65536;
 
 // Serializes the writes of the two halves of a session.
 class Writer {
@@ -227,8 +230,15 @@ class Session {
     pending->paused_ms = paused_ms_;
     PeerCounters delta;
     std::vector<storage::Store::QueuedPut> puts;
+    // Offered to the other sessions while the commit is in flight, when there are any.
+    relay_ = context_.LiveStreams() > 1;
     if (absl::Status s = Settle(items, pending, delta, puts); !s.ok()) return s;
     storage::Store& store = context_.node().store();
+    if (!relayed_.empty()) {
+      context_.relay().Offer(std::move(relayed_));
+      relayed_.clear();
+      store.Wake();
+    }
     store.PutAllAsync(std::move(puts));  // one group, one sync
     Count([&](PeerCounters& c) {
       c.received += delta.received;
@@ -333,6 +343,10 @@ class Session {
             ++pending->pending;
           }
           const CustodyChain& chain = item.copy->chain();
+          if (relay_) {
+            relayed_.push_back(std::make_shared<const RelayedRecord>(
+                RelayedRecord{item.id, item.record->signed_bytes, item.record->body, chain}));
+          }
           puts.push_back(storage::Store::QueuedPut{
               storage::RecordToStore{std::move(item.id), std::move(item.record->signed_bytes),
                                      std::move(item.record->body),
@@ -409,67 +423,127 @@ class Session {
     }
   }
 
-  // Streams this node's log from `from` (exclusive) on, forever.
+  // Streams this node's log from `from` (exclusive) on, forever; once every log entry is
+  // sent, also what the node's other sessions are committing (node/mesh/relay.h).
   void SendLoop(uint64_t from) {
     storage::Store& store = context_.node().store();
-    uint64_t pos = from;
-    uint64_t told = from;  // the through_seq of the last batch sent
-    auto last_write = std::chrono::steady_clock::now();
-    // Sends a batch through `pos`, counted in the window until acknowledged.
-    auto send = [&](const PeerMessage& m) {
-      {
-        MutexLock lock(&mu_);
-        unacked_.push_back(pos);
-        ++in_flight_;
-      }
-      if (!writer_.Write(m)) return false;
-      told = pos;
-      last_write = std::chrono::steady_clock::now();
-      return true;
-    };
+    pos_ = told_ = from;
+    last_write_ = std::chrono::steady_clock::now();
+    relay_cursor_ = context_.relay().head().load();
     while (!context_.stopping()) {
-      {
-        MutexLock lock(&mu_);
-        mu_.AwaitWithTimeout(Condition(this, &Session::DoneOrRoom), absl::FromChrono(kPoll));
-        if (done_) return;
-        if (in_flight_ >= kWindow) continue;
-        const auto now = std::chrono::steady_clock::now();
-        if (now < resume_at_) {
-          mu_.AwaitWithTimeout(Condition(&done_), absl::FromChrono(resume_at_ - now));
-          if (done_) return;
-        }
-      }
-      if (store.NextSeq() <= pos + 1 && !store.WaitForSeq(pos + 1, kPoll)) {
-        if (pos > told && std::chrono::steady_clock::now() - last_write > kTellSkippedEvery) {
-          // Entries passed over (none for this peer): move its cursor now that all is quiet.
-          PeerMessage m;
-          m.mutable_batch()->set_through_seq(pos);
-          if (!send(m)) return;
+      if (!AwaitRoom()) return;
+      if (store.NextSeq() <= pos_ + 1) {
+        const Step relayed = SendRelayed();
+        if (relayed == Step::kFailed) return;
+        if (relayed == Step::kTook) continue;
+        if (!store.WaitForSeqOr(pos_ + 1, kPoll, context_.relay().head(), relay_cursor_)) {
+          if (context_.relay().head().load() != relay_cursor_) continue;
+          if (!WhileIdle()) return;
           continue;
         }
-        if (std::chrono::steady_clock::now() - last_write > context_.peer_timeout() / 3) {
-          PeerMessage keepalive;
-          keepalive.mutable_keepalive();
-          if (!writer_.Write(keepalive)) return;
-          last_write = std::chrono::steady_clock::now();
-        }
-        continue;
       }
-      absl::StatusOr<storage::LogPage> page = store.ReadLog(pos + 1, kBatchRecords);
-      if (!page.ok() || page->entries.empty()) continue;
+      // Whatever was offered for relaying until now reaches this session through the log.
+      relay_cursor_ = context_.relay().head().load();
+      if (!SendFromLog()) return;
+    }
+  }
+
+  // Waits until the window has room and the peer's pause is over; false once done.
+  bool AwaitRoom() {
+    MutexLock lock(&mu_);
+    while (!mu_.AwaitWithTimeout(Condition(this, &Session::DoneOrRoom), absl::FromChrono(kPoll))) {
+      if (context_.stopping()) return false;
+    }
+    if (done_) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < resume_at_) {
+      mu_.AwaitWithTimeout(Condition(&done_), absl::FromChrono(resume_at_ - now));
+    }
+    return !done_;
+  }
+
+  // With nothing to send: tells the peer about entries passed over, or keeps the stream
+  // alive. False when the stream failed.
+  bool WhileIdle() {
+    const auto quiet = std::chrono::steady_clock::now() - last_write_;
+    if (pos_ > told_ && quiet > kTellSkippedEvery) {
+      // Entries passed over (none for this peer): move its cursor now that all is quiet.
       PeerMessage m;
-      RecordBatch* batch = m.mutable_batch();
-      uint64_t sent = 0;
-      std::vector<std::string> ids;
-      for (const storage::LogEntry& e : page->entries) {
-        if (std::optional<PeerRecord> r = Outgoing(e)) {
-          *batch->add_records() = std::move(*r);
-          ids.push_back(e.id);
-          ++sent;
-        }
-        pos = e.seq;
+      m.mutable_batch()->set_through_seq(pos_);
+      return Send(m, {});
+    }
+    if (quiet > context_.peer_timeout() / 3) {
+      PeerMessage keepalive;
+      keepalive.mutable_keepalive();
+      if (!writer_.Write(keepalive)) return false;
+      last_write_ = std::chrono::steady_clock::now();
+    }
+    return true;
+  }
+
+  // Sends the next page of the log; false when the stream failed.
+  bool SendFromLog() {
+    absl::StatusOr<storage::LogPage> page =
+        context_.node().store().ReadLog(pos_ + 1, kBatchRecords);
+    if (!page.ok() || page->entries.empty()) return true;
+    PeerMessage m;
+    RecordBatch* batch = m.mutable_batch();
+    std::vector<std::string> ids;
+    for (const storage::LogEntry& e : page->entries) {
+      pos_ = e.seq;
+      if (early_.erase(e.id) > 0) continue;  // sent before its commit
+      if (std::optional<PeerRecord> r = Outgoing(e)) {
+        *batch->add_records() = std::move(*r);
+        ids.push_back(e.id);
       }
-      // One signature for the hops of the whole batch (docs/FORMAT.md, "Batch hops").
+    }
+    // A batch with nothing for the peer only moves its cursor: that can wait for a quiet
+    // moment (WhileIdle) or for a page's worth, which saves both sides a message per record
+    // that is not for the peer (such as the records it sent here).
+    if (ids.empty() && pos_ - told_ < kBatchRecords) return true;
+    return Send(m, ids);
+  }
+
+  // What took records from the relay queue did.
+  enum class Step { kNothing, kTook, kFailed };
+
+  // Sends the records other sessions checked and are committing, unless stored already (the
+  // log brings those). Their batch moves the peer's cursor no further: their log entries,
+  // skipped later, do.
+  Step SendRelayed() {
+    std::vector<std::shared_ptr<const RelayedRecord>> taken =
+        context_.relay().Take(&relay_cursor_, kBatchRecords);
+    if (taken.empty()) return Step::kNothing;
+    std::vector<std::string_view> ids;
+    for (const auto& r : taken) ids.push_back(r->id);
+    std::vector<absl::StatusOr<bool>> stored = context_.node().store().ContainsMany(ids);
+    PeerMessage m;
+    std::vector<std::string> sent;
+    for (std::size_t i = 0; i < taken.size(); ++i) {
+      const RelayedRecord& r = *taken[i];
+      if (!stored[i].ok() || *stored[i] || early_.contains(r.id)) continue;
+      if (!Passes(r.id, r.body, r.chain)) continue;
+      PeerRecord* out = m.mutable_batch()->add_records();
+      out->set_signed_record(r.signed_bytes);
+      *out->mutable_chain() = r.chain;
+      sent.push_back(r.id);
+      early_.insert(r.id);
+    }
+    if (sent.empty()) return Step::kTook;
+    // Bounded: an id whose commit failed never shows in the log; forgetting costs at most a
+    // duplicate, which the peer drops by id.
+    if (early_.size() > kMaxEarly) early_.clear();
+    if (!Send(m, sent)) return Step::kFailed;
+    Count([n = sent.size()](PeerCounters& c) { c.sent_early += n; });
+    return Step::kTook;
+  }
+
+  // Signs the hops of batch `m` (one signature for all: docs/FORMAT.md, "Batch hops"), sets
+  // its through_seq to the current position and sends it, counted in the window until
+  // acknowledged. `ids`: its records' ids, in order.
+  bool Send(PeerMessage& m, const std::vector<std::string>& ids) {
+    RecordBatch* batch = m.mutable_batch();
+    if (!ids.empty()) {
       std::vector<BatchHop> hops;
       hops.reserve(ids.size());
       for (int i = 0; i < batch->records_size(); ++i) {
@@ -477,14 +551,18 @@ class Session {
       }
       SignHopBatch(hops, context_.node().key(), peer_.node_key(), context_.node().Now(),
                    outbound_.name);
-      batch->set_through_seq(pos);
-      // A batch with nothing for the peer only moves its cursor: that can wait for a quiet
-      // moment (above) or for a page's worth, which saves both sides a message per record
-      // that is not for the peer (such as the records it sent here).
-      if (sent == 0 && pos - told < kBatchRecords) continue;
-      if (!send(m)) return;
-      Count([sent](PeerCounters& c) { c.sent += sent; });
     }
+    batch->set_through_seq(pos_);
+    {
+      MutexLock lock(&mu_);
+      unacked_.push_back(pos_);
+      ++in_flight_;
+    }
+    if (!writer_.Write(m)) return false;
+    told_ = pos_;
+    last_write_ = std::chrono::steady_clock::now();
+    if (!ids.empty()) Count([n = ids.size()](PeerCounters& c) { c.sent += n; });
+    return true;
   }
 
   // The record at log entry `e` as sent to this peer (its chain still without the hop to the
@@ -496,25 +574,29 @@ class Session {
     Signed envelope;
     RecordBody body;
     if (!bytes.ok() || !chains.ok() || chains->chains_size() == 0 ||
-        !envelope.ParseFromString(*bytes) || !body.ParseFromString(envelope.payload())) {
+        !envelope.ParseFromString(*bytes) || !body.ParseFromString(envelope.payload()) ||
+        !Passes(e.id, body, chains->chains(0))) {
       return std::nullopt;
     }
-    CustodyChain chain = chains->chains(0);
-    if (!ExplainOutbound(outbound_, body, chain, self_, peer_.node_key(), &context_.node().keys())
-             .allowed) {
-      return std::nullopt;
-    }
-    // The peer authored it under a key it has since rotated away from.
-    if (context_.node().keys().Succeeds(body.author(), peer_.node_key())) return std::nullopt;
-    // A record its author withdrew (retracted or superseded) is not passed on; the
-    // retraction or the newer version travels instead.
-    absl::StatusOr<LocalNode::Withdrawal> withdrawn = context_.node().WithdrawnBy(e.id, body);
-    if (!withdrawn.ok() || withdrawn->any()) return std::nullopt;
     PeerRecord r;
     r.set_signed_record(std::move(*bytes));
-    *r.mutable_chain() = std::move(chain);
+    *r.mutable_chain() = std::move(*chains->mutable_chains(0));
     r.set_seq(e.seq);
     return r;
+  }
+
+  // Whether record `id` with this chain (as stored here) goes to this peer.
+  bool Passes(const std::string& id, const RecordBody& body, const CustodyChain& chain) {
+    if (!ExplainOutbound(outbound_, body, chain, self_, peer_.node_key(), &context_.node().keys())
+             .allowed) {
+      return false;
+    }
+    // The peer authored it under a key it has since rotated away from.
+    if (context_.node().keys().Succeeds(body.author(), peer_.node_key())) return false;
+    // A record its author withdrew (retracted or superseded) is not passed on; the
+    // retraction or the newer version travels instead.
+    absl::StatusOr<LocalNode::Withdrawal> withdrawn = context_.node().WithdrawnBy(id, body);
+    return withdrawn.ok() && !withdrawn->any();
   }
 
   ExchangeContext& context_;
@@ -535,6 +617,17 @@ class Session {
   std::atomic<bool> silent_{false};
   // This stream replays both logs from the start ('peers resync').
   bool resync_ = false;
+  // Records to offer the node's other sessions before their commit; reader thread only.
+  std::vector<std::shared_ptr<const RelayedRecord>> relayed_;
+  bool relay_ = false;
+  // The sender thread's: the last log position sent or passed over, the through_seq of the
+  // last batch sent, when it was sent, the relay queue's position, and the ids sent from
+  // the relay queue whose log entries have not come yet.
+  uint64_t pos_ = 0;
+  uint64_t told_ = 0;
+  std::chrono::steady_clock::time_point last_write_;
+  uint64_t relay_cursor_ = 0;
+  absl::flat_hash_set<std::string> early_;
   bool DoneOrToAck() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || !to_ack_.empty(); }
   bool DoneOrRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || in_flight_ < kWindow; }
 

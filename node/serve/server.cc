@@ -342,6 +342,7 @@ class GrpcServer final : public Server {
       st.set_connected(c.connected);
       st.set_connected_since(c.connected_since);
       st.set_sent(c.sent);
+      st.set_sent_early(c.sent_early);
       st.set_received(c.received);
       st.set_duplicates(c.duplicates);
       for (const auto& [reason, n] : c.refused) (*st.mutable_refused())[reason] = n;
