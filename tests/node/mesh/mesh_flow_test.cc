@@ -441,6 +441,78 @@ TEST_F(MeshTest, KillOfARelayMidFloodLosesNothingAndStoresNothingTwice) {
   }
 }
 
+// A small sharing community: two hubs, members peered to one or both, one dial-only, one
+// direct member-to-member link. Records published at the members reach every node exactly
+// once, and no link direction carries a record twice; with a hub killed and restarted on its
+// address meanwhile, every node still ends with every record once.
+class IsacTest : public MeshTest {
+ protected:
+  const std::vector<std::string> names_ = {"h0", "h1", "m0", "m1", "m2", "m3", "m4"};
+  const std::vector<std::pair<std::string, std::string>> links_ = {
+      {"h0", "h1"}, {"m0", "h0"}, {"m1", "h0"}, {"m1", "h1"}, {"m2", "h1"},
+      {"m3", "h0"}, {"m3", "h1"}, {"m4", "h0"}, {"m0", "m2"}};
+
+  void SetUp() override {
+    for (const std::string& n : names_) Start(n, /*dial_only=*/n == "m4");
+    for (const auto& [dialer, listener] : links_) Link(dialer, listener);
+    ASSERT_TRUE(testing::WaitUntil(
+        [&] {
+          for (const auto& [dialer, listener] : links_) {
+            if (!StateOf(dialer, listener).connected()) return false;
+          }
+          return true;
+        },
+        std::chrono::seconds(30)));
+  }
+
+  // Publishes records "<prefix>N.example.com", N < n, in chunks of 10 at the members in turn.
+  void PublishAtMembers(const std::string& prefix, int n) {
+    for (int chunk = 0; chunk * 10 < n; ++chunk) {
+      std::vector<PublishRequest> bulk;
+      for (int i = chunk * 10; i < std::min(n, chunk * 10 + 10); ++i) {
+        PublishRequest& r = bulk.emplace_back();
+        r.mutable_body()->set_tlp(TLP_GREEN);
+        r.mutable_body()->mutable_handling()->set_may_relay(true);
+        r.mutable_body()->mutable_indicator()->set_type(INDICATOR_TYPE_DOMAIN);
+        r.mutable_body()->mutable_indicator()->set_value(StrCat(prefix, i, ".example.com"));
+      }
+      const std::string at = StrCat("m", chunk % 5);
+      ASSERT_EQ(nodes_[at].client->PublishStream(bulk)->stored(), bulk.size()) << at;
+    }
+  }
+
+  // Waits until every node holds `n` records, then checks it holds exactly that many.
+  void ExpectEveryNodeHolds(uint64_t n) {
+    auto held = [&](const std::string& at) {
+      absl::StatusOr<StatusResponse> s = nodes_[at].client->Status();
+      return s.ok() ? s->next_seq() - 1 : 0;
+    };
+    for (const std::string& at : names_) {
+      testing::WaitUntil([&] { return held(at) >= n; }, std::chrono::seconds(60));
+    }
+    for (const std::string& at : names_) EXPECT_EQ(held(at), n) << at;
+  }
+};
+
+TEST_F(IsacTest, EveryNodeHoldsEachRecordOnceAndOutlivesAHub) {
+  PublishAtMembers("a", 60);
+  ExpectEveryNodeHolds(60);
+  for (const auto& [x, y] : links_) {
+    for (const auto& [from, to] : {std::pair{x, y}, std::pair{y, x}}) {
+      EXPECT_LE(StateOf(from, to).sent(), 60u) << from << " -> " << to;
+    }
+  }
+  // h0 goes down (m4 is cut off with it) while 60 more are published; it comes back on its
+  // address, where its members dial it again.
+  const std::string address = nodes_["h0"].process->peer_address();
+  nodes_["h0"].client.reset();
+  nodes_["h0"].process->Kill();
+  PublishAtMembers("b", 60);
+  nodes_["h0"].args = {"--peer-listen", address};
+  Serve(nodes_["h0"]);
+  ExpectEveryNodeHolds(120);
+}
+
 // Policies and peers from the config file change without a restart: SIGHUP (or 'peers
 // reload') applies them to new records; 'peers resync' replays what the old rules held back;
 // a [peer.NAME] section removed from the file removes the peer.
