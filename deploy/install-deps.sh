@@ -19,6 +19,7 @@ packages=(
   libboost-dev  # Boost.Beast and Asio (headers): the node's HTTP server (node/http, TAXII)
   curl  # the HTTP client of the TAXII tests
   libcurl4-openssl-dev  # libcurl: the TAXII client of 'threatmesh taxii pull'
+  iproute2  # ss: the ISAC benchmark reads the TCP byte counters of peer connections
 )
 
 missing=()
