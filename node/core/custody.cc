@@ -132,33 +132,6 @@ ChainVerdict HandlingVerdict(const RecordBody& body, const std::vector<Hop>& hop
 
 }  // namespace
 
-bool VerifiedBatches::Contains(const std::string& digest) const {
-  MutexLock lock(&mu_);
-  const bool found = set_.contains(digest);
-  ++(found ? hits_ : misses_);
-  return found;
-}
-
-void VerifiedBatches::Add(std::string digest) {
-  MutexLock lock(&mu_);
-  if (!set_.insert(digest).second) return;
-  order_.push_back(std::move(digest));
-  while (order_.size() > capacity_) {
-    set_.erase(order_.front());
-    order_.pop_front();
-  }
-}
-
-uint64_t VerifiedBatches::hits() const {
-  MutexLock lock(&mu_);
-  return hits_;
-}
-
-uint64_t VerifiedBatches::misses() const {
-  MutexLock lock(&mu_);
-  return misses_;
-}
-
 uint32_t EffectiveMaxHops(const RecordBody& body) {
   if (OneHopTlp(body.tlp())) return 1;
   return body.handling().max_hops() == 0 ? kDefaultMaxHops : body.handling().max_hops();

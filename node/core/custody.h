@@ -11,16 +11,15 @@
 #define THREATMESH_NODE_CORE_CUSTODY_H_
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "crypto/keys.h"
 #include "crypto/mutex.h"
+#include "node/core/bounded_set.h"
 #include "threatmesh/v1/record.pb.h"
 #include "threatmesh/v1/storage.pb.h"
 
@@ -59,23 +58,7 @@ void SignHopBatch(const std::vector<BatchHop>& hops, const crypto::KeyPair& from
 // once one record of a batch is checked, the others of the batch (and their copies relayed
 // on in later batches) cost no signature check for that hop. Bounded: the oldest are
 // forgotten first. Thread-safe.
-class VerifiedBatches {
- public:
-  explicit VerifiedBatches(std::size_t capacity = 65536) : capacity_(capacity) {}
-  bool Contains(const std::string& digest) const;
-  void Add(std::string digest);
-  // Lookups that found a statement checked before, and that did not.
-  uint64_t hits() const;
-  uint64_t misses() const;
-
- private:
-  const std::size_t capacity_;
-  mutable Mutex mu_;
-  absl::flat_hash_set<std::string> set_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::string> order_ ABSL_GUARDED_BY(mu_);
-  mutable uint64_t hits_ ABSL_GUARDED_BY(mu_) = 0;
-  mutable uint64_t misses_ ABSL_GUARDED_BY(mu_) = 0;
-};
+using VerifiedBatches = BoundedSet;
 
 // Whether the holder of a copy (`self`, 32 bytes) may send it to `to` with the chain it
 // holds (empty for a record it authored). FailedPrecondition naming the rule otherwise:

@@ -25,7 +25,9 @@ using namespace threatmesh::v1;  // NOLINT: the protocol's own types.
 
 // Records per batch, and batches sent but not yet acknowledged.
 constexpr std::size_t kBatchRecords = 256;
-constexpr int kWindow = 4;
+constexpr int kWindow = 8;
+// Batches read and sifted ahead of the one being checked.
+constexpr std::size_t kChecking = 2;
 constexpr std::chrono::milliseconds kPoll{250};
 // How long the sender waits, once idle, before telling the peer about log entries it passed
 // over (none of them for the peer).
@@ -68,14 +70,17 @@ class Session {
         resync_ ? 0 : LoadPeerCursor(context_.node().store(), peer_.name()));
     if (!writer_.Write(sync)) return absl::UnavailableError("the peer closed the stream");
     acker_ = std::thread([this] { AckLoop(); });
+    checker_ = std::thread([this] { CheckLoop(); });
     absl::Status status = ReadLoop();
     {
       MutexLock lock(&mu_);
       done_ = true;
+      if (!check_failure_.ok()) status = check_failure_;
     }
     stream_.Cancel();
     if (sender_.joinable()) sender_.join();
-    acker_.join();  // after the stream ends, its last batches get no ack: they come again
+    checker_.join();  // batches still waiting for their checks are dropped: they come again
+    acker_.join();    // after the stream ends, its last batches get no ack: they come again
     return status;
   }
 
@@ -98,7 +103,7 @@ class Session {
           }
           break;
         case PeerMessage::kBatch:
-          if (absl::Status s = Receive(m.batch()); !s.ok()) return s;
+          if (absl::Status s = Receive(std::move(m)); !s.ok()) return s;
           break;
         case PeerMessage::kAck: {
           MutexLock lock(&mu_);
@@ -217,17 +222,61 @@ class Session {
     item.record = std::move(*record);
   }
 
-  // Checks a batch and hands what passes to the store without waiting for durability (the
-  // acknowledger does), so the next batch is checked while this one is written. Known ids are
-  // dropped before any signature check; the signature checks run on the work pool.
-  absl::Status Receive(const RecordBatch& batch) {
+  // A received batch between the reading thread, which sifts it, and the checker, which
+  // checks, stores and counts it.
+  struct Received {
+    PeerMessage message;
+    std::vector<Item> items;
+    uint64_t paused_ms = 0;
+  };
+
+  // Sifts a batch and queues it for the checker, so that the next batch is read and sifted
+  // while this one is checked. Known ids are dropped before any signature check.
+  absl::Status Receive(PeerMessage m) {
+    auto received = std::make_unique<Received>();
+    received->message = std::move(m);
+    const RecordBatch& batch = received->message.batch();
+    received->items.resize(static_cast<std::size_t>(batch.records_size()));
     paused_ms_ = 0;
-    std::vector<Item> items(static_cast<std::size_t>(batch.records_size()));
-    if (absl::Status s = Sift(batch, items); !s.ok()) return s;
+    if (absl::Status s = Sift(batch, received->items); !s.ok()) return s;
+    received->paused_ms = paused_ms_;
+    MutexLock lock(&mu_);
+    mu_.Await(Condition(this, &Session::RoomToCheck));
+    if (!check_failure_.ok()) return check_failure_;
+    if (done_) return absl::CancelledError("the session is ending");
+    to_check_.push_back(std::move(received));
+    return absl::OkStatus();
+  }
+
+  // Checks the batches the reading thread queued, in order, until the session ends; a
+  // failure ends the stream.
+  void CheckLoop() {
+    for (;;) {
+      std::unique_ptr<Received> next;
+      {
+        MutexLock lock(&mu_);
+        mu_.Await(Condition(this, &Session::DoneOrToCheck));
+        if (done_) return;
+        next = std::move(to_check_.front());
+        to_check_.pop_front();
+      }
+      if (absl::Status s = CheckAndStore(*next); !s.ok()) {
+        MutexLock lock(&mu_);
+        check_failure_ = s;
+        stream_.Cancel();
+        return;
+      }
+    }
+  }
+
+  // Checks a sifted batch and hands what passes to the store without waiting for durability
+  // (the acknowledger does); the signature checks run on the work pool.
+  absl::Status CheckAndStore(Received& received) {
+    std::vector<Item>& items = received.items;
     CheckAll(items);
     auto pending = std::make_shared<PendingBatch>();
-    pending->through = batch.through_seq();
-    pending->paused_ms = paused_ms_;
+    pending->through = received.message.batch().through_seq();
+    pending->paused_ms = received.paused_ms;
     PeerCounters delta;
     std::vector<storage::Store::QueuedPut> puts;
     // Offered to the other sessions while the commit is in flight, when there are any.
@@ -343,6 +392,7 @@ class Session {
             ++pending->pending;
           }
           const CustodyChain& chain = item.copy->chain();
+          from_peer_.Add(item.id);
           if (relay_) {
             relayed_.push_back(std::make_shared<const RelayedRecord>(
                 RelayedRecord{item.id, item.record->signed_bytes, item.record->body, chain}));
@@ -492,6 +542,8 @@ class Session {
     for (const storage::LogEntry& e : page->entries) {
       pos_ = e.seq;
       if (early_.erase(e.id) > 0) continue;  // sent before its commit
+      // What the peer sent here never goes back to it (it is in the chain): not even read.
+      if (from_peer_.Contains(e.id)) continue;
       if (std::optional<PeerRecord> r = Outgoing(e)) {
         *batch->add_records() = std::move(*r);
         ids.push_back(e.id);
@@ -617,7 +669,7 @@ class Session {
   std::atomic<bool> silent_{false};
   // This stream replays both logs from the start ('peers resync').
   bool resync_ = false;
-  // Records to offer the node's other sessions before their commit; reader thread only.
+  // Records to offer the node's other sessions before their commit; checker thread only.
   std::vector<std::shared_ptr<const RelayedRecord>> relayed_;
   bool relay_ = false;
   // The sender thread's: the last log position sent or passed over, the through_seq of the
@@ -628,7 +680,14 @@ class Session {
   std::chrono::steady_clock::time_point last_write_;
   uint64_t relay_cursor_ = 0;
   absl::flat_hash_set<std::string> early_;
+  // The ids of the latest records this session stored from its peer (checker thread adds,
+  // sender thread asks).
+  BoundedSet from_peer_{65536};
   bool DoneOrToAck() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || !to_ack_.empty(); }
+  bool DoneOrToCheck() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || !to_check_.empty(); }
+  bool RoomToCheck() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return done_ || !check_failure_.ok() || to_check_.size() < kChecking;
+  }
   bool DoneOrRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || in_flight_ < kWindow; }
 
   Mutex mu_;
@@ -637,11 +696,15 @@ class Session {
   std::deque<uint64_t> unacked_ ABSL_GUARDED_BY(mu_);  // through_seq of each batch not acked
   // Batches received, not yet acknowledged.
   std::deque<std::shared_ptr<PendingBatch>> to_ack_ ABSL_GUARDED_BY(mu_);
+  // Batches sifted, waiting for the checker; why the checker stopped, if it failed.
+  std::deque<std::unique_ptr<Received>> to_check_ ABSL_GUARDED_BY(mu_);
+  absl::Status check_failure_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   std::chrono::steady_clock::time_point resume_at_ ABSL_GUARDED_BY(mu_);
   // Last: they use everything above until Run joins them.
   std::thread sender_;
   std::thread acker_;
+  std::thread checker_;
 };
 
 }  // namespace

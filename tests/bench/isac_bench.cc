@@ -132,6 +132,7 @@ struct Round {
   double wire_bytes_per_record = 0;
   double busiest_cpu = 0;  // cores, over the round
   std::string busiest;
+  double total_cpu_s = 0;  // every node's CPU seconds over the round
 };
 
 class Isac {
@@ -255,7 +256,9 @@ class Isac {
       const uint64_t held = mesh_.Held(n);
       r.min_held = std::min(r.min_held, held);
       r.max_held = std::max(r.max_held, held);
-      const double cpu = (bench::ProcessCpu(mesh_[n].process->pid()) - cpu0.at(n)) / r.seconds;
+      const double cpu_s = bench::ProcessCpu(mesh_[n].process->pid()) - cpu0.at(n);
+      r.total_cpu_s += cpu_s;
+      const double cpu = cpu_s / r.seconds;
       if (cpu > r.busiest_cpu) {
         r.busiest_cpu = cpu;
         r.busiest = n;
@@ -281,7 +284,8 @@ class Isac {
   double killed_cpu_ = 0;
 };
 
-void Print(const char* title, const Round& r, uint64_t records, double bound) {
+void Print(const char* title, const Round& r, uint64_t records, double bound, std::size_t nodes,
+           uint64_t new_records, double verify) {
   std::printf("\n%s\n", title);
   std::printf("  every node holds every record after     %8.2f s   (bound %.2f s: %.3f of it)%s\n",
               r.seconds, bound, bound / r.seconds, r.converged ? "" : "  NOT CONVERGED");
@@ -295,6 +299,10 @@ void Print(const char* title, const Round& r, uint64_t records, double bound) {
   }
   std::printf("  CPU of the busiest node (%s)           %7.2f cores\n", r.busiest.c_str(),
               r.busiest_cpu);
+  std::printf(
+      "  CPU of all nodes: %.2f cores; per record and node %.0f µs (the check alone: "
+      "%.0f µs)\n",
+      r.total_cpu_s / r.seconds, r.total_cpu_s / nodes / new_records * 1e6, 1e6 / verify);
 }
 
 int Run(int members, uint64_t records) {
@@ -323,12 +331,12 @@ int Run(int members, uint64_t records) {
       "node checks every record once\n",
       verify, cores);
   Print(StrCat("round 1: ", records, " records published at random members").c_str(), first,
-        records, bound);
+        records, bound, isac.nodes(), records, verify);
   std::printf("  peak RSS: hubs %.1f MB, members %.1f MB mean (%.1f MB largest)\n", hub_rss,
               member_rss, member_rss_max);
   Print(StrCat("round 2: ", records, " more, hub0 killed a third of the way in, back 2 s later")
             .c_str(),
-        second, 2 * records, bound);
+        second, 2 * records, bound, isac.nodes(), records, verify);
   return first.converged && second.converged && first.max_held == records &&
                  first.min_held == records && second.min_held == 2 * records &&
                  second.max_held == 2 * records
