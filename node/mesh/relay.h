@@ -17,6 +17,7 @@
 
 #include "crypto/mutex.h"
 #include "threatmesh/v1/record.pb.h"
+#include "threatmesh/v1/storage.pb.h"
 
 namespace threatmesh {
 
