@@ -511,6 +511,27 @@ TEST_F(StoreTest, WaitForSeqWakesOnCommitAndTimesOut) {
   EXPECT_FALSE(store_->WaitForSeq(2, std::chrono::milliseconds(0)));
 }
 
+// A follower that also waits for something else (the relay queue) is woken by Wake() once
+// its counter moved, well before its timeout, and told the record is not there yet.
+TEST_F(StoreTest, WaitForSeqOrWakesOnTheOtherCounter) {
+  std::atomic<uint64_t> offered{0};
+  EXPECT_FALSE(store_->WaitForSeqOr(1, std::chrono::milliseconds(20), offered, 0));
+  std::thread offer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    offered = 1;
+    store_->Wake();
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(store_->WaitForSeqOr(1, std::chrono::seconds(30), offered, 0));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  offer.join();
+  // Already moved: returns at once.
+  EXPECT_FALSE(store_->WaitForSeqOr(1, std::chrono::seconds(30), offered, 0));
+  crypto::KeyPair key = crypto::KeyPair::Generate();
+  Add("a", IndicatorType::INDICATOR_TYPE_DOMAIN, "a.example.com", key, kTestNowMs);
+  EXPECT_TRUE(store_->WaitForSeqOr(1, std::chrono::seconds(30), offered, 1));
+}
+
 TEST_F(StoreTest, SideTablesPutGetScanDelete) {
   ASSERT_TRUE(store_->PutAux(kAudit, "e1", "one", /*sync=*/false).ok());
   ASSERT_TRUE(store_->PutAux(kAudit, "e2", "two", /*sync=*/true).ok());
