@@ -344,7 +344,7 @@ class RocksStore final : public Store {
       const std::vector<std::string_view>& ids) override {
     std::vector<absl::StatusOr<std::string>> out;
     out.reserve(ids.size());
-    ReadMany(ids, [&](std::size_t i, const rocksdb::Status& s, rocksdb::PinnableSlice& value) {
+    ReadMany(ids, out, [&](std::size_t i, const rocksdb::Status& s, rocksdb::PinnableSlice& value) {
       if (s.IsNotFound()) {
         out.push_back(absl::NotFoundError(StrCat("no record ", crypto::HexEncode(ids[i]))));
       } else if (!s.ok()) {
@@ -360,7 +360,7 @@ class RocksStore final : public Store {
       const std::vector<std::string_view>& ids) override {
     std::vector<absl::StatusOr<bool>> out;
     out.reserve(ids.size());
-    ReadMany(ids, [&](std::size_t, const rocksdb::Status& s, rocksdb::PinnableSlice&) {
+    ReadMany(ids, out, [&](std::size_t, const rocksdb::Status& s, rocksdb::PinnableSlice&) {
       if (s.ok() || s.IsNotFound()) {
         out.push_back(s.ok());
       } else {
@@ -370,17 +370,21 @@ class RocksStore final : public Store {
     return out;
   }
 
-  // One MultiGet of records; `each(i, status, value)` for every id in order (with an IOError
-  // status for all when the store is closed).
-  template <typename Each>
-  void ReadMany(const std::vector<std::string_view>& ids, Each each) {
+  // One MultiGet of records; `each(i, status, value)` for every id in order, or, when the
+  // store is closed, Closed() in `out` for every id.
+  template <typename Answer, typename Each>
+  void ReadMany(const std::vector<std::string_view>& ids, std::vector<Answer>& out, Each each) {
     std::vector<rocksdb::Slice> keys;
     keys.reserve(ids.size());
     for (std::string_view id : ids) keys.push_back(ToSlice(id));
     std::vector<rocksdb::PinnableSlice> values(ids.size());
-    std::vector<rocksdb::Status> statuses(ids.size(), rocksdb::Status::IOError("closed"));
+    std::vector<rocksdb::Status> statuses(ids.size());
     ReaderMutexLock lock(&db_mu_);
-    if (db_ && !ids.empty()) {
+    if (!db_) {
+      out.assign(ids.size(), Answer(Closed()));
+      return;
+    }
+    if (!ids.empty()) {
       db_->MultiGet(rocksdb::ReadOptions(), cf(kRecords), keys.size(), keys.data(), values.data(),
                     statuses.data());
     }

@@ -18,7 +18,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "crypto/keys.h"
-#include "crypto/mutex.h"
 #include "node/core/bounded_set.h"
 #include "threatmesh/v1/record.pb.h"
 #include "threatmesh/v1/storage.pb.h"

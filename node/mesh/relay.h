@@ -16,19 +16,12 @@
 #include <vector>
 
 #include "crypto/mutex.h"
-#include "threatmesh/v1/record.pb.h"
-#include "threatmesh/v1/storage.pb.h"
+#include "storage/store.h"
 
 namespace threatmesh {
 
-// A checked record as it will be stored: its id, signed bytes, parsed body and the chain it
-// came with (ending in the hop to this node).
-struct RelayedRecord {
-  std::string id;
-  std::string signed_bytes;
-  threatmesh::v1::RecordBody body;
-  threatmesh::v1::CustodyChain chain;
-};
+// A checked record exactly as it is being stored (its chain ends in the hop to this node).
+using RelayedRecord = storage::RecordToStore;
 
 class RelayQueue {
  public:

@@ -279,13 +279,16 @@ class Session {
     pending->paused_ms = received.paused_ms;
     PeerCounters delta;
     std::vector<storage::Store::QueuedPut> puts;
-    // Offered to the other sessions while the commit is in flight, when there are any.
-    relay_ = context_.LiveStreams() > 1;
     if (absl::Status s = Settle(items, pending, delta, puts); !s.ok()) return s;
     storage::Store& store = context_.node().store();
-    if (!relayed_.empty()) {
-      context_.relay().Offer(std::move(relayed_));
-      relayed_.clear();
+    // Offered to the other sessions, when there are any, while the commit is in flight.
+    if (!puts.empty() && context_.LiveStreams() > 1) {
+      std::vector<std::shared_ptr<const RelayedRecord>> relayed;
+      relayed.reserve(puts.size());
+      for (const storage::Store::QueuedPut& p : puts) {
+        relayed.push_back(std::make_shared<const RelayedRecord>(p.record));
+      }
+      context_.relay().Offer(std::move(relayed));
       store.Wake();
     }
     store.PutAllAsync(std::move(puts));  // one group, one sync
@@ -393,10 +396,6 @@ class Session {
           }
           const CustodyChain& chain = item.copy->chain();
           from_peer_.Add(item.id);
-          if (relay_) {
-            relayed_.push_back(std::make_shared<const RelayedRecord>(
-                RelayedRecord{item.id, item.record->signed_bytes, item.record->body, chain}));
-          }
           puts.push_back(storage::Store::QueuedPut{
               storage::RecordToStore{std::move(item.id), std::move(item.record->signed_bytes),
                                      std::move(item.record->body),
@@ -669,9 +668,6 @@ class Session {
   std::atomic<bool> silent_{false};
   // This stream replays both logs from the start ('peers resync').
   bool resync_ = false;
-  // Records to offer the node's other sessions before their commit; checker thread only.
-  std::vector<std::shared_ptr<const RelayedRecord>> relayed_;
-  bool relay_ = false;
   // The sender thread's: the last log position sent or passed over, the through_seq of the
   // last batch sent, when it was sent, the relay queue's position, and the ids sent from
   // the relay queue whose log entries have not come yet.

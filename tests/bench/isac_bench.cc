@@ -179,7 +179,7 @@ class Isac {
     Round r;
     r.converged = WaitForAll(total, std::chrono::seconds(600));
     r.seconds = Seconds(t0);
-    Measure(r, before, total, records, cpu0);
+    Measure(r, before, records, cpu0);
     if (!kill_hub) {
       r.wire_bytes_per_record = static_cast<double>(PeerWireBytes(ports_) - bytes0) / records;
     }
@@ -249,7 +249,7 @@ class Isac {
     }
   }
 
-  void Measure(Round& r, const Sends& before, uint64_t total, uint64_t records,
+  void Measure(Round& r, const Sends& before, uint64_t records,
                const std::map<std::string, double>& cpu0) {
     r.min_held = UINT64_MAX;
     for (const std::string& n : c_.All()) {
@@ -264,7 +264,6 @@ class Isac {
         r.busiest = n;
       }
     }
-    (void)total;
     uint64_t all = 0, most = 0;
     for (const auto& [link, sent] : SendsOf(mesh_, c_)) {
       auto it = before.find(link);
