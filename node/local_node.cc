@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "crypto/sodium.h"
 #include "crypto/str_cat.h"
 #include "node/core/record_builder.h"
+#include "node/work_pool.h"
 
 namespace threatmesh {
 
@@ -247,6 +249,49 @@ void LocalNode::PublishAsync(threatmesh::v1::RecordBody body, PublishCallback do
           done(Published{id, *seq});
         }
       });
+}
+
+void LocalNode::PublishAllAsync(std::vector<threatmesh::v1::RecordBody> bodies,
+                                std::vector<PublishCallback> dones, WorkPool* pool) {
+  const bool key_statement = std::any_of(bodies.begin(), bodies.end(), IsKeyStatement);
+  if (key_statement || bodies.size() < 2) {
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+      PublishAsync(std::move(bodies[i]), std::move(dones[i]));
+    }
+    return;
+  }
+  const int64_t now = Now();
+  std::vector<absl::StatusOr<VerifiedRecord>> records(bodies.size(),
+                                                      absl::UnknownError("not signed"));
+  auto seal = [&](std::size_t i) {
+    bodies[i].set_author(std::string(key_.public_key().bytes()));
+    if (bodies[i].created_at() == 0) bodies[i].set_created_at(now);
+    records[i] = ValidateRecord(SealRecord(bodies[i], key_), config_.validation, now);
+  };
+  if (pool != nullptr) {
+    pool->Run(bodies.size(), seal);
+  } else {
+    for (std::size_t i = 0; i < bodies.size(); ++i) seal(i);
+  }
+  std::vector<storage::Store::QueuedPut> puts;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (!records[i].ok()) {
+      dones[i](records[i].status());
+      continue;
+    }
+    VerifiedRecord& r = *records[i];
+    std::string id = r.id;
+    puts.push_back(storage::Store::QueuedPut{
+        storage::RecordToStore{std::move(r.id), std::move(r.signed_bytes), std::move(r.body), {}},
+        [id = std::move(id), done = std::move(dones[i])](absl::StatusOr<uint64_t> seq) {
+          if (!seq.ok()) {
+            done(seq.status());
+          } else {
+            done(Published{id, *seq});
+          }
+        }});
+  }
+  if (!puts.empty()) store_->PutAllAsync(std::move(puts));
 }
 
 absl::StatusOr<VerifiedRecord> LocalNode::Ingest(std::string_view signed_bytes,

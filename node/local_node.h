@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -26,6 +27,8 @@
 #include "storage/store.h"
 
 namespace threatmesh {
+
+class WorkPool;
 
 struct NodeConfig {
   std::string data_dir;
@@ -100,6 +103,13 @@ class LocalNode {
   };
   using PublishCallback = std::function<void(absl::StatusOr<Published>)>;
   void PublishAsync(threatmesh::v1::RecordBody body, PublishCallback done);
+  // As PublishAsync for each of `bodies` (with `dones[i]` for `bodies[i]`), signing and
+  // validating them on `pool` (nullptr: the calling thread) and storing them as one group,
+  // so that they share a sync and reach the peers together, in one batch. A key statement
+  // takes effect before the next record is checked: a group holding one is published one by
+  // one.
+  void PublishAllAsync(std::vector<threatmesh::v1::RecordBody> bodies,
+                       std::vector<PublishCallback> dones, WorkPool* pool);
 
   // Stores a record received as bytes. A known id is AlreadyExists before any signature
   // check; otherwise the record is validated and stored with `chain`.

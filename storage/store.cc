@@ -919,6 +919,7 @@ void RocksStore::WriterLoop() {
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   pthread_setname_np(pthread_self(), "tm-writer");  // for top -H and perf
   std::size_t last_group_size = 0;
+  std::chrono::steady_clock::time_point last_commit;  // when the last group was committed
   std::vector<PendingPut> taken;  // reused, so its storage cycles between it and the queue
   for (;;) {
     {
@@ -930,7 +931,10 @@ void RocksStore::WriterLoop() {
       // Lingering stops early once puts stop arriving (a pause of kLingerQuietGap, doubled
       // at each check that saw new puts): blocking callers that have all queued gain
       // nothing from waiting longer.
-      if (last_group_size >= kBusyGroupSize && options_.group_linger.count() > 0) {
+      // Busy means the last group was not small and its commit ended within the linger:
+      // after a quiet spell, the first puts are committed at once.
+      if (last_group_size >= kBusyGroupSize && options_.group_linger.count() > 0 &&
+          std::chrono::steady_clock::now() - last_commit < options_.group_linger) {
         const auto deadline = std::chrono::steady_clock::now() + options_.group_linger;
         const Condition full(this, &RocksStore::StoppingOrGroupFull);
         auto gap = kLingerQuietGap;
@@ -954,6 +958,7 @@ void RocksStore::WriterLoop() {
       CommitGroup(group);
     }
     taken.clear();
+    last_commit = std::chrono::steady_clock::now();
   }
 }
 

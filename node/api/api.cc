@@ -281,6 +281,8 @@ namespace {
 
 // At most this many records of one stream wait for their sync at a time.
 constexpr int kMaxInFlight = 1024;
+// At most this many records of a stream are signed and stored together.
+constexpr std::size_t kPublishChunk = 64;
 constexpr int kMaxErrors = 100;
 // What a PublishStream's puts, finishing on the store's writer thread, report.
 struct StreamProgress {
@@ -304,54 +306,67 @@ struct StreamProgress {
   // Source references of the records published, and what each became.
   std::vector<std::pair<std::string, absl::StatusOr<std::string>>> settled ABSL_GUARDED_BY(mu);
   bool HasRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return in_flight < kMaxInFlight; }
+  // What reports the outcome of the record at `index` (with source reference `ref`), on the
+  // store's writer thread, which must not write to the store itself: the references are
+  // settled once the stream is drained.
+  LocalNode::PublishCallback Done(uint64_t index, std::string ref, AuditEntry& audit) {
+    return [this, &audit, index, ref = std::move(ref)](absl::StatusOr<LocalNode::Published> r) {
+      MutexLock lock(&mu);
+      if (!ref.empty()) {
+        settled.emplace_back(ref, r.ok() ? absl::StatusOr<std::string>(r->id) : r.status());
+      }
+      if (r.ok()) {
+        out.set_stored(out.stored() + 1);
+        out.set_last_seq(std::max(out.last_seq(), r->seq));
+        AuditIds(audit, r->id);
+      } else {
+        Refuse(index, r.status());
+      }
+      --in_flight;
+    };
+  }
   bool Drained() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return in_flight == 0; }
 };
 
 }  // namespace
 
 PublishStreamResponse NodeApi::PublishMany(const std::function<bool(PublishRequest&)>& next,
-                                           AuditEntry& audit) {
+                                           AuditEntry& audit, const std::function<bool()>& ready) {
   StreamProgress progress;
   PublishRequest request;
   uint64_t index = 0;
-  for (; next(request); ++index) {
+  // The body of the request at `at`, unless it is refused (then counted as such).
+  auto take = [&](uint64_t at) -> std::optional<RecordBody> {
     absl::StatusOr<RecordBody> body = PreparePublish(request);
-    if (!body.ok()) {
-      MutexLock lock(&progress.mu);
-      progress.Refuse(index, body.status());
-      continue;
-    }
-    std::string ref = request.source_ref();
-    if (!ref.empty()) {
-      if (absl::Status claimed = ClaimSourceRef(ref); !claimed.ok()) {
-        MutexLock lock(&progress.mu);
-        progress.Refuse(index, claimed);
-        continue;
+    absl::Status s = body.status();
+    if (s.ok() && !request.source_ref().empty()) s = ClaimSourceRef(request.source_ref());
+    if (s.ok()) return std::move(*body);
+    MutexLock lock(&progress.mu);
+    progress.Refuse(at, s);
+    return std::nullopt;
+  };
+  for (bool more = true; more;) {
+    std::vector<RecordBody> bodies;
+    std::vector<LocalNode::PublishCallback> dones;
+    // The next record, and those that are there already.
+    while (bodies.size() < kPublishChunk && (bodies.empty() || !ready || ready())) {
+      if (!next(request)) {
+        more = false;
+        break;
+      }
+      const uint64_t at = index++;
+      if (std::optional<RecordBody> body = take(at)) {
+        bodies.push_back(std::move(*body));
+        dones.push_back(progress.Done(at, request.source_ref(), audit));
       }
     }
+    if (bodies.empty()) continue;
     {
       MutexLock lock(&progress.mu);
       progress.mu.Await(Condition(&progress, &StreamProgress::HasRoom));
-      ++progress.in_flight;
+      progress.in_flight += static_cast<int>(bodies.size());
     }
-    node_.PublishAsync(std::move(*body), [&progress, &audit, index, ref = std::move(ref)](
-                                             absl::StatusOr<LocalNode::Published> r) {
-      // On the store's writer thread, which must not write to the store itself: the
-      // references are settled once the stream is drained.
-      MutexLock lock(&progress.mu);
-      if (!ref.empty()) {
-        progress.settled.emplace_back(ref,
-                                      r.ok() ? absl::StatusOr<std::string>(r->id) : r.status());
-      }
-      if (r.ok()) {
-        progress.out.set_stored(progress.out.stored() + 1);
-        progress.out.set_last_seq(std::max(progress.out.last_seq(), r->seq));
-        AuditIds(audit, r->id);
-      } else {
-        progress.Refuse(index, r.status());
-      }
-      --progress.in_flight;
-    });
+    node_.PublishAllAsync(std::move(bodies), std::move(dones), pool_);
   }
   std::vector<std::pair<std::string, absl::StatusOr<std::string>>> settled;
   PublishStreamResponse out;

@@ -82,9 +82,13 @@ class NodeApi {
       const threatmesh::v1::PublishRequest& request, v1AuditEntry& audit);
   // PublishStream: stores the records `next` yields (it returns false at the end of the
   // stream) through the store's write pipeline, so that a stream's records share syncs.
-  // Returns once every record is durable or refused.
+  // Records that are there already (`ready` says whether `next` would return at once; no
+  // `ready`: always) are taken together, up to 64: signed on the work pool and stored as
+  // one group, they reach the peers in one batch. Returns once every record is durable or
+  // refused.
   [[nodiscard]] threatmesh::v1::PublishStreamResponse PublishMany(
-      const std::function<bool(threatmesh::v1::PublishRequest&)>& next, v1AuditEntry& audit);
+      const std::function<bool(threatmesh::v1::PublishRequest&)>& next, v1AuditEntry& audit,
+      const std::function<bool()>& ready = {});
   // Get and ExportProof answer NotFound, as for an absent record, for a record above
   // `max_tlp` (a client token's limit).
   [[nodiscard]] absl::StatusOr<threatmesh::v1::GetResponse> Get(
@@ -123,6 +127,8 @@ class NodeApi {
   void SetPeerAddress(std::string address) { peer_address_ = std::move(address); }
   // The configured policies; AddPeer refuses a policy name that is not among them.
   void SetPolicies(const PolicyHolder* policies) { policies_ = policies; }
+  // The threads that sign a stream's records (nullptr: the stream's own thread does).
+  void SetWorkPool(WorkPool* pool) { pool_ = pool; }
   // What the server that runs the peers does for ReloadConfig and ResyncPeer (unset: those
   // calls are UNIMPLEMENTED).
   struct PeerControl {
@@ -187,6 +193,7 @@ class NodeApi {
   PeerRegistry& peers_;
   std::function<void(threatmesh::v1::ListPeersResponse&)> peer_view_;
   const PolicyHolder* policies_ = nullptr;
+  WorkPool* pool_ = nullptr;
   PeerControl control_;
   std::string peer_address_;
   const std::string version_;

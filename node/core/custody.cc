@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "absl/container/flat_hash_set.h"
 #include "crypto/hash.h"
 #include "crypto/merkle.h"
 #include "crypto/str_cat.h"
@@ -63,6 +64,11 @@ Hop MakeHop(std::string_view record_id, std::string_view from, std::string_view 
   return hop;
 }
 
+// The key under which VerifiedBatches holds a checked batch statement.
+std::string StatementDigest(const BatchInclusion& proof) {
+  return crypto::Sha256(proof.statement() + proof.signature());
+}
+
 // Why a batch hop's proof does not hold, as (kind, message); kind "" when it holds.
 std::pair<std::string, std::string> BatchFault(const Signed& envelope, const Hop& hop,
                                                const crypto::PublicKey& from,
@@ -86,7 +92,7 @@ std::pair<std::string, std::string> BatchFault(const Signed& envelope, const Hop
     return {"batch path", StrCat("is not in its signed batch: the inclusion path of leaf ",
                                  proof.index(), " does not lead to the batch's root")};
   }
-  const std::string digest = crypto::Sha256(proof.statement() + proof.signature());
+  const std::string digest = StatementDigest(proof);
   if (batches != nullptr && batches->Contains(digest)) return {};
   if (!crypto::Verify(from, crypto::kHopBatchDomain, proof.statement(), proof.signature())) {
     return {"batch signature",
@@ -180,6 +186,32 @@ void SignHopBatch(const std::vector<BatchHop>& hops, const crypto::KeyPair& from
       proof->add_path(std::move(sibling));
     }
   }
+}
+
+std::vector<const BatchInclusion*> UncheckedBatchStatements(
+    const std::vector<const CustodyChain*>& chains, const VerifiedBatches& batches,
+    std::size_t limit) {
+  std::vector<const BatchInclusion*> out;
+  absl::flat_hash_set<std::string_view> seen;  // by signature: one per statement signed
+  for (const CustodyChain* chain : chains) {
+    for (const Signed& hop : chain->hops()) {
+      if (out.size() >= limit) return out;
+      if (!hop.has_batch() || !seen.insert(hop.batch().signature()).second) continue;
+      if (!batches.Contains(StatementDigest(hop.batch()))) out.push_back(&hop.batch());
+    }
+  }
+  return out;
+}
+
+void CheckBatchStatement(const BatchInclusion& proof, VerifiedBatches& batches) {
+  HopBatch statement;
+  if (!statement.ParseFromString(proof.statement())) return;
+  absl::StatusOr<crypto::PublicKey> from = crypto::PublicKey::FromBytes(statement.from());
+  if (!from.ok() ||
+      !crypto::Verify(*from, crypto::kHopBatchDomain, proof.statement(), proof.signature())) {
+    return;
+  }
+  batches.Add(StatementDigest(proof));
 }
 
 absl::Status MayForward(const RecordBody& body, const CustodyChain& chain, std::string_view self,

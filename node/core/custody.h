@@ -59,6 +59,21 @@ void SignHopBatch(const std::vector<BatchHop>& hops, const crypto::KeyPair& from
 // forgotten first. Thread-safe.
 using VerifiedBatches = BoundedSet;
 
+// The batch statements the `chains` carry that `batches` does not hold yet, each once, at
+// most `limit`. The records of a received batch share most of them (they travelled
+// together), so checking these ahead, beside the records' own signatures
+// (CheckBatchStatement), leaves CheckChain no signature of a batch to check: each costs one
+// check, not one per record or thread. The limit bounds what a peer's chains of forged
+// statements can cost beyond what CheckChain, stopping at the first bad hop, would spend.
+[[nodiscard]] std::vector<const threatmesh::v1::BatchInclusion*> UncheckedBatchStatements(
+    const std::vector<const threatmesh::v1::CustodyChain*>& chains, const VerifiedBatches& batches,
+    std::size_t limit);
+
+// Checks the signature of a batch statement by the sender it names, and adds it to
+// `batches` when it holds. A statement that fails is left out: CheckChain then finds and
+// names the fault of the hop that carries it.
+void CheckBatchStatement(const threatmesh::v1::BatchInclusion& proof, VerifiedBatches& batches);
+
 // Whether the holder of a copy (`self`, 32 bytes) may send it to `to` with the chain it
 // holds (empty for a record it authored). FailedPrecondition naming the rule otherwise:
 // `to` is the author or already in the chain, the hop limit is reached, the record may not

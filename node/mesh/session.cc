@@ -198,6 +198,12 @@ class Session {
   // Decides on one received record that is not known here: valid, admitted by the inbound
   // policy, with a sound chain that respects its handling.
   void Check(Item& item) {
+    CheckRecord(item);
+    if (item.outcome == Outcome::kStore) CheckItemChain(item);
+  }
+
+  // The record's own checks: its author's signature, the validation rules, the inbound policy.
+  void CheckRecord(Item& item) {
     const PeerRecord& r = *item.copy;
     absl::StatusOr<VerifiedRecord> record =
         ValidateRecord(r.signed_record(), context_.node().validation(), context_.node().Now());
@@ -211,15 +217,19 @@ class Session {
       item.outcome = Outcome::kInbound;
       return;
     }
+    item.record = std::move(*record);
+  }
+
+  // The checks of a valid record's chain: sound, and respecting the record's handling.
+  void CheckItemChain(Item& item) {
     absl::StatusOr<ChainVerdict> verdict =
-        CheckChain(item.id, record->body, r.chain(), self_, &context_.node().keys(), nullptr,
-                   &context_.node().verified_batches(), &item.chain_fault);
+        CheckChain(item.id, item.record->body, item.copy->chain(), self_, &context_.node().keys(),
+                   nullptr, &context_.node().verified_batches(), &item.chain_fault);
     if (!verdict.ok()) {
       item.outcome = Outcome::kBadChain;
-      return;
+    } else if (verdict->violation) {
+      item.outcome = Outcome::kViolation;
     }
-    if (verdict->violation) item.outcome = Outcome::kViolation;
-    item.record = std::move(*record);
   }
 
   // A received batch between the reading thread, which sifts it, and the checker, which
@@ -337,8 +347,26 @@ class Session {
 
   // Every check of the records left, spread over the work pool.
   void CheckAll(std::vector<Item>& items) {
+    // Every signature first, all at once: each record's author's, and each batch statement
+    // the chains carry that is not known yet (the records share them). Then the chains, whose
+    // statements are known by then.
+    VerifiedBatches& batches = context_.node().verified_batches();
+    std::vector<const CustodyChain*> chains;
+    for (const Item& item : items) {
+      if (item.outcome == Outcome::kStore) chains.push_back(&item.copy->chain());
+    }
+    // At most two per record plus a chain's worth: a batch of one at hop 7 has 7.
+    const std::vector<const BatchInclusion*> statements =
+        UncheckedBatchStatements(chains, batches, 2 * chains.size() + kDefaultMaxHops);
+    context_.pool().Run(statements.size() + items.size(), [&](std::size_t i) {
+      if (i < statements.size()) {
+        CheckBatchStatement(*statements[i], batches);
+      } else if (Item& item = items[i - statements.size()]; item.outcome == Outcome::kStore) {
+        CheckRecord(item);
+      }
+    });
     context_.pool().Run(items.size(), [&](std::size_t i) {
-      if (items[i].outcome == Outcome::kStore) Check(items[i]);
+      if (items[i].outcome == Outcome::kStore) CheckItemChain(items[i]);
     });
     // Key statements take effect at once. Another record of the same batch may depend on
     // one (a revocation signed by the key a rotation names, a hop sent by the new key) or be

@@ -86,8 +86,13 @@ class GrpcServer final : public Server {
         PeerRegistry::Load(node_->store(), std::string(node_->key().public_key().bytes()));
     if (!peers.ok()) return peers.status();
     peers_ = std::move(*peers);
+    // Signature checks use every core: the calling thread (a stream's reader, a publishing
+    // call) plus these.
+    pool_ =
+        std::make_unique<WorkPool>(std::max<unsigned>(1, std::thread::hardware_concurrency()) - 1);
     api_ = std::make_unique<NodeApi>(*node_, *tokens_, *audit_, *peers_,
                                      std::string(kThreatmeshVersion));
+    api_->SetWorkPool(pool_.get());
     api_->SetPeerView([this](ListPeersResponse& out) { PeerView(out); });
     policies_ = std::make_unique<PolicyHolder>(
         PolicySet{config_.outbound_policies, config_.inbound_policies});
@@ -213,9 +218,6 @@ class GrpcServer final : public Server {
       channel_credentials = PeerChannelCredentials(*identity);
       crypto::SecureWipe(identity->key_pem);
     }
-    // Signature checks use every core: the reading thread of each stream plus these.
-    pool_ =
-        std::make_unique<WorkPool>(std::max<unsigned>(1, std::thread::hardware_concurrency()) - 1);
     exchange_ = std::make_unique<ExchangeContext>(
         *node_, *peers_, own_cert_hash, stopping_, *policies_, *pool_,
         std::chrono::duration_cast<std::chrono::milliseconds>(config_.peer_timeout));
@@ -416,6 +418,7 @@ class GrpcServer final : public Server {
   std::unique_ptr<TokenStore> tokens_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<PeerRegistry> peers_;
+  std::unique_ptr<WorkPool> pool_;  // signature checks of the API and the exchange
   std::unique_ptr<NodeApi> api_;
   std::unique_ptr<PolicyHolder> policies_;  // the API and the exchange read it
   std::unique_ptr<ApiServices> services_;
@@ -425,7 +428,6 @@ class GrpcServer final : public Server {
   std::size_t connection_cap_ = 0;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
-  std::unique_ptr<WorkPool> pool_;  // the exchange's signature checks
   std::unique_ptr<ExchangeContext> exchange_;
   std::unique_ptr<grpc::Service> peering_;
   std::unique_ptr<grpc::Server> peer_server_;

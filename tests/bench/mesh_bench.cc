@@ -175,6 +175,11 @@ struct Propagation {
   std::vector<double> far_ms;    // publish to seen at the far end
   std::vector<double> local_ms;  // publish to seen at the first node
   bool complete = false;
+  // CPU seconds of the node processes (all of them, and the busiest) from the first publish
+  // to the last arrival, and that time.
+  double cpu_all = 0;
+  double cpu_busiest = 0;
+  double seconds = 0;
 };
 
 // Publishes `total` records at node n0 at `rate` per second in batches of 10, noting when each
@@ -216,11 +221,22 @@ Propagation MeasurePropagation(const std::string& root, int seconds, int hops, i
   std::thread local([&] { at_first.Follow(mesh, "n0", seconds, subscribed); });
   while (subscribed < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::vector<double> cpu0;
+  for (int i = 0; i <= hops; ++i)
+    cpu0.push_back(ProcessCpu(mesh["n" + std::to_string(i)].process->pid()));
+  const auto t0 = Clock::now();
   PublishSteadily(mesh, total, rate, sent, mu);
-  for (int i = 0; i < 600 && at_far.count() < total; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 6000 && at_far.count() < total; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   Propagation p;
+  p.seconds = Seconds(t0);
+  for (int i = 0; i <= hops; ++i) {
+    const double used = ProcessCpu(mesh["n" + std::to_string(i)].process->pid()) -
+                        cpu0[static_cast<std::size_t>(i)];
+    p.cpu_all += used;
+    p.cpu_busiest = std::max(p.cpu_busiest, used);
+  }
   p.complete = at_far.count() == total;
   if (!p.complete) {
     std::fprintf(stderr, "propagation: %lu of %lu arrived\n", (unsigned long)at_far.count(),
@@ -298,6 +314,11 @@ void Report(uint64_t records, const std::vector<CatchUp>& catch_up, const Propag
   std::printf("%-52s %9.2f ms   (p99 %.2f ms)\n",
               "  of which publish to seen at the first node, p50", Percentile(p.local_ms, 0.5),
               Percentile(p.local_ms, 0.99));
+  const double record_nodes = static_cast<double>(p.far_ms.size()) * (hops + 1);
+  std::printf("%-52s %9.2f      (of %u cores; busiest node %.2f; %.0f µs per record and node)\n",
+              "  cores used by the nodes meanwhile", p.cpu_all / p.seconds,
+              std::thread::hardware_concurrency(), p.cpu_busiest / p.seconds,
+              p.cpu_all / record_nodes * 1e6);
   double worst = 0;
   for (double c : idle_cpu) worst = std::max(worst, c);
   std::printf("%-52s %9.3f %%   (per node:", "idle synced 5-node mesh, CPU of the busiest node",

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "crypto/hash.h"
+#include "crypto/mutex.h"
+#include "crypto/str_cat.h"
 #include "node/core/record_builder.h"
+#include "node/work_pool.h"
 #include "testing/test_util.h"
 
 namespace threatmesh {
@@ -45,6 +48,53 @@ TEST_F(LocalNodeTest, PublishSignsAsThisNodeAndStores) {
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->signed_bytes, published->signed_bytes);
   EXPECT_EQ(got->body.indicator().value(), "evil.example.com");
+}
+
+// A publishing stream's records, signed on a pool and stored as one group: each gets its
+// own outcome, in order, with consecutive sequence numbers; an invalid one and a repeat
+// are refused without holding back the others.
+TEST_F(LocalNodeTest, PublishAllSignsOnThePoolAndStoresOneGroupInOrder) {
+  std::vector<threatmesh::v1::RecordBody> bodies;
+  for (int i = 0; i < 20; ++i) {
+    threatmesh::v1::RecordBody body = testing::IndicatorBody(
+        node_->key(), threatmesh::v1::INDICATOR_TYPE_DOMAIN, StrCat("d", i, ".example.com"));
+    body.clear_author();
+    body.set_created_at(0);
+    bodies.push_back(std::move(body));
+  }
+  bodies.push_back(bodies[3]);                               // the same record again
+  bodies.emplace_back().set_tlp(threatmesh::v1::TLP_GREEN);  // no kind: invalid
+  Mutex mu;
+  std::vector<absl::StatusOr<LocalNode::Published>> results(bodies.size(),
+                                                            absl::UnknownError("no answer"));
+  std::size_t answered = 0;
+  std::vector<LocalNode::PublishCallback> dones;
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    dones.push_back([&, i](absl::StatusOr<LocalNode::Published> r) {
+      MutexLock lock(&mu);
+      results[i] = std::move(r);
+      ++answered;
+    });
+  }
+  WorkPool pool(1);
+  node_->PublishAllAsync(bodies, std::move(dones), &pool);
+  {
+    MutexLock lock(&mu);
+    mu.Await(Condition(
+        +[](std::size_t* n) { return *n == 22; }, &answered));
+  }
+  for (std::size_t i = 0; i < 20; ++i) {
+    ASSERT_TRUE(results[i].ok()) << i << " " << results[i].status();
+    EXPECT_EQ(results[i]->seq, i + 1);  // the order of the stream
+    absl::StatusOr<VerifiedRecord> got = node_->Get(results[i]->id);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->body.author(), node_->key().public_key().bytes());
+    EXPECT_EQ(got->body.created_at(), testing::kTestNowMs);
+    EXPECT_EQ(got->body.indicator().value(), StrCat("d", i, ".example.com"));
+  }
+  EXPECT_EQ(results[20].status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(results[21].status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FeedSize(), 20u);
 }
 
 TEST_F(LocalNodeTest, IngestRefusesBadRecordsAndStoresNothing) {

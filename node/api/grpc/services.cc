@@ -229,12 +229,19 @@ class PublishStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuff
     return false;
   }
 
+  // Whether Next would return at once.
+  bool Ready() {
+    MutexLock lock(&mu_);
+    return ReadyOrEnded();
+  }
+
   void Work() {
     PublishStreamResponse out;
     grpc::Status status = gate_.Run(
         ctx_, "/threatmesh.v1.Records/PublishStream", ROLE_PUBLISH,
         [&](const Caller&, AuditEntry& audit) {
-          out = api_.PublishMany([&](PublishRequest& r) { return Next(r); }, audit);
+          out = api_.PublishMany([&](PublishRequest& r) { return Next(r); }, audit,
+                                 [&] { return Ready(); });
           if (bad_index_ >= 0) {
             audit.set_params(StrCat(audit.params(), " undecodable=", bad_index_));
             return absl::InvalidArgumentError(

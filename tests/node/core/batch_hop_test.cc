@@ -151,6 +151,45 @@ TEST_F(BatchHopTest, EachStatementIsCheckedOnce) {
   EXPECT_EQ(cache.hits(), 98u);   // every other record: both found
 }
 
+// A received batch's statements are listed once each (the records share them), never one
+// already checked, at most the limit; checked ahead, they leave CheckChain nothing to verify.
+// A forged one stays out of the cache, and CheckChain still names its fault.
+TEST_F(BatchHopTest, StatementsCheckedAheadAreListedOnceAndForgedOnesStayOut) {
+  MakeRecords(20);
+  SendAll(0, 1, testing::kTestNowMs);
+  SendAll(1, 2, testing::kTestNowMs + 1);
+  std::vector<const CustodyChain*> chains;
+  for (const CustodyChain& c : chains_) chains.push_back(&c);
+  VerifiedBatches cache;
+  std::vector<const v1::BatchInclusion*> listed = UncheckedBatchStatements(chains, cache, 100);
+  ASSERT_EQ(listed.size(), 2u);  // one per hop: every record came in the same two batches
+  EXPECT_EQ(listed[0]->signature(), chains_[0].hops(0).batch().signature());
+  EXPECT_EQ(listed[1]->signature(), chains_[0].hops(1).batch().signature());
+  EXPECT_EQ(UncheckedBatchStatements(chains, cache, 1).size(), 1u);
+  CheckBatchStatement(*listed[0], cache);
+  EXPECT_EQ(UncheckedBatchStatements(chains, cache, 100).size(), 1u);  // hop 0's is known
+  CheckBatchStatement(*listed[1], cache);
+  EXPECT_TRUE(UncheckedBatchStatements(chains, cache, 100).empty());
+  const uint64_t misses = cache.misses();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Check(i, 2, &cache).ok());
+  EXPECT_EQ(cache.misses(), misses);  // every statement found: no signature checked
+
+  // Hop 1's statement re-signed by a key other than its sender's.
+  CustodyChain forged = chains_[0];
+  forged.mutable_hops(1)->mutable_batch()->set_signature(
+      nodes_[3].Sign(crypto::kHopBatchDomain, forged.hops(1).batch().statement()));
+  VerifiedBatches fresh;
+  listed = UncheckedBatchStatements({&forged}, fresh, 100);
+  ASSERT_EQ(listed.size(), 2u);
+  for (const v1::BatchInclusion* s : listed) CheckBatchStatement(*s, fresh);
+  EXPECT_EQ(UncheckedBatchStatements({&forged}, fresh, 100).size(), 1u);  // the forged one
+  std::string kind;
+  absl::StatusOr<ChainVerdict> v =
+      CheckChain(ids_[0], bodies_[0], forged, Key(2), nullptr, nullptr, &fresh, &kind);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(kind, "batch signature");
+}
+
 // Tampering with the leaf, the path, the index, the root, the statement's fields or its
 // signature is refused, named, and counted under its own kind; a batch signed by another key
 // than the hop's sender is too. With a cache, a forged proof never reaches it.
