@@ -40,11 +40,11 @@ LogSink SetLogSink(LogSink sink) {
   return std::exchange(state.sink, std::move(sink));
 }
 
-void Log(LogLevel level, std::string_view text) {
+void Log(LogLevel level, std::string_view text, LogContext context) {
   LogState& state = State();
   MutexLock lock(&state.mu);
   if (state.sink) {
-    state.sink(level, text);
+    state.sink(LogEvent{level, text, context});
   } else {
     WriteToStderr(level, text);
   }

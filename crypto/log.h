@@ -4,7 +4,9 @@
 // embeds the node can send the lines elsewhere.
 //
 // By default a line goes to stderr as "threatmesh: [warning: |error: ]TEXT"; under systemd the
-// journal stamps it with the time. (Header and source sit in crypto/, the library every part
+// journal stamps it with the time. `threatmesh serve` with log-format = json writes each event
+// as one JSON object instead (node/serve/log_json.h), with the peer and the record it is
+// about as fields of their own. (Header and source sit in crypto/, the library every part
 // links.)
 #ifndef THREATMESH_CRYPTO_LOG_H_
 #define THREATMESH_CRYPTO_LOG_H_
@@ -16,18 +18,36 @@ namespace threatmesh {
 
 enum class LogLevel { kInfo, kWarning, kError };
 
-// Receives each line: its level and its text, without prefix or newline. Called from any
-// thread, one line at a time.
-using LogSink = std::function<void(LogLevel, std::string_view)>;
+// What an event is about, when it is about a peer or a record (empty: it is not).
+struct LogContext {
+  std::string_view peer = {};    // the peer's name
+  std::string_view record = {};  // a record id, 64 hex digits
+};
+
+// One event: its level, its text (without prefix or newline) and what it is about.
+struct LogEvent {
+  LogLevel level = LogLevel::kInfo;
+  std::string_view text;
+  LogContext context;
+};
+
+// Receives each event. Called from any thread, one event at a time.
+using LogSink = std::function<void(const LogEvent&)>;
 
 // Sends the lines to `sink` from now on, and returns the sink that was set; an empty sink
 // sends them to stderr again.
 LogSink SetLogSink(LogSink sink);
 
-void Log(LogLevel level, std::string_view text);
-inline void LogInfo(std::string_view text) { Log(LogLevel::kInfo, text); }
-inline void LogWarning(std::string_view text) { Log(LogLevel::kWarning, text); }
-inline void LogError(std::string_view text) { Log(LogLevel::kError, text); }
+void Log(LogLevel level, std::string_view text, LogContext context = {});
+inline void LogInfo(std::string_view text, LogContext context = {}) {
+  Log(LogLevel::kInfo, text, context);
+}
+inline void LogWarning(std::string_view text, LogContext context = {}) {
+  Log(LogLevel::kWarning, text, context);
+}
+inline void LogError(std::string_view text, LogContext context = {}) {
+  Log(LogLevel::kError, text, context);
+}
 
 // Sets a sink for the life of this object and puts the previous one back after.
 class ScopedLogSink {

@@ -164,6 +164,9 @@ std::vector<OptionDoc> ServeOptionDocs() {
       {"dial-only", "false", "never listen for peers; only dial the configured ones"},
       {"insecure-peering", "false",
        "peer in plaintext with no certificate binding: for loopback tests only"},
+      {"log-format", "text",
+       "text (one line per event, \"threatmesh: [warning: ]TEXT\") or json (one object per "
+       "line: time, level, msg, and peer and record when the event is about one)"},
   };
 }
 
@@ -249,6 +252,14 @@ absl::Status ApplyOptions(const po::variables_map& vm, ServeConfig& config) {
   config.taxii_listen = get("taxii-listen").value_or("");
   config.peer_tls_cert = get("peer-tls-cert").value_or("");
   config.peer_tls_key = get("peer-tls-key").value_or("");
+  if (auto v = get("log-format")) {
+    if (*v == "text" || *v == "json") {
+      config.log_format = *v == "json" ? LogFormat::kJson : LogFormat::kText;
+    } else {
+      return absl::InvalidArgumentError(
+          StrCat("log-format = ", *v, ": give text or json (json: one object per line)"));
+    }
+  }
   struct Number {
     const char* name;
     uint64_t min, max;

@@ -44,6 +44,10 @@ struct TaxiiCollectionConfig {
   std::set<std::string> writers;
 };
 
+// How `threatmesh serve` writes its log: lines of text, or one JSON object per line
+// (node/serve/log_json.h).
+enum class LogFormat { kText, kJson };
+
 struct ServeConfig {
   std::string data_dir;
   // Passphrase file of the key file (empty: none, or $THREATMESH_PASSPHRASE).
@@ -92,6 +96,7 @@ struct ServeConfig {
   bool dial_only = false;
   // Peering in plaintext, with no certificate bound in the handshake: for loopback tests only.
   bool insecure_peering = false;
+  LogFormat log_format = LogFormat::kText;
   // Named sharing policies, from the config file's [outbound.NAME] and [inbound.NAME]
   // sections; "default" always exists (no limit beyond the records' own TLP and handling,
   // unless the file redefines it).

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/log.h"
 #include "crypto/sodium.h"
@@ -218,7 +219,8 @@ absl::StatusOr<VerifiedRecord> LocalNode::RevokeKey(std::string_view key, int64_
 void LocalNode::Learn(std::string_view id, const threatmesh::v1::RecordBody& body) {
   if (!IsKeyStatement(body)) return;
   if (absl::Status s = keys_->Add(id, body); !s.ok()) {
-    LogWarning(StrCat("key statement ", ShortId(id), " not taken: ", s.message()));
+    const std::string hex = crypto::HexEncode(id);
+    LogWarning(StrCat("key statement ", ShortId(id), " not taken: ", s.message()), {.record = hex});
   }
 }
 

@@ -82,14 +82,16 @@ absl::StatusOr<PeerConfig> FollowRotations(ExchangeContext& context, const PeerH
     for (const Step& s : steps) context.node().Learn(s.id, s.body);
     LogInfo(StrCat("peer ", peer->name(), " rotated its key from ",
                    crypto::FingerprintOf(peer->node_key()), " to ",
-                   crypto::FingerprintOf(hello.node_key())));
+                   crypto::FingerprintOf(hello.node_key())),
+            {.peer = peer->name()});
     peer->set_node_key(hello.node_key());
     // A peer added with 'peers add' is stored under its new key from now on; one from the
     // config file keeps the key written there (its operator updates the file), and is
     // followed through the rotation on every connection.
     if (!peer->from_config()) {
       if (absl::Status s = context.peers().ReplaceKey(peer->name(), hello.node_key()); !s.ok()) {
-        LogWarning(StrCat("peer ", peer->name(), " keeps its old key in the list: ", s.message()));
+        LogWarning(StrCat("peer ", peer->name(), " keeps its old key in the list: ", s.message()),
+                   {.peer = peer->name()});
       }
     }
     return *peer;
@@ -223,7 +225,8 @@ class HandshakeGuard {
 // ours), and told to the other side; returns `s`.
 absl::Status Refuse(ExchangeContext& context, PeerStream& stream, absl::Status s,
                     const char* reason, const PeerConfig* peer) {
-  LogWarning(StrCat("peer connection refused (", reason, "): ", s.message()));
+  LogWarning(StrCat("peer connection refused (", reason, "): ", s.message()),
+             {.peer = peer != nullptr ? std::string_view(peer->name()) : std::string_view()});
   context.NoteRefusedHandshake(reason, peer != nullptr ? &peer->name() : nullptr,
                                std::string(s.message()));
   stream.Write(GoodbyeFor(s));
@@ -326,13 +329,19 @@ absl::Status RunStream(ExchangeContext& context, PeerStream& stream, const PeerC
         StrCat("peer ", peer.name(), " uses policy \"",
                outbound == policies->outbound.end() ? peer.policy() : peer.inbound_policy(),
                "\", which the configuration does not define; define it or change the peer"));
-    LogError(std::string(s.message()));
+    LogError(std::string(s.message()), {.peer = peer.name()});
     context.Detach(peer.name(), &stream, std::string(s.message()));
     stream.Write(GoodbyeFor(s));
     return s;
   }
+  LogInfo(StrCat("peer ", peer.name(), " connected (", dialed ? "dialed" : "accepted", ")"),
+          {.peer = peer.name()});
   absl::Status status = RunSession(context, stream, peer, outbound->second, inbound->second);
   context.Detach(peer.name(), &stream, std::string(status.message()));
+  if (!context.stopping()) {
+    LogInfo(StrCat("peer ", peer.name(), " disconnected: ", status.message()),
+            {.peer = peer.name()});
+  }
   return status;
 }
 

@@ -5,7 +5,9 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
+#include "crypto/encoding.h"
 #include "crypto/hash.h"
+#include "crypto/log.h"
 #include "crypto/mutex.h"
 #include "crypto/str_cat.h"
 #include "node/core/custody.h"
@@ -191,8 +193,10 @@ class Session {
     std::string id;
     Outcome outcome = Outcome::kStore;
     std::optional<VerifiedRecord> record;
-    // What is wrong with an unsound chain (CheckChain's kind of fault).
+    // What is wrong with an unsound chain (CheckChain's kind of fault); the handling rule a
+    // violation broke.
     std::string chain_fault;
+    std::string broken_rule;
   };
 
   // Decides on one received record that is not known here: valid, admitted by the inbound
@@ -229,6 +233,7 @@ class Session {
       item.outcome = Outcome::kBadChain;
     } else if (verdict->violation) {
       item.outcome = Outcome::kViolation;
+      item.broken_rule = std::move(verdict->rule);
     }
   }
 
@@ -415,6 +420,11 @@ class Session {
               item.copy->SerializeAsString(), /*sync=*/false);
           if (!kept.ok()) return kept;
           ++delta.violations;
+          const std::string hex = crypto::HexEncode(item.id);
+          LogWarning(StrCat("peer ", peer_.name(), " sent record ", ShortId(item.id),
+                            " with a custody chain that broke its handling (", item.broken_rule,
+                            "); kept as evidence, not stored as intelligence"),
+                     {.peer = peer_.name(), .record = hex});
           break;
         }
         case Outcome::kStore: {

@@ -29,6 +29,7 @@
 #include "node/mesh/grpc/peer_transport.h"
 #include "node/mesh/grpc/tls.h"
 #include "node/serve/listener.h"
+#include "node/serve/log_json.h"
 #include "node/taxii/taxii.h"
 #include "node/tokens.h"
 #include "threatmesh/v1/api.grpc.pb.h"
@@ -453,6 +454,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServeConfig& config,
 }
 
 int RunServe(const ServeConfig& config, std::ostream& out, std::ostream& err) {
+  ServeLog log(config.log_format, out, err);
   // Signals are taken by sigwait below, so they must be blocked before gRPC and RocksDB
   // start threads (which inherit the mask).
   sigset_t signals;
@@ -463,29 +465,30 @@ int RunServe(const ServeConfig& config, std::ostream& out, std::ostream& err) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(config);
   if (!server.ok()) {
-    err << "threatmesh: error: " << server.status().message() << "\n";
+    log.Err(LogLevel::kError, std::string(server.status().message()));
     return 1;
   }
-  out << "threatmesh: node " << (*server)->fingerprint() << " serving on " << (*server)->address()
-      << "\n";
-  if (!(*server)->taxii_address().empty()) {
-    out << "threatmesh: TAXII 2.1 at " << (*server)->taxii_address() << "/taxii2/\n";
+  const Server& s = **server;
+  log.Out(LogLevel::kInfo, StrCat("node ", s.fingerprint(), " serving on ", s.address()),
+          {{"node", s.fingerprint()}, {"listen", s.address()}});
+  if (!s.taxii_address().empty()) {
+    log.Out(LogLevel::kInfo, StrCat("TAXII 2.1 at ", s.taxii_address(), "/taxii2/"),
+            {{"taxii", StrCat(s.taxii_address(), "/taxii2/")}});
   }
-  if (!(*server)->peer_address().empty()) {
-    out << "threatmesh: peers connect to " << (*server)->peer_address() << "\n";
+  if (!s.peer_address().empty()) {
+    log.Out(LogLevel::kInfo, StrCat("peers connect to ", s.peer_address()),
+            {{"peer_listen", s.peer_address()}});
   }
-  out << std::flush;
   int sig = 0;
   // SIGHUP reloads the config file's policies and peers; SIGINT and SIGTERM stop.
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
     absl::StatusOr<v1::ReloadConfigResponse> r = (*server)->Reload();
-    if (!r.ok()) err << "threatmesh: SIGHUP: " << r.status().message() << "\n" << std::flush;
+    if (!r.ok()) log.Err(LogLevel::kWarning, StrCat("SIGHUP: ", r.status().message()));
   }
-  out << "threatmesh: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", shutting down\n"
-      << std::flush;
+  log.Out(LogLevel::kInfo, StrCat(sig == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down"));
   (*server)->Shutdown();
   server->reset();
-  out << "threatmesh: stopped\n" << std::flush;
+  log.Out(LogLevel::kInfo, "stopped");
   return 0;
 }
 

@@ -13,10 +13,10 @@ using Line = std::pair<LogLevel, std::string>;
 
 TEST(LogTest, ASinkReceivesEachLineWithItsLevelAndTheOldSinkComesBack) {
   std::vector<Line> outer;
-  ScopedLogSink outer_sink([&](LogLevel l, std::string_view t) { outer.emplace_back(l, t); });
+  ScopedLogSink outer_sink([&](const LogEvent& e) { outer.emplace_back(e.level, e.text); });
   {
     std::vector<Line> inner;
-    ScopedLogSink inner_sink([&](LogLevel l, std::string_view t) { inner.emplace_back(l, t); });
+    ScopedLogSink inner_sink([&](const LogEvent& e) { inner.emplace_back(e.level, e.text); });
     LogInfo("config reloaded");
     LogWarning("peer refused");
     LogError("audit checkpoint failed");
@@ -26,6 +26,16 @@ TEST(LogTest, ASinkReceivesEachLineWithItsLevelAndTheOldSinkComesBack) {
   }
   LogInfo("after");
   EXPECT_EQ(outer, (std::vector<Line>{{LogLevel::kInfo, "after"}}));
+}
+
+TEST(LogTest, AnEventCarriesThePeerAndTheRecordItIsAbout) {
+  std::vector<std::pair<std::string, std::string>> about;
+  ScopedLogSink sink([&](const LogEvent& e) {
+    about.emplace_back(std::string(e.context.peer), std::string(e.context.record));
+  });
+  LogWarning("peer b sent a violation", {.peer = "b", .record = "ab12"});
+  LogInfo("config reloaded");
+  EXPECT_EQ(about, (std::vector<std::pair<std::string, std::string>>{{"b", "ab12"}, {"", ""}}));
 }
 
 TEST(LogTest, WithoutASinkALineGoesToStderrWithTheProgramsNameAndItsLevel) {

@@ -30,6 +30,10 @@ TEST(ConfigTest, DefaultsAreLoopbackAndDocumented) {
   EXPECT_FALSE(c->allow_insecure_remote);
   EXPECT_EQ(c->max_record_bytes, 1u << 20);
   EXPECT_EQ(c->audit_checkpoint_interval.count(), 60);
+  EXPECT_EQ(c->log_format, LogFormat::kText);
+  absl::StatusOr<ServeConfig> json = Parse({"--data-dir", "/tmp/x", "--log-format", "json"});
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ(json->log_format, LogFormat::kJson);
 }
 
 TEST(ConfigTest, FileValuesApplyAndFlagsWin) {
@@ -67,6 +71,7 @@ TEST(ConfigTest, BadOptionsNameTheOptionAndWhatIsExpected) {
       {{"--peer-tls-key", "/k.pem"}, "peer-tls-cert and peer-tls-key go together"},
       {{"--peer-listen", "7421"}, "expected host:port"},
       {{"--peer-listen", "0.0.0.0:7421", "--insecure-peering", "true"}, "loopback addresses only"},
+      {{"--log-format", "xml"}, "log-format = xml: give text or json"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<ServeConfig> r = Parse(c.args);

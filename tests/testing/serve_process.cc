@@ -50,11 +50,14 @@ absl::StatusOr<std::unique_ptr<ServeProcess>> ServeProcess::Start(const std::str
   // With a peer port, the line that names it comes right after the API's.
   const bool peers = std::find(args.begin(), args.end(), "--peer-listen") != args.end();
   const bool taxii = std::find(args.begin(), args.end(), "--taxii-listen") != args.end();
+  // The value after `marker`, up to the end of its line (or, on a JSON line of
+  // log-format = json, the end of the string it is in).
   auto line_after = [&](const std::string& marker, std::string& value) {
     std::size_t at = p->buffered_.find(marker);
     std::size_t eol = at == std::string::npos ? at : p->buffered_.find('\n', at);
     if (eol == std::string::npos) return false;
     value = p->buffered_.substr(at + marker.size(), eol - at - marker.size());
+    value = value.substr(0, value.find('"'));
     return true;
   };
   while (std::chrono::steady_clock::now() < deadline) {
@@ -64,6 +67,7 @@ absl::StatusOr<std::unique_ptr<ServeProcess>> ServeProcess::Start(const std::str
       // "http://HOST:PORT/taxii2/" -> "http://HOST:PORT"
       if (taxii)
         p->taxii_address_ = p->taxii_address_.substr(0, p->taxii_address_.rfind("/taxii2/"));
+      p->startup_output_ = std::move(p->buffered_);
       p->buffered_.clear();
       return p;
     }

@@ -37,6 +37,8 @@ class ServeProcess {
   void Signal(int signal);
   // What the node wrote to stdout after the address line, once stopped.
   std::string RestOfStdout();
+  // What the node printed before it was ready (where it listens).
+  const std::string& startup_output() const { return startup_output_; }
 
  private:
   ServeProcess() = default;
@@ -48,6 +50,7 @@ class ServeProcess {
   std::string peer_address_;
   std::string taxii_address_;
   std::string buffered_;
+  std::string startup_output_;
 };
 
 }  // namespace threatmesh::testing

@@ -148,9 +148,9 @@ TEST_F(ExchangeSessionTest, AnUnknownNodeIsRefusedInTheHandshakeAndCounted) {
 TEST_F(ExchangeSessionTest, ARefusedHandshakeIsLoggedAsAWarningWithItsReason) {
   Mutex mu;
   std::vector<std::string> warnings;
-  ScopedLogSink sink([&](LogLevel level, std::string_view text) {
+  ScopedLogSink sink([&](const LogEvent& e) {
     MutexLock lock(&mu);
-    if (level == LogLevel::kWarning) warnings.emplace_back(text);
+    if (e.level == LogLevel::kWarning) warnings.emplace_back(e.text);
   });
   a_.Know(b_, "b");  // B does not know A
   Link link(a_, b_);

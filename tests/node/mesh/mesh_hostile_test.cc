@@ -7,6 +7,7 @@
 #include <csignal>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "crypto/hash.h"
 #include "crypto/key_file.h"
 #include "crypto/str_cat.h"
+#include "nlohmann/json.hpp"
 #include "node/core/custody.h"
 #include "node/core/record_builder.h"
 #include "node/mesh/mesh_fixture.h"
@@ -219,6 +221,69 @@ TEST_F(MeshHostileTest, MaliciousPeerIsRefusedRecordByRecord) {
   }
   EXPECT_TRUE(named);
   link->ctx.TryCancel();
+}
+
+// With log-format = json, every line the node writes (stdout and stderr, from start to stop)
+// is one JSON object with time, level and msg; the violation mallory relays is a warning
+// naming mallory and the record in fields of their own, and mallory's connection an info
+// event naming it. (The shape a JSON log shipper or `journalctl -o cat` gets.)
+TEST_F(MeshHostileTest, JsonLogNamesThePeerAndTheRecordOfAViolation) {
+  Node& n = Start("n", false, {"--log-format", "json"});
+  crypto::KeyPair mallory = crypto::KeyPair::Generate();
+  crypto::KeyPair other = crypto::KeyPair::Generate();
+  AddPeerRequest add;
+  add.mutable_peer()->set_name("mallory");
+  add.mutable_peer()->set_node_key(std::string(mallory.public_key().bytes()));
+  ASSERT_TRUE(n.client->AddPeer(add).ok());
+  std::unique_ptr<Double> link = Connect("n", mallory);
+  ASSERT_TRUE(link->accepted) << link->refusal;
+  PeerRecord honest;
+  ASSERT_TRUE(link->SendAndWaitForAck(JunkBatch(CopyMaker{n.key}, mallory, other, &honest)));
+  absl::StatusOr<ListViolationsResponse> violations = n.client->ListViolations({});
+  ASSERT_TRUE(violations.ok()) << violations.status();
+  ASSERT_EQ(violations->violations_size(), 1);
+  const std::string record = crypto::HexEncode(violations->violations(0).record_id());
+  link->ctx.TryCancel();
+  const std::string startup = n.process->startup_output();
+  ASSERT_EQ(n.process->Stop(), 0);
+  std::ifstream err_file(n.dir + "/../serve.err");
+  std::stringstream err;
+  err << err_file.rdbuf();
+
+  std::vector<nlohmann::json> events;
+  for (const std::string& text : {startup, n.process->RestOfStdout(), err.str()}) {
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      nlohmann::json e = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      ASSERT_TRUE(e.is_object()) << "not a JSON object: " << line;
+      ASSERT_TRUE(e["time"].is_string() && e["level"].is_string() && e["msg"].is_string()) << line;
+      EXPECT_TRUE(std::regex_match(e["time"].get<std::string>(),
+                                   std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
+          << line;
+      const std::string level = e["level"];
+      EXPECT_TRUE(level == "info" || level == "warning" || level == "error") << line;
+      events.push_back(std::move(e));
+    }
+  }
+  auto find = [&](const std::string& level, const std::string& text) -> const nlohmann::json* {
+    for (const nlohmann::json& e : events) {
+      if (e["level"] == level && e["msg"].get<std::string>().find(text) != std::string::npos) {
+        return &e;
+      }
+    }
+    return nullptr;
+  };
+  const nlohmann::json* serving = find("info", "serving on");
+  ASSERT_NE(serving, nullptr);
+  EXPECT_EQ((*serving)["listen"], n.process->address());
+  const nlohmann::json* connected = find("info", "peer mallory connected");
+  ASSERT_NE(connected, nullptr);
+  EXPECT_EQ((*connected)["peer"], "mallory");
+  const nlohmann::json* violation = find("warning", "broke its handling");
+  ASSERT_NE(violation, nullptr);
+  EXPECT_EQ((*violation)["peer"], "mallory");
+  EXPECT_EQ((*violation)["record"], record);
+  EXPECT_NE(find("info", "stopped"), nullptr);
 }
 
 // Something between two nodes that terminates TLS and presents its own certificate (an
