@@ -21,6 +21,7 @@ packages=(
   libcurl4-openssl-dev  # libcurl: the TAXII client of 'threatmesh taxii pull'
   iproute2  # ss: the ISAC benchmark reads the TCP byte counters of peer connections
   libjemalloc-dev  # jemalloc, the node binary's allocator (less CPU per record than glibc's malloc)
+  prometheus  # promtool: the tests check /metrics and deploy/prometheus-alerts.yml with it
 )
 
 missing=()
@@ -47,3 +48,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+# The project needs only promtool from the prometheus package: the Prometheus server it
+# installed (and, under systemd, started on port 9090) is stopped and disabled again, unless
+# it was there before.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi

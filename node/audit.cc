@@ -55,7 +55,10 @@ absl::StatusOr<uint64_t> AuditLog::Append(AuditEntry entry) {
 
 absl::Status AuditLog::Checkpoint() {
   MutexLock lock(&mu_);
-  if (last_seq_ == checkpointed_seq_) return absl::OkStatus();
+  if (last_seq_ == checkpointed_seq_) {
+    sealed_at_ms_ = clock_();
+    return absl::OkStatus();
+  }
   AuditCheckpoint checkpoint;
   checkpoint.set_seq(last_seq_);
   checkpoint.set_head_hash(last_hash_);
@@ -68,7 +71,14 @@ absl::Status AuditLog::Checkpoint() {
                                    envelope.SerializeAsString(), /*sync=*/true);
   if (!put.ok()) return put;
   checkpointed_seq_ = last_seq_;
+  ++checkpoints_;
+  sealed_at_ms_ = checkpoint.at();
   return absl::OkStatus();
+}
+
+AuditLog::Sealing AuditLog::Sealed() const {
+  MutexLock lock(&mu_);
+  return {last_seq_, checkpointed_seq_, checkpoints_, sealed_at_ms_};
 }
 
 uint64_t AuditLog::Count() const {

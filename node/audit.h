@@ -47,6 +47,17 @@ class AuditLog {
   // Entries appended so far.
   uint64_t Count() const;
 
+  // For the metrics: entries appended and sealed by a checkpoint, checkpoints written by
+  // this process, and when (Unix ms) the head was last known sealed: the last checkpoint
+  // written, or a Checkpoint call that found nothing new (0: neither yet).
+  struct Sealing {
+    uint64_t entries = 0;
+    uint64_t sealed = 0;
+    uint64_t checkpoints = 0;
+    int64_t sealed_at_ms = 0;
+  };
+  Sealing Sealed() const;
+
   // A page of entries from `from_seq`, and every checkpoint.
   [[nodiscard]] absl::StatusOr<threatmesh::v1::ReadAuditResponse> Read(uint64_t from_seq,
                                                                        std::size_t limit) const;
@@ -62,6 +73,8 @@ class AuditLog {
   uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_hash_ ABSL_GUARDED_BY(mu_);
   uint64_t checkpointed_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t checkpoints_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t sealed_at_ms_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace threatmesh

@@ -164,6 +164,9 @@ std::vector<OptionDoc> ServeOptionDocs() {
       {"dial-only", "false", "never listen for peers; only dial the configured ones"},
       {"insecure-peering", "false",
        "peer in plaintext with no certificate binding: for loopback tests only"},
+      {"metrics-allow-unauthenticated", "false",
+       "serve GET /metrics (on the taxii-listen listener) without a token to clients on "
+       "loopback addresses, for a Prometheus on this host; others still need a read token"},
       {"log-format", "text",
        "text (one line per event, \"threatmesh: [warning: ]TEXT\") or json (one object per "
        "line: time, level, msg, and peer and record when the event is about one)"},
@@ -239,9 +242,11 @@ absl::Status ApplyOptions(const po::variables_map& vm, ServeConfig& config) {
   config.listen = get("listen").value_or(config.listen);
   config.tls_cert = get("tls-cert").value_or("");
   config.tls_key = get("tls-key").value_or("");
-  for (auto [name, field] : {std::pair{"allow-insecure-remote", &config.allow_insecure_remote},
-                             std::pair{"dial-only", &config.dial_only},
-                             std::pair{"insecure-peering", &config.insecure_peering}}) {
+  for (auto [name, field] :
+       {std::pair{"allow-insecure-remote", &config.allow_insecure_remote},
+        std::pair{"dial-only", &config.dial_only},
+        std::pair{"insecure-peering", &config.insecure_peering},
+        std::pair{"metrics-allow-unauthenticated", &config.metrics_allow_unauthenticated}}) {
     if (auto v = get(name)) {
       absl::StatusOr<bool> b = ParseBool(name, *v);
       if (!b.ok()) return b.status();

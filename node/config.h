@@ -97,6 +97,8 @@ struct ServeConfig {
   // Peering in plaintext, with no certificate bound in the handshake: for loopback tests only.
   bool insecure_peering = false;
   LogFormat log_format = LogFormat::kText;
+  // GET /metrics (on the taxii-listen listener) without a token, from loopback addresses.
+  bool metrics_allow_unauthenticated = false;
   // Named sharing policies, from the config file's [outbound.NAME] and [inbound.NAME]
   // sections; "default" always exists (no limit beyond the records' own TLP and handling,
   // unless the file redefines it).

@@ -556,6 +556,8 @@ class RocksStore final : public Store {
     return out;
   }
 
+  WriterStats Writer() const override { return {group_sizes_.Read(), commit_seconds_.Read()}; }
+
   uint64_t CountOf(RecordKind kind) override {
     const std::size_t i = static_cast<std::size_t>(kind) - kFirstKind;
     return i < kind_counts_.size() ? kind_counts_[i].load() : 0;
@@ -853,6 +855,8 @@ class RocksStore final : public Store {
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
   // Records per kind, from RecordKind::kIndicator on; written only by the writer thread.
   std::array<std::atomic<uint64_t>, kKindSlots> kind_counts_{};
+  Histogram group_sizes_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}};
+  Histogram commit_seconds_{Histogram::LatencyBounds()};
   absl::Status write_error_;  // writer thread only: the last failed write, until resumed
   Mutex resume_mu_;
   std::chrono::steady_clock::time_point next_resume_ ABSL_GUARDED_BY(resume_mu_);
@@ -955,7 +959,11 @@ void RocksStore::WriterLoop() {
       std::span<PendingPut> group(taken.data() + i,
                                   std::min(options_.max_group_size, taken.size() - i));
       last_group_size = group.size();
+      const auto started = std::chrono::steady_clock::now();
       CommitGroup(group);
+      group_sizes_.Observe(static_cast<double>(group.size()));
+      commit_seconds_.Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
     taken.clear();
     last_commit = std::chrono::steady_clock::now();

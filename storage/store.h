@@ -24,6 +24,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "crypto/histogram.h"
 #include "storage/index_keys.h"
 #include "threatmesh/v1/record.pb.h"
 #include "threatmesh/v1/storage.pb.h"
@@ -181,6 +182,14 @@ class Store {
 
   // Bytes the store takes on disk (SST and WAL files).
   virtual uint64_t DiskSize() = 0;
+
+  // The writer's groups so far: records per group committed, and each commit's time (the
+  // write and its sync), in seconds.
+  struct WriterStats {
+    Histogram::Snapshot group_size;
+    Histogram::Snapshot commit_seconds;
+  };
+  virtual WriterStats Writer() const = 0;
 
   // Blocks until the record with sequence `seq` is stored (NextSeq() > seq) or `timeout`
   // passes, and returns whether it is. For followers of the change feed.

@@ -1,6 +1,7 @@
 #include "node/api/api.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -135,6 +136,13 @@ NodeApi::NodeApi(LocalNode& node, TokenStore& tokens, AuditLog& audit, PeerRegis
       peers_(peers),
       version_(std::move(version)),
       started_ms_(node.Now()) {}
+
+std::string BearerFromHttp(std::string authorization) {
+  if (authorization.rfind("Basic ", 0) != 0) return authorization;
+  std::optional<std::string> pair = crypto::Base64Decode(authorization.substr(6));
+  const std::size_t colon = pair ? pair->find(':') : std::string::npos;
+  return colon == std::string::npos ? "Bearer -" : StrCat("Bearer ", pair->substr(colon + 1));
+}
 
 absl::StatusOr<Caller> NodeApi::Authenticate(std::string_view authorization) const {
   if (authorization.empty()) {

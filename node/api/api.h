@@ -20,6 +20,7 @@
 #include "node/audit.h"
 #include "node/core/policy.h"
 #include "node/local_node.h"
+#include "node/metrics/metrics.h"
 #include "node/peers.h"
 #include "node/tokens.h"
 #include "threatmesh/v1/api.pb.h"
@@ -65,6 +66,11 @@ void AuditIds(threatmesh::v1::AuditEntry& audit, std::string_view id);
 bool Matches(const threatmesh::v1::Filter& filter, const threatmesh::v1::RecordBody& body);
 // InvalidArgument naming the filter field at fault.
 [[nodiscard]] absl::Status CheckFilter(const threatmesh::v1::Filter& filter);
+
+// An HTTP Authorization header as NodeApi::Authenticate takes it: a Bearer token as it is,
+// HTTP Basic with the token as password (any user name) turned into the Bearer form (a
+// malformed one into a token that never matches).
+std::string BearerFromHttp(std::string authorization);
 
 class NodeApi {
  public:
@@ -129,6 +135,11 @@ class NodeApi {
   void SetPolicies(const PolicyHolder* policies) { policies_ = policies; }
   // The threads that sign a stream's records (nullptr: the stream's own thread does).
   void SetWorkPool(WorkPool* pool) { pool_ = pool; }
+
+  // Calls of the gRPC API and requests of the TAXII server, counted for /metrics by the
+  // layers that carry them.
+  RequestMetrics& api_metrics() { return api_metrics_; }
+  RequestMetrics& taxii_metrics() { return taxii_metrics_; }
   // What the server that runs the peers does for ReloadConfig and ResyncPeer (unset: those
   // calls are UNIMPLEMENTED).
   struct PeerControl {
@@ -194,6 +205,8 @@ class NodeApi {
   std::function<void(threatmesh::v1::ListPeersResponse&)> peer_view_;
   const PolicyHolder* policies_ = nullptr;
   WorkPool* pool_ = nullptr;
+  RequestMetrics api_metrics_;
+  RequestMetrics taxii_metrics_;
   PeerControl control_;
   std::string peer_address_;
   const std::string version_;

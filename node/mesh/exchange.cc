@@ -120,6 +120,7 @@ bool ExchangeContext::Attach(const std::string& peer, PeerStream* stream, bool p
   PeerCounters& c = counters_[peer];
   c.connected = true;
   c.connected_since = now_ms;
+  ++c.connects;
   return true;
 }
 

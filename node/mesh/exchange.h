@@ -62,6 +62,9 @@ struct PeerCounters {
   // This node's log position the peer has acknowledged.
   uint64_t acked = 0;
   std::string last_error;
+  // Streams that came up with the peer, and when (Unix ms) a record from it was last stored.
+  uint64_t connects = 0;
+  int64_t last_received_ms = 0;
 };
 
 // What every exchange of a node shares: the node and its peer table, the policies in force,

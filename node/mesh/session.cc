@@ -307,7 +307,9 @@ class Session {
       store.Wake();
     }
     store.PutAllAsync(std::move(puts));  // one group, one sync
+    const int64_t now = delta.received > 0 ? context_.node().Now() : 0;
     Count([&](PeerCounters& c) {
+      if (now > 0) c.last_received_ms = now;
       c.received += delta.received;
       c.duplicates += delta.duplicates;
       c.violations += delta.violations;

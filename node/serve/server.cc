@@ -30,6 +30,7 @@
 #include "node/mesh/grpc/tls.h"
 #include "node/serve/listener.h"
 #include "node/serve/log_json.h"
+#include "node/serve/metrics_page.h"
 #include "node/taxii/taxii.h"
 #include "node/tokens.h"
 #include "threatmesh/v1/api.grpc.pb.h"
@@ -57,6 +58,9 @@ class GrpcServer final : public Server {
 
   absl::Status Init(const ServeConfig& config, Clock clock) {
     config_ = config;
+    started_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
     // "default" always exists, as ParseServeConfig makes it.
     config_.outbound_policies.try_emplace(std::string(kDefaultPolicy),
                                           *ParseOutboundPolicy(kDefaultPolicy, {}));
@@ -189,9 +193,18 @@ class GrpcServer final : public Server {
     options.error_page = [](int status, const std::string& why) {
       return taxii::TaxiiError(status, "Refused", why);
     };
-    absl::StatusOr<std::unique_ptr<http::Server>> server =
-        http::Server::Start(config_.taxii_listen, std::move(options),
-                            [this](const http::Request& r) { return taxii_->Handle(r); });
+    // /metrics beside TAXII, on the same listener, TLS, limits and tokens.
+    absl::StatusOr<std::unique_ptr<http::Server>> server = http::Server::Start(
+        config_.taxii_listen, std::move(options), [this](const http::Request& r) {
+          if (r.target.substr(0, r.target.find('?')) == "/metrics") {
+            return MetricsResponse(
+                r,
+                {*node_, *api_, *audit_, *peers_, exchange_.get(),
+                 config_.audit_checkpoint_interval, started_ms_, config_.data_dir},
+                config_.metrics_allow_unauthenticated);
+          }
+          return taxii_->Handle(r);
+        });
     if (!server.ok()) return server.status();
     taxii_server_ = std::move(*server);
     return absl::OkStatus();
@@ -414,6 +427,7 @@ class GrpcServer final : public Server {
   // Members are declared in the order Init builds them, so that each is destroyed before
   // what it refers to (after Shutdown has stopped the servers, the dialer and the thread).
   ServeConfig config_;
+  int64_t started_ms_ = 0;             // Unix ms
   std::atomic<bool> stopping_{false};  // the services, the exchange and the dialer read it
   std::unique_ptr<LocalNode> node_;
   std::unique_ptr<TokenStore> tokens_;

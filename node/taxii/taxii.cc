@@ -149,7 +149,42 @@ TaxiiService::TaxiiService(NodeApi& api, TaxiiOptions options)
   }
 }
 
+// The kind of resource at `path`, for counting requests by a bounded set of names:
+// discovery, api_root, status, collections, collection, objects, manifest, object, versions,
+// or other.
+std::string TaxiiResource(std::string path) {
+  if (path.empty() || path.back() != '/') path += '/';
+  const std::string root(kApiRoot);
+  const std::string collections = root + "collections/";
+  if (path == "/taxii2/") return "discovery";
+  if (path == root) return "api_root";
+  if (path.rfind(root + "status/", 0) == 0) return "status";
+  if (path.rfind(collections, 0) != 0) return "other";
+  const std::string rest = path.substr(collections.size());  // "", "ID/", "ID/objects/", ...
+  const std::size_t slash = rest.find('/');
+  if (rest.empty()) return "collections";
+  const std::string what = rest.substr(slash + 1);
+  if (what.empty()) return "collection";
+  if (what == "objects/") return "objects";
+  if (what == "manifest/") return "manifest";
+  if (what.rfind("objects/", 0) == 0) {
+    return what.size() > 10 && what.ends_with("/versions/") ? "versions" : "object";
+  }
+  return "other";
+}
+
 http::Response TaxiiService::Handle(const http::Request& request) {
+  const auto started = std::chrono::steady_clock::now();
+  http::Response response = Answer(request);
+  const std::string path = request.target.substr(0, request.target.find('?'));
+  api_.taxii_metrics().Record(
+      StrCat(request.method.substr(0, 16), " ", TaxiiResource(path)),
+      std::to_string(response.status),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return response;
+}
+
+http::Response TaxiiService::Answer(const http::Request& request) {
   Call call{request, "", {}, {}, {}, 0};
   const std::size_t q = request.target.find('?');
   call.path = request.target.substr(0, q);
@@ -157,14 +192,8 @@ http::Response TaxiiService::Handle(const http::Request& request) {
     call.query = ParseQuery(std::string_view(request.target).substr(q + 1));
   call.audit.set_method(StrCat("TAXII ", request.method, " ", call.path.substr(0, 200)));
   // Tokens come as a Bearer token, or as the password of HTTP Basic (any user name).
-  std::string authorization = request.Header("authorization");
-  if (authorization.rfind("Basic ", 0) == 0) {
-    std::optional<std::string> pair = crypto::Base64Decode(authorization.substr(6));
-    const std::size_t colon = pair ? pair->find(':') : std::string::npos;
-    authorization =
-        colon == std::string::npos ? "Bearer -" : StrCat("Bearer ", pair->substr(colon + 1));
-  }
-  absl::StatusOr<Caller> caller = api_.Authenticate(authorization);
+  absl::StatusOr<Caller> caller =
+      api_.Authenticate(BearerFromHttp(request.Header("authorization")));
   http::Response response;
   if (!caller.ok()) {
     response = TaxiiError(401, "Unauthorized", std::string(caller.status().message()));

@@ -72,6 +72,8 @@ class TaxiiService {
     TaxiiCollectionConfig config;
     std::string id;
   };
+  // Handle, before it is counted.
+  http::Response Answer(const http::Request& request);
   static bool CanRead(const Collection& c, const Caller& caller);
   static bool CanWrite(const Collection& c, const Caller& caller);
   http::Response Route(Call& call);
@@ -94,6 +96,11 @@ class TaxiiService {
   std::map<std::string, std::string> statuses_ ABSL_GUARDED_BY(statuses_mu_);
   std::deque<std::string> status_order_ ABSL_GUARDED_BY(statuses_mu_);
 };
+
+// The kind of resource a request path names, for counting requests (a bounded set of names:
+// discovery, api_root, status, collections, collection, objects, manifest, object, versions,
+// other).
+std::string TaxiiResource(std::string path);
 
 // A TAXII error message (section 3.6.1 of TAXII 2.1) with its HTTP status.
 http::Response TaxiiError(int status, const std::string& title, const std::string& description);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <deque>
+#include <optional>
 #include <thread>
 
 #include "crypto/mutex.h"
@@ -51,6 +52,7 @@ class CallGate {
   // audit entry with the outcome. A call whose entry cannot be written gets UNAVAILABLE.
   template <typename Fn>
   grpc::Status Run(grpc::ServerContextBase* ctx, const char* method, Role need, Fn&& fn) {
+    const auto started = std::chrono::steady_clock::now();
     AuditEntry entry;
     entry.set_method(method);
     absl::Status status;
@@ -64,12 +66,13 @@ class CallGate {
       }
       if (status.ok()) status = fn(*caller, entry);
     }
-    return Finish(entry, status);
+    return Finish(entry, status, started);
   }
 
   // A call whose request bytes do not decode as its message, so its handler never ran:
   // UNAUTHENTICATED without a valid token, INVALID_ARGUMENT with one; audited either way.
   grpc::Status Undecodable(const grpc::ServerContextBase* ctx, const char* method) {
+    const auto started = std::chrono::steady_clock::now();
     AuditEntry entry;
     entry.set_method(method);
     entry.set_params("undecodable request");
@@ -82,7 +85,7 @@ class CallGate {
           StrCat("the request's bytes do not decode as the message ", method,
                  " takes; nothing was done (is the client built from this node's api.proto?)"));
     }
-    return Finish(entry, status);
+    return Finish(entry, status, started);
   }
 
   // The caller of the call's token, named in `entry` when valid.
@@ -95,16 +98,24 @@ class CallGate {
     return caller;
   }
 
-  grpc::Status Finish(AuditEntry& entry, const absl::Status& status) {
+  // Appends the call's audit entry and, given when it `started`, counts the call (method,
+  // code, time since then). A subscription's closing entry is not counted: its start was.
+  grpc::Status Finish(AuditEntry& entry, const absl::Status& status,
+                      std::optional<std::chrono::steady_clock::time_point> started = {}) {
     entry.set_code(static_cast<int>(status.code()));
     absl::StatusOr<uint64_t> appended = audit_.Append(entry);
-    if (!appended.ok()) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                          StrCat("the audit trail cannot be written (", appended.status().message(),
-                                 "); the answer is withheld, and a write the call made is "
-                                 "stored. Free disk space and retry"));
+    const absl::Status answered =
+        appended.ok() ? status
+                      : absl::UnavailableError(StrCat(
+                            "the audit trail cannot be written (", appended.status().message(),
+                            "); the answer is withheld, and a write the call made is "
+                            "stored. Free disk space and retry"));
+    if (started) {
+      api_.api_metrics().Record(
+          entry.method(), absl::StatusCodeToString(answered.code()),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - *started).count());
     }
-    return ToGrpc(status);
+    return ToGrpc(answered);
   }
 
  private:

@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -116,6 +119,21 @@ PeerMessage JunkBatch(const CopyMaker& make, const crypto::KeyPair& mallory,
 
 class MeshHostileTest : public MeshTest {
  protected:
+  // Mallory, a configured peer of `n` with a key and certificate of its own, connects and
+  // sends the junk batch; returns once `n` has acknowledged it (decided on every record).
+  void SendJunk(Node& n, std::unique_ptr<Double>& link) {
+    crypto::KeyPair mallory = crypto::KeyPair::Generate();
+    crypto::KeyPair other = crypto::KeyPair::Generate();
+    AddPeerRequest add;
+    add.mutable_peer()->set_name("mallory");
+    add.mutable_peer()->set_node_key(std::string(mallory.public_key().bytes()));
+    ASSERT_TRUE(n.client->AddPeer(add).ok());
+    link = Connect("n", mallory);
+    ASSERT_TRUE(link->accepted) << link->refusal;
+    PeerRecord honest;
+    ASSERT_TRUE(link->SendAndWaitForAck(JunkBatch(CopyMaker{n.key}, mallory, other, &honest)));
+  }
+
   // What node `n` counted of mallory's junk batch, and what it stored: only the honest record.
   void ExpectJunkCounted(Node& n, const std::string& honest_id) {
     PeerState state = StateOf("n", "mallory");
@@ -229,16 +247,8 @@ TEST_F(MeshHostileTest, MaliciousPeerIsRefusedRecordByRecord) {
 // event naming it. (The shape a JSON log shipper or `journalctl -o cat` gets.)
 TEST_F(MeshHostileTest, JsonLogNamesThePeerAndTheRecordOfAViolation) {
   Node& n = Start("n", false, {"--log-format", "json"});
-  crypto::KeyPair mallory = crypto::KeyPair::Generate();
-  crypto::KeyPair other = crypto::KeyPair::Generate();
-  AddPeerRequest add;
-  add.mutable_peer()->set_name("mallory");
-  add.mutable_peer()->set_node_key(std::string(mallory.public_key().bytes()));
-  ASSERT_TRUE(n.client->AddPeer(add).ok());
-  std::unique_ptr<Double> link = Connect("n", mallory);
-  ASSERT_TRUE(link->accepted) << link->refusal;
-  PeerRecord honest;
-  ASSERT_TRUE(link->SendAndWaitForAck(JunkBatch(CopyMaker{n.key}, mallory, other, &honest)));
+  std::unique_ptr<Double> link;
+  ASSERT_NO_FATAL_FAILURE(SendJunk(n, link));
   absl::StatusOr<ListViolationsResponse> violations = n.client->ListViolations({});
   ASSERT_TRUE(violations.ok()) << violations.status();
   ASSERT_EQ(violations->violations_size(), 1);
@@ -284,6 +294,133 @@ TEST_F(MeshHostileTest, JsonLogNamesThePeerAndTheRecordOfAViolation) {
   EXPECT_EQ((*violation)["peer"], "mallory");
   EXPECT_EQ((*violation)["record"], record);
   EXPECT_NE(find("info", "stopped"), nullptr);
+}
+
+// GET /metrics of `n` (its TAXII listener) with `token` (none: no header): HTTP status and
+// body, through curl. The body is also saved as `file` for promtool.
+std::pair<int, std::string> Scrape(const Node& n, const std::string& token,
+                                   const std::string& file) {
+  std::string cmd = "curl -s --max-time 20 -o " + file + " -w '%{http_code}'";
+  if (!token.empty()) cmd += " -H 'Authorization: Bearer " + token + "'";
+  cmd += " '" + n.process->taxii_address() + "/metrics'";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return {0, ""};
+  char code[16] = {0};
+  const std::size_t got = std::fread(code, 1, sizeof code - 1, pipe);
+  ::pclose(pipe);
+  std::ifstream in(file);
+  std::stringstream body;
+  body << in.rdbuf();
+  return {got > 0 ? std::atoi(code) : 0, body.str()};
+}
+
+// The samples of an exposition by series ("name{labels}" as written), comments left out.
+std::map<std::string, double> Samples(const std::string& text) {
+  std::map<std::string, double> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const std::size_t space = line.rfind(' ');
+    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return out;
+}
+
+// A node that has published, peered with a real node and been sent junk by mallory: its
+// /metrics says what happened, in numbers checked against the events (and against `peers
+// list`); promtool accepts the exposition. Without a valid token the answer is 401.
+TEST_F(MeshHostileTest, MetricsCountWhatHappenedAndPromtoolAcceptsThem) {
+  Node& n = Start("n", false, {"--taxii-listen", "127.0.0.1:0"});
+  Start("b");
+  Link("n", "b");
+  for (int i = 0; i < 3; ++i) {
+    (void)Publish("n", StrCat("m", i, ".example.com"), TLP_GREEN,
+                  [](RecordBody& b) { b.mutable_handling()->set_may_relay(true); });
+  }
+  std::unique_ptr<Double> link;
+  ASSERT_NO_FATAL_FAILURE(SendJunk(n, link));
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    const PeerState b = StateOf("n", "b");
+    return b.connected() && b.sent() >= 3 && b.lag() == 0;
+  }));
+  CreateTokenRequest create;
+  create.set_name("scraper");
+  create.set_role(ROLE_READ);
+  absl::StatusOr<CreateTokenResponse> token = n.client->CreateToken(create);
+  ASSERT_TRUE(token.ok()) << token.status();
+
+  EXPECT_EQ(Scrape(n, "", dir_.Sub("none.txt")).first, 401);
+  EXPECT_EQ(Scrape(n, "tmt_wrong", dir_.Sub("wrong.txt")).first, 401);
+  const auto [status, body] = Scrape(n, token->token(), dir_.Sub("metrics.txt"));
+  ASSERT_EQ(status, 200) << body;
+  std::map<std::string, double> m = Samples(body);
+  const PeerState b = StateOf("n", "b");
+  EXPECT_EQ(m["threatmesh_records{kind=\"indicator\"}"], 4);  // 3 published, 1 from mallory
+  EXPECT_EQ(m["threatmesh_log_entries"], 4);
+  EXPECT_GT(m["threatmesh_store_size_bytes"], 0);
+  EXPECT_EQ(m["threatmesh_api_requests_total{method=\"/threatmesh.v1.Records/Publish\","
+              "code=\"OK\"}"],
+            3);
+  EXPECT_EQ(m["threatmesh_api_request_duration_seconds_count{method=\"/threatmesh.v1.Records/"
+              "Publish\"}"],
+            3);
+  EXPECT_EQ(m["threatmesh_peer_up{peer=\"b\"}"], 1);
+  EXPECT_EQ(m["threatmesh_peer_records_sent_total{peer=\"b\"}"], b.sent());
+  EXPECT_GE(b.sent(), 3u);
+  EXPECT_EQ(m["threatmesh_peer_lag_records{peer=\"b\"}"], 0);
+  EXPECT_EQ(m["threatmesh_peer_records_received_total{peer=\"mallory\"}"], 1);
+  EXPECT_EQ(m["threatmesh_peer_records_duplicate_total{peer=\"mallory\"}"], 1);
+  EXPECT_EQ(m["threatmesh_peer_violations_total{peer=\"mallory\"}"], 1);
+  EXPECT_EQ(m["threatmesh_peer_records_refused_total{peer=\"mallory\",reason=\"invalid record\"}"],
+            3);
+  EXPECT_EQ(
+      m["threatmesh_peer_records_refused_total{peer=\"mallory\",reason=\"bad custody chain\"}"], 2);
+  EXPECT_GT(m["threatmesh_peer_last_record_timestamp_seconds{peer=\"mallory\"}"], 1.7e9);
+  EXPECT_EQ(m["threatmesh_peer_last_record_timestamp_seconds{peer=\"b\"}"], 0);  // sent none
+  EXPECT_GE(m["threatmesh_store_write_group_size_count"], 2);
+  EXPECT_EQ(m["threatmesh_store_write_group_size_sum"], 4);  // each record committed once
+  EXPECT_GT(m["threatmesh_audit_entries"], 0);
+  // The two refused scrapes are not API calls; no TAXII request was made.
+  EXPECT_EQ(m.count("threatmesh_taxii_requests_total{method=\"GET discovery\",code=\"200\"}"), 0u);
+
+  const std::string check = "promtool check metrics < " + dir_.Sub("metrics.txt") + " 2>&1";
+  EXPECT_EQ(std::system(check.c_str()), 0) << "promtool (deploy/install-deps.sh installs it)";
+  link->ctx.TryCancel();
+
+  // The alert rules and the dashboard ask only for families the node exposes.
+  const std::string rules = std::string(THREATMESH_SOURCE_DIR) + "/deploy/prometheus-alerts.yml";
+  EXPECT_EQ(std::system(("promtool check rules " + rules + " >/dev/null 2>&1").c_str()), 0);
+  std::set<std::string> families;
+  const std::regex type_line(R"(# TYPE (\w+) (\w+))");
+  for (std::sregex_iterator it(body.begin(), body.end(), type_line), end; it != end; ++it) {
+    families.insert((*it)[1]);
+  }
+  std::ifstream dashboard_file(std::string(THREATMESH_SOURCE_DIR) +
+                               "/deploy/grafana-dashboard.json");
+  const nlohmann::json dashboard = nlohmann::json::parse(dashboard_file, nullptr, false);
+  ASSERT_TRUE(dashboard.is_object()) << "deploy/grafana-dashboard.json does not parse";
+  std::string exprs;
+  for (const nlohmann::json& panel : dashboard["panels"]) {
+    ASSERT_FALSE(panel["targets"].empty()) << panel["title"];
+    for (const nlohmann::json& target : panel["targets"])
+      exprs += target["expr"].get<std::string>();
+  }
+  std::ifstream rules_file(rules);
+  std::stringstream rules_text;
+  rules_text << rules_file.rdbuf();
+  exprs += rules_text.str();
+  const std::regex name(R"(threatmesh_\w+)");
+  int names = 0;
+  for (std::sregex_iterator it(exprs.begin(), exprs.end(), name), end; it != end; ++it, ++names) {
+    std::string family = it->str();
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      if (!families.count(family) && family.ends_with(suffix)) {
+        family.resize(family.size() - std::strlen(suffix));
+      }
+    }
+    EXPECT_TRUE(families.count(family)) << it->str() << " is used but not exposed";
+  }
+  EXPECT_GT(names, 30);
 }
 
 // Something between two nodes that terminates TLS and presents its own certificate (an
