@@ -22,6 +22,7 @@ packages=(
   iproute2  # ss: the ISAC benchmark reads the TCP byte counters of peer connections
   libjemalloc-dev  # jemalloc, the node binary's allocator (less CPU per record than glibc's malloc)
   prometheus  # promtool: the tests check /metrics and deploy/prometheus-alerts.yml with it
+  lintian  # checks the .deb that CPack makes (a test lists its findings)
 )
 
 missing=()

@@ -116,6 +116,10 @@ class NodeLogger final : public rocksdb::Logger {
 // Records are counted per kind, from the first kind on.
 constexpr std::size_t kFirstKind = static_cast<std::size_t>(RecordKind::kIndicator);
 constexpr int kKindSlots = 6;  // RecordKind::kIndicator .. kKeyRevocation
+constexpr int kTlpSlots = 6;   // Tlp 0 (unspecified) .. 5 (RED)
+// Records stored per kind and TLP label, kKindSlots x kTlpSlots counts of 8 bytes each,
+// written in the batch of every group (so always what the store holds, even after a crash).
+constexpr std::string_view kMetaKindTlpCounts = "kind_tlp_counts";
 
 // A put as the writer needs it. Everything derived from the body (index keys without their
 // sequence, marks, the custody value, the kind) is computed in the caller's thread, where the
@@ -145,6 +149,7 @@ struct PendingPut {
   std::string signed_bytes;
   std::string custody;  // serialized CustodyChains; empty for a record authored here
   int kind_slot = -1;   // index into the per-kind counts, or -1
+  int tlp_slot = -1;    // the record's TLP label, 0 .. kTlpSlots - 1, or -1
   Store::PutCallback done;
 
   std::string_view id() const { return std::string_view(keys).substr(0, kIdSize); }
@@ -192,6 +197,7 @@ PendingPut Prepare(RecordToStore record, Store::PutCallback done) {
     const int k = static_cast<int>(*kind) - static_cast<int>(kFirstKind);
     if (k >= 0 && k < kKindSlots) p.kind_slot = k;
   }
+  if (const int t = static_cast<int>(record.body.tlp()); t >= 0 && t < kTlpSlots) p.tlp_slot = t;
   p.signed_bytes = std::move(record.signed_bytes);
   p.done = std::move(done);
   return p;
@@ -222,6 +228,7 @@ class RocksStore final : public Store {
   absl::Status Init() {
     if (absl::Status s = Recount(); !s.ok()) return s;
     if (absl::Status s = FillUuidIndex(); !s.ok()) return s;
+    if (absl::Status s = FillKindTlpCounts(); !s.ok()) return s;
     writer_ = std::thread([this] { WriterLoop(); });
     return absl::OkStatus();
   }
@@ -254,7 +261,48 @@ class RocksStore final : public Store {
       return FromRocks(kinds->status(), StrCat("reading the kind index of ", dir_));
     }
     for (std::size_t k = 0; k < counts.size(); ++k) kind_counts_[k] = counts[k];
+    // Per kind and TLP: as the last group wrote them (absent in a store of an older build
+    // until FillKindTlpCounts).
+    // (Read here without taking db_mu_, which the caller may hold.)
+    std::string by_tlp;
+    const rocksdb::Status read =
+        db_->Get(rocksdb::ReadOptions(), cf(kMeta), ToSlice(kMetaKindTlpCounts), &by_tlp);
+    if (!read.ok() && !read.IsNotFound()) {
+      return FromRocks(read, StrCat("reading the record counts of ", dir_));
+    }
+    if (read.ok() && by_tlp.size() == kind_tlp_counts_.size() * 8) {
+      for (std::size_t i = 0; i < kind_tlp_counts_.size(); ++i) {
+        kind_tlp_counts_[i] = DecodeSeq(std::string_view(by_tlp).substr(i * 8, 8));
+      }
+    }
     return absl::OkStatus();
+  }
+
+  // The counts per kind and TLP of a store written before they were kept, from its records,
+  // once (about two seconds per million records). Before the writer starts.
+  absl::Status FillKindTlpCounts() {
+    if (GetMeta(kMetaKindTlpCounts).ok()) return absl::OkStatus();
+    std::array<uint64_t, kKindSlots * kTlpSlots> counts{};
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kRecords)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      threatmesh::v1::Signed envelope;
+      threatmesh::v1::RecordBody body;
+      if (!envelope.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) ||
+          !body.ParseFromString(envelope.payload())) {
+        continue;  // validated when stored: not expected
+      }
+      const std::optional<RecordKind> kind = KindOf(body);
+      const int k = kind ? static_cast<int>(*kind) - static_cast<int>(kFirstKind) : -1;
+      const int t = static_cast<int>(body.tlp());
+      if (k >= 0 && k < kKindSlots && t >= 0 && t < kTlpSlots) ++counts[k * kTlpSlots + t];
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), StrCat("counting records in ", dir_));
+    std::string value;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      kind_tlp_counts_[i] = counts[i];
+      value += EncodeSeq(counts[i]);
+    }
+    return PutMeta(kMetaKindTlpCounts, value);
   }
 
   // The UUID index of a store written before there was one, from its log, once (meta
@@ -558,6 +606,13 @@ class RocksStore final : public Store {
 
   WriterStats Writer() const override { return {group_sizes_.Read(), commit_seconds_.Read()}; }
 
+  uint64_t CountOf(RecordKind kind, threatmesh::v1::Tlp tlp) override {
+    const int k = static_cast<int>(kind) - static_cast<int>(kFirstKind);
+    const int t = static_cast<int>(tlp);
+    if (k < 0 || k >= kKindSlots || t < 0 || t >= kTlpSlots) return 0;
+    return kind_tlp_counts_[static_cast<std::size_t>(k * kTlpSlots + t)].load();
+  }
+
   uint64_t CountOf(RecordKind kind) override {
     const std::size_t i = static_cast<std::size_t>(kind) - kFirstKind;
     return i < kind_counts_.size() ? kind_counts_[i].load() : 0;
@@ -855,6 +910,7 @@ class RocksStore final : public Store {
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
   // Records per kind, from RecordKind::kIndicator on; written only by the writer thread.
   std::array<std::atomic<uint64_t>, kKindSlots> kind_counts_{};
+  std::array<std::atomic<uint64_t>, kKindSlots * kTlpSlots> kind_tlp_counts_{};
   Histogram group_sizes_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}};
   Histogram commit_seconds_{Histogram::LatencyBounds()};
   absl::Status write_error_;  // writer thread only: the last failed write, until resumed
@@ -1007,6 +1063,9 @@ struct GroupWrites {
   std::size_t batch_bytes = 0;
   std::vector<std::pair<PendingPut*, uint64_t>> accepted;
   std::array<uint64_t, kKindSlots> group_kinds{};
+  // The counts per kind and TLP after this group, and their meta value (written with it).
+  std::array<uint64_t, kKindSlots * kTlpSlots> kind_tlps{};
+  std::string kind_tlps_value;
   uint64_t seq;  // the next sequence to give
 };
 
@@ -1033,9 +1092,17 @@ void RocksStore::CommitGroup(std::span<PendingPut> group) {
   GroupWrites w(group.size(), first_seq, first_us);
   AcceptGroup(group, w);
   if (w.accepted.empty()) return;
+  // The new counts per kind and TLP go in the group's batch.
+  for (std::size_t i = 0; i < w.kind_tlps.size(); ++i) {
+    w.kind_tlps[i] += kind_tlp_counts_[i].load();
+    w.kind_tlps_value += EncodeSeq(w.kind_tlps[i]);
+  }
+  w.writes[kMeta].push_back({kMetaKindTlpCounts, w.kind_tlps_value});
+  w.batch_bytes += kMetaKindTlpCounts.size() + w.kind_tlps_value.size();
   const absl::Status status = WriteGroup(w);
   if (status.ok()) {
     for (std::size_t k = 0; k < w.group_kinds.size(); ++k) kind_counts_[k] += w.group_kinds[k];
+    for (std::size_t i = 0; i < w.kind_tlps.size(); ++i) kind_tlp_counts_[i] = w.kind_tlps[i];
     {
       MutexLock lock(&mu_);
       next_seq_ = w.seq;
@@ -1084,6 +1151,7 @@ void RocksStore::AcceptGroup(std::span<PendingPut> group, GroupWrites& w) {
     w.batch_bytes += id.size() * 2 + p.signed_bytes.size() + 8 + p.custody.size();
     if (!p.custody.empty()) w.writes[kCustody].push_back({id, p.custody});
     if (p.kind_slot >= 0) ++w.group_kinds[p.kind_slot];
+    if (p.kind_slot >= 0 && p.tlp_slot >= 0) ++w.kind_tlps[p.kind_slot * kTlpSlots + p.tlp_slot];
     for (const auto& [key, value] : p.marks) {
       w.writes[kRetracted].push_back({p.key(key), value});
       w.batch_bytes += key.size + value.size();

@@ -180,6 +180,9 @@ class Store {
   [[nodiscard]] virtual absl::StatusOr<std::string> GetMeta(std::string_view name) = 0;
   [[nodiscard]] virtual absl::Status PutMeta(std::string_view name, std::string_view value) = 0;
 
+  // Records stored of `kind` labelled `tlp`.
+  virtual uint64_t CountOf(RecordKind kind, threatmesh::v1::Tlp tlp) = 0;
+
   // Bytes the store takes on disk (SST and WAL files).
   virtual uint64_t DiskSize() = 0;
 

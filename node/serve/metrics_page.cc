@@ -31,13 +31,21 @@ void WriteNode(MetricsText& out, const MetricsSources& s) {
 }
 
 void WriteStore(MetricsText& out, storage::Store& store) {
-  out.Family("threatmesh_records", "gauge", "Records stored, by kind.");
+  out.Family("threatmesh_records", "gauge", "Records stored, by kind and TLP label.");
   const std::pair<RecordKind, const char*> kinds[] = {
       {RecordKind::kIndicator, "indicator"},      {RecordKind::kLogExcerpt, "log_excerpt"},
       {RecordKind::kSighting, "sighting"},        {RecordKind::kRetraction, "retraction"},
       {RecordKind::kKeyRotation, "key_rotation"}, {RecordKind::kKeyRevocation, "key_revocation"}};
+  const std::pair<v1::Tlp, const char*> tlps[] = {{v1::TLP_CLEAR, "clear"},
+                                                  {v1::TLP_GREEN, "green"},
+                                                  {v1::TLP_AMBER, "amber"},
+                                                  {v1::TLP_AMBER_STRICT, "amber_strict"},
+                                                  {v1::TLP_RED, "red"}};
   for (const auto& [kind, name] : kinds) {
-    out.Sample("threatmesh_records", {{"kind", name}}, D(store.CountOf(kind)));
+    for (const auto& [tlp, label] : tlps) {
+      out.Sample("threatmesh_records", {{"kind", name}, {"tlp", label}},
+                 D(store.CountOf(kind, tlp)));
+    }
   }
   out.Family("threatmesh_log_entries", "gauge",
              "Entries in the node's change feed (records stored, in the order they came).");

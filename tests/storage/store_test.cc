@@ -32,6 +32,22 @@ std::unique_ptr<Store> OpenOrDie(const std::string& dir, bool create = true) {
   return store.ok() ? std::move(*store) : nullptr;
 }
 
+using Handles = std::vector<rocksdb::ColumnFamilyHandle*>;
+
+// Opens the closed store in `dir` with RocksDB alone, for `edit` to make it look like a
+// store of an older build.
+void EditRaw(const std::string& dir, const std::function<void(rocksdb::DB&, Handles&)>& edit) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (std::string_view name : kColumnFamilyNames)
+    families.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+  Handles handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, families, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  edit(*db, handles);
+  for (rocksdb::ColumnFamilyHandle* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+}
+
 // Every id a paged query yields, following continuation tokens with pages of `limit`.
 using Query = std::function<absl::StatusOr<Page>(const PageRequest&)>;
 std::vector<std::string> CollectAll(const Query& query, std::size_t limit) {
@@ -421,29 +437,68 @@ TEST_F(StoreTest, TheUuidIndexFindsRecordsAndIsFilledForOlderStores) {
   ASSERT_NO_FATAL_FAILURE(check());
   // As a store of an older build: no UUID index, no mark that it is complete.
   store_.reset();
-  {
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (std::string_view name : kColumnFamilyNames)
-      families.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(
-        rocksdb::DB::Open(rocksdb::DBOptions(), dir_.Sub("store"), families, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    EXPECT_TRUE(db->DeleteRange(rocksdb::WriteOptions(), handles[kIndexUuid], std::string(16, '\0'),
-                                std::string(17, '\xff'))
+  ASSERT_NO_FATAL_FAILURE(EditRaw(dir_.Sub("store"), [&](rocksdb::DB& db, Handles& handles) {
+    EXPECT_TRUE(db.DeleteRange(rocksdb::WriteOptions(), handles[kIndexUuid], std::string(16, '\0'),
+                               std::string(17, '\xff'))
                     .ok());
-    EXPECT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[kMeta], "uuid_index").ok());
+    EXPECT_TRUE(db.Delete(rocksdb::WriteOptions(), handles[kMeta], "uuid_index").ok());
     std::string any;
-    EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), handles[kIndexUuid],
-                        RecordUuid(ids[0]) + EncodeSeq(1), &any)
-                    .IsNotFound());
-    for (rocksdb::ColumnFamilyHandle* h : handles)
-      EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  }
+    EXPECT_TRUE(
+        db.Get(rocksdb::ReadOptions(), handles[kIndexUuid], RecordUuid(ids[0]) + EncodeSeq(1), &any)
+            .IsNotFound());
+  }));
   store_ = OpenOrDie(dir_.Sub("store"), /*create=*/false);
   ASSERT_NE(store_, nullptr);
   ASSERT_NO_FATAL_FAILURE(check());
+}
+
+// Records are counted by kind and TLP label as they are stored, in the same batch (so the
+// counts survive a reopen), and a store of an older build, without the counts, gets them
+// from its records at its first open.
+TEST_F(StoreTest, CountsByKindAndTlpSurviveAReopenAndAreFilledForOlderStores) {
+  crypto::KeyPair key = crypto::KeyPair::Generate();
+  const std::pair<threatmesh::v1::Tlp, int> wanted[] = {
+      {threatmesh::v1::TLP_GREEN, 3}, {threatmesh::v1::TLP_AMBER, 2}, {threatmesh::v1::TLP_RED, 1}};
+  int n = 0;
+  for (const auto& [tlp, count] : wanted) {
+    for (int i = 0; i < count; ++i, ++n) {
+      RecordBody body = IndicatorBody(key, IndicatorType::INDICATOR_TYPE_DOMAIN,
+                                      "t" + std::to_string(n) + ".example", kTestNowMs - 5);
+      body.set_tlp(tlp);
+      if (tlp == threatmesh::v1::TLP_RED) {
+        body.mutable_handling()->add_recipients(std::string(key.public_key().bytes()));
+      }
+      ASSERT_TRUE(store_->Put(ToStore(body, key)).ok());
+    }
+  }
+  AddSighting("s", IndicatorType::INDICATOR_TYPE_DOMAIN, "t0.example", key);
+  auto check = [&] {
+    for (const auto& [tlp, count] : wanted) {
+      EXPECT_EQ(store_->CountOf(RecordKind::kIndicator, tlp), static_cast<uint64_t>(count)) << tlp;
+    }
+    EXPECT_EQ(store_->CountOf(RecordKind::kIndicator, threatmesh::v1::TLP_CLEAR), 0u);
+    EXPECT_EQ(store_->CountOf(RecordKind::kSighting, threatmesh::v1::TLP_GREEN), 1u);
+    EXPECT_EQ(store_->CountOf(RecordKind::kSighting, threatmesh::v1::TLP_RED), 0u);
+  };
+  ASSERT_NO_FATAL_FAILURE(check());
+  store_.reset();
+  store_ = OpenOrDie(dir_.Sub("store"), /*create=*/false);
+  ASSERT_NE(store_, nullptr);
+  ASSERT_NO_FATAL_FAILURE(check());
+  // As a store of an older build: no counts kept.
+  store_.reset();
+  ASSERT_NO_FATAL_FAILURE(EditRaw(dir_.Sub("store"), [](rocksdb::DB& db, Handles& handles) {
+    EXPECT_TRUE(db.Delete(rocksdb::WriteOptions(), handles[kMeta], "kind_tlp_counts").ok());
+  }));
+  store_ = OpenOrDie(dir_.Sub("store"), /*create=*/false);
+  ASSERT_NE(store_, nullptr);
+  ASSERT_NO_FATAL_FAILURE(check());
+  // And counting goes on from there.
+  RecordBody more = IndicatorBody(key, IndicatorType::INDICATOR_TYPE_DOMAIN, "more.example");
+  more.set_tlp(threatmesh::v1::TLP_RED);
+  more.mutable_handling()->add_recipients(std::string(key.public_key().bytes()));
+  ASSERT_TRUE(store_->Put(ToStore(more, key)).ok());
+  EXPECT_EQ(store_->CountOf(RecordKind::kIndicator, threatmesh::v1::TLP_RED), 2u);
 }
 
 // Reads of several records at once answer each id at its place, held or not.

@@ -355,7 +355,10 @@ TEST_F(MeshHostileTest, MetricsCountWhatHappenedAndPromtoolAcceptsThem) {
   ASSERT_EQ(status, 200) << body;
   std::map<std::string, double> m = Samples(body);
   const PeerState b = StateOf("n", "b");
-  EXPECT_EQ(m["threatmesh_records{kind=\"indicator\"}"], 4);  // 3 published, 1 from mallory
+  // 3 published, 1 from mallory; all GREEN.
+  EXPECT_EQ(m["threatmesh_records{kind=\"indicator\",tlp=\"green\"}"], 4);
+  EXPECT_EQ(m["threatmesh_records{kind=\"indicator\",tlp=\"amber\"}"], 0);
+  EXPECT_EQ(m.count("threatmesh_records{kind=\"sighting\",tlp=\"red\"}"), 1u);
   EXPECT_EQ(m["threatmesh_log_entries"], 4);
   EXPECT_GT(m["threatmesh_store_size_bytes"], 0);
   EXPECT_EQ(m["threatmesh_api_requests_total{method=\"/threatmesh.v1.Records/Publish\","

@@ -362,5 +362,32 @@ TEST_F(TaxiiServerTest, HttpsWithTheApisCertificate) {
   EXPECT_EQ(Slurp(dir_.Sub("plain.code")), "000");
 }
 
+// GET /metrics, beside TAXII on its listener: a read token (Bearer, or Basic as for TAXII)
+// is enough and needed; without one the answer is 401 and says how a local scraper gets in;
+// only GET and HEAD. With metrics-allow-unauthenticated, a loopback client needs no token (a
+// token it sends must still be valid).
+TEST_F(TaxiiServerTest, MetricsNeedAReadTokenUnlessAllowedForLoopback) {
+  CurlResult none = Curl("/metrics", {});
+  EXPECT_EQ(none.status, 401);
+  EXPECT_NE(none.body.find("metrics-allow-unauthenticated"), std::string::npos) << none.body;
+  CurlResult read = Curl("/metrics", {"-H", "Authorization: Bearer " + reader_token_});
+  EXPECT_EQ(read.status, 200) << read.body;
+  EXPECT_NE(read.headers.find("text/plain; version=0.0.4"), std::string::npos) << read.headers;
+  EXPECT_NE(read.body.find("# TYPE threatmesh_records gauge"), std::string::npos);
+  EXPECT_EQ(Curl("/metrics", Basic(reader_token_)).status, 200);
+  EXPECT_EQ(Curl("/metrics", {"-X", "POST", "-H", "Authorization: Bearer " + reader_token_}).status,
+            405);
+
+  ASSERT_EQ(StopNode(), 0);
+  serve_args_.insert(serve_args_.end(), {"--metrics-allow-unauthenticated", "true"});
+  ASSERT_NO_FATAL_FAILURE(Start());
+  CurlResult open = Curl("/metrics", {});
+  EXPECT_EQ(open.status, 200) << open.body;
+  EXPECT_NE(open.body.find("threatmesh_start_time_seconds "), std::string::npos);
+  EXPECT_EQ(Curl("/metrics", {"-H", "Authorization: Bearer tmt_wrong"}).status, 401);
+  // TAXII itself still needs a token.
+  EXPECT_EQ(Curl("/taxii2/", {}).status, 401);
+}
+
 }  // namespace
 }  // namespace threatmesh
