@@ -86,19 +86,20 @@ int Sh(const testing::TempDir& dir, const std::string& cmd, std::string* out = n
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// The unpacked package's binary makes a node in `data` and serves it for a moment, as `user`
-// (empty: this user); its output.
+// The unpacked package's binary makes a node in `data` and serves it until it says where it
+// listens (at most 60 s), then gets SIGTERM; as `user` (empty: this user). Its output.
 std::string InitAndServe(const testing::TempDir& dir, const std::string& bin,
                          const std::string& conf, const std::string& data,
                          const std::string& user) {
-  const std::string as = user.empty() ? "" : "runuser -u " + user + " -- ";
+  const std::string as =
+      user.empty() ? "" : "setpriv --reuid=" + user + " --regid=" + user + " --init-groups ";
   std::string out;
   EXPECT_EQ(Sh(dir, as + bin + " init --data-dir " + data, &out), 0) << out;
-  // SIGTERM after 3 s: serve stops cleanly and says so.
-  Sh(dir,
-     as + "timeout -s TERM 3 " + bin + " serve --config " + conf + " --data-dir " + data +
-         " --listen 127.0.0.1:0",
-     &out);
+  const std::string log = dir.Sub("serve.out");
+  Sh(dir, as + bin + " serve --config " + conf + " --data-dir " + data + " --listen 127.0.0.1:0 >" +
+              log + " 2>&1 & pid=$!; for i in $(seq 600); do grep -q " + "'serving on' " + log +
+              " && break; sleep 0.1; done; kill -TERM $pid; wait $pid");
+  out = Slurp(log);
   EXPECT_NE(out.find("serving on 127.0.0.1:"), std::string::npos) << out;
   EXPECT_NE(out.find("stopped"), std::string::npos) << out;
   return out;
