@@ -140,6 +140,8 @@ class NodeApi {
   // layers that carry them.
   RequestMetrics& api_metrics() { return api_metrics_; }
   RequestMetrics& taxii_metrics() { return taxii_metrics_; }
+  // When the node started serving (Unix ms, the node's clock).
+  int64_t started_ms() const { return started_ms_; }
   // What the server that runs the peers does for ReloadConfig and ResyncPeer (unset: those
   // calls are UNIMPLEMENTED).
   struct PeerControl {

@@ -18,7 +18,7 @@ double D(uint64_t v) { return static_cast<double>(v); }
 // The node's process and the file system of its data directory.
 void WriteNode(MetricsText& out, const MetricsSources& s) {
   out.Family("threatmesh_start_time_seconds", "gauge", "When the node started (Unix time).");
-  out.Sample("threatmesh_start_time_seconds", {}, Ms(s.started_ms));
+  out.Sample("threatmesh_start_time_seconds", {}, Ms(s.api.started_ms()));
   std::error_code ec;
   const std::filesystem::space_info space = std::filesystem::space(s.data_dir, ec);
   if (ec) return;

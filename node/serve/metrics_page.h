@@ -26,7 +26,6 @@ struct MetricsSources {
   PeerRegistry& peers;
   const ExchangeContext* exchange = nullptr;  // null without peering
   std::chrono::seconds checkpoint_interval{60};
-  int64_t started_ms = 0;  // when serve started (Unix ms)
   std::string data_dir;
 };
 

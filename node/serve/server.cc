@@ -58,9 +58,6 @@ class GrpcServer final : public Server {
 
   absl::Status Init(const ServeConfig& config, Clock clock) {
     config_ = config;
-    started_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
     // "default" always exists, as ParseServeConfig makes it.
     config_.outbound_policies.try_emplace(std::string(kDefaultPolicy),
                                           *ParseOutboundPolicy(kDefaultPolicy, {}));
@@ -197,11 +194,10 @@ class GrpcServer final : public Server {
     absl::StatusOr<std::unique_ptr<http::Server>> server = http::Server::Start(
         config_.taxii_listen, std::move(options), [this](const http::Request& r) {
           if (r.target.substr(0, r.target.find('?')) == "/metrics") {
-            return MetricsResponse(
-                r,
-                {*node_, *api_, *audit_, *peers_, exchange_.get(),
-                 config_.audit_checkpoint_interval, started_ms_, config_.data_dir},
-                config_.metrics_allow_unauthenticated);
+            return MetricsResponse(r,
+                                   {*node_, *api_, *audit_, *peers_, exchange_.get(),
+                                    config_.audit_checkpoint_interval, config_.data_dir},
+                                   config_.metrics_allow_unauthenticated);
           }
           return taxii_->Handle(r);
         });
@@ -427,7 +423,6 @@ class GrpcServer final : public Server {
   // Members are declared in the order Init builds them, so that each is destroyed before
   // what it refers to (after Shutdown has stopped the servers, the dialer and the thread).
   ServeConfig config_;
-  int64_t started_ms_ = 0;             // Unix ms
   std::atomic<bool> stopping_{false};  // the services, the exchange and the dialer read it
   std::unique_ptr<LocalNode> node_;
   std::unique_ptr<TokenStore> tokens_;

@@ -119,17 +119,23 @@ PeerMessage JunkBatch(const CopyMaker& make, const crypto::KeyPair& mallory,
 
 class MeshHostileTest : public MeshTest {
  protected:
-  // Mallory, a configured peer of `n` with a key and certificate of its own, connects and
-  // sends the junk batch; returns once `n` has acknowledged it (decided on every record).
-  void SendJunk(Node& n, std::unique_ptr<Double>& link) {
-    crypto::KeyPair mallory = crypto::KeyPair::Generate();
-    crypto::KeyPair other = crypto::KeyPair::Generate();
+  // `mallory` becomes a configured peer of `n` and connects, speaking TLS with a certificate
+  // of its own and binding it properly: a peer that is configured, authenticated, and hostile.
+  void ConnectMallory(Node& n, const crypto::KeyPair& mallory, std::unique_ptr<Double>& link) {
     AddPeerRequest add;
     add.mutable_peer()->set_name("mallory");
     add.mutable_peer()->set_node_key(std::string(mallory.public_key().bytes()));
     ASSERT_TRUE(n.client->AddPeer(add).ok());
     link = Connect("n", mallory);
     ASSERT_TRUE(link->accepted) << link->refusal;
+  }
+
+  // Mallory connects and sends the junk batch; returns once `n` has acknowledged it (decided
+  // on every record).
+  void SendJunk(Node& n, std::unique_ptr<Double>& link) {
+    crypto::KeyPair mallory = crypto::KeyPair::Generate();
+    crypto::KeyPair other = crypto::KeyPair::Generate();
+    ASSERT_NO_FATAL_FAILURE(ConnectMallory(n, mallory, link));
     PeerRecord honest;
     ASSERT_TRUE(link->SendAndWaitForAck(JunkBatch(CopyMaker{n.key}, mallory, other, &honest)));
   }
@@ -198,15 +204,8 @@ TEST_F(MeshHostileTest, MaliciousPeerIsRefusedRecordByRecord) {
   crypto::KeyPair mallory = crypto::KeyPair::Generate();
   crypto::KeyPair other = crypto::KeyPair::Generate();
   const std::string m_key(mallory.public_key().bytes());
-  AddPeerRequest add;
-  add.mutable_peer()->set_name("mallory");
-  add.mutable_peer()->set_node_key(m_key);
-  ASSERT_TRUE(n.client->AddPeer(add).ok());
-
-  // Mallory speaks TLS with a certificate of its own and binds it properly: a peer that is
-  // configured, authenticated, and hostile.
-  std::unique_ptr<Double> link = Connect("n", mallory);
-  ASSERT_TRUE(link->accepted) << link->refusal;
+  std::unique_ptr<Double> link;
+  ASSERT_NO_FATAL_FAILURE(ConnectMallory(n, mallory, link));
   PeerRecord honest;
   // n acknowledges the batch once it has decided on every record.
   ASSERT_TRUE(link->SendAndWaitForAck(JunkBatch(CopyMaker{n.key}, mallory, other, &honest)));
@@ -326,6 +325,44 @@ std::map<std::string, double> Samples(const std::string& text) {
   return out;
 }
 
+// The alert rules pass `promtool check rules`, and they and the dashboard ask only for
+// families the exposition `body` has.
+void ExpectDeployFilesUseOnlyExposedFamilies(const std::string& body) {
+  const std::string rules = std::string(THREATMESH_SOURCE_DIR) + "/deploy/prometheus-alerts.yml";
+  EXPECT_EQ(std::system(("promtool check rules " + rules + " >/dev/null 2>&1").c_str()), 0);
+  std::set<std::string> families;
+  const std::regex type_line(R"(# TYPE (\w+) (\w+))");
+  for (std::sregex_iterator it(body.begin(), body.end(), type_line), end; it != end; ++it) {
+    families.insert((*it)[1]);
+  }
+  std::ifstream dashboard_file(std::string(THREATMESH_SOURCE_DIR) +
+                               "/deploy/grafana-dashboard.json");
+  const nlohmann::json dashboard = nlohmann::json::parse(dashboard_file, nullptr, false);
+  ASSERT_TRUE(dashboard.is_object()) << "deploy/grafana-dashboard.json does not parse";
+  std::string exprs;
+  for (const nlohmann::json& panel : dashboard["panels"]) {
+    ASSERT_FALSE(panel["targets"].empty()) << panel["title"];
+    for (const nlohmann::json& target : panel["targets"])
+      exprs += target["expr"].get<std::string>();
+  }
+  std::ifstream rules_file(rules);
+  std::stringstream rules_text;
+  rules_text << rules_file.rdbuf();
+  exprs += rules_text.str();
+  const std::regex name(R"(threatmesh_\w+)");
+  int names = 0;
+  for (std::sregex_iterator it(exprs.begin(), exprs.end(), name), end; it != end; ++it, ++names) {
+    std::string family = it->str();
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      if (!families.count(family) && family.ends_with(suffix)) {
+        family.resize(family.size() - std::strlen(suffix));
+      }
+    }
+    EXPECT_TRUE(families.count(family)) << it->str() << " is used but not exposed";
+  }
+  EXPECT_GT(names, 30);
+}
+
 // A node that has published, peered with a real node and been sent junk by mallory: its
 // /metrics says what happened, in numbers checked against the events (and against `peers
 // list`); promtool accepts the exposition. Without a valid token the answer is 401.
@@ -389,41 +426,7 @@ TEST_F(MeshHostileTest, MetricsCountWhatHappenedAndPromtoolAcceptsThem) {
   const std::string check = "promtool check metrics < " + dir_.Sub("metrics.txt") + " 2>&1";
   EXPECT_EQ(std::system(check.c_str()), 0) << "promtool (deploy/install-deps.sh installs it)";
   link->ctx.TryCancel();
-
-  // The alert rules and the dashboard ask only for families the node exposes.
-  const std::string rules = std::string(THREATMESH_SOURCE_DIR) + "/deploy/prometheus-alerts.yml";
-  EXPECT_EQ(std::system(("promtool check rules " + rules + " >/dev/null 2>&1").c_str()), 0);
-  std::set<std::string> families;
-  const std::regex type_line(R"(# TYPE (\w+) (\w+))");
-  for (std::sregex_iterator it(body.begin(), body.end(), type_line), end; it != end; ++it) {
-    families.insert((*it)[1]);
-  }
-  std::ifstream dashboard_file(std::string(THREATMESH_SOURCE_DIR) +
-                               "/deploy/grafana-dashboard.json");
-  const nlohmann::json dashboard = nlohmann::json::parse(dashboard_file, nullptr, false);
-  ASSERT_TRUE(dashboard.is_object()) << "deploy/grafana-dashboard.json does not parse";
-  std::string exprs;
-  for (const nlohmann::json& panel : dashboard["panels"]) {
-    ASSERT_FALSE(panel["targets"].empty()) << panel["title"];
-    for (const nlohmann::json& target : panel["targets"])
-      exprs += target["expr"].get<std::string>();
-  }
-  std::ifstream rules_file(rules);
-  std::stringstream rules_text;
-  rules_text << rules_file.rdbuf();
-  exprs += rules_text.str();
-  const std::regex name(R"(threatmesh_\w+)");
-  int names = 0;
-  for (std::sregex_iterator it(exprs.begin(), exprs.end(), name), end; it != end; ++it, ++names) {
-    std::string family = it->str();
-    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
-      if (!families.count(family) && family.ends_with(suffix)) {
-        family.resize(family.size() - std::strlen(suffix));
-      }
-    }
-    EXPECT_TRUE(families.count(family)) << it->str() << " is used but not exposed";
-  }
-  EXPECT_GT(names, 30);
+  ExpectDeployFilesUseOnlyExposedFamilies(body);
 }
 
 // Something between two nodes that terminates TLS and presents its own certificate (an
@@ -499,12 +502,8 @@ TEST_F(MeshHostileTest, ForgedBatchHopsAreRefusedAndCountedByFault) {
   Node& n = Start("n");
   crypto::KeyPair mallory = crypto::KeyPair::Generate();
   crypto::KeyPair other = crypto::KeyPair::Generate();
-  AddPeerRequest add;
-  add.mutable_peer()->set_name("mallory");
-  add.mutable_peer()->set_node_key(std::string(mallory.public_key().bytes()));
-  ASSERT_TRUE(n.client->AddPeer(add).ok());
-  std::unique_ptr<Double> link = Connect("n", mallory);
-  ASSERT_TRUE(link->accepted) << link->refusal;
+  std::unique_ptr<Double> link;
+  ASSERT_NO_FATAL_FAILURE(ConnectMallory(n, mallory, link));
   PeerRecord sound;
   ASSERT_TRUE(link->SendAndWaitForAck(ForgedBatchHops(CopyMaker{n.key}, mallory, other, &sound)));
   PeerState state = StateOf("n", "mallory");
