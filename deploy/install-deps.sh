@@ -23,6 +23,8 @@ packages=(
   libjemalloc-dev  # jemalloc, the node binary's allocator (less CPU per record than glibc's malloc)
   prometheus  # promtool: the tests check /metrics and deploy/prometheus-alerts.yml with it
   lintian  # checks the .deb that CPack makes (a test lists its findings)
+  nodejs  # Node.js: bundles the web console (node/console/web) and drives its browser tests
+  chromium  # headless Chromium: the console's browser tests (no browser download from npm)
 )
 
 missing=()
@@ -32,10 +34,19 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
+# The npm packages the console bundles and its tests use (node/console/web/package-lock.json),
+# installed by `npm ci` unless the installed set is already the locked one.
+console_packages() {
+  "$(dirname "$0")/../node/console/web/build.sh" --deps-only
+}
+
+if [ ${#missing[@]} -eq 0 ] && command -v npm >/dev/null 2>&1; then
   echo "install-deps: all ${#packages[@]} packages present"
+  console_packages
   exit 0
 fi
+# npm comes with some builds of the nodejs package; Debian's comes as a package of its own.
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 
 echo "install-deps: installing ${missing[*]}"
 sudo=""
@@ -55,3 +66,4 @@ $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
 if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
   $sudo systemctl disable --now prometheus.service >/dev/null 2>&1 || true
 fi
+console_packages

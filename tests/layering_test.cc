@@ -73,6 +73,8 @@ TEST(LayeringTest, NodeApiAndMeshLogicUseNoGrpc) {
   ExpectNoUse("api", THREATMESH_LIB_api, kGrpc);
   ExpectNoUse("mesh", THREATMESH_LIB_mesh, kGrpc);
   ExpectNoUse("taxii", THREATMESH_LIB_taxii, kGrpc);
+  ExpectNoUse("console", THREATMESH_LIB_console, kGrpc);
+  ExpectNoUse("console", THREATMESH_LIB_console, kRocksDb);
 }
 
 TEST(LayeringTest, TheHttpServerUsesNoRecordsStoreOrGrpc) {

@@ -111,14 +111,6 @@ std::string ShortHostName() {
   return out.empty() ? "node" : out;
 }
 
-VerifiedRecord ToVerified(const v1::StoredRecord& r) {
-  VerifiedRecord out;
-  out.id = r.id();
-  out.signed_bytes = r.signed_record();
-  out.body = r.body();
-  return out;
-}
-
 int PrintPublished(const po::variables_map& vm, Io& io,
                    const absl::StatusOr<v1::PublishResponse>& r, std::string_view what) {
   if (!r.ok()) return Fail(io, r.status());

@@ -37,7 +37,6 @@ void AddNodeOptions(po::options_description& d);
                                                       std::string_view what);
 // This machine's name, as a peer name: lower case, [a-z0-9.-] only.
 std::string ShortHostName();
-VerifiedRecord ToVerified(const threatmesh::v1::StoredRecord& r);
 // Prints "published WHAT ID (seq N)" or its JSON; kExitOk, or the error.
 int PrintPublished(const po::variables_map& vm, Io& io,
                    const absl::StatusOr<threatmesh::v1::PublishResponse>& r, std::string_view what);

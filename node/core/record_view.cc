@@ -219,4 +219,12 @@ std::string RecordJson(const VerifiedRecord& record) {
                 ",\"signed_hex\":", JsonString(crypto::HexEncode(record.signed_bytes)), "}");
 }
 
+VerifiedRecord ToVerified(const threatmesh::v1::StoredRecord& r) {
+  VerifiedRecord out;
+  out.id = r.id();
+  out.signed_bytes = r.signed_record();
+  out.body = r.body();
+  return out;
+}
+
 }  // namespace threatmesh

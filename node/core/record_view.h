@@ -10,8 +10,12 @@
 #include "absl/status/statusor.h"
 #include "node/core/json_string.h"
 #include "node/core/validate.h"
+#include "threatmesh/v1/api.pb.h"
 
 namespace threatmesh {
+
+// A record as the API returns it (StoredRecord), as the views take it.
+VerifiedRecord ToVerified(const threatmesh::v1::StoredRecord& r);
 
 // "2026-11-28T04:05:07.123Z".
 std::string FormatTime(int64_t unix_ms);

@@ -7,9 +7,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cctype>
 #include <optional>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "crypto/log.h"
 #include "crypto/str_cat.h"
 
@@ -289,6 +291,63 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const std::string& host_po
   if (absl::Status s = server->SetUpTls(); !s.ok()) return s;
   if (absl::Status s = server->Listen(host_port); !s.ok()) return s;
   return server;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> QueryPairs(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    out.emplace_back(PercentDecode(pair.substr(0, eq)), eq == std::string_view::npos
+                                                            ? std::string()
+                                                            : PercentDecode(pair.substr(eq + 1)));
+  }
+  return out;
+}
+
+// The gRPC code the audit trail keeps for an HTTP status.
+int AuditCodeOf(int status) {
+  switch (status) {
+    case 200:
+    case 202:
+      return 0;
+    case 400:
+    case 406:
+    case 415:
+      return static_cast<int>(absl::StatusCode::kInvalidArgument);
+    case 401:
+      return static_cast<int>(absl::StatusCode::kUnauthenticated);
+    case 403:
+      return static_cast<int>(absl::StatusCode::kPermissionDenied);
+    case 404:
+      return static_cast<int>(absl::StatusCode::kNotFound);
+    case 405:
+      return static_cast<int>(absl::StatusCode::kUnimplemented);
+    case 413:
+      return static_cast<int>(absl::StatusCode::kResourceExhausted);
+    default:
+      return static_cast<int>(absl::StatusCode::kInternal);
+  }
 }
 
 }  // namespace threatmesh::http

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -79,6 +80,13 @@ class Server {
   // Closes the listening socket and every connection; requests being answered finish first.
   virtual void Stop() = 0;
 };
+
+// A URL's query part decoded ('+' is a space, %XX a byte).
+std::string PercentDecode(std::string_view s);
+// The query's name=value pairs, decoded, in order (a name without '=' has the value "").
+std::vector<std::pair<std::string, std::string>> QueryPairs(std::string_view query);
+// The absl status code the audit trail keeps for an HTTP status (0 for 200 and 202).
+int AuditCodeOf(int status);
 
 }  // namespace threatmesh::http
 

@@ -21,6 +21,7 @@
 #include "node/api/api.h"
 #include "node/api/grpc/services.h"
 #include "node/audit.h"
+#include "node/console/console.h"
 #include "node/core/policy.h"
 #include "node/core/version.h"
 #include "node/http/http_server.h"
@@ -190,10 +191,13 @@ class GrpcServer final : public Server {
     options.error_page = [](int status, const std::string& why) {
       return taxii::TaxiiError(status, "Refused", why);
     };
-    // /metrics beside TAXII, on the same listener, TLS, limits and tokens.
+    console_ = std::make_unique<console::ConsoleService>(*api_);
+    // /metrics and the console beside TAXII, on the same listener, TLS, limits and tokens.
     absl::StatusOr<std::unique_ptr<http::Server>> server = http::Server::Start(
         config_.taxii_listen, std::move(options), [this](const http::Request& r) {
-          if (r.target.substr(0, r.target.find('?')) == "/metrics") {
+          const std::string path = r.target.substr(0, r.target.find('?'));
+          if (console::ConsoleService::Owns(path)) return console_->Handle(r);
+          if (path == "/metrics") {
             return MetricsResponse(r,
                                    {*node_, *api_, *audit_, *peers_, exchange_.get(),
                                     config_.audit_checkpoint_interval, config_.data_dir},
@@ -445,6 +449,7 @@ class GrpcServer final : public Server {
   std::unique_ptr<PeerDialer> dialer_;
   std::string taxii_scheme_;
   std::unique_ptr<taxii::TaxiiService> taxii_;
+  std::unique_ptr<console::ConsoleService> console_;
   std::unique_ptr<http::Server> taxii_server_;
   Mutex reload_mu_;  // one reload at a time
   std::chrono::seconds checkpoint_interval_{60};
@@ -483,6 +488,8 @@ int RunServe(const ServeConfig& config, std::ostream& out, std::ostream& err) {
   if (!s.taxii_address().empty()) {
     log.Out(LogLevel::kInfo, StrCat("TAXII 2.1 at ", s.taxii_address(), "/taxii2/"),
             {{"taxii", StrCat(s.taxii_address(), "/taxii2/")}});
+    log.Out(LogLevel::kInfo, StrCat("web console at ", s.taxii_address(), "/console/"),
+            {{"console", StrCat(s.taxii_address(), "/console/")}});
   }
   if (!s.peer_address().empty()) {
     log.Out(LogLevel::kInfo, StrCat("peers connect to ", s.peer_address()),

@@ -27,35 +27,10 @@ http::Response JsonResponse(int status, const Json& body) {
   return r;
 }
 
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 // The query's parameters, each with its values (repeated or comma-separated).
 std::map<std::string, std::vector<std::string>> ParseQuery(std::string_view query) {
   std::map<std::string, std::vector<std::string>> out;
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const std::size_t eq = pair.find('=');
-    const std::string key = PercentDecode(pair.substr(0, eq));
-    const std::string value =
-        eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1));
+  for (const auto& [key, value] : http::QueryPairs(query)) {
     std::vector<std::string>& values = out[key];
     for (std::size_t at = 0;;) {
       const std::size_t comma = value.find(',', at);
@@ -88,31 +63,6 @@ bool AcceptsTaxii(const std::string& accept) {
     at = comma + 1;
   }
   return false;
-}
-
-// The gRPC code the audit trail keeps for an HTTP status.
-int AuditCode(int status) {
-  switch (status) {
-    case 200:
-    case 202:
-      return 0;
-    case 400:
-    case 406:
-    case 415:
-      return static_cast<int>(absl::StatusCode::kInvalidArgument);
-    case 401:
-      return static_cast<int>(absl::StatusCode::kUnauthenticated);
-    case 403:
-      return static_cast<int>(absl::StatusCode::kPermissionDenied);
-    case 404:
-      return static_cast<int>(absl::StatusCode::kNotFound);
-    case 405:
-      return static_cast<int>(absl::StatusCode::kUnimplemented);
-    case 413:
-      return static_cast<int>(absl::StatusCode::kResourceExhausted);
-    default:
-      return static_cast<int>(absl::StatusCode::kInternal);
-  }
 }
 
 }  // namespace
@@ -217,7 +167,7 @@ http::Response TaxiiService::Answer(const http::Request& request) {
   std::string query = q == std::string::npos ? "" : request.target.substr(q + 1, 256);
   call.audit.set_params(StrCat(query, query.empty() ? "" : " ", "status=", response.status,
                                " objects=", call.objects));
-  call.audit.set_code(AuditCode(response.status));
+  call.audit.set_code(http::AuditCodeOf(response.status));
   if (absl::StatusOr<uint64_t> appended = api_.audit_log().Append(call.audit); !appended.ok()) {
     return TaxiiError(503, "Service Unavailable",
                       StrCat("the audit trail cannot be written (", appended.status().message(),
@@ -280,7 +230,7 @@ http::Response TaxiiService::Route(Call& call) {
                       StrCat("token \"", call.caller.name, "\" may write to collection ",
                              c->config.name, " but not read it"));
   }
-  if (!object_id.empty()) return Object(call, *c, PercentDecode(object_id), versions);
+  if (!object_id.empty()) return Object(call, *c, http::PercentDecode(object_id), versions);
   return Objects(call, *c, /*manifest=*/what == "manifest/");
 }
 

@@ -17,9 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "crypto/hash.h"
 #include "crypto/keys.h"
 #include "crypto/str_cat.h"
 #include "node/api/grpc/client.h"
+#include "node/core/clock.h"
+#include "node/core/custody.h"
+#include "node/core/record_builder.h"
 #include "node/local_node.h"
 #include "node/mesh/grpc/peer_transport.h"
 #include "node/mesh/grpc/tls.h"
@@ -41,6 +45,45 @@ struct Node {
   std::string key;                // 32 bytes
   std::vector<std::string> args;  // of 'serve', beyond the data dir and API address
 };
+
+// Records as a hostile peer sends them to the node whose key is `to_key`: signed by their
+// author and carried along a chain of relays, the last hop to the node.
+struct CopyMaker {
+  std::string to_key;
+  int64_t now = SystemNowMs();
+
+  RecordBody BodyBy(const crypto::KeyPair& author, const std::string& value, Tlp tlp) const {
+    RecordBody b = testing::IndicatorBody(author, INDICATOR_TYPE_DOMAIN, value, now - 1000);
+    b.set_tlp(tlp);
+    b.mutable_handling()->set_may_relay(true);
+    return b;
+  }
+
+  // A copy sent along `relays` after its author.
+  PeerRecord Copy(const RecordBody& body, const crypto::KeyPair& author,
+                  std::vector<const crypto::KeyPair*> relays) const {
+    PeerRecord r;
+    r.set_signed_record(SealRecord(body, author));
+    Signed envelope;
+    envelope.ParseFromString(r.signed_record());
+    const std::string id = crypto::RecordId(envelope.payload());
+    std::vector<const crypto::KeyPair*> path = {&author};
+    path.insert(path.end(), relays.begin(), relays.end());
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      const std::string to =
+          i + 1 < path.size() ? std::string(path[i + 1]->public_key().bytes()) : to_key;
+      SignHop(*r.mutable_chain(), id, *path[i], to, now, "p");
+    }
+    return r;
+  }
+};
+
+// The record id of a copy.
+inline std::string IdOf(const PeerRecord& r) {
+  Signed envelope;
+  envelope.ParseFromString(r.signed_record());
+  return crypto::RecordId(envelope.payload());
+}
 
 class MeshTest : public ::testing::Test {
  protected:
@@ -196,6 +239,18 @@ class MeshTest : public ::testing::Test {
                                  *CertificateHash(tls.cert_pem))
                       .ok();
     return d;
+  }
+  // `key` becomes peer `name` of node `n` (called `at` in the fixture) and connects as a
+  // double, speaking TLS with a certificate of its own and binding it properly: a peer that
+  // is configured, authenticated, and may be hostile.
+  void ConnectAsPeer(Node& n, const std::string& at, const std::string& name,
+                     const crypto::KeyPair& key, std::unique_ptr<Double>& link) {
+    AddPeerRequest add;
+    add.mutable_peer()->set_name(name);
+    add.mutable_peer()->set_node_key(std::string(key.public_key().bytes()));
+    ASSERT_TRUE(n.client->AddPeer(add).ok());
+    link = Connect(at, key);
+    ASSERT_TRUE(link->accepted) << link->refusal;
   }
 
   testing::TempDir dir_;

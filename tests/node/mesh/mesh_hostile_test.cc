@@ -29,48 +29,11 @@ namespace threatmesh {
 namespace {
 
 using namespace threatmesh::v1;  // NOLINT: the API's own types.
+using testing::CopyMaker;
+using testing::IdOf;
 using testing::MeshTest;
 using testing::Node;
 using testing::ServeProcess;
-
-// Records as a hostile peer sends them to the node whose key is `to_key`: signed by their
-// author and carried along a chain of relays, the last hop to the node.
-struct CopyMaker {
-  std::string to_key;
-  int64_t now = SystemNowMs();
-
-  RecordBody BodyBy(const crypto::KeyPair& author, const std::string& value, Tlp tlp) const {
-    RecordBody b = testing::IndicatorBody(author, INDICATOR_TYPE_DOMAIN, value, now - 1000);
-    b.set_tlp(tlp);
-    b.mutable_handling()->set_may_relay(true);
-    return b;
-  }
-
-  // A copy sent along `relays` after its author.
-  PeerRecord Copy(const RecordBody& body, const crypto::KeyPair& author,
-                  std::vector<const crypto::KeyPair*> relays) const {
-    PeerRecord r;
-    r.set_signed_record(SealRecord(body, author));
-    Signed envelope;
-    envelope.ParseFromString(r.signed_record());
-    const std::string id = crypto::RecordId(envelope.payload());
-    std::vector<const crypto::KeyPair*> path = {&author};
-    path.insert(path.end(), relays.begin(), relays.end());
-    for (std::size_t i = 0; i < path.size(); ++i) {
-      const std::string to =
-          i + 1 < path.size() ? std::string(path[i + 1]->public_key().bytes()) : to_key;
-      SignHop(*r.mutable_chain(), id, *path[i], to, now, "p");
-    }
-    return r;
-  }
-};
-
-// The record id of a copy.
-std::string IdOf(const PeerRecord& r) {
-  Signed envelope;
-  envelope.ParseFromString(r.signed_record());
-  return crypto::RecordId(envelope.payload());
-}
 
 // Mallory's batch of junk, with `honest` (also returned in it) twice: forged and altered
 // records, a chain missing a hop, one with its hops reordered, an AMBER record mallory relays
@@ -119,15 +82,8 @@ PeerMessage JunkBatch(const CopyMaker& make, const crypto::KeyPair& mallory,
 
 class MeshHostileTest : public MeshTest {
  protected:
-  // `mallory` becomes a configured peer of `n` and connects, speaking TLS with a certificate
-  // of its own and binding it properly: a peer that is configured, authenticated, and hostile.
   void ConnectMallory(Node& n, const crypto::KeyPair& mallory, std::unique_ptr<Double>& link) {
-    AddPeerRequest add;
-    add.mutable_peer()->set_name("mallory");
-    add.mutable_peer()->set_node_key(std::string(mallory.public_key().bytes()));
-    ASSERT_TRUE(n.client->AddPeer(add).ok());
-    link = Connect("n", mallory);
-    ASSERT_TRUE(link->accepted) << link->refusal;
+    ASSERT_NO_FATAL_FAILURE(ConnectAsPeer(n, "n", "mallory", mallory, link));
   }
 
   // Mallory connects and sends the junk batch; returns once `n` has acknowledged it (decided

@@ -148,6 +148,8 @@ class ProofTest : public ::testing::Test {
 
   using NamedBundles = std::vector<std::pair<std::string, std::string>>;
 
+  void ExpectAgreementOnTheSuite(const std::string& verifier, const std::string& who);
+
   // Bundles of the suite: valid ones of 1, 2 and 4 hops (`four` is the last), the author's
   // own copy, a withdrawn record, a violation; and hops skipped or swapped.
   void SuiteBundles(NamedBundles* bundles, std::string* four) {
@@ -472,12 +474,13 @@ TEST_F(ProofTest, AFileThatIsNotABundleIsUnusable) {
   }
 }
 
-// The independent verifier (tests/node/proof/verify_proof.py, written from docs/PROOF-FORMAT.md
-// with python3-nacl) agrees with this one on every bundle of a suite: valid ones of 1, 2 and
-// 4 hops, the author's own copy, a withdrawn record, a violation; and tampered ones (a byte
-// changed across every signed element, hops skipped or swapped, a stranger's retraction, a
-// file that is not a bundle). For each it names the same element at fault.
-TEST_F(ProofTest, AnIndependentPythonVerifierAgreesOnEveryBundle) {
+// Runs `verifier` (a command line taking bundle files) over a suite of bundles and holds it
+// to this verifier: valid ones of 1, 2 and 4 hops, the author's own copy, a withdrawn record,
+// a violation; and tampered ones (a byte changed across every signed element, hops skipped or
+// swapped, a stranger's retraction, a file that is not a bundle). For each it must give the
+// same verdict and name the same element at fault. The verifier prints one line per bundle:
+// "<verdict> <file> <elements, comma separated>".
+void ProofTest::ExpectAgreementOnTheSuite(const std::string& verifier, const std::string& who) {
   testing::TempDir dir;
   NamedBundles bundles;  // name, text
   std::string four;
@@ -492,15 +495,14 @@ TEST_F(ProofTest, AnIndependentPythonVerifierAgreesOnEveryBundle) {
   bundles.emplace_back("not-json", "{ not json");
   bundles.emplace_back("other-format", "{\"format\": \"threatmesh-proof/9\"}");
 
-  std::string cmd =
-      StrCat("/usr/bin/python3 ", THREATMESH_SOURCE_DIR, "/tests/node/proof/verify_proof.py");
+  std::string cmd = verifier;
   for (const auto& [name, text] : bundles) {
     std::ofstream(dir.Sub(name)) << text;
     cmd += " " + dir.Sub(name);
   }
-  cmd += " > " + dir.Sub("python.out");
+  cmd += " > " + dir.Sub("other.out");
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  std::ifstream out(dir.Sub("python.out"));
+  std::ifstream out(dir.Sub("other.out"));
   std::size_t lines = 0, valid = 0;
   for (std::string line; std::getline(out, line); ++lines) {
     ASSERT_LT(lines, bundles.size());
@@ -512,14 +514,14 @@ TEST_F(ProofTest, AnIndependentPythonVerifierAgreesOnEveryBundle) {
     const char* ours = r.verdict == ProofResult::Verdict::kValid     ? "valid"
                        : r.verdict == ProofResult::Verdict::kInvalid ? "invalid"
                                                                      : "unusable";
-    EXPECT_EQ(verdict, ours) << bundles[lines].first << ": python says " << line << "\n"
+    EXPECT_EQ(verdict, ours) << bundles[lines].first << ": " << who << " says " << line << "\n"
                              << Failures(r);
     valid += verdict == "valid";
-    // Every element the Python verifier names, this one names too.
+    // Every element the other verifier names, this one names too.
     std::istringstream named(elements);
     for (std::string e; std::getline(named, e, ',');) {
       if (r.verdict == ProofResult::Verdict::kUnusable) break;  // field names differ in detail
-      EXPECT_TRUE(Names(r, e)) << bundles[lines].first << ": python names " << e << "\n"
+      EXPECT_TRUE(Names(r, e)) << bundles[lines].first << ": " << who << " names " << e << "\n"
                                << Failures(r);
     }
   }
@@ -528,6 +530,22 @@ TEST_F(ProofTest, AnIndependentPythonVerifierAgreesOnEveryBundle) {
   // version2, and of the rotation bundles: rotated-sent-by-new-key, revoked-after-the-record,
   // own-copy-after-rotation.
   EXPECT_EQ(valid, 12u);
+}
+
+// The independent verifier tests/node/proof/verify_proof.py, written from
+// docs/PROOF-FORMAT.md with python3-nacl.
+TEST_F(ProofTest, AnIndependentPythonVerifierAgreesOnEveryBundle) {
+  ExpectAgreementOnTheSuite(
+      StrCat("/usr/bin/python3 ", THREATMESH_SOURCE_DIR, "/tests/node/proof/verify_proof.py"),
+      "python");
+}
+
+// The web console's verifier (node/console/web/src/proof.js, run in the browser on the
+// offline page), under Node.js with the npm packages the console bundles.
+TEST_F(ProofTest, TheConsoleVerifierAgreesOnEveryBundle) {
+  ExpectAgreementOnTheSuite(
+      StrCat("node ", THREATMESH_SOURCE_DIR, "/node/console/web/tools/verify-cli.mjs"),
+      "the console");
 }
 
 // Key rotation and revocation as a verifier sees them: what the old key signed before the
