@@ -12,6 +12,7 @@
 #include "crypto/keys.h"
 #include "crypto/str_cat.h"
 #include "node/api/search_options.h"
+#include "node/console/assets.h"
 #include "node/core/record_view.h"
 #include "node/tokens.h"
 

@@ -24,15 +24,6 @@ namespace threatmesh::console {
 
 inline constexpr std::string_view kPrefix = "/console/";
 
-// One file of the console, as compiled in (console_assets.cc, generated from
-// node/console/web by node/console/embed_assets.cmake).
-struct Asset {
-  std::string_view name;  // "index.html", "console.js", ...
-  std::string_view bytes;
-};
-// The compiled-in files; `name` "" for the index.
-const Asset* FindAsset(std::string_view name);
-
 class ConsoleService {
  public:
   explicit ConsoleService(NodeApi& api) : api_(api) {}

@@ -49,6 +49,21 @@ class ConsoleBrowserTest : public MeshTest {
     return token.ok() ? token->token() : "";
   }
 
+  // A record a publishes and then retracts, once c holds the retraction: its id.
+  std::string RetractedAtC() {
+    const std::string id = Publish("a", "withdrawn.example.net", TLP_GREEN, [](RecordBody& b) {
+      b.mutable_handling()->set_may_relay(true);
+    });
+    if (!WaitFor("c", id).has_value()) return "";
+    RetractRequest retract;
+    retract.set_target(id);
+    retract.set_reason("false positive");
+    absl::StatusOr<PublishResponse> retraction = nodes_["a"].client->Retract(retract);
+    EXPECT_TRUE(retraction.ok()) << retraction.status();
+    if (!retraction.ok() || !WaitFor("c", retraction->id()).has_value()) return "";
+    return Held("c", id)->retracted_by() == retraction->id() ? id : "";
+  }
+
   // Mallory, a configured peer of c, relays an AMBER record of someone else's to c: c keeps
   // the copy as evidence against mallory. Returns the record's id.
   std::string RelayAmberThroughMallory(Node& c, std::unique_ptr<Double>& link) {
@@ -169,6 +184,8 @@ TEST_F(ConsoleBrowserTest, AnalystAndAuditorUseTheConsoleInChromium) {
   std::optional<StoredRecord> at_c = WaitFor("c", id);
   ASSERT_TRUE(at_c.has_value());
   ASSERT_EQ(at_c->custody().chains(0).hops_size(), 2);
+  const std::string retracted = RetractedAtC();
+  ASSERT_FALSE(retracted.empty());
   std::unique_ptr<Double> link;
   const std::string violation = RelayAmberThroughMallory(c, link);
   ASSERT_FALSE(violation.empty());
@@ -179,13 +196,20 @@ TEST_F(ConsoleBrowserTest, AnalystAndAuditorUseTheConsoleInChromium) {
   const Json r =
       Browse(c, StrCat(" RECORD_ID=", crypto::HexEncode(id),
                        " SEARCH_DOMAIN=example.net VIOLATION_ID=", crypto::HexEncode(violation),
-                       " BUNDLE_VALID=", valid, " BUNDLE_TAMPERED=", tampered));
+                       " BUNDLE_VALID=", valid, " BUNDLE_TAMPERED=", tampered,
+                       " RETRACTED_ID=", crypto::HexEncode(retracted)));
   ASSERT_TRUE(r.is_object());
   EXPECT_TRUE(r["errors"].empty()) << r["errors"].dump(1);
   ExpectTheAnalystsPages(
       r, crypto::HexEncode(id),
       {crypto::HexEncode(a.key), crypto::HexEncode(c.key), crypto::HexEncode(nodes_["b"].key)});
   ExpectTheAdministratorsPages(r);
+  EXPECT_EQ(r["retracted"]["marks"], Json::array({"retraction"})) << r["retracted"];
+  // Marked in the verdict and in the record's status.
+  EXPECT_NE(r["retracted"]["withdrawn"].dump().find("Retracted by its author"), std::string::npos)
+      << r["retracted"];
+  EXPECT_NE(r["retracted"]["status"].dump().find("retracted by"), std::string::npos)
+      << r["retracted"];
   // The offline page agrees with `threatmesh verify` on both bundles.
   EXPECT_EQ(VerdictOfTheCli(valid), "valid");
   EXPECT_EQ(VerdictOfTheCli(tampered), "invalid");

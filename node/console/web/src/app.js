@@ -38,10 +38,11 @@ class ApiError extends Error {
 
 // GET /console/api/PATH with the token; the parsed answer, or ApiError with the node's words.
 async function api(path, params = {}) {
-  const query = new URLSearchParams(
-    Object.entries(params).filter(([, v]) => v !== '' && v !== undefined),
-  );
-  const response = await fetch(`/console/api/${path}${query.size ? `?${query}` : ''}`, {
+  const entries = params instanceof URLSearchParams ? [...params] : Object.entries(params);
+  const query = new URLSearchParams(entries.filter(([, v]) => v !== '' && v !== undefined));
+  // (toString, not .size: browsers before 2023 have no URLSearchParams.size.)
+  const qs = query.toString();
+  const response = await fetch(`/console/api/${path}${qs ? `?${qs}` : ''}`, {
     headers: {
       Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) ?? ''}`,
       Accept: 'application/json',
@@ -187,13 +188,14 @@ const QUERIES = [
   ['value', 'indicator value (with type)'],
   ['author', 'author key (with since / until)'],
 ];
+const REPEATABLE = ['only-kind', 'with-tag'];
 const FILTERS = [
   ['type', 'indicator type (with value)'],
   ['since', 'since (with author)'],
   ['until', 'until (with author)'],
-  ['only-kind', 'only kind'],
+  ['only-kind', 'only kinds (a,b)'],
   ['max-tlp', 'TLP up to'],
-  ['with-tag', 'with tag'],
+  ['with-tag', 'with tags (a,b)'],
   ['by', 'by author key'],
   ['created-from', 'created from'],
   ['created-to', 'created to'],
@@ -213,7 +215,7 @@ function searchPage(params) {
   ]);
   which.value = QUERIES.find(([v]) => params.has(v))?.[0] ?? 'domain-suffix';
   value.value = params.get(which.value) ?? '';
-  for (const [name, input] of filterInputs) input.value = params.get(name) ?? '';
+  for (const [name, input] of filterInputs) input.value = params.getAll(name).join(',');
   const results = el('div', { id: 'results' });
   const form = el(
     'form',
@@ -223,7 +225,11 @@ function searchPage(params) {
         ev.preventDefault();
         const p = new URLSearchParams();
         p.set(which.value, value.value.trim());
-        for (const [n, i] of filterInputs) if (i.value.trim()) p.set(n, i.value.trim());
+        // The repeatable filters take several values separated by commas.
+        for (const [n, i] of filterInputs) {
+          const values = REPEATABLE.includes(n) ? i.value.split(',') : [i.value];
+          for (const v of values) if (v.trim()) p.append(n, v.trim());
+        }
         location.hash = `#/search?${p}`;
       },
     },
@@ -249,7 +255,7 @@ function searchPage(params) {
 }
 
 async function runSearch(params, results) {
-  const { body } = await api('search', Object.fromEntries(params));
+  const { body } = await api('search', params);
   const rows = body.records.map((r) =>
     el(
       'tr',
