@@ -16,6 +16,7 @@
 
 #include "crypto/log.h"
 #include "crypto/str_cat.h"
+#include "node/serve/tcp_received.h"
 
 namespace threatmesh {
 namespace {
@@ -148,6 +149,19 @@ void Listener::Stop() {
   const char byte = 0;
   (void)!::write(wake_write_.get(), &byte, 1);
   thread_.join();
+}
+
+std::size_t Listener::CutSilentConnections() {
+  if (thread_.joinable()) return 0;  // the loop owns the table until Stop
+  std::size_t cut = 0;
+  for (const auto& [fd, open] : connections_) {
+    // A descriptor that no longer names the socket handed over was closed: not ours to touch.
+    if (InodeOf(fd) != open.inode) continue;
+    std::optional<uint64_t> received = TcpBytesReceived(fd);
+    if (!received.has_value() || *received != 0) continue;
+    if (::shutdown(fd, SHUT_RDWR) == 0) ++cut;
+  }
+  return cut;
 }
 
 void Listener::Loop() {

@@ -64,6 +64,12 @@ class Listener {
   // Starts accepting (after the server started). Stop ends it; the destructor stops too.
   void Start();
   void Stop();
+  // After Stop: shuts down (without closing: gRPC owns the descriptors) every connection it
+  // handed over that has not received a single byte, such as a port scanner's or an idle
+  // dialer's. gRPC's Shutdown waits for such a connection's handshake until the handshake
+  // timeout; a connection that has sent anything, and so may carry a call in its grace
+  // period, is left to gRPC. Returns how many it cut.
+  std::size_t CutSilentConnections();
 
  private:
   Listener(crypto::UniqueFd fd, crypto::UniqueFd wake_read, crypto::UniqueFd wake_write, int port,

@@ -383,6 +383,10 @@ class GrpcServer final : public Server {
     if (dialer_) dialer_->Stop();
     if (peer_listener_) peer_listener_->Stop();
     if (api_listener_) api_listener_->Stop();
+    // Connections that never said a word would hold each server's shutdown until their
+    // handshake timeout.
+    if (peer_listener_) peer_listener_->CutSilentConnections();
+    if (api_listener_) api_listener_->CutSilentConnections();
     if (taxii_server_) taxii_server_->Stop();
     if (peer_server_) {
       peer_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
