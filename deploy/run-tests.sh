@@ -11,7 +11,11 @@ cd "$(dirname "$0")/.."
 build_dir="${1:-build}"
 
 bash deploy/install-deps.sh
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTHREATMESH_WERROR=ON
+# Both builds are unity builds (8 sources per compiler run): about 30 % less compiling from
+# a clean tree (gcc 350 -> 255 s, the sanitizer build 540 -> 375 s on 2 cores). A missing
+# #include can hide behind a batch-mate's here; a normal build (the default) still sees it.
+unity=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8)
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTHREATMESH_WERROR=ON "${unity[@]}"
 start=$SECONDS
 cmake --build "$build_dir" -j2
 echo "run-tests: gcc build $((SECONDS - start)) s"
@@ -22,7 +26,7 @@ echo "run-tests: gcc tests $((SECONDS - start)) s"
 sanitize_dir="$build_dir-sanitize"
 CC=clang CXX=clang++ cmake -S . -B "$sanitize_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTHREATMESH_BUILD_BENCHMARKS=OFF -DTHREATMESH_FUZZ=ON "-DTHREATMESH_SANITIZE=address;undefined" \
-  -DTHREATMESH_WERROR=ON
+  -DTHREATMESH_WERROR=ON "${unity[@]}"
 start=$SECONDS
 cmake --build "$sanitize_dir" -j2
 echo "run-tests: clang sanitizer build $((SECONDS - start)) s"

@@ -10,17 +10,13 @@
 #include <regex>
 #include <sstream>
 
+#include "node/cli/cli_fixture.h"
 #include "testing/test_util.h"
 
 namespace threatmesh {
 namespace {
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::Slurp;
 
 // Runs `systemd-analyze verify` on `unit` (text) and returns its exit code and output.
 int Verify(const testing::TempDir& dir, const std::string& unit, std::string* output) {

@@ -210,6 +210,9 @@ TEST_F(MeshHostileTest, JsonLogNamesThePeerAndTheRecordOfAViolation) {
   const std::string record = crypto::HexEncode(violations->violations(0).record_id());
   link->ctx.TryCancel();
   const std::string startup = n.process->startup_output();
+  // The test's client goes first: an idle gRPC channel answers the server's shutdown only on
+  // its next backup poll, and the stop would wait out its 10 s grace.
+  n.client.reset();
   ASSERT_EQ(n.process->Stop(), 0);
   std::ifstream err_file(n.dir + "/../serve.err");
   std::stringstream err;
