@@ -178,6 +178,17 @@ function renderNav() {
   );
 }
 
+// The filled-in fields of a form ([name, input] pairs) as query parameters; a repeatable
+// filter's comma-separated values as one parameter each.
+function formParams(inputs) {
+  const p = new URLSearchParams();
+  for (const [n, i] of inputs) {
+    const values = REPEATABLE.includes(n) ? i.value.split(',') : [i.value];
+    for (const v of values) if (v.trim()) p.append(n, v.trim());
+  }
+  return p;
+}
+
 // ---- search ----------------------------------------------------------------------------
 
 const QUERIES = [
@@ -223,13 +234,8 @@ function searchPage(params) {
       id: 'search',
       onsubmit: (ev) => {
         ev.preventDefault();
-        const p = new URLSearchParams();
+        const p = formParams(filterInputs);
         p.set(which.value, value.value.trim());
-        // The repeatable filters take several values separated by commas.
-        for (const [n, i] of filterInputs) {
-          const values = REPEATABLE.includes(n) ? i.value.split(',') : [i.value];
-          for (const v of values) if (v.trim()) p.append(n, v.trim());
-        }
         location.hash = `#/search?${p}`;
       },
     },
@@ -578,9 +584,7 @@ async function auditPage(params) {
       id: 'audit-filter',
       onsubmit: (ev) => {
         ev.preventDefault();
-        const p = new URLSearchParams();
-        for (const [n, i] of inputs) if (i.value.trim()) p.set(n, i.value.trim());
-        location.hash = `#/audit?${p}`;
+        location.hash = `#/audit?${formParams(inputs)}`;
       },
     },
     el('h2', {}, 'Audit trail'),
